@@ -1,0 +1,107 @@
+//! Commands: every change of content is one of these.
+//!
+//! A handler validates and authorizes, then wraps a [`Command`] in a
+//! [`Proposal`] with everything that varies (time, actor, client address) and
+//! hands it to Raft. Every node applies the same proposals in the same order
+//! and reaches the same state; the [`Outcome`] is what the state machine
+//! answered, and is identical on every node too.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Attachment, Channel, Document, DocumentPatch, Millis, Tenant, TenantPatch, User};
+
+/// What goes into the Raft log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Proposal {
+    /// When the change was asked for; the state machine's only clock.
+    pub at: Millis,
+    /// The user who asked, if any (the bootstrap runs as nobody).
+    pub actor: Option<i64>,
+    /// Where the request came from, for the audit trail.
+    pub client_ip: Option<String>,
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    CreateTenant { tenant: Tenant },
+    UpdateTenant { tenant_id: i64, patch: TenantPatch },
+    CreateChannel { channel: Channel },
+    /// The 索引号 serial inside `document.meta.index_no` is ignored: the
+    /// state machine assigns the next serial of the tenant and year.
+    CreateDocument { document: Document, attachment_ids: Vec<i64> },
+    UpdateDocument { tenant_id: i64, document_id: i64, patch: DocumentPatch },
+    PublishDocument { tenant_id: i64, document_id: i64 },
+    WithdrawDocument { tenant_id: i64, document_id: i64 },
+    AddAttachment { attachment: Attachment },
+    CreateUser { user: User },
+    /// A login. Only the SHA-256 of the token is replicated.
+    CreateSession { token_sha256: String, user_id: i64, expires_at: Millis },
+    DeleteSession { token_sha256: String },
+    /// Several commands applied all-or-nothing: an import, a demo load.
+    Batch { commands: Vec<Command> },
+}
+
+impl Command {
+    /// A short name for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::CreateTenant { .. } => "create_tenant",
+            Command::UpdateTenant { .. } => "update_tenant",
+            Command::CreateChannel { .. } => "create_channel",
+            Command::CreateDocument { .. } => "create_document",
+            Command::UpdateDocument { .. } => "update_document",
+            Command::PublishDocument { .. } => "publish_document",
+            Command::WithdrawDocument { .. } => "withdraw_document",
+            Command::AddAttachment { .. } => "add_attachment",
+            Command::CreateUser { .. } => "create_user",
+            Command::CreateSession { .. } => "create_session",
+            Command::DeleteSession { .. } => "delete_session",
+            Command::Batch { .. } => "batch",
+        }
+    }
+}
+
+/// What applying a proposal produced.
+pub type Outcome = Result<Applied, Rejection>;
+
+/// A successful apply.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Applied {
+    /// The id of what was created or changed, if one thing was.
+    pub id: Option<i64>,
+    /// The 索引号 assigned, for a new document.
+    pub index_no: Option<String>,
+}
+
+/// Why the state machine refused a command. A refusal changes nothing but
+/// the applied log position.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct Rejection {
+    pub kind: RejectionKind,
+    /// Stable machine-readable code, e.g. `duplicate_code`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectionKind {
+    NotFound,
+    Conflict,
+    Invalid,
+}
+
+impl Rejection {
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self { kind: RejectionKind::NotFound, code: code.into(), message: message.into() }
+    }
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self { kind: RejectionKind::Conflict, code: code.into(), message: message.into() }
+    }
+    pub fn invalid(code: &str, message: impl Into<String>) -> Self {
+        Self { kind: RejectionKind::Invalid, code: code.into(), message: message.into() }
+    }
+}

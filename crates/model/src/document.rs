@@ -1,0 +1,126 @@
+//! Documents (信息) and their government disclosure metadata.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Millis, string_enum};
+
+string_enum! {
+    /// Where a document is in its life. The review workflow adds states here.
+    pub enum DocState {
+        Draft => "draft",
+        Published => "published",
+        Withdrawn => "withdrawn",
+    }
+}
+
+string_enum! {
+    /// 公开属性: whether the public may see the document.
+    pub enum Disclosure {
+        /// 主动公开: published proactively.
+        Proactive => "主动公开",
+        /// 依申请公开: disclosed on request only.
+        OnRequest => "依申请公开",
+        /// 不予公开: not disclosed.
+        Withheld => "不予公开",
+    }
+}
+
+impl Disclosure {
+    /// Anything but 主动公开 must say why (《政府信息公开条例》).
+    pub fn needs_reason(self) -> bool {
+        self != Disclosure::Proactive
+    }
+}
+
+string_enum! {
+    /// 有效性.
+    pub enum Validity {
+        Valid => "有效",
+        Expired => "失效",
+        Repealed => "废止",
+        Revised => "修订",
+    }
+}
+
+/// The 政府信息公开 metadata every document carries.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GovMeta {
+    /// 索引号 `<organ code>/<year>-<serial>`, assigned by the state machine.
+    pub index_no: String,
+    /// 文号, e.g. `海政办发〔2017〕37号`.
+    pub doc_no: Option<String>,
+    /// 发布机构.
+    pub issuing_organ: String,
+    /// 成文日期, `YYYY-MM-DD`.
+    pub written_date: Option<String>,
+    /// 主题分类.
+    pub topic: Option<String>,
+    pub disclosure: Disclosure,
+    /// Why a document is not 主动公开.
+    pub disclosure_reason: Option<String>,
+    pub validity: Validity,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Document {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub channel_id: i64,
+    pub title: String,
+    /// Sanitized HTML.
+    pub body_html: String,
+    pub summary: Option<String>,
+    /// 来源.
+    pub source: Option<String>,
+    pub author: Option<String>,
+    pub state: DocState,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// 发布日期: set on first publication.
+    pub published_at: Option<Millis>,
+    pub meta: GovMeta,
+    pub created_by: Option<i64>,
+}
+
+impl Document {
+    /// Invariant 6: the public sees only published, proactively disclosed documents.
+    pub fn is_public(&self) -> bool {
+        self.state == DocState::Published && self.meta.disclosure == Disclosure::Proactive
+    }
+}
+
+/// A partial update of a document; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DocumentPatch {
+    pub channel_id: Option<i64>,
+    pub title: Option<String>,
+    pub body_html: Option<String>,
+    pub summary: Option<String>,
+    pub source: Option<String>,
+    pub author: Option<String>,
+    pub doc_no: Option<String>,
+    pub issuing_organ: Option<String>,
+    pub written_date: Option<String>,
+    pub topic: Option<String>,
+    pub disclosure: Option<Disclosure>,
+    pub disclosure_reason: Option<String>,
+    pub validity: Option<Validity>,
+    /// Attachments to link to the document (appended in this order).
+    pub attachment_ids: Option<Vec<i64>>,
+}
+
+/// A file of a document, stored content-addressed in the object store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Attachment {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub document_id: Option<i64>,
+    /// Hex SHA-256 of the content: the object key.
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    /// The original file name as uploaded (may be Chinese).
+    pub file_name: String,
+    pub created_at: Millis,
+    pub created_by: Option<i64>,
+}

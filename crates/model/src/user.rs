@@ -1,0 +1,61 @@
+//! People and what they may do.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Millis, string_enum};
+
+string_enum! {
+    /// Platform-wide roles. The three-way split (三权分立) grows here.
+    pub enum PlatformRole {
+        /// 系统管理员: tenants, users and settings of the whole platform.
+        Admin => "admin",
+    }
+}
+
+string_enum! {
+    /// What a user may do inside one tenant.
+    pub enum TenantRole {
+        /// Manages the site: channels, users' work, publishing.
+        Admin => "admin",
+        /// Writes and edits drafts.
+        Editor => "editor",
+        /// Reviews, publishes and withdraws.
+        Reviewer => "reviewer",
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct Grant {
+    pub tenant_id: i64,
+    pub role: TenantRole,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    /// argon2id PHC string, computed before proposing so apply stays pure.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub password_hash: String,
+    pub platform_role: Option<PlatformRole>,
+    pub grants: Vec<Grant>,
+    pub created_at: Millis,
+}
+
+impl User {
+    pub fn is_platform_admin(&self) -> bool {
+        self.platform_role == Some(PlatformRole::Admin)
+    }
+
+    /// Whether the user holds any of `roles` in `tenant_id`. The platform admin
+    /// holds every role everywhere.
+    pub fn may(&self, tenant_id: i64, roles: &[TenantRole]) -> bool {
+        self.is_platform_admin() || self.grants.iter().any(|g| g.tenant_id == tenant_id && roles.contains(&g.role))
+    }
+
+    /// Whether the user may see anything of the tenant at all.
+    pub fn belongs_to(&self, tenant_id: i64) -> bool {
+        self.is_platform_admin() || self.grants.iter().any(|g| g.tenant_id == tenant_id)
+    }
+}
