@@ -60,8 +60,8 @@ pub fn normalize_doc_no(raw: &str) -> Result<String, Rejection> {
         .trim()
         .chars()
         .map(|c| match c {
-            '[' | '(' | '（' | '【' | '[' | '〔' => '〔',
-            ']' | ')' | '）' | '】' | ']' | '〕' => '〕',
+            '[' | '(' | '（' | '【' | '\u{ff3b}' | '〔' => '〔',
+            ']' | ')' | '）' | '】' | '\u{ff3d}' | '〕' => '〕',
             c => c,
         })
         .collect();

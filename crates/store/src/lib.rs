@@ -1,1 +1,109 @@
+//! The SQLite state machine of zhanqun.
+//!
+//! One writer connection applies commands, each in a single transaction that
+//! also records the Raft log position it was applied at (so a restart resumes
+//! exactly after the last applied entry). A read-only pool answers queries
+//! concurrently: in WAL mode readers never wait for the writer.
+//!
+//! The store knows nothing of Raft types: the cluster crate hands it the log
+//! position and membership as opaque JSON.
 
+/// Builds SQL from trusted fragments (column lists and clauses defined in this
+/// crate, never user input; values always go through `bind`).
+macro_rules! sql {
+    ($($t:tt)*) => { sqlx::AssertSqlSafe(format!($($t)*)) };
+}
+
+mod apply;
+mod query;
+mod rows;
+mod snapshot;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqliteConnection};
+use tokio::sync::Mutex;
+
+pub use apply::Touched;
+pub use query::{DocumentFilter, Page};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+    #[error("snapshot file error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The content database of one node.
+pub struct Store {
+    path: PathBuf,
+    /// The only connection that writes. Held for the whole of an apply.
+    writer: Mutex<SqliteConnection>,
+    /// Read-only connections; swapped when a snapshot is installed.
+    readers: RwLock<SqlitePool>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and runs migrations.
+    pub async fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut writer = Self::connect_writer(path).await?;
+        MIGRATOR.run(&mut writer).await?;
+        let readers = Self::connect_readers(path).await?;
+        Ok(Store { path: path.to_owned(), writer: Mutex::new(writer), readers: RwLock::new(readers) })
+    }
+
+    fn options(path: &Path) -> SqliteConnectOptions {
+        SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode survives a process crash; a power loss may
+            // drop the last transactions, which the fsynced Raft log replays.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("cache_size", "-16000")
+    }
+
+    async fn connect_writer(path: &Path) -> Result<SqliteConnection> {
+        Ok(Self::options(path).create_if_missing(true).connect().await?)
+    }
+
+    async fn connect_readers(path: &Path) -> Result<SqlitePool> {
+        Ok(SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(Self::options(path).read_only(true))
+            .await?)
+    }
+
+    pub(crate) fn reader(&self) -> SqlitePool {
+        self.readers.read().expect("reader pool lock poisoned").clone()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+pub(crate) fn parse<T: FromStr<Err = String>>(s: &str) -> Result<T> {
+    s.parse().map_err(StoreError::Corrupt)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,432 @@
+//! Applying commands: the only code in zhanqun that writes content.
+//!
+//! Each proposal runs inside a savepoint of the entry's transaction. A
+//! [`Rejection`] rolls the savepoint back, so a refused command changes
+//! nothing, yet the log position still advances in the same transaction:
+//! every node refuses the same command in the same way, exactly once.
+
+use std::collections::BTreeSet;
+
+use sqlx::{Acquire, Row, SqliteConnection};
+use zhanqun_model::rules::{self, check_text};
+use zhanqun_model::time::{parse_date, to_civil};
+use zhanqun_model::{Applied, Command, DocState, Document, DocumentPatch, Outcome, Proposal, Rejection, Tenant, TenantPatch};
+
+use crate::{Result, Store, StoreError};
+
+/// What an applied entry touched, so that derived state (render caches,
+/// the tenant directory) can be refreshed on every node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Touched {
+    /// Tenants whose public pages may have changed.
+    pub tenants: BTreeSet<i64>,
+    /// Tenants were created or changed (hosts, names, lifecycle).
+    pub directory: bool,
+}
+
+/// A refusal or a storage failure while applying one command.
+enum Failure {
+    Rejected(Rejection),
+    Store(StoreError),
+}
+
+impl From<Rejection> for Failure {
+    fn from(r: Rejection) -> Self {
+        Failure::Rejected(r)
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        // Constraints are checked before writing; one that still fires is a
+        // conflict the checks missed, and must refuse, not crash the node.
+        if let Some(db) = e.as_database_error() {
+            if db.is_unique_violation() {
+                return Failure::Rejected(Rejection::conflict("conflict", format!("already exists: {}", db.message())));
+            }
+            if db.is_foreign_key_violation() {
+                return Failure::Rejected(Rejection::not_found("not_found", format!("refers to something that does not exist: {}", db.message())));
+            }
+        }
+        Failure::Store(StoreError::Db(e))
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+type Step<T = ()> = std::result::Result<T, Failure>;
+
+impl Store {
+    /// Applies one Raft entry. `log_id` is recorded as the new last-applied
+    /// position in the same transaction; `membership`, when the entry
+    /// carries one, is recorded too. `proposal` is `None` for entries that
+    /// carry no command (blank and membership entries).
+    pub async fn apply_entry(&self, log_id: &str, membership: Option<&str>, proposal: Option<&Proposal>) -> Result<(Outcome, Touched)> {
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await?;
+        let mut touched = Touched::default();
+        let outcome = match proposal {
+            None => Ok(Applied::default()),
+            Some(p) => {
+                let mut savepoint = tx.begin().await?;
+                match run(&mut savepoint, p, &p.command, &mut touched).await {
+                    Ok(applied) => {
+                        savepoint.commit().await?;
+                        Ok(applied)
+                    }
+                    Err(Failure::Rejected(r)) => {
+                        savepoint.rollback().await?;
+                        touched = Touched::default();
+                        Err(r)
+                    }
+                    Err(Failure::Store(e)) => return Err(e),
+                }
+            }
+        };
+        set_meta(&mut tx, "last_applied", log_id).await?;
+        if let Some(m) = membership {
+            set_meta(&mut tx, "membership", m).await?;
+        }
+        tx.commit().await?;
+        Ok((outcome, touched))
+    }
+}
+
+async fn set_meta(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {
+    sqlx::query("INSERT INTO raft_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, touched: &'a mut Touched) -> futures::future::BoxFuture<'a, Step<Applied>> {
+    // Boxed because `Batch` recurses.
+    Box::pin(async move {
+        match cmd {
+            Command::CreateTenant { tenant } => create_tenant(conn, tenant, touched).await,
+            Command::UpdateTenant { tenant_id, patch } => update_tenant(conn, p, *tenant_id, patch, touched).await,
+            Command::CreateChannel { channel } => create_channel(conn, channel, touched).await,
+            Command::CreateDocument { document, attachment_ids } => create_document(conn, p, document, attachment_ids, touched).await,
+            Command::UpdateDocument { tenant_id, document_id, patch } => update_document(conn, p, *tenant_id, *document_id, patch, touched).await,
+            Command::PublishDocument { tenant_id, document_id } => set_state(conn, p, *tenant_id, *document_id, DocState::Published, touched).await,
+            Command::WithdrawDocument { tenant_id, document_id } => set_state(conn, p, *tenant_id, *document_id, DocState::Withdrawn, touched).await,
+            Command::AddAttachment { attachment: a } => {
+                tenant_exists(conn, a.tenant_id).await?;
+                if let Some(doc) = a.document_id {
+                    load_document(conn, a.tenant_id, doc).await?;
+                    touched.tenants.insert(a.tenant_id);
+                }
+                if !(a.sha256.len() == 64 && a.sha256.bytes().all(|b| b.is_ascii_hexdigit())) {
+                    return Err(Rejection::invalid("invalid_hash", "sha256 must be 64 hex digits").into());
+                }
+                sqlx::query("INSERT INTO attachments (id, tenant_id, document_id, sha256, size, content_type, file_name, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?)")
+                    .bind(a.id).bind(a.tenant_id).bind(a.document_id).bind(&a.sha256).bind(a.size).bind(&a.content_type).bind(&a.file_name).bind(a.created_at).bind(a.created_by)
+                    .execute(&mut *conn).await?;
+                Ok(Applied { id: Some(a.id), index_no: None })
+            }
+            Command::CreateUser { user } => {
+                rules::check_username(&user.username)?;
+                let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?").bind(&user.username).fetch_optional(&mut *conn).await?;
+                if taken.is_some() {
+                    return Err(Rejection::conflict("duplicate_username", format!("a user named `{}` already exists", user.username)).into());
+                }
+                sqlx::query("INSERT INTO users (id, username, display_name, password_hash, platform_role, created_at) VALUES (?,?,?,?,?,?)")
+                    .bind(user.id).bind(&user.username).bind(&user.display_name).bind(&user.password_hash)
+                    .bind(user.platform_role.map(|r| r.as_str())).bind(user.created_at)
+                    .execute(&mut *conn).await?;
+                for g in &user.grants {
+                    tenant_exists(conn, g.tenant_id).await?;
+                    sqlx::query("INSERT OR IGNORE INTO grants (user_id, tenant_id, role) VALUES (?,?,?)").bind(user.id).bind(g.tenant_id).bind(g.role.as_str()).execute(&mut *conn).await?;
+                }
+                Ok(Applied { id: Some(user.id), index_no: None })
+            }
+            Command::CreateSession { token_sha256, user_id, expires_at } => {
+                sqlx::query("INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) VALUES (?,?,?,?)")
+                    .bind(token_sha256).bind(user_id).bind(p.at).bind(expires_at)
+                    .execute(&mut *conn).await?;
+                // Expired sessions go as new ones come: no timer needed, and
+                // every node drops the same rows.
+                sqlx::query("DELETE FROM sessions WHERE expires_at < ?").bind(p.at).execute(&mut *conn).await?;
+                Ok(Applied { id: Some(*user_id), index_no: None })
+            }
+            Command::DeleteSession { token_sha256 } => {
+                sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?").bind(token_sha256).execute(&mut *conn).await?;
+                Ok(Applied::default())
+            }
+            Command::Batch { commands } => {
+                let mut last = Applied::default();
+                for (i, c) in commands.iter().enumerate() {
+                    last = run(conn, p, c, touched).await.map_err(|f| match f {
+                        Failure::Rejected(mut r) => {
+                            r.message = format!("command {} of the batch ({}): {}", i + 1, c.name(), r.message);
+                            Failure::Rejected(r)
+                        }
+                        other => other,
+                    })?;
+                }
+                Ok(last)
+            }
+        }
+    })
+}
+
+async fn tenant_exists(conn: &mut SqliteConnection, id: i64) -> Step<String> {
+    let organ: Option<String> = sqlx::query_scalar("SELECT organ_code FROM tenants WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
+    organ.ok_or_else(|| Rejection::not_found("unknown_tenant", format!("no tenant with id {id}")).into())
+}
+
+async fn check_hosts(conn: &mut SqliteConnection, tenant_id: i64, hosts: &[String]) -> Step {
+    for h in hosts {
+        rules::check_host(h)?;
+        let owner: Option<i64> = sqlx::query_scalar("SELECT tenant_id FROM tenant_hosts WHERE host = ?").bind(h).fetch_optional(&mut *conn).await?;
+        if owner.is_some_and(|o| o != tenant_id) {
+            return Err(Rejection::conflict("duplicate_host", format!("host `{h}` already belongs to another tenant")).into());
+        }
+    }
+    Ok(())
+}
+
+async fn create_tenant(conn: &mut SqliteConnection, t: &Tenant, touched: &mut Touched) -> Step<Applied> {
+    rules::check_code("tenant code", &t.code)?;
+    if rules::RESERVED_CODES.contains(&t.code.as_str()) {
+        return Err(Rejection::invalid("reserved_code", format!("`{}` is used by the platform's own URLs; choose another code", t.code)).into());
+    }
+    rules::check_organ_code(&t.organ_code)?;
+    check_text("name", &t.name, 100)?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM tenants WHERE code = ? OR id = ?").bind(&t.code).bind(t.id).fetch_optional(&mut *conn).await?;
+    if taken.is_some() {
+        return Err(Rejection::conflict("duplicate_code", format!("a tenant with code `{}` already exists", t.code)).into());
+    }
+    if let Some(parent) = t.parent_id {
+        tenant_exists(conn, parent).await?;
+    }
+    check_hosts(conn, t.id, &t.hosts).await?;
+    sqlx::query(
+        "INSERT INTO tenants (id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, organ_code, mailbox, lifecycle, created_at, updated_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    )
+    .bind(t.id).bind(&t.code).bind(&t.name).bind(t.kind.as_str()).bind(t.parent_id).bind(t.mount_under_parent)
+    .bind(&t.site_id_code).bind(&t.icp).bind(&t.police_record).bind(&t.organ_code).bind(&t.mailbox)
+    .bind(t.lifecycle.as_str()).bind(t.created_at).bind(t.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    for h in &t.hosts {
+        sqlx::query("INSERT INTO tenant_hosts (host, tenant_id) VALUES (?, ?)").bind(h).bind(t.id).execute(&mut *conn).await?;
+    }
+    touched.directory = true;
+    touched.tenants.insert(t.id);
+    if let Some(parent) = t.parent_id {
+        touched.tenants.insert(parent);
+    }
+    Ok(Applied { id: Some(t.id), index_no: None })
+}
+
+async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch: &TenantPatch, touched: &mut Touched) -> Step<Applied> {
+    tenant_exists(conn, id).await?;
+    if let Some(name) = &patch.name {
+        check_text("name", name, 100)?;
+    }
+    if let Some(hosts) = &patch.hosts {
+        check_hosts(conn, id, hosts).await?;
+        sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = ?").bind(id).execute(&mut *conn).await?;
+        for h in hosts {
+            sqlx::query("INSERT INTO tenant_hosts (host, tenant_id) VALUES (?, ?)").bind(h).bind(id).execute(&mut *conn).await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE tenants SET name = COALESCE(?, name), mount_under_parent = COALESCE(?, mount_under_parent),
+            site_id_code = COALESCE(?, site_id_code), icp = COALESCE(?, icp), police_record = COALESCE(?, police_record),
+            mailbox = COALESCE(?, mailbox), lifecycle = COALESCE(?, lifecycle), updated_at = ? WHERE id = ?",
+    )
+    .bind(&patch.name).bind(patch.mount_under_parent).bind(&patch.site_id_code).bind(&patch.icp).bind(&patch.police_record)
+    .bind(&patch.mailbox).bind(patch.lifecycle.map(|l| l.as_str())).bind(p.at).bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let parent: Option<i64> = sqlx::query_scalar("SELECT parent_id FROM tenants WHERE id = ?").bind(id).fetch_one(&mut *conn).await?;
+    touched.directory = true;
+    touched.tenants.insert(id);
+    touched.tenants.extend(parent);
+    Ok(Applied { id: Some(id), index_no: None })
+}
+
+async fn create_channel(conn: &mut SqliteConnection, c: &zhanqun_model::Channel, touched: &mut Touched) -> Step<Applied> {
+    tenant_exists(conn, c.tenant_id).await?;
+    rules::check_code("channel slug", &c.slug)?;
+    check_text("name", &c.name, 60)?;
+    if let Some(parent) = c.parent_id {
+        channel_in_tenant(conn, c.tenant_id, parent).await?;
+    }
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE (tenant_id = ? AND slug = ?) OR id = ?").bind(c.tenant_id).bind(&c.slug).bind(c.id).fetch_optional(&mut *conn).await?;
+    if taken.is_some() {
+        return Err(Rejection::conflict("duplicate_slug", format!("this site already has a channel `{}`", c.slug)).into());
+    }
+    sqlx::query("INSERT INTO channels (id, tenant_id, parent_id, slug, name, kind, update_class, position, link_url, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        .bind(c.id).bind(c.tenant_id).bind(c.parent_id).bind(&c.slug).bind(&c.name).bind(c.kind.as_str()).bind(c.update_class.as_str())
+        .bind(c.position).bind(&c.link_url).bind(c.created_at)
+        .execute(&mut *conn).await?;
+    touched.tenants.insert(c.tenant_id);
+    Ok(Applied { id: Some(c.id), index_no: None })
+}
+
+async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND tenant_id = ?").bind(channel_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
+    found.map(|_| ()).ok_or_else(|| Rejection::not_found("unknown_channel", format!("this site has no channel with id {channel_id}")).into())
+}
+
+/// Checks the fields of a document that the state machine owns the truth of.
+fn check_document(d: &Document) -> Step {
+    check_text("title", &d.title, 200)?;
+    check_text("issuing_organ (发布机构)", &d.meta.issuing_organ, 100)?;
+    if let Some(no) = &d.meta.doc_no {
+        let normalized = rules::normalize_doc_no(no)?;
+        if &normalized != no {
+            return Err(Rejection::invalid("invalid_doc_no", "文号 must be stored in its standard form").into());
+        }
+    }
+    if let Some(date) = &d.meta.written_date {
+        if parse_date(date).is_none() {
+            return Err(Rejection::invalid("invalid_date", format!("成文日期 `{date}` is not a date in the form YYYY-MM-DD")).into());
+        }
+    }
+    rules::check_disclosure(d.meta.disclosure, d.meta.disclosure_reason.as_deref())?;
+    Ok(())
+}
+
+async fn link_attachments(conn: &mut SqliteConnection, tenant_id: i64, document_id: i64, ids: &[i64]) -> Step {
+    for id in ids {
+        let owner: Option<(i64, Option<i64>)> = sqlx::query("SELECT tenant_id, document_id FROM attachments WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| (r.get(0), r.get(1)));
+        match owner {
+            Some((t, doc)) if t == tenant_id && doc.is_none_or(|d| d == document_id) => {
+                sqlx::query("UPDATE attachments SET document_id = ? WHERE id = ?").bind(document_id).bind(id).execute(&mut *conn).await?;
+            }
+            Some((t, _)) if t == tenant_id => return Err(Rejection::conflict("attachment_in_use", format!("attachment {id} belongs to another document")).into()),
+            _ => return Err(Rejection::not_found("unknown_attachment", format!("this site has no attachment with id {id}")).into()),
+        }
+    }
+    Ok(())
+}
+
+async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document, attachment_ids: &[i64], touched: &mut Touched) -> Step<Applied> {
+    let organ_code = tenant_exists(conn, d.tenant_id).await?;
+    channel_in_tenant(conn, d.tenant_id, d.channel_id).await?;
+    check_document(d)?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE id = ?").bind(d.id).fetch_optional(&mut *conn).await?;
+    if taken.is_some() {
+        return Err(Rejection::conflict("duplicate_id", format!("document id {} is taken; retry", d.id)).into());
+    }
+    check_doc_no_unique(conn, d).await?;
+    // The 索引号 year is the year the document was written, else of its creation.
+    let year = d.meta.written_date.as_deref().and_then(parse_date).map(|(y, _, _)| y).unwrap_or_else(|| to_civil(p.at).year);
+    let serial: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(index_serial), 0) + 1 FROM documents WHERE tenant_id = ? AND index_year = ?")
+        .bind(d.tenant_id)
+        .bind(year)
+        .fetch_one(&mut *conn)
+        .await?;
+    let index_no = rules::index_no(&organ_code, year, serial);
+    let published_at = (d.state == DocState::Published).then_some(d.published_at.unwrap_or(p.at));
+    sqlx::query(
+        "INSERT INTO documents (id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at,
+            index_no, index_year, index_serial, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_reason, validity, created_by)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    )
+    .bind(d.id).bind(d.tenant_id).bind(d.channel_id).bind(&d.title).bind(&d.body_html).bind(&d.summary).bind(&d.source).bind(&d.author)
+    .bind(d.state.as_str()).bind(d.created_at).bind(d.updated_at).bind(published_at)
+    .bind(&index_no).bind(year).bind(serial).bind(&d.meta.doc_no).bind(&d.meta.issuing_organ).bind(&d.meta.written_date).bind(&d.meta.topic)
+    .bind(d.meta.disclosure.as_str()).bind(&d.meta.disclosure_reason).bind(d.meta.validity.as_str()).bind(d.created_by)
+    .execute(&mut *conn)
+    .await?;
+    link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
+    touched.tenants.insert(d.tenant_id);
+    Ok(Applied { id: Some(d.id), index_no: Some(index_no) })
+}
+
+/// 文号 is unique per 发布机构.
+async fn check_doc_no_unique(conn: &mut SqliteConnection, d: &Document) -> Step {
+    let Some(no) = &d.meta.doc_no else { return Ok(()) };
+    let other: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE doc_no = ? AND issuing_organ = ? AND id != ?")
+        .bind(no)
+        .bind(&d.meta.issuing_organ)
+        .bind(d.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match other {
+        Some(id) => Err(Rejection::conflict("duplicate_doc_no", format!("{} already has a document numbered {no} (document {id})", d.meta.issuing_organ)).into()),
+        None => Ok(()),
+    }
+}
+
+async fn load_document(conn: &mut SqliteConnection, tenant_id: i64, id: i64) -> Step<Document> {
+    let row = sqlx::query(sql!("SELECT {} FROM documents WHERE id = ? AND tenant_id = ?", crate::rows::DOCUMENT_COLUMNS))
+        .bind(id)
+        .bind(tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => Ok(crate::rows::document(&row)?),
+        None => Err(Rejection::not_found("unknown_document", format!("this site has no document with id {id}")).into()),
+    }
+}
+
+async fn update_document(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, patch: &DocumentPatch, touched: &mut Touched) -> Step<Applied> {
+    let mut d = load_document(conn, tenant_id, id).await?;
+    if let Some(c) = patch.channel_id {
+        channel_in_tenant(conn, tenant_id, c).await?;
+        d.channel_id = c;
+    }
+    macro_rules! set {
+        ($($field:ident => $target:expr),*) => { $(if let Some(v) = &patch.$field { $target = v.clone().into(); })* };
+    }
+    set!(title => d.title, body_html => d.body_html, summary => d.summary, source => d.source, author => d.author,
+         doc_no => d.meta.doc_no, issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
+         disclosure => d.meta.disclosure, disclosure_reason => d.meta.disclosure_reason, validity => d.meta.validity);
+    check_document(&d)?;
+    check_doc_no_unique(conn, &d).await?;
+    sqlx::query(
+        "UPDATE documents SET channel_id = ?, title = ?, body_html = ?, summary = ?, source = ?, author = ?, doc_no = ?, issuing_organ = ?,
+            written_date = ?, topic = ?, disclosure = ?, disclosure_reason = ?, validity = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(d.channel_id).bind(&d.title).bind(&d.body_html).bind(&d.summary).bind(&d.source).bind(&d.author).bind(&d.meta.doc_no)
+    .bind(&d.meta.issuing_organ).bind(&d.meta.written_date).bind(&d.meta.topic).bind(d.meta.disclosure.as_str())
+    .bind(&d.meta.disclosure_reason).bind(d.meta.validity.as_str()).bind(p.at).bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if let Some(ids) = &patch.attachment_ids {
+        link_attachments(conn, tenant_id, id, ids).await?;
+    }
+    touched.tenants.insert(tenant_id);
+    Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
+}
+
+async fn set_state(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, to: DocState, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id).await?;
+    match (d.state, to) {
+        (DocState::Published, DocState::Published) => return Err(Rejection::conflict("already_published", "the document is already published").into()),
+        (DocState::Draft, DocState::Withdrawn) | (DocState::Withdrawn, DocState::Withdrawn) => {
+            return Err(Rejection::conflict("not_published", "only a published document can be withdrawn").into());
+        }
+        _ => {}
+    }
+    if to == DocState::Published {
+        check_document(&d)?;
+    }
+    // 发布日期 is the first publication; republishing keeps it.
+    sqlx::query("UPDATE documents SET state = ?, published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
+        .bind(to.as_str())
+        .bind(if to == DocState::Published { Some(p.at) } else { None })
+        .bind(p.at)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    touched.tenants.insert(tenant_id);
+    Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
+}

@@ -1,0 +1,213 @@
+//! Read queries. Every query for tenant data takes the tenant id and filters
+//! by it (invariant 5): there is no way to read a document by id alone.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use zhanqun_model::{Attachment, Channel, Document, Grant, Tenant, TenantRole, User};
+
+use crate::rows::{self, ATTACHMENT_COLUMNS, CHANNEL_COLUMNS, DOCUMENT_COLUMNS, TENANT_COLUMNS};
+use crate::{Result, Store, parse};
+
+/// A page of results and the total count.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// Which documents an admin listing wants.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentFilter {
+    pub channel_id: Option<i64>,
+    pub state: Option<zhanqun_model::DocState>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The public condition (invariant 6), spelled once.
+const PUBLIC: &str = "state = 'published' AND disclosure = '主动公开'";
+
+impl Store {
+    /// The last applied log position (opaque JSON), if any entry was applied.
+    pub async fn last_applied(&self) -> Result<Option<String>> {
+        self.meta("last_applied").await
+    }
+
+    /// The last applied membership (opaque JSON).
+    pub async fn membership(&self) -> Result<Option<String>> {
+        self.meta("membership").await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = ?").bind(key).fetch_optional(&self.reader()).await?)
+    }
+
+    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        let pool = self.reader();
+        let mut hosts: HashMap<i64, Vec<String>> = HashMap::new();
+        for row in sqlx::query("SELECT host, tenant_id FROM tenant_hosts ORDER BY host").fetch_all(&pool).await? {
+            hosts.entry(row.try_get(1)?).or_default().push(row.try_get(0)?);
+        }
+        let rows = sqlx::query(sql!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id")).fetch_all(&pool).await?;
+        rows.iter().map(|r| rows::tenant(r, hosts.remove(&r.get::<i64, _>("id")).unwrap_or_default())).collect()
+    }
+
+    pub async fn channels(&self, tenant_id: i64) -> Result<Vec<Channel>> {
+        let rows = sqlx::query(sql!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE tenant_id = ? ORDER BY position, id"))
+            .bind(tenant_id)
+            .fetch_all(&self.reader())
+            .await?;
+        rows.iter().map(rows::channel).collect()
+    }
+
+    pub async fn document(&self, tenant_id: i64, id: i64) -> Result<Option<Document>> {
+        let row = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ? AND id = ?"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.reader())
+            .await?;
+        row.as_ref().map(rows::document).transpose()
+    }
+
+    /// A published, proactively disclosed document, or nothing.
+    pub async fn public_document(&self, tenant_id: i64, id: i64) -> Result<Option<Document>> {
+        Ok(self.document(tenant_id, id).await?.filter(Document::is_public))
+    }
+
+    /// Public documents of a channel (or of the whole site), newest first.
+    pub async fn public_documents(&self, tenant_id: i64, channel_id: Option<i64>, limit: i64, offset: i64) -> Result<Page<Document>> {
+        let pool = self.reader();
+        let channel_clause = "AND (? IS NULL OR channel_id = ?)";
+        let rows = sqlx::query(sql!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ? {channel_clause} AND {PUBLIC} ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?"
+        ))
+        .bind(tenant_id)
+        .bind(channel_id)
+        .bind(channel_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(sql!("SELECT COUNT(*) FROM documents WHERE tenant_id = ? {channel_clause} AND {PUBLIC}"))
+            .bind(tenant_id)
+            .bind(channel_id)
+            .bind(channel_id)
+            .fetch_one(&pool)
+            .await?;
+        Ok(Page { items: rows.iter().map(rows::document).collect::<Result<_>>()?, total })
+    }
+
+    /// Every document of a tenant an admin may list.
+    pub async fn documents(&self, tenant_id: i64, filter: &DocumentFilter) -> Result<Page<Document>> {
+        let pool = self.reader();
+        let where_ = "tenant_id = ? AND (? IS NULL OR channel_id = ?) AND (? IS NULL OR state = ?)";
+        let state = filter.state.map(|s| s.as_str());
+        let rows = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {where_} ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?"))
+            .bind(tenant_id)
+            .bind(filter.channel_id)
+            .bind(filter.channel_id)
+            .bind(state)
+            .bind(state)
+            .bind(filter.limit)
+            .bind(filter.offset)
+            .fetch_all(&pool)
+            .await?;
+        let total: i64 = sqlx::query_scalar(sql!("SELECT COUNT(*) FROM documents WHERE {where_}"))
+            .bind(tenant_id)
+            .bind(filter.channel_id)
+            .bind(filter.channel_id)
+            .bind(state)
+            .bind(state)
+            .fetch_one(&pool)
+            .await?;
+        Ok(Page { items: rows.iter().map(rows::document).collect::<Result<_>>()?, total })
+    }
+
+    /// (id, last change) of every public document of a tenant, for sitemaps.
+    pub async fn public_document_stamps(&self, tenant_id: i64) -> Result<Vec<(i64, i64)>> {
+        let rows = sqlx::query(sql!("SELECT id, updated_at FROM documents WHERE tenant_id = ? AND {PUBLIC} ORDER BY published_at DESC, id DESC"))
+            .bind(tenant_id)
+            .fetch_all(&self.reader())
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub async fn attachments_of(&self, tenant_id: i64, document_id: i64) -> Result<Vec<Attachment>> {
+        let rows = sqlx::query(sql!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE tenant_id = ? AND document_id = ? ORDER BY id"))
+            .bind(tenant_id)
+            .bind(document_id)
+            .fetch_all(&self.reader())
+            .await?;
+        rows.iter().map(rows::attachment).collect()
+    }
+
+    pub async fn attachment(&self, tenant_id: i64, id: i64) -> Result<Option<Attachment>> {
+        let row = sqlx::query(sql!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE tenant_id = ? AND id = ?"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.reader())
+            .await?;
+        row.as_ref().map(rows::attachment).transpose()
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?").bind(username).fetch_optional(&self.reader()).await?;
+        match id {
+            Some(id) => self.user(id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn user(&self, id: i64) -> Result<Option<User>> {
+        let pool = self.reader();
+        let Some(row) = sqlx::query("SELECT id, username, display_name, password_hash, platform_role, created_at FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let grants = sqlx::query("SELECT tenant_id, role FROM grants WHERE user_id = ? ORDER BY tenant_id, role").bind(id).fetch_all(&pool).await?;
+        let platform_role: Option<String> = row.try_get("platform_role")?;
+        Ok(Some(User {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            password_hash: row.try_get("password_hash")?,
+            platform_role: platform_role.as_deref().map(parse).transpose()?,
+            grants: grants
+                .iter()
+                .map(|g| Ok(Grant { tenant_id: g.try_get(0)?, role: parse::<TenantRole>(g.try_get(1)?)? }))
+                .collect::<Result<_>>()?,
+            created_at: row.try_get("created_at")?,
+        }))
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM users ORDER BY id").fetch_all(&self.reader()).await?;
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            users.extend(self.user(id).await?);
+        }
+        Ok(users)
+    }
+
+    /// The user a live session token (by its SHA-256) belongs to.
+    pub async fn session_user(&self, token_sha256: &str, now: i64) -> Result<Option<User>> {
+        let user_id: Option<i64> = sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_sha256 = ? AND expires_at > ?")
+            .bind(token_sha256)
+            .bind(now)
+            .fetch_optional(&self.reader())
+            .await?;
+        match user_id {
+            Some(id) => self.user(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Whether any user exists (the platform needs bootstrapping if not).
+    pub async fn has_users(&self) -> Result<bool> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(&self.reader()).await? > 0)
+    }
+}

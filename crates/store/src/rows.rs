@@ -1,0 +1,92 @@
+//! Turning rows into model types. Enums are stored by their stable names.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use zhanqun_model::{Attachment, Channel, Document, GovMeta, Tenant};
+
+use crate::{Result, parse};
+
+pub(crate) const TENANT_COLUMNS: &str = "id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, organ_code, mailbox, lifecycle, created_at, updated_at";
+
+pub(crate) fn tenant(row: &SqliteRow, hosts: Vec<String>) -> Result<Tenant> {
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        kind: parse(row.try_get("kind")?)?,
+        parent_id: row.try_get("parent_id")?,
+        hosts,
+        mount_under_parent: row.try_get("mount_under_parent")?,
+        site_id_code: row.try_get("site_id_code")?,
+        icp: row.try_get("icp")?,
+        police_record: row.try_get("police_record")?,
+        organ_code: row.try_get("organ_code")?,
+        mailbox: row.try_get("mailbox")?,
+        lifecycle: parse(row.try_get("lifecycle")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub(crate) const CHANNEL_COLUMNS: &str = "id, tenant_id, parent_id, slug, name, kind, update_class, position, link_url, created_at";
+
+pub(crate) fn channel(row: &SqliteRow) -> Result<Channel> {
+    Ok(Channel {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        parent_id: row.try_get("parent_id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        kind: parse(row.try_get("kind")?)?,
+        update_class: parse(row.try_get("update_class")?)?,
+        position: row.try_get("position")?,
+        link_url: row.try_get("link_url")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at, index_no, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_reason, validity, created_by";
+
+pub(crate) fn document(row: &SqliteRow) -> Result<Document> {
+    Ok(Document {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        channel_id: row.try_get("channel_id")?,
+        title: row.try_get("title")?,
+        body_html: row.try_get("body_html")?,
+        summary: row.try_get("summary")?,
+        source: row.try_get("source")?,
+        author: row.try_get("author")?,
+        state: parse(row.try_get("state")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        published_at: row.try_get("published_at")?,
+        meta: GovMeta {
+            index_no: row.try_get("index_no")?,
+            doc_no: row.try_get("doc_no")?,
+            issuing_organ: row.try_get("issuing_organ")?,
+            written_date: row.try_get("written_date")?,
+            topic: row.try_get("topic")?,
+            disclosure: parse(row.try_get("disclosure")?)?,
+            disclosure_reason: row.try_get("disclosure_reason")?,
+            validity: parse(row.try_get("validity")?)?,
+        },
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+pub(crate) const ATTACHMENT_COLUMNS: &str = "id, tenant_id, document_id, sha256, size, content_type, file_name, created_at, created_by";
+
+pub(crate) fn attachment(row: &SqliteRow) -> Result<Attachment> {
+    Ok(Attachment {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        document_id: row.try_get("document_id")?,
+        sha256: row.try_get("sha256")?,
+        size: row.try_get("size")?,
+        content_type: row.try_get("content_type")?,
+        file_name: row.try_get("file_name")?,
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
+    })
+}

@@ -1,0 +1,42 @@
+//! Snapshots ship the whole database as one SQLite file.
+//!
+//! `VACUUM INTO` writes a consistent, compact copy while the writer keeps its
+//! lock only for the duration of the copy; installing replaces the database
+//! file and reopens every connection.
+
+use std::path::Path;
+
+use crate::{Result, Store};
+
+impl Store {
+    /// Writes a consistent copy of the database to `dest` (which must not
+    /// exist) and returns the last-applied position and membership it
+    /// contains (opaque JSON).
+    pub async fn write_snapshot(&self, dest: &Path) -> Result<(Option<String>, Option<String>)> {
+        // Holding the writer makes the copy and the position agree.
+        let mut conn = self.writer.lock().await;
+        let applied: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'last_applied'").fetch_optional(&mut *conn).await?;
+        let membership: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'membership'").fetch_optional(&mut *conn).await?;
+        sqlx::query("VACUUM INTO ?").bind(dest.to_string_lossy().as_ref()).execute(&mut *conn).await?;
+        Ok((applied, membership))
+    }
+
+    /// Replaces the whole database with the snapshot file at `src`.
+    pub async fn install_snapshot(&self, src: &Path) -> Result<()> {
+        let mut conn = self.writer.lock().await;
+        let old_pool = self.reader();
+        old_pool.close().await;
+        // Leave WAL mode's side files behind with the old database.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await?;
+        let staged = self.path.with_extension("installing");
+        tokio::fs::copy(src, &staged).await?;
+        tokio::fs::File::open(&staged).await?.sync_all().await?;
+        tokio::fs::rename(&staged, &self.path).await?;
+        for side in ["db-wal", "db-shm"] {
+            let _ = tokio::fs::remove_file(self.path.with_extension(side)).await;
+        }
+        *conn = Self::connect_writer(&self.path).await?;
+        *self.readers.write().expect("reader pool lock poisoned") = Self::connect_readers(&self.path).await?;
+        Ok(())
+    }
+}
