@@ -1,1 +1,38 @@
+//! The replication layer: zhanqun's commands go through one openraft log.
+//!
+//! - [`log_store`] keeps the Raft log and vote in their own SQLite file,
+//!   fsynced before openraft is told an entry is durable;
+//! - [`state_machine`] applies committed entries to the content store and
+//!   tells the layers above what changed;
+//! - [`node`] wires both into a running Raft node and gives the web layer
+//!   one call to make a change: [`Node::write`].
+//!
+//! A single node is a one-member cluster: the same code path, no special mode.
 
+pub mod log_store;
+mod network;
+pub mod node;
+pub mod state_machine;
+
+pub use node::{Node, NodeConfig, WriteError, Written};
+pub use state_machine::ApplyObserver;
+
+openraft::declare_raft_types!(
+    /// The Raft types of zhanqun: the log carries [`Proposal`]s and the state
+    /// machine answers with an [`Outcome`] each.
+    pub TypeConfig:
+        D = zhanqun_model::Proposal,
+        R = zhanqun_model::Outcome,
+        NodeId = u64,
+        Node = openraft::BasicNode,
+        SnapshotData = tokio::fs::File,
+);
+
+pub type Raft = openraft::Raft<TypeConfig>;
+pub type LogId = openraft::LogId<u64>;
+pub type StorageError = openraft::StorageError<u64>;
+
+/// Wraps any error as an openraft storage error of the given kind.
+pub(crate) fn io_err(kind: openraft::ErrorSubject<u64>, verb: openraft::ErrorVerb, e: impl std::error::Error + 'static) -> StorageError {
+    openraft::StorageIOError::new(kind, verb, openraft::AnyError::new(&e)).into()
+}

@@ -1,0 +1,168 @@
+//! The state-machine adapter: committed Raft entries go to the content store.
+//!
+//! The store is the only writer of content (invariant 1). After each entry
+//! the adapter tells an [`ApplyObserver`] what was touched, so that each node
+//! refreshes its own derived state (render cache, tenant directory) from what
+//! it applied, whichever node proposed the change.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{EntryPayload, ErrorSubject, ErrorVerb, RaftSnapshotBuilder, SnapshotMeta, StoredMembership};
+use tokio::sync::watch;
+use zhanqun_model::Outcome;
+use zhanqun_store::{Store, Touched};
+
+use crate::{LogId, StorageError, TypeConfig, io_err};
+
+/// Derived state that follows the content store.
+pub trait ApplyObserver: Send + Sync + 'static {
+    /// An entry was applied and touched these tenants.
+    fn applied(&self, touched: &Touched);
+    /// The whole database was replaced (snapshot installed): drop everything.
+    fn reset(&self);
+}
+
+type Membership = StoredMembership<u64, openraft::BasicNode>;
+
+#[derive(Clone)]
+pub struct StateMachine {
+    store: Arc<Store>,
+    snapshot_dir: PathBuf,
+    observer: Arc<dyn ApplyObserver>,
+    applied_index: Arc<watch::Sender<u64>>,
+}
+
+impl StateMachine {
+    pub fn new(store: Arc<Store>, snapshot_dir: PathBuf, observer: Arc<dyn ApplyObserver>, applied_index: Arc<watch::Sender<u64>>) -> Self {
+        StateMachine { store, snapshot_dir, observer, applied_index }
+    }
+
+    fn current_paths(&self) -> (PathBuf, PathBuf) {
+        (self.snapshot_dir.join("current.db"), self.snapshot_dir.join("current.meta.json"))
+    }
+
+    async fn read_position(&self) -> Result<(Option<LogId>, Membership), StorageError> {
+        let read = |e: zhanqun_store::StoreError| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e);
+        let applied = self.store.last_applied().await.map_err(read)?;
+        let membership = self.store.membership().await.map_err(read)?;
+        decode_position(applied.as_deref(), membership.as_deref())
+    }
+}
+
+fn decode_position(applied: Option<&str>, membership: Option<&str>) -> Result<(Option<LogId>, Membership), StorageError> {
+    let bad = |e: serde_json::Error| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e);
+    let applied = applied.map(serde_json::from_str).transpose().map_err(bad)?;
+    let membership = membership.map(serde_json::from_str).transpose().map_err(bad)?.unwrap_or_default();
+    Ok((applied, membership))
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = StateMachine;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, Membership), StorageError> {
+        self.read_position().await
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Outcome>, StorageError>
+    where
+        I: IntoIterator<Item = openraft::Entry<TypeConfig>> + Send,
+        I::IntoIter: Send,
+    {
+        let mut outcomes = Vec::new();
+        for entry in entries {
+            let log_id = serde_json::to_string(&entry.log_id).expect("log ids serialize");
+            let (membership, proposal) = match &entry.payload {
+                EntryPayload::Blank => (None, None),
+                EntryPayload::Normal(p) => (None, Some(p)),
+                EntryPayload::Membership(m) => {
+                    let stored = Membership::new(Some(entry.log_id), m.clone());
+                    (Some(serde_json::to_string(&stored).expect("memberships serialize")), None)
+                }
+            };
+            let (outcome, touched) = self
+                .store
+                .apply_entry(&log_id, membership.as_deref(), proposal)
+                .await
+                .map_err(|e| io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Write, e))?;
+            if proposal.is_some() {
+                if let Err(r) = &outcome {
+                    tracing::info!(index = entry.log_id.index, code = %r.code, "command refused: {}", r.message);
+                }
+            }
+            self.observer.applied(&touched);
+            self.applied_index.send_replace(entry.log_id.index);
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.clone()
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
+        tokio::fs::create_dir_all(&self.snapshot_dir).await.map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+        let file = tokio::fs::File::create(self.snapshot_dir.join("incoming.db"))
+            .await
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+        Ok(Box::new(file))
+    }
+
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta<u64, openraft::BasicNode>, snapshot: Box<tokio::fs::File>) -> Result<(), StorageError> {
+        let err = |e: &dyn std::fmt::Display| io_err(ErrorSubject::Snapshot(Some(meta.signature())), ErrorVerb::Write, std::io::Error::other(e.to_string()));
+        snapshot.sync_all().await.map_err(|e| err(&e))?;
+        drop(snapshot);
+        let incoming = self.snapshot_dir.join("incoming.db");
+        self.store.install_snapshot(&incoming).await.map_err(|e| err(&e))?;
+        let (db, meta_path) = self.current_paths();
+        tokio::fs::rename(&incoming, &db).await.map_err(|e| err(&e))?;
+        write_meta(&meta_path, meta).await.map_err(|e| err(&e))?;
+        self.observer.reset();
+        if let Some(last) = meta.last_log_id {
+            self.applied_index.send_replace(last.index);
+        }
+        tracing::info!(snapshot = %meta.snapshot_id, "installed snapshot");
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        let (db, meta_path) = self.current_paths();
+        let Ok(meta_json) = tokio::fs::read_to_string(&meta_path).await else { return Ok(None) };
+        let meta: SnapshotMeta<u64, openraft::BasicNode> =
+            serde_json::from_str(&meta_json).map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
+        let file = tokio::fs::File::open(&db).await.map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
+        Ok(Some(Snapshot { meta, snapshot: Box::new(file) }))
+    }
+}
+
+async fn write_meta(path: &Path, meta: &SnapshotMeta<u64, openraft::BasicNode>) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    tokio::fs::write(&tmp, serde_json::to_vec(meta).expect("snapshot meta serializes")).await?;
+    tokio::fs::rename(&tmp, path).await
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        let err = |e: &dyn std::fmt::Display| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, std::io::Error::other(e.to_string()));
+        tokio::fs::create_dir_all(&self.snapshot_dir).await.map_err(|e| err(&e))?;
+        let building = self.snapshot_dir.join("building.db");
+        let _ = tokio::fs::remove_file(&building).await;
+        let started = std::time::Instant::now();
+        let (applied, membership) = self.store.write_snapshot(&building).await.map_err(|e| err(&e))?;
+        let (last_log_id, last_membership) = decode_position(applied.as_deref(), membership.as_deref())?;
+        let snapshot_id = match last_log_id {
+            Some(l) => format!("{}-{}", l.leader_id.term, l.index),
+            None => "empty".to_string(),
+        };
+        let meta = SnapshotMeta { last_log_id, last_membership, snapshot_id };
+        let (db, meta_path) = self.current_paths();
+        tokio::fs::rename(&building, &db).await.map_err(|e| err(&e))?;
+        write_meta(&meta_path, &meta).await.map_err(|e| err(&e))?;
+        tracing::info!(snapshot = %meta.snapshot_id, elapsed_ms = started.elapsed().as_millis() as u64, "built snapshot");
+        let file = tokio::fs::File::open(&db).await.map_err(|e| err(&e))?;
+        Ok(Snapshot { meta, snapshot: Box::new(file) })
+    }
+}
+
