@@ -1,1 +1,139 @@
+//! The HTTP face of zhanqun: public sites chosen by `Host`, the admin API
+//! under `/api/v1/`, attachments, health.
+//!
+//! Handlers never write SQL (invariant 1): they validate, authorize, build a
+//! command, propose it through [`zhanqun_cluster::Node::write`] and answer
+//! with what the state machine said. Reads go straight to the local store.
 
+mod api;
+mod auth;
+mod blobs;
+mod error;
+mod public;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use zhanqun_cluster::{ApplyObserver, Node};
+use zhanqun_store::{Store, Touched};
+
+pub use auth::hash_password;
+pub use blobs::Blobs;
+pub use error::ApiError;
+pub use public::{Directory, PageCache, Templates};
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Largest attachment accepted, in bytes.
+    pub max_upload_bytes: usize,
+    /// How long a login lasts.
+    pub session_ttl: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig { max_upload_bytes: 100 * 1024 * 1024, session_ttl: Duration::from_secs(12 * 3600) }
+    }
+}
+
+/// Everything a handler needs.
+pub struct App {
+    pub node: Arc<Node>,
+    pub store: Arc<Store>,
+    pub blobs: Blobs,
+    pub derived: Arc<Derived>,
+    pub templates: Templates,
+    pub config: WebConfig,
+}
+
+pub type AppState = State<Arc<App>>;
+
+/// The node-local state derived from the content store: rendered pages and
+/// the host → tenant directory. Both follow what this node applies.
+#[derive(Default)]
+pub struct Derived {
+    pub cache: PageCache,
+    pub directory: Directory,
+}
+
+impl ApplyObserver for Derived {
+    fn applied(&self, touched: &Touched) {
+        for t in &touched.tenants {
+            self.cache.invalidate_tenant(*t);
+        }
+        if touched.directory {
+            self.directory.mark_stale();
+        }
+    }
+
+    fn reset(&self) {
+        self.cache.clear();
+        self.directory.mark_stale();
+    }
+}
+
+impl App {
+    pub fn new(node: Arc<Node>, blobs: Blobs, derived: Arc<Derived>, config: WebConfig) -> App {
+        let store = node.store.clone();
+        App { node, store, blobs, derived, templates: Templates::new(), config }
+    }
+}
+
+/// The whole HTTP surface of a node.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .nest("/api/v1", api::router(&app.config))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(readyz))
+        .fallback(public::site)
+        .layer(middleware::from_fn_with_state(app.clone(), min_index))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(app)
+}
+
+async fn readyz(State(app): AppState) -> Response {
+    if app.node.is_ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: no leader yet, or still applying the log").into_response()
+    }
+}
+
+/// Read-your-writes on any node: a request carrying `X-Zhanqun-Min-Index`
+/// waits (at most 5 s) until this node has applied that index.
+async fn min_index(State(app): AppState, req: Request, next: Next) -> Response {
+    if let Some(v) = req.headers().get("x-zhanqun-min-index") {
+        let Some(index) = v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) else {
+            return ApiError::bad_request("invalid_min_index", "X-Zhanqun-Min-Index must be a log index (a non-negative integer)").into_response();
+        };
+        if !app.node.wait_applied(index, Duration::from_secs(5)).await {
+            return ApiError::Unavailable(format!("this node has not applied index {index} yet; retry")).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+}
+
+/// Milliseconds since the epoch: the time a proposal carries.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A new id: milliseconds since the epoch shifted left by 10 bits plus 10
+/// random bits. Time-ordered, below 2^53 (exact in JavaScript) until the
+/// year 2248, and decided before proposing (apply stays deterministic).
+pub fn new_id() -> i64 {
+    (now_ms() << 10) | (rand::random::<u16>() as i64 & 0x3ff)
+}

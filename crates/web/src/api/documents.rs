@@ -1,0 +1,192 @@
+//! Documents: drafts, edits, publishing and withdrawal.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use zhanqun_model::{Attachment, Command, Disclosure, DocState, Document, DocumentPatch, GovMeta, Tenant, TenantRole, Validity, rules};
+use zhanqun_store::DocumentFilter;
+
+use super::{ApiJson, Paging, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::{App, new_id, now_ms};
+
+const WRITERS: &[TenantRole] = &[TenantRole::Admin, TenantRole::Editor];
+const PUBLISHERS: &[TenantRole] = &[TenantRole::Admin, TenantRole::Reviewer];
+
+/// A document as the API shows it: with its public URL and attachments.
+#[derive(Serialize)]
+struct DocumentView {
+    #[serde(flatten)]
+    document: Document,
+    /// Where the public sees it (a path on any node), once published.
+    url: String,
+    attachments: Vec<Attachment>,
+}
+
+async fn view(app: &App, tenant: &Tenant, document: Document) -> ApiResult<serde_json::Value> {
+    let attachments = app.store.attachments_of(tenant.id, document.id).await?;
+    let url = format!("/sites/{}/art/{}.html", tenant.code, document.id);
+    Ok(to_json(&DocumentView { document, url, attachments }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDocument {
+    /// The channel, by id or by slug.
+    channel_id: Option<i64>,
+    channel: Option<String>,
+    title: String,
+    #[serde(default)]
+    body_html: String,
+    summary: Option<String>,
+    source: Option<String>,
+    author: Option<String>,
+    doc_no: Option<String>,
+    /// 发布机构; defaults to the site's name.
+    issuing_organ: Option<String>,
+    written_date: Option<String>,
+    topic: Option<String>,
+    disclosure: Option<Disclosure>,
+    disclosure_reason: Option<String>,
+    validity: Option<Validity>,
+    #[serde(default)]
+    attachment_ids: Vec<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    channel_id: Option<i64>,
+    state: Option<DocState>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// Strips scripts, event handlers and anything else unsafe; keeps the rest.
+fn sanitize(html: &str) -> String {
+    ammonia::clean(html)
+}
+
+fn check_written_date(date: Option<&str>) -> ApiResult<()> {
+    match date {
+        Some(d) if zhanqun_model::time::parse_date(d).is_none() => {
+            Err(ApiError::Unprocessable("invalid_date".into(), "written_date (成文日期) must be a real date in the form YYYY-MM-DD".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn normalize_doc_no(doc_no: Option<String>) -> ApiResult<Option<String>> {
+    match doc_no.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(d) => Ok(Some(rules::normalize_doc_no(d)?)),
+    }
+}
+
+pub async fn list(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, Query(q): Query<ListQuery>) -> ApiResult<Json<serde_json::Value>> {
+    let t = tenant_by_code(&app, &code).await?;
+    if !caller.user.belongs_to(t.id) {
+        return Err(ApiError::forbidden());
+    }
+    let (limit, offset) = q.paging.limit_offset();
+    let page = app.store.documents(t.id, &DocumentFilter { channel_id: q.channel_id, state: q.state, limit, offset }).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for d in page.items {
+        items.push(view(&app, &t, d).await?);
+    }
+    Ok(Json(serde_json::json!({ "items": items, "total": page.total })))
+}
+
+async fn load(app: &App, caller: &Caller, code: &str, id: i64) -> ApiResult<(Tenant, Document)> {
+    let t = tenant_by_code(app, code).await?;
+    if !caller.user.belongs_to(t.id) {
+        return Err(ApiError::forbidden());
+    }
+    let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::NotFound("unknown_document".into(), format!("this site has no document with id {id}")))?;
+    Ok((t, d))
+}
+
+pub async fn show(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> ApiResult<Json<serde_json::Value>> {
+    let (t, d) = load(&app, &caller, &code, id).await?;
+    Ok(Json(view(&app, &t, d).await?))
+}
+
+pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, ApiJson(body): ApiJson<NewDocument>) -> WriteResult {
+    let t = tenant_by_code(&app, &code).await?;
+    caller.require(t.id, WRITERS)?;
+    let channels = app.store.channels(t.id).await?;
+    let channel = match (body.channel_id, body.channel.as_deref()) {
+        (Some(id), _) => channels.iter().find(|c| c.id == id),
+        (None, Some(slug)) => channels.iter().find(|c| c.slug == slug),
+        (None, None) => return Err(ApiError::Unprocessable("missing_field".into(), "say which channel: `channel_id` or `channel` (its slug)".into()).into()),
+    }
+    .ok_or_else(|| ApiError::NotFound("unknown_channel".into(), "this site has no such channel".into()))?;
+    check_written_date(body.written_date.as_deref())?;
+    let disclosure = body.disclosure.unwrap_or(Disclosure::Proactive);
+    rules::check_disclosure(disclosure, body.disclosure_reason.as_deref()).map_err(ApiError::from)?;
+    let now = now_ms();
+    let document = Document {
+        id: new_id(),
+        tenant_id: t.id,
+        channel_id: channel.id,
+        title: body.title.trim().to_string(),
+        body_html: sanitize(&body.body_html),
+        summary: body.summary,
+        source: body.source,
+        author: body.author,
+        state: DocState::Draft,
+        created_at: now,
+        updated_at: now,
+        published_at: None,
+        meta: GovMeta {
+            index_no: String::new(),
+            doc_no: normalize_doc_no(body.doc_no)?,
+            issuing_organ: body.issuing_organ.unwrap_or_else(|| t.name.clone()),
+            written_date: body.written_date,
+            topic: body.topic,
+            disclosure,
+            disclosure_reason: body.disclosure_reason,
+            validity: body.validity.unwrap_or(Validity::Valid),
+        },
+        created_by: Some(caller.user.id),
+    };
+    let id = document.id;
+    let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids: body.attachment_ids })).await?;
+    let created = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after create"))?;
+    Ok(WriteResponse(StatusCode::CREATED, headers, view(&app, &t, created).await?))
+}
+
+pub async fn update(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>, ApiJson(mut patch): ApiJson<DocumentPatch>) -> WriteResult {
+    let (t, _) = load(&app, &caller, &code, id).await?;
+    caller.require(t.id, WRITERS)?;
+    if let Some(body) = &patch.body_html {
+        patch.body_html = Some(sanitize(body));
+    }
+    if patch.doc_no.is_some() {
+        patch.doc_no = normalize_doc_no(patch.doc_no.take())?;
+    }
+    check_written_date(patch.written_date.as_deref())?;
+    let (headers, _) = propose(&app, caller.propose(Command::UpdateDocument { tenant_id: t.id, document_id: id, patch })).await?;
+    let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after update"))?;
+    Ok(WriteResponse(StatusCode::OK, headers, view(&app, &t, d).await?))
+}
+
+async fn transition(app: Arc<App>, caller: Caller, code: String, id: i64, publish: bool) -> WriteResult {
+    let (t, _) = load(&app, &caller, &code, id).await?;
+    caller.require(t.id, PUBLISHERS)?;
+    let command = if publish { Command::PublishDocument { tenant_id: t.id, document_id: id } } else { Command::WithdrawDocument { tenant_id: t.id, document_id: id } };
+    let (headers, _) = propose(&app, caller.propose(command)).await?;
+    let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after state change"))?;
+    Ok(WriteResponse(StatusCode::OK, headers, view(&app, &t, d).await?))
+}
+
+pub async fn publish(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
+    transition(app, caller, code, id, true).await
+}
+
+pub async fn withdraw(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
+    transition(app, caller, code, id, false).await
+}

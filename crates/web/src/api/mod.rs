@@ -1,0 +1,154 @@
+//! The admin API, one module per resource.
+
+mod attachments;
+mod documents;
+mod openapi;
+mod session;
+mod tenants;
+mod users;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use zhanqun_cluster::Written;
+use zhanqun_model::{Applied, Proposal, Tenant};
+
+use crate::error::{ApiError, ApiResult};
+use crate::{App, WebConfig};
+
+/// JSON bodies are capped at 2 MiB; attachments have their own limit.
+const JSON_LIMIT: usize = 2 * 1024 * 1024;
+
+pub fn router(config: &WebConfig) -> Router<Arc<App>> {
+    let uploads = Router::new()
+        .route("/tenants/{code}/attachments", post(attachments::upload))
+        // Multipart framing on top of the file itself.
+        .layer(DefaultBodyLimit::max(config.max_upload_bytes + 64 * 1024));
+    Router::new()
+        .route("/session", post(session::login).delete(session::logout))
+        .route("/tenants", get(tenants::list).post(tenants::create))
+        .route("/tenants/{code}", get(tenants::show).patch(tenants::update))
+        .route("/tenants/{code}/channels", get(tenants::list_channels).post(tenants::create_channel))
+        .route("/tenants/{code}/documents", get(documents::list).post(documents::create))
+        .route("/tenants/{code}/documents/{id}", get(documents::show).patch(documents::update))
+        .route("/tenants/{code}/documents/{id}/publish", post(documents::publish))
+        .route("/tenants/{code}/documents/{id}/withdraw", post(documents::withdraw))
+        .route("/tenants/{code}/attachments/{id}", get(attachments::download))
+        .route("/users", get(users::list).post(users::create))
+        .route("/openapi.json", get(openapi::document))
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .merge(uploads)
+        .fallback(|| async { ApiError::NotFound("no_such_endpoint".into(), "no such API endpoint; see /api/v1/openapi.json".into()) })
+}
+
+/// `Json` whose refusals are API errors with a clear message.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable("invalid_field".into(), e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::bad_request("malformed_json", e.body_text())),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType("send the body as JSON with `Content-Type: application/json`".into())),
+            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(format!("the JSON body is larger than {} MiB", JSON_LIMIT / 1024 / 1024)))
+            }
+            Err(e) => Err(ApiError::bad_request("unreadable_body", e.body_text())),
+        }
+    }
+}
+
+/// Proposes a change and turns the state machine's answer into an API result.
+/// Every answer to a write carries `X-Zhanqun-Index`, refusals included.
+pub async fn propose(app: &App, proposal: Proposal) -> Result<(HeaderMap, Applied), (HeaderMap, ApiError)> {
+    match app.node.write(proposal).await {
+        Ok(Written { outcome, index }) => {
+            let headers = index_header(index);
+            match outcome {
+                Ok(applied) => Ok((headers, applied)),
+                Err(rejection) => Err((headers, rejection.into())),
+            }
+        }
+        Err(e) => Err((HeaderMap::new(), e.into())),
+    }
+}
+
+fn index_header(index: u64) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("x-zhanqun-index", HeaderValue::from(index));
+    h
+}
+
+/// A write's HTTP response: status, the index header and a JSON body.
+pub struct WriteResponse(pub StatusCode, pub HeaderMap, pub serde_json::Value);
+
+impl IntoResponse for WriteResponse {
+    fn into_response(self) -> Response {
+        (self.0, self.1, Json(self.2)).into_response()
+    }
+}
+
+/// A refused write, keeping its index header.
+pub struct WriteRefused(pub HeaderMap, pub ApiError);
+
+impl IntoResponse for WriteRefused {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+impl From<ApiError> for WriteRefused {
+    fn from(e: ApiError) -> Self {
+        WriteRefused(HeaderMap::new(), e)
+    }
+}
+
+impl From<(HeaderMap, ApiError)> for WriteRefused {
+    fn from((h, e): (HeaderMap, ApiError)) -> Self {
+        WriteRefused(h, e)
+    }
+}
+
+impl From<zhanqun_store::StoreError> for WriteRefused {
+    fn from(e: zhanqun_store::StoreError) -> Self {
+        WriteRefused(HeaderMap::new(), e.into())
+    }
+}
+
+pub type WriteResult = Result<WriteResponse, WriteRefused>;
+
+pub fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("API types serialize")
+}
+
+/// Finds a tenant by its code, or a 404 that names it.
+pub async fn tenant_by_code(app: &App, code: &str) -> ApiResult<Tenant> {
+    app.derived.directory.current(&app.store).await?.by_code(code).cloned().ok_or_else(|| {
+        ApiError::NotFound("unknown_tenant".into(), format!("no tenant with code `{}`", code.chars().filter(|c| !c.is_control()).take(40).collect::<String>()))
+    })
+}
+
+/// Pagination parameters shared by list endpoints.
+#[derive(Debug, serde::Deserialize)]
+pub struct Paging {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl Paging {
+    pub fn limit_offset(&self) -> (i64, i64) {
+        let per = self.per_page.unwrap_or(20).clamp(1, 200);
+        let page = self.page.unwrap_or(1).max(1);
+        (per, (page - 1) * per)
+    }
+}

@@ -1,0 +1,96 @@
+//! The OpenAPI 3.1 description of the admin API, served at
+//! `/api/v1/openapi.json`. Kept beside the routes so that adding one without
+//! describing it shows up in review.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// (method, path, summary, request schema, success status)
+const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
+    ("post", "/session", "Log in; answers a bearer token", Some("Login"), 201),
+    ("delete", "/session", "Log out (the token stops working)", None, 200),
+    ("get", "/tenants", "List the sites the caller belongs to", None, 200),
+    ("post", "/tenants", "Create a site (platform admin)", Some("NewTenant"), 201),
+    ("get", "/tenants/{code}", "Show a site", None, 200),
+    ("patch", "/tenants/{code}", "Change a site's name, hosts, footer or lifecycle (platform admin)", Some("TenantPatch"), 200),
+    ("get", "/tenants/{code}/channels", "List a site's channels", None, 200),
+    ("post", "/tenants/{code}/channels", "Create a channel (tenant admin)", Some("NewChannel"), 201),
+    ("get", "/tenants/{code}/documents", "List a site's documents, drafts included (filters: channel_id, state, page, per_page)", None, 200),
+    ("post", "/tenants/{code}/documents", "Create a draft (editor)", Some("NewDocument"), 201),
+    ("get", "/tenants/{code}/documents/{id}", "Show a document with its public url and attachments", None, 200),
+    ("patch", "/tenants/{code}/documents/{id}", "Edit a document (editor)", Some("DocumentPatch"), 200),
+    ("post", "/tenants/{code}/documents/{id}/publish", "Publish (reviewer or tenant admin)", None, 200),
+    ("post", "/tenants/{code}/documents/{id}/withdraw", "Withdraw from the public site (reviewer or tenant admin)", None, 200),
+    ("post", "/tenants/{code}/attachments", "Upload an attachment: multipart `file`, optional `document_id`", Some("Upload"), 201),
+    ("get", "/tenants/{code}/attachments/{id}", "Download an attachment", None, 200),
+    ("get", "/users", "List users (platform admin)", None, 200),
+    ("post", "/users", "Create a user with roles per site (platform admin)", Some("NewUser"), 201),
+];
+
+fn schemas() -> Value {
+    let s = |t: &str| json!({ "type": t });
+    let text = s("string");
+    json!({
+        "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": { "code": text, "message": text } } } },
+        "Login": { "type": "object", "required": ["username", "password"], "properties": { "username": text, "password": text } },
+        "NewTenant": { "type": "object", "required": ["code", "name", "kind", "organ_code"], "properties": {
+            "code": { "type": "string", "pattern": "^[a-z][a-z0-9-]{1,31}$" }, "name": text,
+            "kind": { "enum": ["portal", "township", "department", "special"] }, "parent": text,
+            "hosts": { "type": "array", "items": text }, "mount_under_parent": s("boolean"),
+            "site_id_code": text, "icp": text, "police_record": text, "organ_code": text, "mailbox": text,
+            "lifecycle": { "enum": ["planned", "building", "online", "suspended", "closed"] } } },
+        "TenantPatch": { "type": "object", "properties": { "name": text, "hosts": { "type": "array", "items": text }, "mount_under_parent": s("boolean"),
+            "site_id_code": text, "icp": text, "police_record": text, "mailbox": text, "lifecycle": { "enum": ["planned", "building", "online", "suspended", "closed"] } } },
+        "NewChannel": { "type": "object", "required": ["slug", "name"], "properties": { "slug": text, "name": text,
+            "kind": { "enum": ["list", "page", "link", "disclosure", "interaction"] }, "update_class": { "enum": ["dynamic", "regular", "static"] },
+            "parent_id": s("integer"), "position": s("integer"), "link_url": text } },
+        "NewDocument": { "type": "object", "required": ["title"], "properties": {
+            "channel_id": s("integer"), "channel": text, "title": text, "body_html": { "type": "string", "description": "sanitized on the way in" },
+            "summary": text, "source": text, "author": text, "doc_no": { "type": "string", "example": "海政办发〔2017〕37号" },
+            "issuing_organ": text, "written_date": { "type": "string", "format": "date" }, "topic": text,
+            "disclosure": { "enum": ["主动公开", "依申请公开", "不予公开"] }, "disclosure_reason": text,
+            "validity": { "enum": ["有效", "失效", "废止", "修订"] }, "attachment_ids": { "type": "array", "items": s("integer") } } },
+        "DocumentPatch": { "type": "object", "description": "any field of NewDocument except channel; absent fields stay" },
+        "Upload": { "type": "object", "required": ["file"], "properties": { "file": { "type": "string", "format": "binary" }, "document_id": s("integer") } },
+        "NewUser": { "type": "object", "required": ["username", "password"], "properties": { "username": text, "display_name": text, "password": text,
+            "platform_role": { "enum": ["admin"] },
+            "roles": { "type": "array", "items": { "type": "object", "required": ["tenant", "role"], "properties": { "tenant": text, "role": { "enum": ["admin", "editor", "reviewer"] } } } } } },
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary, body, status) in OPERATIONS {
+        let mut op = json!({
+            "summary": summary,
+            "responses": {
+                status.to_string(): { "description": "success; writes carry the applied Raft index in X-Zhanqun-Index" },
+                "4XX": { "description": "refused; nothing changed", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                "503": { "description": "no leader right now; retry after Retry-After" },
+            },
+        });
+        if *path != "/session" || *method != "post" {
+            op["security"] = json!([{ "bearer": [] }]);
+        }
+        if let Some(schema) = body {
+            let media = if *schema == "Upload" { "multipart/form-data" } else { "application/json" };
+            op["requestBody"] = json!({ "required": true, "content": { media: { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
+        }
+        let params: Vec<Value> = ["code", "id"]
+            .iter()
+            .filter(|p| path.contains(&format!("{{{p}}}")))
+            .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": if *p == "id" { "integer" } else { "string" } } }))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
+        }
+        paths.entry(path.to_string()).or_insert_with(|| json!({}))[method] = op;
+    }
+    Json(json!({
+        "openapi": "3.1.0",
+        "info": { "title": "zhanqun admin API", "version": env!("CARGO_PKG_VERSION") },
+        "servers": [{ "url": "/api/v1" }],
+        "paths": paths,
+        "components": { "schemas": schemas(), "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } } },
+    }))
+}

@@ -1,0 +1,148 @@
+//! Tenants (sites) and their channels.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use zhanqun_model::{Channel, ChannelKind, Command, Lifecycle, Tenant, TenantKind, TenantPatch, TenantRole, UpdateClass, rules};
+
+use super::{ApiJson, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::{App, new_id, now_ms};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    code: String,
+    name: String,
+    kind: TenantKind,
+    /// Code of the parent site (a township's county portal).
+    parent: Option<String>,
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    mount_under_parent: bool,
+    site_id_code: Option<String>,
+    icp: Option<String>,
+    police_record: Option<String>,
+    organ_code: String,
+    mailbox: Option<String>,
+    lifecycle: Option<Lifecycle>,
+}
+
+pub async fn list(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
+    let dir = app.derived.directory.current(&app.store).await?;
+    let visible: Vec<&Tenant> = dir.tenants().filter(|t| caller.user.belongs_to(t.id)).collect();
+    Ok(Json(serde_json::json!({ "items": visible })))
+}
+
+pub async fn show(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>) -> ApiResult<Json<Tenant>> {
+    let t = tenant_by_code(&app, &code).await?;
+    if !caller.user.belongs_to(t.id) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(Json(t))
+}
+
+pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): ApiJson<NewTenant>) -> WriteResult {
+    caller.require_platform_admin()?;
+    rules::check_code("tenant code", &body.code).map_err(ApiError::from)?;
+    let parent_id = match &body.parent {
+        Some(code) => Some(tenant_by_code(&app, code).await?.id),
+        None => None,
+    };
+    let hosts: Vec<String> = body.hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
+    let now = now_ms();
+    let tenant = Tenant {
+        id: new_id(),
+        code: body.code,
+        name: body.name,
+        kind: body.kind,
+        parent_id,
+        hosts,
+        mount_under_parent: body.mount_under_parent,
+        site_id_code: body.site_id_code,
+        icp: body.icp,
+        police_record: body.police_record,
+        organ_code: body.organ_code,
+        mailbox: body.mailbox,
+        lifecycle: body.lifecycle.unwrap_or(Lifecycle::Building),
+        created_at: now,
+        updated_at: now,
+    };
+    let code = tenant.code.clone();
+    let (headers, _) = propose(&app, caller.propose(Command::CreateTenant { tenant })).await?;
+    let created = tenant_by_code(&app, &code).await?;
+    Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&created)))
+}
+
+pub async fn update(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, ApiJson(mut patch): ApiJson<TenantPatch>) -> WriteResult {
+    caller.require_platform_admin()?;
+    let t = tenant_by_code(&app, &code).await?;
+    if let Some(hosts) = &mut patch.hosts {
+        for h in hosts.iter_mut() {
+            *h = h.trim().to_ascii_lowercase();
+        }
+    }
+    let (headers, _) = propose(&app, caller.propose(Command::UpdateTenant { tenant_id: t.id, patch })).await?;
+    let updated = tenant_by_code(&app, &code).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, to_json(&updated)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannel {
+    slug: String,
+    name: String,
+    #[serde(default = "default_kind")]
+    kind: ChannelKind,
+    #[serde(default = "default_update_class")]
+    update_class: UpdateClass,
+    parent_id: Option<i64>,
+    #[serde(default)]
+    position: i64,
+    link_url: Option<String>,
+}
+
+fn default_kind() -> ChannelKind {
+    ChannelKind::List
+}
+
+fn default_update_class() -> UpdateClass {
+    UpdateClass::Dynamic
+}
+
+pub async fn list_channels(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let t = tenant_by_code(&app, &code).await?;
+    if !caller.user.belongs_to(t.id) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(Json(serde_json::json!({ "items": app.store.channels(t.id).await? })))
+}
+
+pub async fn create_channel(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, ApiJson(body): ApiJson<NewChannel>) -> WriteResult {
+    let t = tenant_by_code(&app, &code).await?;
+    caller.require(t.id, &[TenantRole::Admin])?;
+    if let Some(url) = &body.link_url {
+        if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
+            return Err(ApiError::Unprocessable("invalid_link".into(), "link_url must be an http(s) URL or a site path".into()).into());
+        }
+    }
+    let channel = Channel {
+        id: new_id(),
+        tenant_id: t.id,
+        parent_id: body.parent_id,
+        slug: body.slug,
+        name: body.name,
+        kind: body.kind,
+        update_class: body.update_class,
+        position: body.position,
+        link_url: body.link_url,
+        created_at: now_ms(),
+    };
+    let (headers, _) = propose(&app, caller.propose(Command::CreateChannel { channel: channel.clone() })).await?;
+    Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&channel)))
+}

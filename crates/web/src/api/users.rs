@@ -1,0 +1,62 @@
+//! User accounts.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use zhanqun_model::{Command, Grant, PlatformRole, TenantRole, User};
+
+use super::{ApiJson, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use crate::auth::{Caller, check_password_strength, hash_password};
+use crate::error::ApiResult;
+use crate::{App, new_id, now_ms};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    username: String,
+    display_name: Option<String>,
+    password: String,
+    platform_role: Option<PlatformRole>,
+    /// Roles per tenant: `[{"tenant": "niuzhuang", "role": "editor"}]`.
+    #[serde(default)]
+    roles: Vec<NewGrant>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewGrant {
+    tenant: String,
+    role: TenantRole,
+}
+
+pub async fn list(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
+    caller.require_platform_admin()?;
+    let users: Vec<User> = app.store.users().await?.into_iter().map(|u| User { password_hash: String::new(), ..u }).collect();
+    Ok(Json(serde_json::json!({ "items": users })))
+}
+
+pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): ApiJson<NewUser>) -> WriteResult {
+    caller.require_platform_admin()?;
+    zhanqun_model::rules::check_username(&body.username).map_err(crate::ApiError::from)?;
+    check_password_strength(&body.password)?;
+    let mut grants = Vec::new();
+    for g in &body.roles {
+        grants.push(Grant { tenant_id: tenant_by_code(&app, &g.tenant).await?.id, role: g.role });
+    }
+    let password = body.password;
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(crate::ApiError::internal)?;
+    let user = User {
+        id: new_id(),
+        display_name: body.display_name.unwrap_or_else(|| body.username.clone()),
+        username: body.username,
+        password_hash,
+        platform_role: body.platform_role,
+        grants,
+        created_at: now_ms(),
+    };
+    let (headers, _) = propose(&app, caller.propose(Command::CreateUser { user: user.clone() })).await?;
+    Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&User { password_hash: String::new(), ..user })))
+}

@@ -1,0 +1,87 @@
+//! Attachment bytes, content-addressed in an object store.
+//!
+//! The key of a blob is its SHA-256, so uploading the same file twice stores
+//! it once, and a key can never be a path chosen by a user.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+#[derive(Clone)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Blobs {
+    /// Blobs in a local directory (one node, or a shared volume).
+    pub fn local(dir: &Path) -> std::io::Result<Blobs> {
+        std::fs::create_dir_all(dir)?;
+        let fs = LocalFileSystem::new_with_prefix(dir).map_err(std::io::Error::other)?;
+        Ok(Blobs { store: Arc::new(fs) })
+    }
+
+    fn key(sha256: &str) -> ObjectPath {
+        ObjectPath::from(format!("sha256/{}/{}", &sha256[..2], sha256))
+    }
+
+    /// Stores `data` under its hash (which the caller computed).
+    pub async fn put(&self, sha256: &str, data: Bytes) -> object_store::Result<()> {
+        if self.store.head(&Self::key(sha256)).await.is_ok() {
+            return Ok(());
+        }
+        self.store.put(&Self::key(sha256), PutPayload::from_bytes(data)).await.map(|_| ())
+    }
+
+    pub async fn get(&self, sha256: &str) -> object_store::Result<Bytes> {
+        self.store.get(&Self::key(sha256)).await?.bytes().await
+    }
+}
+
+/// Answers with an attachment's bytes: its type, its original (possibly
+/// Chinese) name for saving, and its hash as a strong ETag.
+pub async fn serve(blobs: &Blobs, a: &zhanqun_model::Attachment, request: &axum::http::HeaderMap) -> object_store::Result<axum::response::Response> {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+
+    let etag = format!("\"{}\"", a.sha256);
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    if request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, HeaderValue::from_str(&etag).expect("hex etag")), cache]).into_response());
+    }
+    let data = blobs.get(&a.sha256).await?;
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_str(&a.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"))),
+        (header::CONTENT_DISPOSITION, HeaderValue::from_str(&content_disposition(&a.file_name)).expect("disposition is ASCII")),
+        (header::ETAG, HeaderValue::from_str(&etag).expect("hex etag")),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        cache,
+    ];
+    Ok((headers, data).into_response())
+}
+
+/// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>`
+/// (RFC 6266): every current browser saves the file under its Chinese name.
+pub fn content_disposition(name: &str) -> String {
+    let fallback: String = name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn disposition_carries_the_chinese_name() {
+        assert_eq!(super::content_disposition("通知.pdf"), "attachment; filename=\"__.pdf\"; filename*=UTF-8''%E9%80%9A%E7%9F%A5.pdf");
+    }
+}

@@ -1,0 +1,104 @@
+//! One error type for the API, mapped to HTTP in one place.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use zhanqun_model::{Rejection, RejectionKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{1}")]
+    BadRequest(&'static str, String),
+    #[error("{1}")]
+    Unprocessable(String, String),
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{1}")]
+    NotFound(String, String),
+    #[error("{1}")]
+    Conflict(String, String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something broke inside; the details go to the log, not the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest(code, message.into())
+    }
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound("not_found".into(), format!("{what} not found"))
+    }
+    pub fn forbidden() -> Self {
+        ApiError::Forbidden("your account may not do this here".into())
+    }
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+
+    fn parts(&self) -> (StatusCode, &str) {
+        match self {
+            ApiError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, code),
+            ApiError::Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(code, _) => (StatusCode::NOT_FOUND, code),
+            ApiError::Conflict(code, _) => (StatusCode::CONFLICT, code),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        match r.kind {
+            RejectionKind::NotFound => ApiError::NotFound(r.code, r.message),
+            RejectionKind::Conflict => ApiError::Conflict(r.code, r.message),
+            RejectionKind::Invalid => ApiError::Unprocessable(r.code, r.message),
+        }
+    }
+}
+
+impl From<zhanqun_store::StoreError> for ApiError {
+    fn from(e: zhanqun_store::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<zhanqun_cluster::WriteError> for ApiError {
+    fn from(e: zhanqun_cluster::WriteError) -> Self {
+        match e {
+            zhanqun_cluster::WriteError::Unavailable => ApiError::Unavailable(e.to_string()),
+            zhanqun_cluster::WriteError::Fatal(_) => ApiError::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let body = Json(json!({ "error": { "code": code, "message": self.to_string() } }));
+        let mut resp = (status, body).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

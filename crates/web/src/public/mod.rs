@@ -1,0 +1,248 @@
+//! The public sites.
+//!
+//! Which tenant a request is for comes from, in order:
+//! 1. `/sites/<code>/…` on any host (local use, previews);
+//! 2. the `Host` header, and under a portal's host a child site mounted at
+//!    `/<code>/…` (国办发〔2017〕47号 puts township sites under the portal);
+//! 3. otherwise `/` lists the sites hosted here.
+//!
+//! Inside a site: `/` home, `/col/<slug>/` channel list (`?page=N`),
+//! `/col/<slug>/rss.xml`, `/art/<id>.html` document, `/att/<id>` attachment,
+//! `/sitemap.xml`, `/robots.txt`.
+
+mod cache;
+mod directory;
+mod render;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use sha2::{Digest, Sha256};
+use zhanqun_model::{Lifecycle, Tenant};
+
+pub use cache::{CachedPage, PageCache};
+pub use directory::{Directory, Sites};
+pub use render::Templates;
+
+use crate::App;
+
+/// A site as one request sees it: which tenant, and under which path prefix
+/// its links must live.
+pub struct Mount {
+    pub tenant: Tenant,
+    /// `""`, `"/niuzhuang"` or `"/sites/niuzhuang"`.
+    pub base: String,
+    /// `http://<the site's own host>` for feeds and sitemaps, or `""` when
+    /// the site is reached under `/sites/` (links stay relative then).
+    pub origin: String,
+}
+
+/// What a site path asks for.
+#[derive(Debug, PartialEq)]
+enum Target {
+    Home,
+    Channel { slug: String, page: i64 },
+    Rss { slug: String },
+    Document { id: i64 },
+    Attachment { id: i64 },
+    Sitemap,
+    Robots,
+    NotFound,
+}
+
+fn parse_target(rest: &str, query: Option<&str>) -> Target {
+    let page = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|kv| kv.strip_prefix("page="))
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, 100_000);
+    let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [""] | ["index.html"] => Target::Home,
+        ["col", slug, ""] | ["col", slug, "index.html"] => Target::Channel { slug: slug.to_string(), page },
+        ["col", slug, "rss.xml"] => Target::Rss { slug: slug.to_string() },
+        ["art", file] => file.strip_suffix(".html").and_then(|id| id.parse().ok()).map_or(Target::NotFound, |id| Target::Document { id }),
+        ["att", id] | ["att", id, _] => id.parse().map_or(Target::NotFound, |id| Target::Attachment { id }),
+        ["sitemap.xml"] => Target::Sitemap,
+        ["robots.txt"] => Target::Robots,
+        _ => Target::NotFound,
+    }
+}
+
+fn host_of(headers: &HeaderMap) -> String {
+    let raw = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let without_port = if raw.starts_with('[') { raw } else { raw.rsplit_once(':').map_or(raw, |(h, _)| h) };
+    without_port.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Finds the site a request is for, and the rest of the path inside it.
+fn resolve<'a>(sites: &Sites, host: &str, path: &'a str) -> Option<(Mount, &'a str)> {
+    if let Some(after) = path.strip_prefix("/sites/") {
+        let (code, rest) = after.split_once('/').map_or((after, ""), |(c, r)| (c, r));
+        let tenant = sites.by_code(code)?.clone();
+        return Some((Mount { base: format!("/sites/{}", tenant.code), tenant, origin: String::new() }, rest));
+    }
+    let host_tenant = sites.by_host(host)?;
+    let origin = format!("http://{}", host_tenant.hosts.first().map_or(host, String::as_str));
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    if let Some(child) = sites.mounted_child(host_tenant.id, first) {
+        let rest = &path[1 + first.len()..];
+        return Some((Mount { base: format!("/{}", child.code), tenant: child.clone(), origin }, rest));
+    }
+    Some((Mount { tenant: host_tenant.clone(), base: String::new(), origin }, path))
+}
+
+/// The one handler of every public URL.
+pub async fn site(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
+    let sites = match app.derived.directory.current(&app.store).await {
+        Ok(s) => s,
+        Err(e) => return server_error(&app, e),
+    };
+    let host = host_of(&headers);
+    let path = uri.path();
+    let Some((mount, rest)) = resolve(&sites, &host, path) else {
+        if path == "/" {
+            return app.templates.landing(&sites).map_or_else(|e| server_error(&app, e), |html| html_response(StatusCode::OK, html));
+        }
+        return not_found(&app, None);
+    };
+    // `/sites/x` and `/x` need the slash, or relative paths would break.
+    if rest.is_empty() {
+        return Redirect::permanent(&format!("{}/", mount.base)).into_response();
+    }
+    match mount.tenant.lifecycle {
+        Lifecycle::Online => {}
+        Lifecycle::Suspended => return notice(&app, &mount, StatusCode::SERVICE_UNAVAILABLE, "站点维护中", "本站正在维护，请稍后访问。"),
+        Lifecycle::Closed => return notice(&app, &mount, StatusCode::GONE, "站点已关停", "本站已关停，相关信息请访问上级政府门户网站。"),
+        Lifecycle::Planned | Lifecycle::Building => return notice(&app, &mount, StatusCode::NOT_FOUND, "站点建设中", "本站尚未上线。"),
+    }
+    let target = parse_target(rest, uri.query());
+    if let Target::Attachment { id } = target {
+        return attachment(&app, &mount, id, &headers).await;
+    }
+    let key = match &target {
+        Target::Channel { slug, page } => format!("{}|col/{slug}/{page}", mount.base),
+        _ => format!("{}|{rest}", mount.base),
+    };
+    let page = match app.derived.cache.get(mount.tenant.id, &key) {
+        Some(p) => p,
+        None => {
+            let epoch = app.derived.cache.epoch();
+            match render::page(&app, &sites, &mount, &target).await {
+                Ok(Some((body, content_type))) => {
+                    let page = Arc::new(CachedPage { etag: etag_of(&body), body: body.into(), content_type });
+                    app.derived.cache.put(mount.tenant.id, key, page.clone(), epoch);
+                    page
+                }
+                Ok(None) => return not_found(&app, Some(&mount)),
+                Err(e) => return server_error(&app, e),
+            }
+        }
+    };
+    send_page(&page, &headers)
+}
+
+fn etag_of(body: &str) -> HeaderValue {
+    let digest = Sha256::digest(body.as_bytes());
+    HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12]))).expect("hex etag")
+}
+
+fn send_page(page: &CachedPage, request: &HeaderMap) -> Response {
+    let cache_control = HeaderValue::from_static("public, max-age=30");
+    if request.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes().split(|b| *b == b',').any(|t| t.trim_ascii() == page.etag.as_bytes())) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, page.etag.clone()), (header::CACHE_CONTROL, cache_control)]).into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type)), (header::ETAG, page.etag.clone()), (header::CACHE_CONTROL, cache_control)],
+        page.body.clone(),
+    )
+        .into_response()
+}
+
+async fn attachment(app: &App, mount: &Mount, id: i64, headers: &HeaderMap) -> Response {
+    // Only files of public documents are public (invariant 6).
+    let found = match app.store.attachment(mount.tenant.id, id).await {
+        Ok(Some(a)) => match a.document_id {
+            Some(doc) => match app.store.public_document(mount.tenant.id, doc).await {
+                Ok(Some(_)) => Some(a),
+                Ok(None) => None,
+                Err(e) => return server_error(app, e),
+            },
+            None => None,
+        },
+        Ok(None) => None,
+        Err(e) => return server_error(app, e),
+    };
+    match found {
+        Some(a) => crate::blobs::serve(&app.blobs, &a, headers).await.unwrap_or_else(|e| server_error(app, e)),
+        None => not_found(app, Some(mount)),
+    }
+}
+
+fn html_response(status: StatusCode, html: String) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], html).into_response()
+}
+
+fn not_found(app: &App, mount: Option<&Mount>) -> Response {
+    notice(app, mount.unwrap_or(&Mount { tenant: placeholder(), base: String::new(), origin: String::new() }), StatusCode::NOT_FOUND, "页面不存在", "您访问的页面不存在或已被删除。")
+}
+
+/// A site-less stand-in for the 404 page of an unknown host.
+fn placeholder() -> Tenant {
+    Tenant {
+        id: 0,
+        code: String::new(),
+        name: "政府网站".into(),
+        kind: zhanqun_model::TenantKind::Portal,
+        parent_id: None,
+        hosts: vec![],
+        mount_under_parent: false,
+        site_id_code: None,
+        icp: None,
+        police_record: None,
+        organ_code: String::new(),
+        mailbox: None,
+        lifecycle: Lifecycle::Online,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn notice(app: &App, mount: &Mount, status: StatusCode, title: &str, message: &str) -> Response {
+    match app.templates.notice(mount, title, message) {
+        Ok(html) => html_response(status, html),
+        Err(e) => server_error(app, e),
+    }
+}
+
+fn server_error(_app: &App, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "public page failed");
+    html_response(StatusCode::INTERNAL_SERVER_ERROR, "<!doctype html><meta charset=utf-8><title>服务暂时不可用</title><p>服务暂时不可用，请稍后再试。</p>".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_paths_map_to_targets() {
+        assert_eq!(parse_target("/", None), Target::Home);
+        assert_eq!(parse_target("/col/tzgg/", Some("page=3")), Target::Channel { slug: "tzgg".into(), page: 3 });
+        assert_eq!(parse_target("/col/tzgg/", Some("page=-4")), Target::Channel { slug: "tzgg".into(), page: 1 });
+        assert_eq!(parse_target("/art/123.html", None), Target::Document { id: 123 });
+        assert_eq!(parse_target("/art/../../etc/passwd", None), Target::NotFound);
+        assert_eq!(parse_target("/../../etc/passwd", None), Target::NotFound);
+        assert_eq!(parse_target("/att/9", None), Target::Attachment { id: 9 });
+    }
+
+    #[test]
+    fn host_header_loses_its_port_and_case() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("WWW.Haicheng.gov.cn:8080"));
+        assert_eq!(host_of(&h), "www.haicheng.gov.cn");
+    }
+}

@@ -1,0 +1,210 @@
+//! Turning content into pages with the site theme (minijinja).
+//!
+//! Templates are compiled into the binary from `templates/`, so a node needs
+//! no files besides its data directory. Values are escaped by the template
+//! engine; only document bodies, sanitized when they were written, are
+//! inserted as HTML.
+
+use minijinja::{Environment, Value, context};
+use serde::Serialize;
+use zhanqun_model::time::{format_date, format_minute, format_rfc822};
+use zhanqun_model::{Channel, ChannelKind, Document};
+
+use super::{Mount, Sites, Target};
+use crate::App;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+macro_rules! templates {
+    ($env:ident, $($name:literal),+) => {
+        $($env.add_template($name, include_str!(concat!("../../../../templates/", $name))).expect(concat!("template ", $name, " compiles"));)+
+    };
+}
+
+impl Templates {
+    pub fn new() -> Templates {
+        let mut env = Environment::new();
+        templates!(env, "base.html", "home.html", "channel.html", "document.html", "notice.html", "landing.html", "rss.xml", "sitemap.xml");
+        env.add_filter("minute", |ms: i64| format_minute(ms));
+        env.add_filter("date", |ms: i64| format_date(ms));
+        env.add_filter("rfc822", |ms: i64| format_rfc822(ms));
+        env.add_filter("filesize", |bytes: i64| match bytes {
+            b if b < 1024 => format!("{b} B"),
+            b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+            b => format!("{:.1} MB", b as f64 / 1024.0 / 1024.0),
+        });
+        Templates { env }
+    }
+
+    fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+
+    pub fn landing(&self, sites: &Sites) -> Result<String, minijinja::Error> {
+        let list: Vec<Value> = sites
+            .tenants()
+            .map(|t| context! { name => t.name, code => t.code, kind => t.kind.as_str(), lifecycle => t.lifecycle.as_str(), hosts => t.hosts })
+            .collect();
+        self.render("landing.html", context! { sites => list })
+    }
+
+    pub fn notice(&self, mount: &Mount, title: &str, message: &str) -> Result<String, minijinja::Error> {
+        self.render("notice.html", context! { site => site_value(mount, &[]), title, message, column => title })
+    }
+}
+
+#[derive(Serialize)]
+struct NavItem {
+    name: String,
+    url: String,
+    children: Vec<NavItem>,
+}
+
+fn channel_url(mount: &Mount, c: &Channel) -> String {
+    match (&c.kind, &c.link_url) {
+        (ChannelKind::Link, Some(url)) => url.clone(),
+        _ => format!("{}/col/{}/", mount.base, c.slug),
+    }
+}
+
+fn doc_url(mount: &Mount, id: i64) -> String {
+    format!("{}/art/{}.html", mount.base, id)
+}
+
+fn site_value(mount: &Mount, channels: &[Channel]) -> Value {
+    let t = &mount.tenant;
+    let nav: Vec<NavItem> = channels
+        .iter()
+        .filter(|c| c.parent_id.is_none())
+        .map(|c| NavItem {
+            name: c.name.clone(),
+            url: channel_url(mount, c),
+            children: channels.iter().filter(|k| k.parent_id == Some(c.id)).map(|k| NavItem { name: k.name.clone(), url: channel_url(mount, k), children: vec![] }).collect(),
+        })
+        .collect();
+    context! {
+        name => t.name, code => t.code, base => mount.base, home => format!("{}/", mount.base),
+        domain => t.hosts.first().cloned().unwrap_or_default(),
+        site_id_code => t.site_id_code, icp => t.icp, police_record => t.police_record,
+        police_record_number => t.police_record_number(), mailbox => t.mailbox, nav,
+    }
+}
+
+fn doc_item(mount: &Mount, d: &Document) -> Value {
+    context! { title => d.title, url => doc_url(mount, d.id), published_at => d.published_at.unwrap_or(d.updated_at), doc_no => d.meta.doc_no }
+}
+
+const PER_PAGE: i64 = 20;
+
+/// Renders a site page; `None` means "no such page" (a 404).
+pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> Result<Option<(String, &'static str)>, BoxError> {
+    const HTML: &str = "text/html; charset=utf-8";
+    let t = &mount.tenant;
+    let channels = app.store.channels(t.id).await?;
+    let site = site_value(mount, &channels);
+    let by_slug = |slug: &str| channels.iter().find(|c| c.slug == slug);
+    let tpl = &app.templates;
+    let out = match target {
+        Target::Home => {
+            let mut blocks = Vec::new();
+            for c in channels.iter().filter(|c| matches!(c.kind, ChannelKind::List | ChannelKind::Disclosure)) {
+                let docs = app.store.public_documents(t.id, Some(c.id), 7, 0).await?;
+                if !docs.items.is_empty() {
+                    blocks.push(context! { name => c.name, url => channel_url(mount, c), docs => docs.items.iter().map(|d| doc_item(mount, d)).collect::<Vec<_>>() });
+                }
+            }
+            let children: Vec<Value> = sites
+                .children(t.id)
+                .filter(|c| c.lifecycle == zhanqun_model::Lifecycle::Online)
+                .map(|c| {
+                    let url = if mount.base.is_empty() && c.mount_under_parent { format!("/{}/", c.code) } else { format!("/sites/{}/", c.code) };
+                    context! { name => c.name, url }
+                })
+                .collect();
+            Some((tpl.render("home.html", context! { site, blocks, children, column => "首页" })?, HTML))
+        }
+        Target::Channel { slug, page } => {
+            let Some(c) = by_slug(slug) else { return Ok(None) };
+            let docs = app.store.public_documents(t.id, Some(c.id), PER_PAGE, (page - 1) * PER_PAGE).await?;
+            let pages = ((docs.total + PER_PAGE - 1) / PER_PAGE).max(1);
+            if *page > pages {
+                return Ok(None);
+            }
+            let parent = c.parent_id.and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => channel_url(mount, p) });
+            let subchannels: Vec<Value> = channels.iter().filter(|k| k.parent_id == Some(c.id)).map(|k| context! { name => k.name, url => channel_url(mount, k) }).collect();
+            let url = channel_url(mount, c);
+            Some((
+                tpl.render(
+                    "channel.html",
+                    context! {
+                        site, column => c.name, channel => context! { name => c.name, url => url, rss => format!("{url}rss.xml") }, parent, subchannels,
+                        docs => docs.items.iter().map(|d| doc_item(mount, d)).collect::<Vec<_>>(), total => docs.total,
+                        page => *page, pages, prev => (*page > 1).then(|| format!("{url}?page={}", page - 1)), next => (*page < pages).then(|| format!("{url}?page={}", page + 1)),
+                    },
+                )?,
+                HTML,
+            ))
+        }
+        Target::Rss { slug } => {
+            let Some(c) = by_slug(slug) else { return Ok(None) };
+            let docs = app.store.public_documents(t.id, Some(c.id), PER_PAGE, 0).await?;
+            let items: Vec<Value> = docs
+                .items
+                .iter()
+                .map(|d| context! { title => d.title, link => format!("{}{}", mount.origin, doc_url(mount, d.id)), published_at => d.published_at.unwrap_or(d.updated_at), summary => d.summary, id => d.id })
+                .collect();
+            Some((tpl.render("rss.xml", context! { site, channel => context! { name => c.name, link => format!("{}{}", mount.origin, channel_url(mount, c)) }, items })?, "application/rss+xml; charset=utf-8"))
+        }
+        Target::Document { id } => {
+            let Some(d) = app.store.public_document(t.id, *id).await? else { return Ok(None) };
+            let c = channels.iter().find(|c| c.id == d.channel_id);
+            let parent = c.and_then(|c| c.parent_id).and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => channel_url(mount, p) });
+            let attachments: Vec<Value> = app
+                .store
+                .attachments_of(t.id, d.id)
+                .await?
+                .iter()
+                .map(|a| context! { name => a.file_name, size => a.size, url => format!("{}/att/{}", mount.base, a.id) })
+                .collect();
+            let column = c.map(|c| c.name.clone()).unwrap_or_default();
+            Some((
+                tpl.render(
+                    "document.html",
+                    context! {
+                        site, column, channel => c.map(|c| context! { name => c.name, url => channel_url(mount, c) }), parent, attachments,
+                        doc => context! {
+                            title => d.title, body_html => Value::from_safe_string(d.body_html.clone()), source => d.source, author => d.author,
+                            summary => d.summary, published_at => d.published_at, index_no => d.meta.index_no, doc_no => d.meta.doc_no,
+                            issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
+                            disclosure => d.meta.disclosure.as_str(), validity => d.meta.validity.as_str(),
+                        },
+                    },
+                )?,
+                HTML,
+            ))
+        }
+        Target::Sitemap => {
+            let mut urls = vec![context! { loc => format!("{}{}/", mount.origin, mount.base), lastmod => Value::from(()) }];
+            for c in channels.iter().filter(|c| c.kind != ChannelKind::Link) {
+                urls.push(context! { loc => format!("{}{}", mount.origin, channel_url(mount, c)), lastmod => Value::from(()) });
+            }
+            for (id, updated) in app.store.public_document_stamps(t.id).await? {
+                urls.push(context! { loc => format!("{}{}", mount.origin, doc_url(mount, id)), lastmod => format_date(updated) });
+            }
+            Some((tpl.render("sitemap.xml", context! { urls })?, "application/xml; charset=utf-8"))
+        }
+        Target::Robots => Some((format!("User-agent: *\nAllow: /\nSitemap: {}{}/sitemap.xml\n", mount.origin, mount.base), "text/plain; charset=utf-8")),
+        Target::Attachment { .. } | Target::NotFound => None,
+    };
+    Ok(out)
+}
