@@ -26,9 +26,11 @@ CREATE TABLE tenants (
 );
 
 -- A host selects exactly one tenant.
+-- A host selects exactly one tenant; position 0 is the site's main domain.
 CREATE TABLE tenant_hosts (
     host      TEXT PRIMARY KEY,
-    tenant_id INTEGER NOT NULL REFERENCES tenants(id)
+    tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+    position  INTEGER NOT NULL
 ) WITHOUT ROWID;
 
 CREATE TABLE channels (

@@ -216,8 +216,8 @@ async fn create_tenant(conn: &mut SqliteConnection, t: &Tenant, touched: &mut To
     .bind(t.lifecycle.as_str()).bind(t.created_at).bind(t.updated_at)
     .execute(&mut *conn)
     .await?;
-    for h in &t.hosts {
-        sqlx::query("INSERT INTO tenant_hosts (host, tenant_id) VALUES (?, ?)").bind(h).bind(t.id).execute(&mut *conn).await?;
+    for (i, h) in t.hosts.iter().enumerate() {
+        sqlx::query("INSERT INTO tenant_hosts (host, tenant_id, position) VALUES (?, ?, ?)").bind(h).bind(t.id).bind(i as i64).execute(&mut *conn).await?;
     }
     touched.directory = true;
     touched.tenants.insert(t.id);
@@ -235,8 +235,8 @@ async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch
     if let Some(hosts) = &patch.hosts {
         check_hosts(conn, id, hosts).await?;
         sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = ?").bind(id).execute(&mut *conn).await?;
-        for h in hosts {
-            sqlx::query("INSERT INTO tenant_hosts (host, tenant_id) VALUES (?, ?)").bind(h).bind(id).execute(&mut *conn).await?;
+        for (i, h) in hosts.iter().enumerate() {
+            sqlx::query("INSERT INTO tenant_hosts (host, tenant_id, position) VALUES (?, ?, ?)").bind(h).bind(id).bind(i as i64).execute(&mut *conn).await?;
         }
     }
     sqlx::query(

@@ -46,7 +46,7 @@ impl Store {
     pub async fn tenants(&self) -> Result<Vec<Tenant>> {
         let pool = self.reader();
         let mut hosts: HashMap<i64, Vec<String>> = HashMap::new();
-        for row in sqlx::query("SELECT host, tenant_id FROM tenant_hosts ORDER BY host").fetch_all(&pool).await? {
+        for row in sqlx::query("SELECT host, tenant_id FROM tenant_hosts ORDER BY tenant_id, position").fetch_all(&pool).await? {
             hosts.entry(row.try_get(1)?).or_default().push(row.try_get(0)?);
         }
         let rows = sqlx::query(sql!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY id")).fetch_all(&pool).await?;

@@ -134,6 +134,12 @@ pub fn now_ms() -> i64 {
 /// A new id: milliseconds since the epoch shifted left by 10 bits plus 10
 /// random bits. Time-ordered, below 2^53 (exact in JavaScript) until the
 /// year 2248, and decided before proposing (apply stays deterministic).
+/// Within one process ids also strictly increase, so a burst of creations in
+/// the same millisecond (an import, the demo) cannot collide.
 pub fn new_id() -> i64 {
-    (now_ms() << 10) | (rand::random::<u16>() as i64 & 0x3ff)
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let fresh = (now_ms() << 10) | (rand::random::<u16>() as i64 & 0x3ff);
+    let prev = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(fresh.max(last + 1))).expect("closure never fails");
+    fresh.max(prev + 1)
 }

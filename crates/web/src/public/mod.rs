@@ -82,7 +82,8 @@ fn host_of(headers: &HeaderMap) -> String {
 /// Finds the site a request is for, and the rest of the path inside it.
 fn resolve<'a>(sites: &Sites, host: &str, path: &'a str) -> Option<(Mount, &'a str)> {
     if let Some(after) = path.strip_prefix("/sites/") {
-        let (code, rest) = after.split_once('/').map_or((after, ""), |(c, r)| (c, r));
+        let code = after.split('/').next().unwrap_or_default();
+        let rest = &after[code.len()..];
         let tenant = sites.by_code(code)?.clone();
         return Some((Mount { base: format!("/sites/{}", tenant.code), tenant, origin: String::new() }, rest));
     }

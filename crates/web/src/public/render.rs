@@ -35,6 +35,16 @@ impl Templates {
     pub fn new() -> Templates {
         let mut env = Environment::new();
         templates!(env, "base.html", "home.html", "channel.html", "document.html", "notice.html", "landing.html", "rss.xml", "sitemap.xml");
+        // The default HTML escaper also escapes `/`, which turns every link
+        // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.
+        env.set_formatter(|out, state, value| {
+            if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() && value.as_str().is_some() {
+                out.write_str(&escape_html(value.as_str().unwrap_or_default()))?;
+                Ok(())
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        });
         env.add_filter("minute", |ms: i64| format_minute(ms));
         env.add_filter("date", |ms: i64| format_date(ms));
         env.add_filter("rfc822", |ms: i64| format_rfc822(ms));
@@ -61,6 +71,31 @@ impl Templates {
     pub fn notice(&self, mount: &Mount, title: &str, message: &str) -> Result<String, minijinja::Error> {
         self.render("notice.html", context! { site => site_value(mount, &[]), title, message, column => title })
     }
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Channels in the order of the column tree: each top-level column, then its children.
+fn tree_order(channels: &[Channel]) -> Vec<&Channel> {
+    let mut out = Vec::with_capacity(channels.len());
+    for top in channels.iter().filter(|c| c.parent_id.is_none()) {
+        out.push(top);
+        out.extend(channels.iter().filter(|c| c.parent_id == Some(top.id)));
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -117,7 +152,7 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
     let out = match target {
         Target::Home => {
             let mut blocks = Vec::new();
-            for c in channels.iter().filter(|c| matches!(c.kind, ChannelKind::List | ChannelKind::Disclosure)) {
+            for c in tree_order(&channels).into_iter().filter(|c| matches!(c.kind, ChannelKind::List | ChannelKind::Disclosure)) {
                 let docs = app.store.public_documents(t.id, Some(c.id), 7, 0).await?;
                 if !docs.items.is_empty() {
                     blocks.push(context! { name => c.name, url => channel_url(mount, c), docs => docs.items.iter().map(|d| doc_item(mount, d)).collect::<Vec<_>>() });

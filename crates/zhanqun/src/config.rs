@@ -1,0 +1,40 @@
+//! Settings: flags, then `ZHANQUN_*` environment variables, then the TOML
+//! file given with `--config`, then safe defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// What the TOML file may say. Every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub node_id: Option<u64>,
+    pub advertise: Option<String>,
+    pub max_upload_mb: Option<usize>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("{} is not a valid zhanqun config (see README, Configuration)", path.display()))
+    }
+}
+
+/// The settings a node runs with.
+#[derive(Debug)]
+pub struct Settings {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub node_id: u64,
+    pub advertise: String,
+    pub max_upload_bytes: usize,
+}
+
+pub const DEFAULT_DATA: &str = "./zhanqun-data";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_UPLOAD_MB: usize = 100;
