@@ -204,6 +204,10 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
     let pc = b.columns(&portal, PORTAL_COLUMNS);
     let notice_at = date_to_millis("2017-04-25").expect("valid date") + 9 * 3_600_000;
     b.document(&portal, id_of(&pc, "szfbgswj"), NOTICE_TITLE, NOTICE_BODY, Some("海政办发〔2017〕37号"), "2017-04-25", notice_at, Disclosure::Proactive, None, "政务公开");
+    if let Some(Command::CreateDocument { document, .. }) = b.commands.last_mut() {
+        document.meta.issuing_organ = "海城市人民政府办公室".into();
+        document.source = Some("海城市人民政府办公室".into());
+    }
     for (i, (title, slug, topic)) in PORTAL_ITEMS.iter().enumerate() {
         let at = now - (i as i64 * 2 + 1) * day;
         let doc_no = matches!(*slug, "szfwj" | "szfbgswj").then(|| format!("{}〔2026〕{}号", if *slug == "szfwj" { "海政发" } else { "海政办发" }, 10 + i));

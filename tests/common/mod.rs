@@ -1,0 +1,119 @@
+//! Runs real `zhanqun serve` processes for the integration tests.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const ADMIN_PASSWORD: &str = "Test-Admin-Pass-2026";
+
+/// A `zhanqun serve` child process; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub port: u16,
+    pub data: PathBuf,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Server {
+    /// Starts a node on `data` and waits until it is ready.
+    pub async fn start(data: &Path, extra: &[&str]) -> Server {
+        Self::start_on(data, free_port(), extra).await
+    }
+
+    pub async fn start_on(data: &Path, port: u16, extra: &[&str]) -> Server {
+        let log = std::fs::File::create(data.with_extension("log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_zhanqun"))
+            .arg("serve")
+            .arg("--data")
+            .arg(data)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
+            .env("ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("zhanqun binary runs");
+        let server = Server { child, base: format!("http://127.0.0.1:{port}"), port, data: data.to_owned() };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = client().get(format!("{}/readyz", server.base)).send().await {
+                if r.status() == 200 {
+                    return server;
+                }
+            }
+            assert!(Instant::now() < deadline, "zhanqun did not become ready; log: {}", std::fs::read_to_string(data.with_extension("log")).unwrap_or_default());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// `kill -9`.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Logs in as the platform admin and returns the token.
+    pub async fn admin_token(&self) -> String {
+        login(self, "admin", ADMIN_PASSWORD).await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+pub async fn login(server: &Server, username: &str, password: &str) -> String {
+    let r = client().post(server.url("/api/v1/session")).json(&json!({ "username": username, "password": password })).send().await.unwrap();
+    assert_eq!(r.status(), 201, "login as {username}");
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
+
+/// Sends a JSON request with a bearer token; returns status, headers and body.
+pub async fn api(server: &Server, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = client().request(method, server.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (status, headers, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// GETs a public page with an optional Host header; returns status and body.
+pub async fn page(server: &Server, host: Option<&str>, path: &str) -> (u16, String) {
+    let mut req = client().get(server.url(path));
+    if let Some(h) = host {
+        req = req.header("host", h);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Asserts the API error shape and returns the error code.
+pub fn error_code(body: &Value) -> String {
+    let code = body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an API error body: {body}"));
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error without a message: {body}");
+    code.to_string()
+}
