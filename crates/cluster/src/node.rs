@@ -75,7 +75,13 @@ impl Node {
         let store = Arc::new(Store::open(&cfg.data_dir.join("content.db")).await?);
         let mut log = LogStore::open(&cfg.data_dir.join("raft-log.db")).await?;
         let committed_at_start = log.read_committed().await.map_err(|e| StartError::Raft(e.to_string()))?.map_or(0, |l| l.index);
-        let (applied_tx, applied_rx) = watch::channel(0);
+        // Entries applied before this start are not applied again: begin the
+        // watch where the store stands.
+        let applied_before = match store.last_applied().await? {
+            Some(json) => serde_json::from_str::<crate::LogId>(&json).map_err(|e| StartError::Raft(format!("unreadable last-applied position: {e}")))?.index,
+            None => 0,
+        };
+        let (applied_tx, applied_rx) = watch::channel(applied_before);
         let sm = StateMachine::new(store.clone(), cfg.data_dir.join("snapshots"), observer, Arc::new(applied_tx));
         let config = Config {
             cluster_name: "zhanqun".into(),

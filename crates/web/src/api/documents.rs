@@ -61,8 +61,8 @@ pub struct NewDocument {
 pub struct ListQuery {
     channel_id: Option<i64>,
     state: Option<DocState>,
-    #[serde(flatten)]
-    paging: Paging,
+    page: Option<i64>,
+    per_page: Option<i64>,
 }
 
 /// Strips scripts, event handlers and anything else unsafe; keeps the rest.
@@ -91,7 +91,7 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<
     if !caller.user.belongs_to(t.id) {
         return Err(ApiError::forbidden());
     }
-    let (limit, offset) = q.paging.limit_offset();
+    let (limit, offset) = Paging { page: q.page, per_page: q.per_page }.limit_offset();
     let page = app.store.documents(t.id, &DocumentFilter { channel_id: q.channel_id, state: q.state, limit, offset }).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for d in page.items {
