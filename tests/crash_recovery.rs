@@ -19,7 +19,8 @@ async fn acknowledged_writes_survive_kill_9() {
     let data = dir.path().join("node");
     let mut server = Server::start(&data, &[]).await;
     let token = server.admin_token().await;
-    api(&server, &token, Method::POST, "/api/v1/tenants", Some(json!({ "code": "crash", "name": "崩溃测试镇", "kind": "township", "organ_code": "CRASH" }))).await;
+    api(&server, &token, Method::POST, "/api/v1/tenants", Some(json!({ "code": "crash", "name": "崩溃测试镇", "kind": "township", "organ_code": "CRASH" })))
+        .await;
     api(&server, &token, Method::POST, "/api/v1/tenants/crash/channels", Some(json!({ "slug": "gzdt", "name": "工作动态" }))).await;
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -32,7 +33,12 @@ async fn acknowledged_writes_survive_kill_9() {
             for n in 0..PER_WRITER {
                 let title = format!("写入-{w}-{n}");
                 attempted.lock().unwrap().insert(title.clone());
-                let r = c.post(format!("{base}/api/v1/tenants/crash/documents")).bearer_auth(&token).json(&json!({ "channel": "gzdt", "title": title })).send().await;
+                let r = c
+                    .post(format!("{base}/api/v1/tenants/crash/documents"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "channel": "gzdt", "title": title }))
+                    .send()
+                    .await;
                 match r {
                     Ok(r) if r.status() == 201 => acked.lock().unwrap().push(title),
                     // The server died under us: stop this writer.

@@ -16,7 +16,8 @@ async fn the_demo_serves_the_portal_its_sites_and_hides_what_is_not_public() {
 
     let (status, home) = page(&server, None, "/sites/haicheng/").await;
     assert_eq!(status, 200);
-    for column in ["政府信息公开", "市政府办公室文件", "政务公开工作", "政府会议", "公共监管", "公示公告", "辽ICP备11014897号-1", "hcszwgk@163.com"] {
+    for column in ["政府信息公开", "市政府办公室文件", "政务公开工作", "政府会议", "公共监管", "公示公告", "辽ICP备11014897号-1", "hcszwgk@163.com"]
+    {
         assert!(home.contains(column), "portal home lacks {column}");
     }
 
@@ -36,8 +37,14 @@ async fn the_demo_serves_the_portal_its_sites_and_hides_what_is_not_public() {
     assert!(notice.contains("<meta name=\"ArticleTitle\""));
 
     // Every township and department: by Host, by /sites/<code>/, and under the portal's host.
-    for (code, name) in [("niuzhuang", "牛庄镇人民政府"), ("xiliu", "西柳镇人民政府"), ("ganwang", "感王镇人民政府"), ("jyj", "海城市教育局"), ("wsjkj", "海城市卫生健康局")] {
-        for (host, path) in [(Some(format!("{code}.haicheng.gov.cn")), "/".to_string()), (None, format!("/sites/{code}/")), (Some(PORTAL_HOST.to_string()), format!("/{code}/"))] {
+    for (code, name) in
+        [("niuzhuang", "牛庄镇人民政府"), ("xiliu", "西柳镇人民政府"), ("ganwang", "感王镇人民政府"), ("jyj", "海城市教育局"), ("wsjkj", "海城市卫生健康局")]
+    {
+        for (host, path) in [
+            (Some(format!("{code}.haicheng.gov.cn")), "/".to_string()),
+            (None, format!("/sites/{code}/")),
+            (Some(PORTAL_HOST.to_string()), format!("/{code}/")),
+        ] {
             let (status, html) = page(&server, host.as_deref(), &path).await;
             assert_eq!(status, 200, "{code} at {host:?}{path}");
             assert!(html.contains(&format!("<meta name=\"SiteName\" content=\"{name}\">")), "{code} at {host:?}{path}");

@@ -15,11 +15,18 @@ async fn publish_a_first_document_and_withdraw_it() {
     let token = server.admin_token().await;
 
     // A township site, online, with its footer registrations.
-    let (status, headers, tenant) = api(&server, &token, Method::POST, "/api/v1/tenants", Some(json!({
-        "code": "shifan", "name": "示范镇人民政府", "kind": "township", "organ_code": "DEMO001",
-        "hosts": ["shifan.example.gov.cn"], "lifecycle": "online", "site_id_code": "2103810099",
-        "icp": "辽ICP备11014897号-1", "police_record": "辽公网安备 21038102000999号", "mailbox": "shifan@example.gov.cn"
-    }))).await;
+    let (status, headers, tenant) = api(
+        &server,
+        &token,
+        Method::POST,
+        "/api/v1/tenants",
+        Some(json!({
+            "code": "shifan", "name": "示范镇人民政府", "kind": "township", "organ_code": "DEMO001",
+            "hosts": ["shifan.example.gov.cn"], "lifecycle": "online", "site_id_code": "2103810099",
+            "icp": "辽ICP备11014897号-1", "police_record": "辽公网安备 21038102000999号", "mailbox": "shifan@example.gov.cn"
+        })),
+    )
+    .await;
     assert_eq!(status, 201, "{tenant}");
     assert!(headers.get("x-zhanqun-index").is_some(), "writes carry the applied index");
 
@@ -27,11 +34,18 @@ async fn publish_a_first_document_and_withdraw_it() {
     assert_eq!(status, 201, "{channel}");
 
     // Body HTML with a script and an event handler: both stripped, text kept.
-    let (status, _, doc) = api(&server, &token, Method::POST, "/api/v1/tenants/shifan/documents", Some(json!({
-        "channel": "tzgg", "title": "示范镇关于做好冬季供暖工作的通知",
-        "body_html": "<p>各村：请做好供暖保障。</p><script>alert(1)</script><img src=\"x.png\" onerror=\"alert(2)\">",
-        "doc_no": "示政发[2026]5号", "written_date": "2026-11-20", "topic": "城乡建设"
-    }))).await;
+    let (status, _, doc) = api(
+        &server,
+        &token,
+        Method::POST,
+        "/api/v1/tenants/shifan/documents",
+        Some(json!({
+            "channel": "tzgg", "title": "示范镇关于做好冬季供暖工作的通知",
+            "body_html": "<p>各村：请做好供暖保障。</p><script>alert(1)</script><img src=\"x.png\" onerror=\"alert(2)\">",
+            "doc_no": "示政发[2026]5号", "written_date": "2026-11-20", "topic": "城乡建设"
+        })),
+    )
+    .await;
     assert_eq!(status, 201, "{doc}");
     assert_eq!(doc["state"], "draft");
     assert_eq!(doc["meta"]["doc_no"], "示政发〔2026〕5号", "文号 stored in its standard form");
@@ -62,7 +76,15 @@ async fn publish_a_first_document_and_withdraw_it() {
     // Public, with its metadata, by /sites/<code>/ and by Host.
     let (status, html) = page(&server, None, &url).await;
     assert_eq!(status, 200);
-    for needle in ["示范镇关于做好冬季供暖工作的通知", "示政发〔2026〕5号", "DEMO001/2026-00001", "供暖保障名单.pdf", "辽公网安备 21038102000999号", "<meta name=\"SiteIDCode\" content=\"2103810099\">", "我为政府网站找错"] {
+    for needle in [
+        "示范镇关于做好冬季供暖工作的通知",
+        "示政发〔2026〕5号",
+        "DEMO001/2026-00001",
+        "供暖保障名单.pdf",
+        "辽公网安备 21038102000999号",
+        "<meta name=\"SiteIDCode\" content=\"2103810099\">",
+        "我为政府网站找错",
+    ] {
         assert!(html.contains(needle), "document page lacks {needle}");
     }
     assert!(!html.contains("alert("), "sanitized body stays sanitized");
@@ -103,15 +125,30 @@ async fn an_editor_of_one_site_cannot_touch_another() {
     let server = Server::start(&dir.path().join("node"), &[]).await;
     let token = server.admin_token().await;
     for code in ["town-a", "town-b"] {
-        let (status, _, _) = api(&server, &token, Method::POST, "/api/v1/tenants", Some(json!({ "code": code, "name": format!("{code}镇"), "kind": "township", "organ_code": code.to_uppercase() }))).await;
+        let (status, _, _) = api(
+            &server,
+            &token,
+            Method::POST,
+            "/api/v1/tenants",
+            Some(json!({ "code": code, "name": format!("{code}镇"), "kind": "township", "organ_code": code.to_uppercase() })),
+        )
+        .await;
         assert_eq!(status, 201);
-        let (status, _, _) = api(&server, &token, Method::POST, &format!("/api/v1/tenants/{code}/channels"), Some(json!({ "slug": "gzdt", "name": "工作动态" }))).await;
+        let (status, _, _) =
+            api(&server, &token, Method::POST, &format!("/api/v1/tenants/{code}/channels"), Some(json!({ "slug": "gzdt", "name": "工作动态" }))).await;
         assert_eq!(status, 201);
     }
     let (_, _, draft_b) = api(&server, &token, Method::POST, "/api/v1/tenants/town-b/documents", Some(json!({ "channel": "gzdt", "title": "乙镇草稿" }))).await;
-    let (status, _, user) = api(&server, &token, Method::POST, "/api/v1/users", Some(json!({
-        "username": "editor-a", "password": "Editor-A-pass-1", "roles": [{ "tenant": "town-a", "role": "editor" }]
-    }))).await;
+    let (status, _, user) = api(
+        &server,
+        &token,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({
+            "username": "editor-a", "password": "Editor-A-pass-1", "roles": [{ "tenant": "town-a", "role": "editor" }]
+        })),
+    )
+    .await;
     assert_eq!(status, 201, "{user}");
     assert!(user.get("password_hash").is_none(), "hashes never leave the server");
 

@@ -46,12 +46,16 @@ impl Server {
         let server = Server { child, base: format!("http://127.0.0.1:{port}"), port, data: data.to_owned() };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = client().get(format!("{}/readyz", server.base)).send().await {
-                if r.status() == 200 {
-                    return server;
-                }
+            if let Ok(r) = client().get(format!("{}/readyz", server.base)).send().await
+                && r.status() == 200
+            {
+                return server;
             }
-            assert!(Instant::now() < deadline, "zhanqun did not become ready; log: {}", std::fs::read_to_string(data.with_extension("log")).unwrap_or_default());
+            assert!(
+                Instant::now() < deadline,
+                "zhanqun did not become ready; log: {}",
+                std::fs::read_to_string(data.with_extension("log")).unwrap_or_default()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

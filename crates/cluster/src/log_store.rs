@@ -49,10 +49,7 @@ impl LogStore {
             .fetch_optional(&self.readers)
             .await
             .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))?;
-        value
-            .map(|v| serde_json::from_str(&v))
-            .transpose()
-            .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))
+        value.map(|v| serde_json::from_str(&v)).transpose().map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))
     }
 
     async fn put_state<T: serde::Serialize>(conn: &mut SqliteConnection, key: &str, value: &T) -> Result<(), sqlx::Error> {

@@ -4,10 +4,10 @@
 //! RPC, so every peer is reported unreachable. The HTTP transport under
 //! `/_raft/` replaces this when multi-node clusters land (the cluster issue).
 
+use openraft::BasicNode;
 use openraft::error::{InstallSnapshotError, RPCError, RaftError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest, VoteResponse};
-use openraft::BasicNode;
 
 use crate::TypeConfig;
 
@@ -34,7 +34,11 @@ impl RaftNetworkFactory<TypeConfig> for NoPeers {
 }
 
 impl RaftNetwork<TypeConfig> for NoConnection {
-    async fn append_entries(&mut self, _rpc: AppendEntriesRequest<TypeConfig>, _option: RPCOption) -> Result<AppendEntriesResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
+    async fn append_entries(
+        &mut self,
+        _rpc: AppendEntriesRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
         Err(self.unreachable())
     }
 
@@ -50,4 +54,3 @@ impl RaftNetwork<TypeConfig> for NoConnection {
         Err(self.unreachable())
     }
 }
-

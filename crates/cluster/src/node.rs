@@ -12,10 +12,10 @@ use tokio::sync::watch;
 use zhanqun_model::{Outcome, Proposal};
 use zhanqun_store::Store;
 
+use crate::Raft;
 use crate::log_store::LogStore;
 use crate::network::NoPeers;
 use crate::state_machine::{ApplyObserver, StateMachine};
-use crate::Raft;
 
 #[derive(Debug, Clone)]
 pub struct NodeConfig {

@@ -86,10 +86,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 .apply_entry(&log_id, membership.as_deref(), proposal)
                 .await
                 .map_err(|e| io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Write, e))?;
-            if proposal.is_some() {
-                if let Err(r) = &outcome {
-                    tracing::info!(index = entry.log_id.index, code = %r.code, "command refused: {}", r.message);
-                }
+            if let (Some(_), Err(r)) = (proposal, &outcome) {
+                tracing::info!(index = entry.log_id.index, code = %r.code, "command refused: {}", r.message);
             }
             self.observer.applied(&touched);
             self.applied_index.send_replace(entry.log_id.index);
@@ -104,9 +102,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
         tokio::fs::create_dir_all(&self.snapshot_dir).await.map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
-        let file = tokio::fs::File::create(self.snapshot_dir.join("incoming.db"))
-            .await
-            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+        let file =
+            tokio::fs::File::create(self.snapshot_dir.join("incoming.db")).await.map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
         Ok(Box::new(file))
     }
 
@@ -165,4 +162,3 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         Ok(Snapshot { meta, snapshot: Box::new(file) })
     }
 }
-

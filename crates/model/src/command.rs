@@ -25,22 +25,54 @@ pub struct Proposal {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
-    CreateTenant { tenant: Tenant },
-    UpdateTenant { tenant_id: i64, patch: TenantPatch },
-    CreateChannel { channel: Channel },
+    CreateTenant {
+        tenant: Tenant,
+    },
+    UpdateTenant {
+        tenant_id: i64,
+        patch: TenantPatch,
+    },
+    CreateChannel {
+        channel: Channel,
+    },
     /// The 索引号 serial inside `document.meta.index_no` is ignored: the
     /// state machine assigns the next serial of the tenant and year.
-    CreateDocument { document: Document, attachment_ids: Vec<i64> },
-    UpdateDocument { tenant_id: i64, document_id: i64, patch: DocumentPatch },
-    PublishDocument { tenant_id: i64, document_id: i64 },
-    WithdrawDocument { tenant_id: i64, document_id: i64 },
-    AddAttachment { attachment: Attachment },
-    CreateUser { user: User },
+    CreateDocument {
+        document: Document,
+        attachment_ids: Vec<i64>,
+    },
+    UpdateDocument {
+        tenant_id: i64,
+        document_id: i64,
+        patch: DocumentPatch,
+    },
+    PublishDocument {
+        tenant_id: i64,
+        document_id: i64,
+    },
+    WithdrawDocument {
+        tenant_id: i64,
+        document_id: i64,
+    },
+    AddAttachment {
+        attachment: Attachment,
+    },
+    CreateUser {
+        user: User,
+    },
     /// A login. Only the SHA-256 of the token is replicated.
-    CreateSession { token_sha256: String, user_id: i64, expires_at: Millis },
-    DeleteSession { token_sha256: String },
+    CreateSession {
+        token_sha256: String,
+        user_id: i64,
+        expires_at: Millis,
+    },
+    DeleteSession {
+        token_sha256: String,
+    },
     /// Several commands applied all-or-nothing: an import, a demo load.
-    Batch { commands: Vec<Command> },
+    Batch {
+        commands: Vec<Command>,
+    },
 }
 
 impl Command {

@@ -31,10 +31,7 @@ pub fn check_organ_code(code: &str) -> Result<(), Rejection> {
     if ok {
         Ok(())
     } else {
-        Err(Rejection::invalid(
-            "invalid_organ_code",
-            format!("organ_code `{}` is not valid: use up to 40 latin letters, digits or `-`", printable(code)),
-        ))
+        Err(Rejection::invalid("invalid_organ_code", format!("organ_code `{}` is not valid: use up to 40 latin letters, digits or `-`", printable(code))))
     }
 }
 
@@ -43,13 +40,13 @@ pub fn check_host(host: &str) -> Result<(), Rejection> {
     let ok = !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(Rejection::invalid("invalid_host", format!("host `{}` is not a lowercase DNS name (no port, no scheme)", printable(host))))
-    }
+    if ok { Ok(()) } else { Err(Rejection::invalid("invalid_host", format!("host `{}` is not a lowercase DNS name (no port, no scheme)", printable(host)))) }
 }
 
 /// A 文号 is `<organ abbreviation>〔<year>〕<number>号`. Editors type the
@@ -65,12 +62,8 @@ pub fn normalize_doc_no(raw: &str) -> Result<String, Rejection> {
             c => c,
         })
         .collect();
-    let bad = || {
-        Rejection::invalid(
-            "invalid_doc_no",
-            format!("文号 `{}` is not in the form 机关代字〔年份〕序号号, e.g. 海政办发〔2017〕37号", printable(raw)),
-        )
-    };
+    let bad =
+        || Rejection::invalid("invalid_doc_no", format!("文号 `{}` is not in the form 机关代字〔年份〕序号号, e.g. 海政办发〔2017〕37号", printable(raw)));
     let (prefix, rest) = s.split_once('〔').ok_or_else(bad)?;
     let (year, tail) = rest.split_once('〕').ok_or_else(bad)?;
     let number = tail.strip_suffix('号').ok_or_else(bad)?;
@@ -117,11 +110,7 @@ pub fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Reje
 /// A username: latin letters, digits, `.`, `_`, `-`, 2–64 long.
 pub fn check_username(name: &str) -> Result<(), Rejection> {
     let ok = (2..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Rejection::invalid("invalid_username", "username must be 2–64 latin letters, digits, `.`, `_` or `-`"))
-    }
+    if ok { Ok(()) } else { Err(Rejection::invalid("invalid_username", "username must be 2–64 latin letters, digits, `.`, `_` or `-`")) }
 }
 
 /// Keeps error messages printable and short whatever the input was.
@@ -135,7 +124,8 @@ mod tests {
 
     #[test]
     fn doc_no_accepts_every_bracket_spelling_and_stores_the_standard_one() {
-        for raw in ["海政办发〔2017〕37号", "海政办发[2017]37号", "海政办发(2017)37号", "海政办发（2017）37号", " 海政办发【2017】37号 "] {
+        for raw in ["海政办发〔2017〕37号", "海政办发[2017]37号", "海政办发(2017)37号", "海政办发（2017）37号", " 海政办发【2017】37号 "]
+        {
             assert_eq!(normalize_doc_no(raw).unwrap(), "海政办发〔2017〕37号", "{raw}");
         }
     }

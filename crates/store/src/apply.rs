@@ -137,19 +137,33 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
                     return Err(Rejection::conflict("duplicate_username", format!("a user named `{}` already exists", user.username)).into());
                 }
                 sqlx::query("INSERT INTO users (id, username, display_name, password_hash, platform_role, created_at) VALUES (?,?,?,?,?,?)")
-                    .bind(user.id).bind(&user.username).bind(&user.display_name).bind(&user.password_hash)
-                    .bind(user.platform_role.map(|r| r.as_str())).bind(user.created_at)
-                    .execute(&mut *conn).await?;
+                    .bind(user.id)
+                    .bind(&user.username)
+                    .bind(&user.display_name)
+                    .bind(&user.password_hash)
+                    .bind(user.platform_role.map(|r| r.as_str()))
+                    .bind(user.created_at)
+                    .execute(&mut *conn)
+                    .await?;
                 for g in &user.grants {
                     tenant_exists(conn, g.tenant_id).await?;
-                    sqlx::query("INSERT OR IGNORE INTO grants (user_id, tenant_id, role) VALUES (?,?,?)").bind(user.id).bind(g.tenant_id).bind(g.role.as_str()).execute(&mut *conn).await?;
+                    sqlx::query("INSERT OR IGNORE INTO grants (user_id, tenant_id, role) VALUES (?,?,?)")
+                        .bind(user.id)
+                        .bind(g.tenant_id)
+                        .bind(g.role.as_str())
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 Ok(Applied { id: Some(user.id), index_no: None })
             }
             Command::CreateSession { token_sha256, user_id, expires_at } => {
                 sqlx::query("INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) VALUES (?,?,?,?)")
-                    .bind(token_sha256).bind(user_id).bind(p.at).bind(expires_at)
-                    .execute(&mut *conn).await?;
+                    .bind(token_sha256)
+                    .bind(user_id)
+                    .bind(p.at)
+                    .bind(expires_at)
+                    .execute(&mut *conn)
+                    .await?;
                 // Expired sessions go as new ones come: no timer needed, and
                 // every node drops the same rows.
                 sqlx::query("DELETE FROM sessions WHERE expires_at < ?").bind(p.at).execute(&mut *conn).await?;
@@ -244,8 +258,15 @@ async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch
             site_id_code = COALESCE(?, site_id_code), icp = COALESCE(?, icp), police_record = COALESCE(?, police_record),
             mailbox = COALESCE(?, mailbox), lifecycle = COALESCE(?, lifecycle), updated_at = ? WHERE id = ?",
     )
-    .bind(&patch.name).bind(patch.mount_under_parent).bind(&patch.site_id_code).bind(&patch.icp).bind(&patch.police_record)
-    .bind(&patch.mailbox).bind(patch.lifecycle.map(|l| l.as_str())).bind(p.at).bind(id)
+    .bind(&patch.name)
+    .bind(patch.mount_under_parent)
+    .bind(&patch.site_id_code)
+    .bind(&patch.icp)
+    .bind(&patch.police_record)
+    .bind(&patch.mailbox)
+    .bind(patch.lifecycle.map(|l| l.as_str()))
+    .bind(p.at)
+    .bind(id)
     .execute(&mut *conn)
     .await?;
     let parent: Option<i64> = sqlx::query_scalar("SELECT parent_id FROM tenants WHERE id = ?").bind(id).fetch_one(&mut *conn).await?;
@@ -262,20 +283,35 @@ async fn create_channel(conn: &mut SqliteConnection, c: &zhanqun_model::Channel,
     if let Some(parent) = c.parent_id {
         channel_in_tenant(conn, c.tenant_id, parent).await?;
     }
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE (tenant_id = ? AND slug = ?) OR id = ?").bind(c.tenant_id).bind(&c.slug).bind(c.id).fetch_optional(&mut *conn).await?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE (tenant_id = ? AND slug = ?) OR id = ?")
+        .bind(c.tenant_id)
+        .bind(&c.slug)
+        .bind(c.id)
+        .fetch_optional(&mut *conn)
+        .await?;
     if taken.is_some() {
         return Err(Rejection::conflict("duplicate_slug", format!("this site already has a channel `{}`", c.slug)).into());
     }
     sqlx::query("INSERT INTO channels (id, tenant_id, parent_id, slug, name, kind, update_class, position, link_url, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
-        .bind(c.id).bind(c.tenant_id).bind(c.parent_id).bind(&c.slug).bind(&c.name).bind(c.kind.as_str()).bind(c.update_class.as_str())
-        .bind(c.position).bind(&c.link_url).bind(c.created_at)
-        .execute(&mut *conn).await?;
+        .bind(c.id)
+        .bind(c.tenant_id)
+        .bind(c.parent_id)
+        .bind(&c.slug)
+        .bind(&c.name)
+        .bind(c.kind.as_str())
+        .bind(c.update_class.as_str())
+        .bind(c.position)
+        .bind(&c.link_url)
+        .bind(c.created_at)
+        .execute(&mut *conn)
+        .await?;
     touched.tenants.insert(c.tenant_id);
     Ok(Applied { id: Some(c.id), index_no: None })
 }
 
 async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step {
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND tenant_id = ?").bind(channel_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND tenant_id = ?").bind(channel_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
     found.map(|_| ()).ok_or_else(|| Rejection::not_found("unknown_channel", format!("this site has no channel with id {channel_id}")).into())
 }
 
@@ -289,10 +325,10 @@ fn check_document(d: &Document) -> Step {
             return Err(Rejection::invalid("invalid_doc_no", "文号 must be stored in its standard form").into());
         }
     }
-    if let Some(date) = &d.meta.written_date {
-        if parse_date(date).is_none() {
-            return Err(Rejection::invalid("invalid_date", format!("成文日期 `{date}` is not a date in the form YYYY-MM-DD")).into());
-        }
+    if let Some(date) = &d.meta.written_date
+        && parse_date(date).is_none()
+    {
+        return Err(Rejection::invalid("invalid_date", format!("成文日期 `{date}` is not a date in the form YYYY-MM-DD")).into());
     }
     rules::check_disclosure(d.meta.disclosure, d.meta.disclosure_reason.as_deref())?;
     Ok(())
@@ -300,16 +336,15 @@ fn check_document(d: &Document) -> Step {
 
 async fn link_attachments(conn: &mut SqliteConnection, tenant_id: i64, document_id: i64, ids: &[i64]) -> Step {
     for id in ids {
-        let owner: Option<(i64, Option<i64>)> = sqlx::query("SELECT tenant_id, document_id FROM attachments WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| (r.get(0), r.get(1)));
+        let owner: Option<(i64, Option<i64>)> =
+            sqlx::query("SELECT tenant_id, document_id FROM attachments WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?.map(|r| (r.get(0), r.get(1)));
         match owner {
             Some((t, doc)) if t == tenant_id && doc.is_none_or(|d| d == document_id) => {
                 sqlx::query("UPDATE attachments SET document_id = ? WHERE id = ?").bind(document_id).bind(id).execute(&mut *conn).await?;
             }
-            Some((t, _)) if t == tenant_id => return Err(Rejection::conflict("attachment_in_use", format!("attachment {id} belongs to another document")).into()),
+            Some((t, _)) if t == tenant_id => {
+                return Err(Rejection::conflict("attachment_in_use", format!("attachment {id} belongs to another document")).into());
+            }
             _ => return Err(Rejection::not_found("unknown_attachment", format!("this site has no attachment with id {id}")).into()),
         }
     }
@@ -339,10 +374,29 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
             index_no, index_year, index_serial, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_reason, validity, created_by)
          VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )
-    .bind(d.id).bind(d.tenant_id).bind(d.channel_id).bind(&d.title).bind(&d.body_html).bind(&d.summary).bind(&d.source).bind(&d.author)
-    .bind(d.state.as_str()).bind(d.created_at).bind(d.updated_at).bind(published_at)
-    .bind(&index_no).bind(year).bind(serial).bind(&d.meta.doc_no).bind(&d.meta.issuing_organ).bind(&d.meta.written_date).bind(&d.meta.topic)
-    .bind(d.meta.disclosure.as_str()).bind(&d.meta.disclosure_reason).bind(d.meta.validity.as_str()).bind(d.created_by)
+    .bind(d.id)
+    .bind(d.tenant_id)
+    .bind(d.channel_id)
+    .bind(&d.title)
+    .bind(&d.body_html)
+    .bind(&d.summary)
+    .bind(&d.source)
+    .bind(&d.author)
+    .bind(d.state.as_str())
+    .bind(d.created_at)
+    .bind(d.updated_at)
+    .bind(published_at)
+    .bind(&index_no)
+    .bind(year)
+    .bind(serial)
+    .bind(&d.meta.doc_no)
+    .bind(&d.meta.issuing_organ)
+    .bind(&d.meta.written_date)
+    .bind(&d.meta.topic)
+    .bind(d.meta.disclosure.as_str())
+    .bind(&d.meta.disclosure_reason)
+    .bind(d.meta.validity.as_str())
+    .bind(d.created_by)
     .execute(&mut *conn)
     .await?;
     link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
@@ -360,7 +414,9 @@ async fn check_doc_no_unique(conn: &mut SqliteConnection, d: &Document) -> Step 
         .fetch_optional(&mut *conn)
         .await?;
     match other {
-        Some(id) => Err(Rejection::conflict("duplicate_doc_no", format!("{} already has a document numbered {no} (document {id})", d.meta.issuing_organ)).into()),
+        Some(id) => {
+            Err(Rejection::conflict("duplicate_doc_no", format!("{} already has a document numbered {no} (document {id})", d.meta.issuing_organ)).into())
+        }
         None => Ok(()),
     }
 }
@@ -395,9 +451,21 @@ async fn update_document(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i
         "UPDATE documents SET channel_id = ?, title = ?, body_html = ?, summary = ?, source = ?, author = ?, doc_no = ?, issuing_organ = ?,
             written_date = ?, topic = ?, disclosure = ?, disclosure_reason = ?, validity = ?, updated_at = ? WHERE id = ?",
     )
-    .bind(d.channel_id).bind(&d.title).bind(&d.body_html).bind(&d.summary).bind(&d.source).bind(&d.author).bind(&d.meta.doc_no)
-    .bind(&d.meta.issuing_organ).bind(&d.meta.written_date).bind(&d.meta.topic).bind(d.meta.disclosure.as_str())
-    .bind(&d.meta.disclosure_reason).bind(d.meta.validity.as_str()).bind(p.at).bind(id)
+    .bind(d.channel_id)
+    .bind(&d.title)
+    .bind(&d.body_html)
+    .bind(&d.summary)
+    .bind(&d.source)
+    .bind(&d.author)
+    .bind(&d.meta.doc_no)
+    .bind(&d.meta.issuing_organ)
+    .bind(&d.meta.written_date)
+    .bind(&d.meta.topic)
+    .bind(d.meta.disclosure.as_str())
+    .bind(&d.meta.disclosure_reason)
+    .bind(d.meta.validity.as_str())
+    .bind(p.at)
+    .bind(id)
     .execute(&mut *conn)
     .await?;
     if let Some(ids) = &patch.attachment_ids {

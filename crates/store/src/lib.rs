@@ -85,11 +85,7 @@ impl Store {
     }
 
     async fn connect_readers(path: &Path) -> Result<SqlitePool> {
-        Ok(SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
-            .connect_with(Self::options(path).read_only(true))
-            .await?)
+        Ok(SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(Self::options(path).read_only(true)).await?)
     }
 
     pub(crate) fn reader(&self) -> SqlitePool {

@@ -176,10 +176,7 @@ impl Store {
             display_name: row.try_get("display_name")?,
             password_hash: row.try_get("password_hash")?,
             platform_role: platform_role.as_deref().map(parse).transpose()?,
-            grants: grants
-                .iter()
-                .map(|g| Ok(Grant { tenant_id: g.try_get(0)?, role: parse::<TenantRole>(g.try_get(1)?)? }))
-                .collect::<Result<_>>()?,
+            grants: grants.iter().map(|g| Ok(Grant { tenant_id: g.try_get(0)?, role: parse::<TenantRole>(g.try_get(1)?)? })).collect::<Result<_>>()?,
             created_at: row.try_get("created_at")?,
         }))
     }

@@ -6,7 +6,8 @@ use zhanqun_model::{Attachment, Channel, Document, GovMeta, Tenant};
 
 use crate::{Result, parse};
 
-pub(crate) const TENANT_COLUMNS: &str = "id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, organ_code, mailbox, lifecycle, created_at, updated_at";
+pub(crate) const TENANT_COLUMNS: &str =
+    "id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, organ_code, mailbox, lifecycle, created_at, updated_at";
 
 pub(crate) fn tenant(row: &SqliteRow, hosts: Vec<String>) -> Result<Tenant> {
     Ok(Tenant {

@@ -7,8 +7,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -47,14 +47,21 @@ impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthenticated("log in first: send `Authorization: Bearer <token>` (POST /api/v1/session gives a token)"))?;
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::Unauthenticated("log in first: send `Authorization: Bearer <token>` (POST /api/v1/session gives a token)"))?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`"))?;
-        let user = app.store.session_user(&token_digest(token), now_ms()).await?.ok_or(ApiError::Unauthenticated("the session token is unknown or expired; log in again"))?;
+        let user = app
+            .store
+            .session_user(&token_digest(token), now_ms())
+            .await?
+            .ok_or(ApiError::Unauthenticated("the session token is unknown or expired; log in again"))?;
         Ok(Caller { user, client_ip: client_ip(parts) })
     }
 }

@@ -53,13 +53,35 @@ impl Builder {
         for (pos, (slug, name, kind, class, children)) in columns.iter().enumerate() {
             let id = new_id();
             self.commands.push(Command::CreateChannel {
-                channel: Channel { id, tenant_id: tenant.id, parent_id: None, slug: slug.to_string(), name: name.to_string(), kind: *kind, update_class: *class, position: pos as i64, link_url: None, created_at: self.now },
+                channel: Channel {
+                    id,
+                    tenant_id: tenant.id,
+                    parent_id: None,
+                    slug: slug.to_string(),
+                    name: name.to_string(),
+                    kind: *kind,
+                    update_class: *class,
+                    position: pos as i64,
+                    link_url: None,
+                    created_at: self.now,
+                },
             });
             ids.push((*slug, id));
             for (cpos, (cslug, cname)) in children.iter().enumerate() {
                 let cid = new_id();
                 self.commands.push(Command::CreateChannel {
-                    channel: Channel { id: cid, tenant_id: tenant.id, parent_id: Some(id), slug: cslug.to_string(), name: cname.to_string(), kind: *kind, update_class: *class, position: cpos as i64, link_url: None, created_at: self.now },
+                    channel: Channel {
+                        id: cid,
+                        tenant_id: tenant.id,
+                        parent_id: Some(id),
+                        slug: cslug.to_string(),
+                        name: cname.to_string(),
+                        kind: *kind,
+                        update_class: *class,
+                        position: cpos as i64,
+                        link_url: None,
+                        created_at: self.now,
+                    },
                 });
                 ids.push((*cslug, cid));
             }
@@ -68,7 +90,19 @@ impl Builder {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn document(&mut self, tenant: &Tenant, channel: i64, title: &str, body: &str, doc_no: Option<&str>, written: &str, published: Millis, disclosure: Disclosure, reason: Option<&str>, topic: &str) {
+    fn document(
+        &mut self,
+        tenant: &Tenant,
+        channel: i64,
+        title: &str,
+        body: &str,
+        doc_no: Option<&str>,
+        written: &str,
+        published: Millis,
+        disclosure: Disclosure,
+        reason: Option<&str>,
+        topic: &str,
+    ) {
         self.commands.push(Command::CreateDocument {
             document: Document {
                 id: new_id(),
@@ -105,13 +139,30 @@ fn id_of(ids: &[(&str, i64)], slug: &str) -> i64 {
 }
 
 const PORTAL_COLUMNS: &[Column] = &[
-    ("zfxxgk", "政府信息公开", ChannelKind::Disclosure, UpdateClass::Regular, &[
-        ("szfwj", "市政府文件"), ("szfbgswj", "市政府办公室文件"), ("zwgkzzjg", "市政府政务公开组织机构"), ("xxgkzd", "市政府信息公开制度"),
-        ("ndbg", "政府信息年度报告"), ("spqzfw", "行政审批前置服务机构"), ("gzbg", "政府工作报告"),
-    ]),
+    (
+        "zfxxgk",
+        "政府信息公开",
+        ChannelKind::Disclosure,
+        UpdateClass::Regular,
+        &[
+            ("szfwj", "市政府文件"),
+            ("szfbgswj", "市政府办公室文件"),
+            ("zwgkzzjg", "市政府政务公开组织机构"),
+            ("xxgkzd", "市政府信息公开制度"),
+            ("ndbg", "政府信息年度报告"),
+            ("spqzfw", "行政审批前置服务机构"),
+            ("gzbg", "政府工作报告"),
+        ],
+    ),
     ("zwgkgz", "政务公开工作", ChannelKind::List, UpdateClass::Dynamic, &[]),
     ("zfhy", "政府会议", ChannelKind::List, UpdateClass::Dynamic, &[("cwhy", "政府常务会议"), ("mtchf", "媒体吹风会")]),
-    ("ggjg", "公共监管", ChannelKind::List, UpdateClass::Dynamic, &[("scjg", "市场监管信息"), ("wszf", "卫生执法检查"), ("aqzf", "安全执法检查"), ("jscf", "节水行政处罚信息")]),
+    (
+        "ggjg",
+        "公共监管",
+        ChannelKind::List,
+        UpdateClass::Dynamic,
+        &[("scjg", "市场监管信息"), ("wszf", "卫生执法检查"), ("aqzf", "安全执法检查"), ("jscf", "节水行政处罚信息")],
+    ),
     ("gsgg", "公示公告", ChannelKind::List, UpdateClass::Dynamic, &[]),
 ];
 
@@ -203,7 +254,18 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
     let portal = b.tenant("haicheng", "海城市人民政府", TenantKind::Portal, None, "11210381001197463R", "2103810001");
     let pc = b.columns(&portal, PORTAL_COLUMNS);
     let notice_at = date_to_millis("2017-04-25").expect("valid date") + 9 * 3_600_000;
-    b.document(&portal, id_of(&pc, "szfbgswj"), NOTICE_TITLE, NOTICE_BODY, Some("海政办发〔2017〕37号"), "2017-04-25", notice_at, Disclosure::Proactive, None, "政务公开");
+    b.document(
+        &portal,
+        id_of(&pc, "szfbgswj"),
+        NOTICE_TITLE,
+        NOTICE_BODY,
+        Some("海政办发〔2017〕37号"),
+        "2017-04-25",
+        notice_at,
+        Disclosure::Proactive,
+        None,
+        "政务公开",
+    );
     if let Some(Command::CreateDocument { document, .. }) = b.commands.last_mut() {
         document.meta.issuing_organ = "海城市人民政府办公室".into();
         document.source = Some("海城市人民政府办公室".into());
@@ -211,11 +273,44 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
     for (i, (title, slug, topic)) in PORTAL_ITEMS.iter().enumerate() {
         let at = now - (i as i64 * 2 + 1) * day;
         let doc_no = matches!(*slug, "szfwj" | "szfbgswj").then(|| format!("{}〔2026〕{}号", if *slug == "szfwj" { "海政发" } else { "海政办发" }, 10 + i));
-        b.document(&portal, id_of(&pc, slug), title, &body_for(title, &portal.name), doc_no.as_deref(), &zhanqun_model::time::format_date(at), at, Disclosure::Proactive, None, topic);
+        b.document(
+            &portal,
+            id_of(&pc, slug),
+            title,
+            &body_for(title, &portal.name),
+            doc_no.as_deref(),
+            &zhanqun_model::time::format_date(at),
+            at,
+            Disclosure::Proactive,
+            None,
+            topic,
+        );
     }
     // Two documents the public must never see, whatever their state.
-    b.document(&portal, id_of(&pc, "szfwj"), "城区供水管网改造工程招标控制价明细", "<p>明细表略。</p>", None, "2026-09-01", now - 40 * day, Disclosure::OnRequest, Some("《政府信息公开条例》第二十七条：属于需要申请方可获取的信息"), "城乡建设");
-    b.document(&portal, id_of(&pc, "szfbgswj"), "关于某信访事项处理意见的告知书", "<p>内容略。</p>", None, "2026-08-15", now - 50 * day, Disclosure::Withheld, Some("《政府信息公开条例》第十五条：涉及个人隐私"), "综合政务");
+    b.document(
+        &portal,
+        id_of(&pc, "szfwj"),
+        "城区供水管网改造工程招标控制价明细",
+        "<p>明细表略。</p>",
+        None,
+        "2026-09-01",
+        now - 40 * day,
+        Disclosure::OnRequest,
+        Some("《政府信息公开条例》第二十七条：属于需要申请方可获取的信息"),
+        "城乡建设",
+    );
+    b.document(
+        &portal,
+        id_of(&pc, "szfbgswj"),
+        "关于某信访事项处理意见的告知书",
+        "<p>内容略。</p>",
+        None,
+        "2026-08-15",
+        now - 50 * day,
+        Disclosure::Withheld,
+        Some("《政府信息公开条例》第十五条：涉及个人隐私"),
+        "综合政务",
+    );
 
     let sites = [
         ("niuzhuang", "牛庄镇人民政府", TenantKind::Township, "112103810011001", "2103810011"),
@@ -231,7 +326,18 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
             let title = pattern.replace("{}", name);
             let at = now - ((i * 3 + n) as i64 * day) / 2 - 3_600_000;
             let doc_no = (*slug == "zcwj").then(|| format!("{}发〔2026〕{}号", &name[..name.char_indices().nth(2).map_or(name.len(), |(i, _)| i)], i + 1));
-            b.document(&t, id_of(&ids, slug), &title, &body_for(&title, name), doc_no.as_deref(), &zhanqun_model::time::format_date(at), at, Disclosure::Proactive, None, topic);
+            b.document(
+                &t,
+                id_of(&ids, slug),
+                &title,
+                &body_for(&title, name),
+                doc_no.as_deref(),
+                &zhanqun_model::time::format_date(at),
+                at,
+                Disclosure::Proactive,
+                None,
+                topic,
+            );
         }
     }
 

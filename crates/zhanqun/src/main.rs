@@ -95,12 +95,9 @@ fn main() -> anyhow::Result<()> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
     let derived = Arc::new(Derived::default());
-    let node = Node::start(
-        NodeConfig { data_dir: settings.data.clone(), node_id: settings.node_id, advertise: settings.advertise.clone() },
-        derived.clone(),
-    )
-    .await
-    .with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
+    let node = Node::start(NodeConfig { data_dir: settings.data.clone(), node_id: settings.node_id, advertise: settings.advertise.clone() }, derived.clone())
+        .await
+        .with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
     let node = Arc::new(node);
     if !node.wait_leader(Duration::from_secs(30)).await {
         bail!("no Raft leader after 30 s; is the data directory from another cluster?");
@@ -134,14 +131,24 @@ async fn bootstrap_admin(node: &Node) -> anyhow::Result<()> {
     let hash = tokio::task::spawn_blocking(move || (zhanqun_web::hash_password(&password), password)).await?;
     let (password_hash, password) = hash;
     let at = zhanqun_web::now_ms();
-    let user = User { id: zhanqun_web::new_id(), username: "admin".into(), display_name: "系统管理员".into(), password_hash, platform_role: Some(PlatformRole::Admin), grants: vec![], created_at: at };
+    let user = User {
+        id: zhanqun_web::new_id(),
+        username: "admin".into(),
+        display_name: "系统管理员".into(),
+        password_hash,
+        platform_role: Some(PlatformRole::Admin),
+        grants: vec![],
+        created_at: at,
+    };
     let written = node.write(Proposal { at, actor: None, client_ip: None, command: Command::CreateUser { user } }).await?;
     if let Err(r) = written.outcome {
         bail!("could not create the admin user: {}", r.message);
     }
     // Printed once, to the console only: logs never carry secrets.
     if generated {
-        eprintln!("\n  Created the platform administrator.\n    username: admin\n    password: {password}\n  It is shown only now. Set ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD to choose it instead.\n");
+        eprintln!(
+            "\n  Created the platform administrator.\n    username: admin\n    password: {password}\n  It is shown only now. Set ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD to choose it instead.\n"
+        );
     } else {
         eprintln!("\n  Created the platform administrator `admin` with the password from ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD.\n");
     }

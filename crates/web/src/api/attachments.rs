@@ -44,7 +44,10 @@ pub async fn upload(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     while let Some(mut field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {
             Some("file") => {
-                let name = field.file_name().and_then(clean_file_name).ok_or_else(|| ApiError::bad_request("missing_file_name", "the `file` part needs a file name"))?;
+                let name = field
+                    .file_name()
+                    .and_then(clean_file_name)
+                    .ok_or_else(|| ApiError::bad_request("missing_file_name", "the `file` part needs a file name"))?;
                 let declared = field.content_type().map(str::to_string);
                 let mut buf = BytesMut::new();
                 while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
@@ -57,21 +60,35 @@ pub async fn upload(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
             }
             Some("document_id") => {
                 let text = field.text().await.map_err(multipart_error)?;
-                document_id = Some(text.trim().parse().map_err(|_| ApiError::bad_request("invalid_document_id", "document_id must be a document id (a number)"))?);
+                document_id =
+                    Some(text.trim().parse().map_err(|_| ApiError::bad_request("invalid_document_id", "document_id must be a document id (a number)"))?);
             }
             _ => {}
         }
     }
     let (file_name, declared, data) = file.ok_or_else(|| ApiError::bad_request("missing_file", "send the file as the multipart part named `file`"))?;
     if let Some(doc) = document_id {
-        app.store.document(t.id, doc).await?.ok_or_else(|| ApiError::NotFound("unknown_document".into(), format!("this site has no document with id {doc}")))?;
+        app.store
+            .document(t.id, doc)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("unknown_document".into(), format!("this site has no document with id {doc}")))?;
     }
     // The name decides the type we serve; a browser-declared type is only a fallback.
     let content_type = mime_guess::from_path(&file_name).first_raw().map(str::to_string).or(declared).unwrap_or_else(|| "application/octet-stream".into());
     let sha256 = hex::encode(Sha256::digest(&data));
     let size = data.len() as i64;
     app.blobs.put(&sha256, data).await.map_err(ApiError::internal)?;
-    let attachment = Attachment { id: new_id(), tenant_id: t.id, document_id, sha256, size, content_type, file_name, created_at: now_ms(), created_by: Some(caller.user.id) };
+    let attachment = Attachment {
+        id: new_id(),
+        tenant_id: t.id,
+        document_id,
+        sha256,
+        size,
+        content_type,
+        file_name,
+        created_at: now_ms(),
+        created_by: Some(caller.user.id),
+    };
     let (headers, _) = propose(&app, caller.propose(Command::AddAttachment { attachment: attachment.clone() })).await?;
     let url = format!("/sites/{}/att/{}", t.code, attachment.id);
     let mut body = to_json(&attachment);

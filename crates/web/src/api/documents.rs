@@ -105,7 +105,8 @@ async fn load(app: &App, caller: &Caller, code: &str, id: i64) -> ApiResult<(Ten
     if !caller.user.belongs_to(t.id) {
         return Err(ApiError::forbidden());
     }
-    let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::NotFound("unknown_document".into(), format!("this site has no document with id {id}")))?;
+    let d =
+        app.store.document(t.id, id).await?.ok_or_else(|| ApiError::NotFound("unknown_document".into(), format!("this site has no document with id {id}")))?;
     Ok((t, d))
 }
 
@@ -159,7 +160,12 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     Ok(WriteResponse(StatusCode::CREATED, headers, view(&app, &t, created).await?))
 }
 
-pub async fn update(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>, ApiJson(mut patch): ApiJson<DocumentPatch>) -> WriteResult {
+pub async fn update(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((code, id)): Path<(String, i64)>,
+    ApiJson(mut patch): ApiJson<DocumentPatch>,
+) -> WriteResult {
     let (t, _) = load(&app, &caller, &code, id).await?;
     caller.require(t.id, WRITERS)?;
     if let Some(body) = &patch.body_html {
@@ -177,7 +183,8 @@ pub async fn update(State(app): State<Arc<App>>, caller: Caller, Path((code, id)
 async fn transition(app: Arc<App>, caller: Caller, code: String, id: i64, publish: bool) -> WriteResult {
     let (t, _) = load(&app, &caller, &code, id).await?;
     caller.require(t.id, PUBLISHERS)?;
-    let command = if publish { Command::PublishDocument { tenant_id: t.id, document_id: id } } else { Command::WithdrawDocument { tenant_id: t.id, document_id: id } };
+    let command =
+        if publish { Command::PublishDocument { tenant_id: t.id, document_id: id } } else { Command::WithdrawDocument { tenant_id: t.id, document_id: id } };
     let (headers, _) = propose(&app, caller.propose(command)).await?;
     let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after state change"))?;
     Ok(WriteResponse(StatusCode::OK, headers, view(&app, &t, d).await?))

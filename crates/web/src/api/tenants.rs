@@ -126,10 +126,10 @@ pub async fn list_channels(State(app): State<Arc<App>>, caller: Caller, Path(cod
 pub async fn create_channel(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, ApiJson(body): ApiJson<NewChannel>) -> WriteResult {
     let t = tenant_by_code(&app, &code).await?;
     caller.require(t.id, &[TenantRole::Admin])?;
-    if let Some(url) = &body.link_url {
-        if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
-            return Err(ApiError::Unprocessable("invalid_link".into(), "link_url must be an http(s) URL or a site path".into()).into());
-        }
+    if let Some(url) = &body.link_url
+        && !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
+    {
+        return Err(ApiError::Unprocessable("invalid_link".into(), "link_url must be an http(s) URL or a site path".into()).into());
     }
     let channel = Channel {
         id: new_id(),

@@ -66,20 +66,20 @@ impl Directory {
         self.version.fetch_add(1, Ordering::SeqCst);
     }
 
+    fn loaded_at(&self, version: u64) -> Option<Arc<Sites>> {
+        self.loaded.read().expect("directory lock").as_ref().filter(|(v, _)| *v == version).map(|(_, sites)| sites.clone())
+    }
+
     /// The current view, reloading it first if a tenant changed.
     pub async fn current(&self, store: &Store) -> zhanqun_store::Result<Arc<Sites>> {
         let want = self.version.load(Ordering::SeqCst);
-        if let Some((v, sites)) = &*self.loaded.read().expect("directory lock") {
-            if *v == want {
-                return Ok(sites.clone());
-            }
+        if let Some(sites) = self.loaded_at(want) {
+            return Ok(sites);
         }
         let _one_reload_at_a_time = self.reload.lock().await;
         let want = self.version.load(Ordering::SeqCst);
-        if let Some((v, sites)) = &*self.loaded.read().expect("directory lock") {
-            if *v == want {
-                return Ok(sites.clone());
-            }
+        if let Some(sites) = self.loaded_at(want) {
+            return Ok(sites);
         }
         let sites = Arc::new(Sites::new(store.tenants().await?));
         *self.loaded.write().expect("directory lock") = Some((want, sites.clone()));

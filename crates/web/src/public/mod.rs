@@ -53,13 +53,8 @@ enum Target {
 }
 
 fn parse_target(rest: &str, query: Option<&str>) -> Target {
-    let page = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|kv| kv.strip_prefix("page="))
-        .and_then(|p| p.parse::<i64>().ok())
-        .unwrap_or(1)
-        .clamp(1, 100_000);
+    let page =
+        query.into_iter().flat_map(|q| q.split('&')).find_map(|kv| kv.strip_prefix("page=")).and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, 100_000);
     let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
         [""] | ["index.html"] => Target::Home,
@@ -189,7 +184,13 @@ fn html_response(status: StatusCode, html: String) -> Response {
 }
 
 fn not_found(app: &App, mount: Option<&Mount>) -> Response {
-    notice(app, mount.unwrap_or(&Mount { tenant: placeholder(), base: String::new(), origin: String::new() }), StatusCode::NOT_FOUND, "页面不存在", "您访问的页面不存在或已被删除。")
+    notice(
+        app,
+        mount.unwrap_or(&Mount { tenant: placeholder(), base: String::new(), origin: String::new() }),
+        StatusCode::NOT_FOUND,
+        "页面不存在",
+        "您访问的页面不存在或已被删除。",
+    )
 }
 
 /// A site-less stand-in for the 404 page of an unknown host.
@@ -222,7 +223,10 @@ fn notice(app: &App, mount: &Mount, status: StatusCode, title: &str, message: &s
 
 fn server_error(_app: &App, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "public page failed");
-    html_response(StatusCode::INTERNAL_SERVER_ERROR, "<!doctype html><meta charset=utf-8><title>服务暂时不可用</title><p>服务暂时不可用，请稍后再试。</p>".into())
+    html_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "<!doctype html><meta charset=utf-8><title>服务暂时不可用</title><p>服务暂时不可用，请稍后再试。</p>".into(),
+    )
 }
 
 #[cfg(test)]

@@ -124,7 +124,11 @@ fn site_value(mount: &Mount, channels: &[Channel]) -> Value {
         .map(|c| NavItem {
             name: c.name.clone(),
             url: channel_url(mount, c),
-            children: channels.iter().filter(|k| k.parent_id == Some(c.id)).map(|k| NavItem { name: k.name.clone(), url: channel_url(mount, k), children: vec![] }).collect(),
+            children: channels
+                .iter()
+                .filter(|k| k.parent_id == Some(c.id))
+                .map(|k| NavItem { name: k.name.clone(), url: channel_url(mount, k), children: vec![] })
+                .collect(),
         })
         .collect();
     context! {
@@ -155,7 +159,9 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
             for c in tree_order(&channels).into_iter().filter(|c| matches!(c.kind, ChannelKind::List | ChannelKind::Disclosure)) {
                 let docs = app.store.public_documents(t.id, Some(c.id), 7, 0).await?;
                 if !docs.items.is_empty() {
-                    blocks.push(context! { name => c.name, url => channel_url(mount, c), docs => docs.items.iter().map(|d| doc_item(mount, d)).collect::<Vec<_>>() });
+                    blocks.push(
+                        context! { name => c.name, url => channel_url(mount, c), docs => docs.items.iter().map(|d| doc_item(mount, d)).collect::<Vec<_>>() },
+                    );
                 }
             }
             let children: Vec<Value> = sites
@@ -176,7 +182,8 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
                 return Ok(None);
             }
             let parent = c.parent_id.and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => channel_url(mount, p) });
-            let subchannels: Vec<Value> = channels.iter().filter(|k| k.parent_id == Some(c.id)).map(|k| context! { name => k.name, url => channel_url(mount, k) }).collect();
+            let subchannels: Vec<Value> =
+                channels.iter().filter(|k| k.parent_id == Some(c.id)).map(|k| context! { name => k.name, url => channel_url(mount, k) }).collect();
             let url = channel_url(mount, c);
             Some((
                 tpl.render(
@@ -198,12 +205,21 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
                 .iter()
                 .map(|d| context! { title => d.title, link => format!("{}{}", mount.origin, doc_url(mount, d.id)), published_at => d.published_at.unwrap_or(d.updated_at), summary => d.summary, id => d.id })
                 .collect();
-            Some((tpl.render("rss.xml", context! { site, channel => context! { name => c.name, link => format!("{}{}", mount.origin, channel_url(mount, c)) }, items })?, "application/rss+xml; charset=utf-8"))
+            Some((
+                tpl.render(
+                    "rss.xml",
+                    context! { site, channel => context! { name => c.name, link => format!("{}{}", mount.origin, channel_url(mount, c)) }, items },
+                )?,
+                "application/rss+xml; charset=utf-8",
+            ))
         }
         Target::Document { id } => {
             let Some(d) = app.store.public_document(t.id, *id).await? else { return Ok(None) };
             let c = channels.iter().find(|c| c.id == d.channel_id);
-            let parent = c.and_then(|c| c.parent_id).and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => channel_url(mount, p) });
+            let parent = c
+                .and_then(|c| c.parent_id)
+                .and_then(|p| channels.iter().find(|k| k.id == p))
+                .map(|p| context! { name => p.name, url => channel_url(mount, p) });
             let attachments: Vec<Value> = app
                 .store
                 .attachments_of(t.id, d.id)
