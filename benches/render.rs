@@ -31,7 +31,8 @@ fn main() {
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let derived = Arc::new(Derived::default());
-    let node = Arc::new(Node::start(NodeConfig { data_dir: dir.path().into(), node_id: 1, advertise: "http://127.0.0.1:0".into() }, derived.clone()).await.unwrap());
+    let node =
+        Arc::new(Node::start(NodeConfig { data_dir: dir.path().into(), node_id: 1, advertise: "http://127.0.0.1:0".into() }, derived.clone()).await.unwrap());
     assert!(node.wait_leader(Duration::from_secs(10)).await);
     let now = now_ms();
     let tenant = Tenant {
@@ -51,7 +52,18 @@ async fn run() {
         created_at: now,
         updated_at: now,
     };
-    let channel = Channel { id: new_id(), tenant_id: tenant.id, parent_id: None, slug: "tzgg".into(), name: "通知公告".into(), kind: ChannelKind::List, update_class: UpdateClass::Dynamic, position: 0, link_url: None, created_at: now };
+    let channel = Channel {
+        id: new_id(),
+        tenant_id: tenant.id,
+        parent_id: None,
+        slug: "tzgg".into(),
+        name: "通知公告".into(),
+        kind: ChannelKind::List,
+        update_class: UpdateClass::Dynamic,
+        position: 0,
+        link_url: None,
+        created_at: now,
+    };
     let mut commands = vec![Command::CreateTenant { tenant: tenant.clone() }, Command::CreateChannel { channel: channel.clone() }];
     let paragraph = "<p>为进一步做好政务公开工作，根据上级有关文件精神，结合本镇实际，现将有关事项通知如下。各村、各单位要高度重视，明确责任分工，细化工作措施，确保各项任务按时保质完成。</p>";
     let mut last = 0;
@@ -126,7 +138,12 @@ async fn run() {
     println!("| path | p50 ms | p99 ms | p99 vs cached |");
     println!("|---|---|---|---|");
     for (name, t) in [("cached (baseline)", &cached), ("uncached render", &uncached)] {
-        println!("| {name} | {:.3} | {:.3} | {:.1}x |", ms(percentile(t, 0.5)), ms(percentile(t, 0.99)), ms(percentile(t, 0.99)) / ms(percentile(&cached, 0.99)));
+        println!(
+            "| {name} | {:.3} | {:.3} | {:.1}x |",
+            ms(percentile(t, 0.5)),
+            ms(percentile(t, 0.99)),
+            ms(percentile(t, 0.99)) / ms(percentile(&cached, 0.99))
+        );
     }
     let p99 = ms(percentile(&uncached, 0.99));
     println!("uncached p99 {p99:.3} ms against the 2 ms budget: {}", if p99 <= 2.0 { "within" } else { "OVER" });
