@@ -7,6 +7,9 @@
 //! - [`node`] wires both into a running Raft node and gives the web layer
 //!   one call to make a change: [`Node::write`].
 //!
+//! - [`network`] carries Raft RPC and node-to-node calls over HTTP, with the
+//!   cluster secret; [`membership`] forms and changes the cluster.
+//!
 //! A single node is a one-member cluster: the same code path, no special mode.
 
 // openraft's trait methods return its `StorageError` (224 bytes); helpers
@@ -14,11 +17,17 @@
 #![allow(clippy::result_large_err)]
 
 pub mod log_store;
-mod network;
+mod membership;
+pub mod metrics;
+pub mod network;
 pub mod node;
+mod secret;
 pub mod state_machine;
 
+pub use membership::{ClusterOp, ClusterStatus, LocalStatus, MemberStatus};
+pub use metrics::ClusterMetrics;
 pub use node::{Node, NodeConfig, WriteError, Written};
+pub use secret::{ClusterSecret, FROM_HEADER, SECRET_HEADER};
 pub use state_machine::ApplyObserver;
 
 openraft::declare_raft_types!(

@@ -1,56 +1,197 @@
-//! Raft RPC between nodes.
+//! Raft RPC between nodes: JSON over HTTP, under `/_raft/` on each node's
+//! own port.
 //!
-//! This build runs one-member clusters only: a lone voter never sends an
-//! RPC, so every peer is reported unreachable. The HTTP transport under
-//! `/_raft/` replaces this when multi-node clusters land (the cluster issue).
+//! One [`Peers`] client (connection pool, cluster secret) serves both the
+//! Raft replication traffic ([`HttpNetwork`]) and the node-to-node calls of
+//! the cluster layer: forwarding a write or a read barrier to the leader,
+//! joining, changing membership. Snapshot chunks travel as raw bytes behind a
+//! small JSON head rather than as a JSON array of numbers.
 
-use openraft::BasicNode;
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, Unreachable};
+use std::time::Duration;
+
+use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest, VoteResponse};
+use openraft::{BasicNode, SnapshotMeta, Vote};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::TypeConfig;
+use crate::secret::{ClusterSecret, FROM_HEADER, SECRET_HEADER};
 
-#[derive(Clone, Default)]
-pub struct NoPeers;
+/// Paths of the peer endpoints, relative to a node's advertised URL.
+pub mod paths {
+    pub const APPEND: &str = "/_raft/append";
+    pub const VOTE: &str = "/_raft/vote";
+    pub const SNAPSHOT: &str = "/_raft/snapshot";
+    pub const WRITE: &str = "/_raft/write";
+    pub const READ_INDEX: &str = "/_raft/read-index";
+    pub const MEMBERS: &str = "/_raft/members";
+    pub const STATUS: &str = "/_raft/status";
+    pub const CLUSTER: &str = "/_raft/cluster";
+}
 
-pub struct NoConnection {
+/// Why a call to a peer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The request never reached the peer (connection refused, no route):
+    /// it certainly had no effect, so it is safe to try again.
+    #[error("cannot connect to {0}")]
+    NotSent(String),
+    /// The request may have reached the peer (timeout, connection reset):
+    /// whether it had an effect is unknown.
+    #[error("no answer from {0}")]
+    Lost(String),
+    /// The peer answered with an HTTP error (wrong secret, bad request).
+    #[error("{addr} answered {status}: {body}")]
+    Refused { addr: String, status: u16, body: String },
+}
+
+/// The HTTP client every node uses to call its peers.
+#[derive(Clone)]
+pub struct Peers {
+    client: reqwest::Client,
+    secret: Option<ClusterSecret>,
+    from: u64,
+}
+
+impl Peers {
+    pub fn new(from: u64, secret: Option<ClusterSecret>) -> Peers {
+        // Installs ring as rustls' provider for https peers; a second call
+        // (tests start several nodes in one process) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .build()
+            .expect("the HTTP client builds with static settings");
+        Peers { client, secret, from }
+    }
+
+    pub fn secret(&self) -> Option<&ClusterSecret> {
+        self.secret.as_ref()
+    }
+
+    fn request(&self, addr: &str, path: &str, timeout: Duration) -> Result<reqwest::RequestBuilder, PeerError> {
+        let Some(secret) = &self.secret else {
+            return Err(PeerError::NotSent(format!("{addr} (this node has no cluster secret: set ZHANQUN_CLUSTER_SECRET on every node)")));
+        };
+        let url = format!("{}{path}", addr.trim_end_matches('/'));
+        Ok(self.client.post(url).timeout(timeout).header(SECRET_HEADER, secret.header_value()).header(FROM_HEADER, self.from.to_string()))
+    }
+
+    /// Posts `body` as JSON to `path` on the node at `addr` and decodes the
+    /// JSON answer.
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(&self, addr: &str, path: &str, body: &Req, timeout: Duration) -> Result<Resp, PeerError> {
+        let req = self.request(addr, path, timeout)?.json(body);
+        Self::finish(addr, req).await
+    }
+
+    async fn finish<Resp: DeserializeOwned>(addr: &str, req: reqwest::RequestBuilder) -> Result<Resp, PeerError> {
+        let resp = req.send().await.map_err(|e| classify(addr, e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            return Err(PeerError::Refused { addr: addr.to_string(), status: status.as_u16(), body: body.chars().take(500).collect() });
+        }
+        resp.json::<Resp>().await.map_err(|e| PeerError::Lost(format!("{addr} ({e})")))
+    }
+}
+
+fn classify(addr: &str, e: reqwest::Error) -> PeerError {
+    if e.is_connect() { PeerError::NotSent(format!("{addr} ({e})")) } else { PeerError::Lost(format!("{addr} ({e})")) }
+}
+
+/// The JSON head of a snapshot chunk; the chunk's bytes follow it.
+#[derive(Serialize, Deserialize)]
+pub struct SnapshotChunkHead {
+    pub vote: Vote<u64>,
+    pub meta: SnapshotMeta<u64, BasicNode>,
+    pub offset: u64,
+    pub done: bool,
+}
+
+/// Frames a snapshot chunk: 4-byte big-endian head length, head, data.
+pub fn encode_snapshot_chunk(rpc: &InstallSnapshotRequest<TypeConfig>) -> Vec<u8> {
+    let head = SnapshotChunkHead { vote: rpc.vote, meta: rpc.meta.clone(), offset: rpc.offset, done: rpc.done };
+    let head = serde_json::to_vec(&head).expect("snapshot heads serialize");
+    let mut body = Vec::with_capacity(4 + head.len() + rpc.data.len());
+    body.extend_from_slice(&(head.len() as u32).to_be_bytes());
+    body.extend_from_slice(&head);
+    body.extend_from_slice(&rpc.data);
+    body
+}
+
+/// The inverse of [`encode_snapshot_chunk`].
+pub fn decode_snapshot_chunk(body: &[u8]) -> Result<InstallSnapshotRequest<TypeConfig>, String> {
+    let len = body.get(..4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).ok_or("snapshot chunk shorter than its length prefix")?;
+    let head = body.get(4..4 + len).ok_or("snapshot chunk shorter than its head")?;
+    let head: SnapshotChunkHead = serde_json::from_slice(head).map_err(|e| format!("unreadable snapshot chunk head: {e}"))?;
+    Ok(InstallSnapshotRequest { vote: head.vote, meta: head.meta, offset: head.offset, data: body[4 + len..].to_vec(), done: head.done })
+}
+
+/// openraft's network factory over [`Peers`].
+#[derive(Clone)]
+pub struct HttpNetwork {
+    pub peers: Peers,
+}
+
+pub struct PeerConnection {
+    peers: Peers,
     target: u64,
+    addr: String,
 }
 
-impl NoConnection {
-    fn unreachable<E: std::error::Error>(&self) -> RPCError<u64, BasicNode, E> {
-        let e = std::io::Error::other(format!("node {} is not reachable: this node runs a one-member cluster", self.target));
-        RPCError::Unreachable(Unreachable::new(&e))
+impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
+    type Network = PeerConnection;
+
+    async fn new_client(&mut self, target: u64, node: &BasicNode) -> Self::Network {
+        PeerConnection { peers: self.peers.clone(), target, addr: node.addr.clone() }
     }
 }
 
-impl RaftNetworkFactory<TypeConfig> for NoPeers {
-    type Network = NoConnection;
+impl PeerConnection {
+    async fn rpc<Req, Resp, E>(&self, path: &str, body: &Req, option: &RPCOption) -> Result<Resp, RPCError<u64, BasicNode, RaftError<u64, E>>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let answer: Result<Resp, RaftError<u64, E>> = self.peers.call(&self.addr, path, body, option.hard_ttl()).await.map_err(|e| self.rpc_error(e))?;
+        answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
 
-    async fn new_client(&mut self, target: u64, _node: &BasicNode) -> Self::Network {
-        NoConnection { target }
+    fn rpc_error<E: std::error::Error>(&self, e: PeerError) -> RPCError<u64, BasicNode, E> {
+        match e {
+            PeerError::NotSent(_) => RPCError::Unreachable(Unreachable::new(&e)),
+            _ => RPCError::Network(NetworkError::new(&e)),
+        }
     }
 }
 
-impl RaftNetwork<TypeConfig> for NoConnection {
+impl RaftNetwork<TypeConfig> for PeerConnection {
     async fn append_entries(
         &mut self,
-        _rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        Err(self.unreachable())
+        self.rpc(paths::APPEND, &rpc, &option).await
     }
 
     async fn install_snapshot(
         &mut self,
-        _rpc: InstallSnapshotRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<InstallSnapshotResponse<u64>, RPCError<u64, BasicNode, RaftError<u64, InstallSnapshotError>>> {
-        Err(self.unreachable())
+        let req = self.peers.request(&self.addr, paths::SNAPSHOT, option.hard_ttl()).map_err(|e| self.rpc_error(e))?;
+        let req = req.header("content-type", "application/octet-stream").body(encode_snapshot_chunk(&rpc));
+        let answer: Result<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>> =
+            Peers::finish(&self.addr, req).await.map_err(|e| self.rpc_error(e))?;
+        answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 
-    async fn vote(&mut self, _rpc: VoteRequest<u64>, _option: RPCOption) -> Result<VoteResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        Err(self.unreachable())
+    async fn vote(&mut self, rpc: VoteRequest<u64>, option: RPCOption) -> Result<VoteResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
+        self.rpc(paths::VOTE, &rpc, &option).await
     }
 }

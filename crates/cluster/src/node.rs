@@ -1,21 +1,38 @@
-//! A running Raft node over the content store.
+//! A running Raft node over the content store: start, write from any node,
+//! linearizable read barriers.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::storage::RaftLogStorage;
 use openraft::{BasicNode, Config, SnapshotPolicy};
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use zhanqun_model::{Outcome, Proposal};
 use zhanqun_store::Store;
 
 use crate::Raft;
 use crate::log_store::LogStore;
-use crate::network::NoPeers;
+use crate::metrics::ClusterMetrics;
+use crate::network::{HttpNetwork, PeerError, Peers, paths};
+use crate::secret::ClusterSecret;
 use crate::state_machine::{ApplyObserver, StateMachine};
+
+/// Raft timing. The election timeout is well above openraft's 150–300 ms
+/// default because pods and shared VMs pause; the partition test and the
+/// failure-behaviour page quote these numbers.
+pub const HEARTBEAT_MS: u64 = 250;
+pub const ELECTION_TIMEOUT_MIN_MS: u64 = 1000;
+pub const ELECTION_TIMEOUT_MAX_MS: u64 = 2000;
+
+/// How long a write looks for a leader (through an election) before the
+/// client is told to retry.
+const WRITE_PATIENCE: Duration = Duration::from_secs(5);
+/// How long a write that reached a leader may take to commit; after that its
+/// outcome is unknown (the leader lost its quorum mid-way).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -24,6 +41,8 @@ pub struct NodeConfig {
     pub node_id: u64,
     /// The URL other nodes reach this one at.
     pub advertise: String,
+    /// Required as soon as the cluster has more than one member.
+    pub secret: Option<ClusterSecret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,20 +57,25 @@ pub enum StartError {
     Raft(String),
 }
 
-/// Why a write was not applied.
-#[derive(Debug, thiserror::Error)]
+/// Why a write was not (or not knowingly) applied. Travels between nodes.
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
 pub enum WriteError {
-    /// No leader right now (election in progress) or this node is not it:
-    /// the client should retry shortly.
+    /// No leader could take the write (election in progress, leader
+    /// unreachable): it was not applied, and the client should retry.
     #[error("the cluster has no leader reachable from this node right now; retry shortly")]
     Unavailable,
-    /// Raft stopped (shutting down or a storage failure).
-    #[error("this node is shutting down or has failed: {0}")]
+    /// The write reached a leader but no answer came back in time: it may or
+    /// may not be applied. Retrying a create may create it twice.
+    #[error("the write was sent to the leader but its outcome is unknown: {0}")]
+    OutcomeUnknown(String),
+    /// Raft stopped (shutting down, storage failure) or the cluster is
+    /// misconfigured (a peer refused our secret).
+    #[error("{0}")]
     Fatal(String),
 }
 
 /// What the state machine answered, and at which log index.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Written {
     pub outcome: Outcome,
     pub index: u64,
@@ -59,8 +83,11 @@ pub struct Written {
 
 pub struct Node {
     pub id: u64,
+    pub advertise: String,
     pub raft: Raft,
     pub store: Arc<Store>,
+    pub metrics: Arc<ClusterMetrics>,
+    pub(crate) peers: Peers,
     applied: watch::Receiver<u64>,
     /// What was committed before this start: serving before applying it
     /// would show older content than a client may already have seen.
@@ -68,8 +95,9 @@ pub struct Node {
 }
 
 impl Node {
-    /// Opens the node's storage and starts Raft. A node whose log is empty
-    /// initializes a one-member cluster of itself.
+    /// Opens the node's storage and starts Raft. A node with an empty log is
+    /// not a member of anything yet: call [`Node::bootstrap`] or
+    /// [`Node::join`].
     pub async fn start(cfg: NodeConfig, observer: Arc<dyn ApplyObserver>) -> Result<Node, StartError> {
         std::fs::create_dir_all(&cfg.data_dir).map_err(zhanqun_store::StoreError::from)?;
         let store = Arc::new(Store::open(&cfg.data_dir.join("content.db")).await?);
@@ -81,36 +109,149 @@ impl Node {
             Some(json) => serde_json::from_str::<crate::LogId>(&json).map_err(|e| StartError::Raft(format!("unreadable last-applied position: {e}")))?.index,
             None => 0,
         };
+        let metrics = Arc::new(ClusterMetrics::default());
         let (applied_tx, applied_rx) = watch::channel(applied_before);
-        let sm = StateMachine::new(store.clone(), cfg.data_dir.join("snapshots"), observer, Arc::new(applied_tx));
+        let sm = StateMachine::new(store.clone(), cfg.data_dir.join("snapshots"), observer, Arc::new(applied_tx), metrics.clone());
         let config = Config {
             cluster_name: "zhanqun".into(),
-            heartbeat_interval: 250,
-            // Above openraft's 150–300 ms default: pods and shared VMs pause.
-            election_timeout_min: 1000,
-            election_timeout_max: 2000,
+            heartbeat_interval: HEARTBEAT_MS,
+            election_timeout_min: ELECTION_TIMEOUT_MIN_MS,
+            election_timeout_max: ELECTION_TIMEOUT_MAX_MS,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(20_000),
             max_in_snapshot_log_to_keep: 2_000,
+            // Chunks of 1 MiB keep each snapshot request well inside the
+            // RPC timeout even on a slow link.
+            snapshot_max_chunk_size: 1024 * 1024,
+            install_snapshot_timeout: 30_000,
             ..Default::default()
         }
         .validate()?;
-        let raft = Raft::new(cfg.node_id, Arc::new(config), NoPeers, log, sm).await.map_err(|e| StartError::Raft(e.to_string()))?;
-        if !raft.is_initialized().await.map_err(|e| StartError::Raft(e.to_string()))? {
-            let members = BTreeMap::from([(cfg.node_id, BasicNode { addr: cfg.advertise.clone() })]);
-            raft.initialize(members).await.map_err(|e| StartError::Raft(e.to_string()))?;
-            tracing::info!(node = cfg.node_id, "initialized a new one-member cluster");
-        }
-        Ok(Node { id: cfg.node_id, raft, store, applied: applied_rx, committed_at_start })
+        let peers = Peers::new(cfg.node_id, cfg.secret.clone());
+        let raft =
+            Raft::new(cfg.node_id, Arc::new(config), HttpNetwork { peers: peers.clone() }, log, sm).await.map_err(|e| StartError::Raft(e.to_string()))?;
+        tokio::spawn(count_leader_changes(raft.metrics(), metrics.clone()));
+        Ok(Node { id: cfg.node_id, advertise: cfg.advertise, raft, store, metrics, peers, applied: applied_rx, committed_at_start })
     }
 
-    /// Proposes a change and returns what the state machine answered, once it
-    /// is committed and applied on this node.
+    /// Whether this node's log already holds a membership (it bootstrapped
+    /// or joined before): then it needs neither again.
+    pub async fn is_initialized(&self) -> bool {
+        self.raft.is_initialized().await.unwrap_or(false)
+    }
+
+    /// Makes this node the one member of a new cluster, if it is not a
+    /// member of one already. Idempotent.
+    pub async fn bootstrap(&self) -> Result<(), StartError> {
+        if self.is_initialized().await {
+            return Ok(());
+        }
+        let members = std::collections::BTreeMap::from([(self.id, BasicNode { addr: self.advertise.clone() })]);
+        self.raft.initialize(members).await.map_err(|e| StartError::Raft(e.to_string()))?;
+        tracing::info!(node = self.id, "bootstrapped a new one-member cluster");
+        Ok(())
+    }
+
+    /// The secret peers must present, if this node has one.
+    pub fn peers_secret(&self) -> Option<&ClusterSecret> {
+        self.peers.secret()
+    }
+
+    /// The leader this node knows of, with its address.
+    pub fn leader(&self) -> Option<(u64, String)> {
+        let m = self.raft.metrics().borrow().clone();
+        let id = m.current_leader?;
+        let addr = m.membership_config.membership().get_node(&id).map(|n| n.addr.clone())?;
+        Some((id, addr))
+    }
+
+    /// Waits until the leader this node knows of changes (or `timeout`).
+    pub(crate) async fn leader_change(&self, seen: Option<u64>, timeout: Duration) {
+        let mut rx = self.raft.metrics();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|m| m.current_leader.is_some() && m.current_leader != seen)).await;
+    }
+
+    /// Proposes a change from any node and returns what the state machine
+    /// answered once it is applied on the leader. A follower forwards the
+    /// command to the leader; through an election it keeps trying for a few
+    /// seconds, then answers [`WriteError::Unavailable`].
     pub async fn write(&self, proposal: Proposal) -> Result<Written, WriteError> {
-        match self.raft.client_write(proposal).await {
-            Ok(resp) => Ok(Written { outcome: resp.data, index: resp.log_id.index }),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(WriteError::Unavailable),
-            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => Err(WriteError::Fatal(e.to_string())),
-            Err(RaftError::Fatal(e)) => Err(WriteError::Fatal(e.to_string())),
+        let deadline = Instant::now() + WRITE_PATIENCE;
+        loop {
+            let leader = self.leader();
+            let attempt = match &leader {
+                Some((id, _)) if *id == self.id => self.write_here(proposal.clone()).await,
+                Some((_, addr)) => self.forward_write(addr, &proposal).await,
+                None => Err(WriteError::Unavailable),
+            };
+            match attempt {
+                Err(WriteError::Unavailable) if Instant::now() < deadline => {
+                    let left = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(500));
+                    self.leader_change(leader.map(|(id, _)| id), left).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Proposes on this node, which must be the leader.
+    pub async fn write_here(&self, proposal: Proposal) -> Result<Written, WriteError> {
+        match tokio::time::timeout(COMMIT_TIMEOUT, self.raft.client_write(proposal)).await {
+            Ok(Ok(resp)) => Ok(Written { outcome: resp.data, index: resp.log_id.index }),
+            // openraft answers ForwardToLeader only before appending, or
+            // after truncating the entry: either way it was not applied.
+            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => Err(WriteError::Unavailable),
+            Ok(Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e)))) => Err(WriteError::Fatal(e.to_string())),
+            Ok(Err(RaftError::Fatal(e))) => Err(WriteError::Fatal(e.to_string())),
+            Err(_) => Err(WriteError::OutcomeUnknown(format!("not committed within {} s", COMMIT_TIMEOUT.as_secs()))),
+        }
+    }
+
+    async fn forward_write(&self, leader_addr: &str, proposal: &Proposal) -> Result<Written, WriteError> {
+        self.metrics.forwarded_writes.inc();
+        let answer: Result<Result<Written, WriteError>, PeerError> =
+            self.peers.call(leader_addr, paths::WRITE, proposal, COMMIT_TIMEOUT + Duration::from_secs(2)).await;
+        match answer {
+            Ok(result) => result,
+            Err(PeerError::NotSent(_)) => Err(WriteError::Unavailable),
+            Err(PeerError::Lost(e)) => Err(WriteError::OutcomeUnknown(e)),
+            Err(e @ PeerError::Refused { .. }) => Err(WriteError::Fatal(format!("the leader refused the forwarded write: {e}"))),
+        }
+    }
+
+    /// A linearizable read barrier: returns once this node has applied
+    /// everything committed before the call, as confirmed by the leader
+    /// with a quorum round (Raft's read-index). Reads after it see every
+    /// write acknowledged before it, whichever node took that write.
+    pub async fn read_barrier(&self, timeout: Duration) -> Result<u64, WriteError> {
+        let deadline = Instant::now() + timeout;
+        let index = loop {
+            let leader = self.leader();
+            let attempt = match &leader {
+                Some((id, _)) if *id == self.id => self.read_index_here().await,
+                Some((_, addr)) => match self.peers.call::<_, Result<u64, WriteError>>(addr, paths::READ_INDEX, &(), timeout).await {
+                    Ok(r) => r,
+                    Err(_) => Err(WriteError::Unavailable),
+                },
+                None => Err(WriteError::Unavailable),
+            };
+            match attempt {
+                Ok(index) => break index,
+                Err(WriteError::Unavailable) if Instant::now() < deadline => {
+                    let left = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(500));
+                    self.leader_change(leader.map(|(id, _)| id), left).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if self.wait_applied(index, deadline.saturating_duration_since(Instant::now())).await { Ok(index) } else { Err(WriteError::Unavailable) }
+    }
+
+    /// The leader's half of [`Node::read_barrier`].
+    pub async fn read_index_here(&self) -> Result<u64, WriteError> {
+        match tokio::time::timeout(Duration::from_secs(5), self.raft.ensure_linearizable()).await {
+            Ok(Ok(log_id)) => Ok(log_id.map_or(0, |l| l.index)),
+            Ok(Err(RaftError::Fatal(e))) => Err(WriteError::Fatal(e.to_string())),
+            Ok(Err(RaftError::APIError(_))) | Err(_) => Err(WriteError::Unavailable),
         }
     }
 
@@ -132,7 +273,7 @@ impl Node {
         self.raft.metrics().borrow().current_leader.is_some() && self.applied_index() >= self.committed_at_start
     }
 
-    /// Waits until this node knows a leader (after start-up), at most `timeout`.
+    /// Waits until this node knows a leader, at most `timeout`.
     pub async fn wait_leader(&self, timeout: Duration) -> bool {
         let mut rx = self.raft.metrics();
         tokio::time::timeout(timeout, rx.wait_for(|m| m.current_leader.is_some())).await.is_ok_and(|r| r.is_ok())
@@ -141,6 +282,18 @@ impl Node {
     pub async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!("raft shutdown: {e}");
+        }
+    }
+}
+
+async fn count_leader_changes(mut rx: watch::Receiver<openraft::RaftMetrics<u64, BasicNode>>, metrics: Arc<ClusterMetrics>) {
+    let mut last = rx.borrow().current_leader;
+    while rx.changed().await.is_ok() {
+        let now = rx.borrow().current_leader;
+        if now.is_some() && now != last {
+            metrics.leader_changes.inc();
+            tracing::info!(leader = now, "leader changed");
+            last = now;
         }
     }
 }

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use zhanqun_model::Outcome;
 use zhanqun_store::{Store, Touched};
 
+use crate::metrics::ClusterMetrics;
 use crate::{LogId, StorageError, TypeConfig, io_err};
 
 /// Derived state that follows the content store.
@@ -32,11 +33,18 @@ pub struct StateMachine {
     snapshot_dir: PathBuf,
     observer: Arc<dyn ApplyObserver>,
     applied_index: Arc<watch::Sender<u64>>,
+    metrics: Arc<ClusterMetrics>,
 }
 
 impl StateMachine {
-    pub fn new(store: Arc<Store>, snapshot_dir: PathBuf, observer: Arc<dyn ApplyObserver>, applied_index: Arc<watch::Sender<u64>>) -> Self {
-        StateMachine { store, snapshot_dir, observer, applied_index }
+    pub fn new(
+        store: Arc<Store>,
+        snapshot_dir: PathBuf,
+        observer: Arc<dyn ApplyObserver>,
+        applied_index: Arc<watch::Sender<u64>>,
+        metrics: Arc<ClusterMetrics>,
+    ) -> Self {
+        StateMachine { store, snapshot_dir, observer, applied_index, metrics }
     }
 
     fn current_paths(&self) -> (PathBuf, PathBuf) {
@@ -109,6 +117,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta<u64, openraft::BasicNode>, snapshot: Box<tokio::fs::File>) -> Result<(), StorageError> {
         let err = |e: &dyn std::fmt::Display| io_err(ErrorSubject::Snapshot(Some(meta.signature())), ErrorVerb::Write, std::io::Error::other(e.to_string()));
+        let started = std::time::Instant::now();
         snapshot.sync_all().await.map_err(|e| err(&e))?;
         drop(snapshot);
         let incoming = self.snapshot_dir.join("incoming.db");
@@ -120,7 +129,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if let Some(last) = meta.last_log_id {
             self.applied_index.send_replace(last.index);
         }
-        tracing::info!(snapshot = %meta.snapshot_id, "installed snapshot");
+        self.metrics.snapshot_installs.observe(started.elapsed().as_secs_f64());
+        tracing::info!(snapshot = %meta.snapshot_id, elapsed_ms = started.elapsed().as_millis() as u64, "installed snapshot");
         Ok(())
     }
 
@@ -157,6 +167,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         let (db, meta_path) = self.current_paths();
         tokio::fs::rename(&building, &db).await.map_err(|e| err(&e))?;
         write_meta(&meta_path, &meta).await.map_err(|e| err(&e))?;
+        self.metrics.snapshot_builds.observe(started.elapsed().as_secs_f64());
         tracing::info!(snapshot = %meta.snapshot_id, elapsed_ms = started.elapsed().as_millis() as u64, "built snapshot");
         let file = tokio::fs::File::open(&db).await.map_err(|e| err(&e))?;
         Ok(Snapshot { meta, snapshot: Box::new(file) })

@@ -1,10 +1,13 @@
 //! Snapshots ship the whole database as one SQLite file.
 //!
-//! `VACUUM INTO` writes a consistent, compact copy while the writer keeps its
-//! lock only for the duration of the copy; installing replaces the database
+//! `VACUUM INTO` writes a consistent, compact copy from a read transaction of
+//! its own, beside the writer; installing replaces the database
 //! file and reopens every connection.
 
 use std::path::Path;
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
 
 use crate::{Result, Store};
 
@@ -12,12 +15,19 @@ impl Store {
     /// Writes a consistent copy of the database to `dest` (which must not
     /// exist) and returns the last-applied position and membership it
     /// contains (opaque JSON).
+    ///
+    /// The copy runs on a connection of its own: in WAL mode its read
+    /// transaction sees one consistent state while the writer goes on
+    /// applying, so a snapshot of a large store does not stall the cluster.
+    /// The position is read back from the copy itself, so the two agree.
     pub async fn write_snapshot(&self, dest: &Path) -> Result<(Option<String>, Option<String>)> {
-        // Holding the writer makes the copy and the position agree.
-        let mut conn = self.writer.lock().await;
-        let applied: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'last_applied'").fetch_optional(&mut *conn).await?;
-        let membership: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'membership'").fetch_optional(&mut *conn).await?;
-        sqlx::query("VACUUM INTO ?").bind(dest.to_string_lossy().as_ref()).execute(&mut *conn).await?;
+        let mut conn = Self::options(&self.path).connect().await?;
+        sqlx::query("VACUUM INTO ?").bind(dest.to_string_lossy().as_ref()).execute(&mut conn).await?;
+        conn.close().await?;
+        let mut copy = SqliteConnectOptions::new().filename(dest).read_only(true).connect().await?;
+        let applied: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'last_applied'").fetch_optional(&mut copy).await?;
+        let membership: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'membership'").fetch_optional(&mut copy).await?;
+        copy.close().await?;
         Ok((applied, membership))
     }
 

@@ -24,6 +24,31 @@ impl Blobs {
         Ok(Blobs { store: Arc::new(fs) })
     }
 
+    /// Blobs in an S3-compatible bucket shared by every node. Settings come
+    /// from the usual AWS variables (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT`, …); `endpoint`
+    /// (MinIO, Ceph, a cloud's S3 service) overrides `AWS_ENDPOINT`, and
+    /// path-style addressing is used because most on-premises servers need it.
+    pub fn s3(bucket: &str, endpoint: Option<&str>) -> object_store::Result<Blobs> {
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).with_virtual_hosted_style_request(false);
+        if let Some(endpoint) = endpoint {
+            builder = builder.with_endpoint(endpoint);
+            if endpoint.starts_with("http://") {
+                builder = builder.with_allow_http(true);
+            }
+        }
+        Ok(Blobs { store: Arc::new(builder.build()?) })
+    }
+
+    /// Checks that the store answers (a missing bucket or wrong credentials
+    /// fail at start, not at the first upload).
+    pub async fn check(&self) -> object_store::Result<()> {
+        match self.store.head(&ObjectPath::from("zhanqun-probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     fn key(sha256: &str) -> ObjectPath {
         ObjectPath::from(format!("sha256/{}/{}", &sha256[..2], sha256))
     }

@@ -26,6 +26,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The write may or may not have been applied (503 as well, with its
+    /// own code so a client knows a blind retry may apply it twice).
+    #[error("{0}")]
+    OutcomeUnknown(String),
     /// Something broke inside; the details go to the log, not the client.
     #[error("internal error")]
     Internal(String),
@@ -56,6 +60,7 @@ impl ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::OutcomeUnknown(_) => (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -81,6 +86,7 @@ impl From<zhanqun_cluster::WriteError> for ApiError {
     fn from(e: zhanqun_cluster::WriteError) -> Self {
         match e {
             zhanqun_cluster::WriteError::Unavailable => ApiError::Unavailable(e.to_string()),
+            zhanqun_cluster::WriteError::OutcomeUnknown(_) => ApiError::OutcomeUnknown(e.to_string()),
             zhanqun_cluster::WriteError::Fatal(_) => ApiError::internal(e),
         }
     }

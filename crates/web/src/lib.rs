@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod blobs;
 mod error;
+mod peer;
 mod public;
 
 use std::net::SocketAddr;
@@ -51,6 +52,9 @@ pub struct App {
     pub derived: Arc<Derived>,
     pub templates: Templates,
     pub config: WebConfig,
+    /// Set while the binary finishes its first start (administrator, demo):
+    /// `/readyz` says not ready until then.
+    pub starting: std::sync::atomic::AtomicBool,
 }
 
 pub type AppState = State<Arc<App>>;
@@ -82,7 +86,7 @@ impl ApplyObserver for Derived {
 impl App {
     pub fn new(node: Arc<Node>, blobs: Blobs, derived: Arc<Derived>, config: WebConfig) -> App {
         let store = node.store.clone();
-        App { node, store, blobs, derived, templates: Templates::new(), config }
+        App { node, store, blobs, derived, templates: Templates::new(), config, starting: Default::default() }
     }
 }
 
@@ -92,6 +96,8 @@ pub fn router(app: Arc<App>) -> Router {
         .nest("/api/v1", api::router(&app.config))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))
+        .route("/metrics", axum::routing::get(metrics))
+        .merge(peer::router())
         .fallback(public::site)
         .layer(middleware::from_fn_with_state(app.clone(), min_index))
         .layer(tower_http::compression::CompressionLayer::new())
@@ -99,16 +105,36 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 async fn readyz(State(app): AppState) -> Response {
-    if app.node.is_ready() {
+    if app.starting.load(std::sync::atomic::Ordering::Acquire) {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: finishing the first start").into_response()
+    } else if app.node.is_ready() {
         (StatusCode::OK, "ready").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready: no leader yet, or still applying the log").into_response()
     }
 }
 
+/// Prometheus text: Raft state, snapshots, forwarding, refused peer calls.
+async fn metrics(State(app): AppState) -> Response {
+    app.node.refresh_metrics();
+    let mut out = String::new();
+    match prometheus::TextEncoder::new().encode_utf8(&app.node.metrics.registry.gather(), &mut out) {
+        Ok(()) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
 /// Read-your-writes on any node: a request carrying `X-Zhanqun-Min-Index`
-/// waits (at most 5 s) until this node has applied that index.
+/// waits (at most 5 s) until this node has applied that index. A request
+/// carrying `X-Zhanqun-Consistency: linearizable` first asks the leader
+/// for its commit index with a quorum round and waits for that, so it sees
+/// every write acknowledged before it started, through any node.
 async fn min_index(State(app): AppState, req: Request, next: Next) -> Response {
+    if req.headers().get("x-zhanqun-consistency").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"linearizable"))
+        && let Err(e) = app.node.read_barrier(Duration::from_secs(5)).await
+    {
+        return ApiError::from(e).into_response();
+    }
     if let Some(v) = req.headers().get("x-zhanqun-min-index") {
         let Some(index) = v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) else {
             return ApiError::bad_request("invalid_min_index", "X-Zhanqun-Min-Index must be a log index (a non-negative integer)").into_response();

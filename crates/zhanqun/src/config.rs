@@ -16,6 +16,9 @@ pub struct FileConfig {
     pub node_id: Option<u64>,
     pub advertise: Option<String>,
     pub max_upload_mb: Option<usize>,
+    pub s3_bucket: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub blobs_dir: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -33,6 +36,16 @@ pub struct Settings {
     pub node_id: u64,
     pub advertise: String,
     pub max_upload_bytes: usize,
+    pub blobs: BlobSetting,
+}
+
+/// Where attachment bytes live.
+#[derive(Debug)]
+pub enum BlobSetting {
+    /// A directory: `<data>/blobs` on one node, or a volume every node mounts.
+    Local(PathBuf),
+    /// An S3-compatible bucket every node reaches.
+    S3 { bucket: String, endpoint: Option<String> },
 }
 
 pub const DEFAULT_DATA: &str = "./zhanqun-data";

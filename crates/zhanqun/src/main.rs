@@ -1,20 +1,22 @@
 //! `zhanqun`: one binary for every node of a zhanqun cluster.
 
+mod cluster_cmd;
 mod config;
 mod demo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use zhanqun_cluster::{Node, NodeConfig};
+use zhanqun_cluster::{ClusterSecret, Node, NodeConfig};
 use zhanqun_model::{Command, PlatformRole, Proposal, User};
 use zhanqun_web::{App, Blobs, Derived, WebConfig};
 
-use crate::config::{DEFAULT_DATA, DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_MB, FileConfig, Settings};
+use crate::config::{BlobSetting, DEFAULT_DATA, DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_MB, FileConfig, Settings};
 
 /// zhanqun (站群): many government websites on one clustered platform.
 #[derive(Parser)]
@@ -28,6 +30,8 @@ struct Cli {
 enum Cmd {
     /// Run a node: public sites, admin API under /api/v1/, health at /healthz and /readyz.
     Serve(ServeArgs),
+    /// Inspect or change the cluster's membership (needs ZHANQUN_CLUSTER_SECRET).
+    Cluster(cluster_cmd::ClusterArgs),
 }
 
 #[derive(clap::Args)]
@@ -57,6 +61,34 @@ struct ServeArgs {
     /// three township and two department sites.
     #[arg(long)]
     demo: bool,
+    /// Start a new cluster with this node as its only member (the default
+    /// when neither --bootstrap nor --join is given and the data directory
+    /// is empty).
+    #[arg(long, conflicts_with = "join")]
+    bootstrap: bool,
+    /// Join the cluster of the node at this URL (any member; a Kubernetes
+    /// headless service name works). The node enters as a learner, catches
+    /// up, then becomes a voter. Ignored on restart: the node is a member.
+    /// Node 1 started with --join and no cluster answering bootstraps one
+    /// instead, so that pod 0 of a StatefulSet can use the same arguments.
+    #[arg(long, env = "ZHANQUN_JOIN")]
+    join: Option<String>,
+    /// Take the node id from the host name's ordinal suffix plus one
+    /// (`zhanqun-0` → 1, `zhanqun-2` → 3), as a StatefulSet names its pods.
+    #[arg(long, conflicts_with = "node_id")]
+    node_id_from_hostname: bool,
+    /// Keep attachments in this S3-compatible bucket, shared by every node
+    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, region
+    /// from AWS_REGION). [default: the directory <data>/blobs]
+    #[arg(long, env = "ZHANQUN_S3_BUCKET")]
+    s3_bucket: Option<String>,
+    /// The S3 endpoint, e.g. http://minio.storage:9000 (path-style requests).
+    #[arg(long, env = "ZHANQUN_S3_ENDPOINT", requires = "s3_bucket")]
+    s3_endpoint: Option<String>,
+    /// Keep attachments in this directory instead of <data>/blobs (a volume
+    /// every node mounts).
+    #[arg(long, env = "ZHANQUN_BLOBS_DIR", conflicts_with = "s3_bucket")]
+    blobs_dir: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -70,10 +102,22 @@ impl ServeArgs {
         if max_upload_mb == 0 || max_upload_mb > 4096 {
             bail!("max_upload_mb must be between 1 and 4096 (got {max_upload_mb})");
         }
+        let node_id = if self.node_id_from_hostname { node_id_from_hostname()? } else { self.node_id.or(file.node_id).unwrap_or(1) };
+        if node_id == 0 {
+            bail!("node ids start at 1");
+        }
+        let data: PathBuf = self.data.clone().or(file.data).unwrap_or_else(|| DEFAULT_DATA.into());
+        let blobs = match (self.s3_bucket.clone().or(file.s3_bucket), self.blobs_dir.clone().or(file.blobs_dir)) {
+            (Some(_), Some(_)) => bail!("choose either an S3 bucket or a blobs directory for attachments, not both"),
+            (Some(bucket), None) => BlobSetting::S3 { bucket, endpoint: self.s3_endpoint.clone().or(file.s3_endpoint) },
+            (None, Some(dir)) => BlobSetting::Local(dir),
+            (None, None) => BlobSetting::Local(data.join("blobs")),
+        };
         Ok(Settings {
-            data: self.data.clone().or(file.data).unwrap_or_else(|| DEFAULT_DATA.into()),
+            blobs,
+            data,
             listen,
-            node_id: self.node_id.or(file.node_id).unwrap_or(1),
+            node_id,
             advertise: self.advertise.clone().or(file.advertise).unwrap_or_else(|| format!("http://{listen}")),
             max_upload_bytes: max_upload_mb * 1024 * 1024,
         })
@@ -89,34 +133,122 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Cmd::Serve(args) => runtime.block_on(serve(args)),
+        Cmd::Cluster(args) => runtime.block_on(cluster_cmd::run(args)),
+    }
+}
+
+fn node_id_from_hostname() -> anyhow::Result<u64> {
+    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).or_else(|| std::fs::read_to_string("/etc/hostname").ok()).unwrap_or_default();
+    let host = host.trim();
+    let ordinal = host.rsplit('-').next().and_then(|o| o.parse::<u64>().ok());
+    ordinal.map(|o| o + 1).with_context(|| format!("--node-id-from-hostname: the host name `{host}` does not end in -<ordinal> (like zhanqun-0)"))
+}
+
+/// The cluster secret, from the environment only: a flag would show in `ps`.
+pub(crate) fn cluster_secret() -> anyhow::Result<Option<ClusterSecret>> {
+    match std::env::var("ZHANQUN_CLUSTER_SECRET") {
+        Ok(v) if !v.is_empty() => Ok(Some(ClusterSecret::new(&v).map_err(|e| anyhow::anyhow!("ZHANQUN_CLUSTER_SECRET: {e}"))?)),
+        _ => Ok(None),
     }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
-    let derived = Arc::new(Derived::default());
-    let node = Node::start(NodeConfig { data_dir: settings.data.clone(), node_id: settings.node_id, advertise: settings.advertise.clone() }, derived.clone())
-        .await
-        .with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
-    let node = Arc::new(node);
-    if !node.wait_leader(Duration::from_secs(30)).await {
-        bail!("no Raft leader after 30 s; is the data directory from another cluster?");
+    let secret = cluster_secret()?;
+    if args.join.is_some() && secret.is_none() {
+        bail!("--join needs the cluster secret: set ZHANQUN_CLUSTER_SECRET to the same value on every node");
     }
-    let blobs = Blobs::local(&settings.data.join("blobs")).context("cannot create the attachment directory")?;
+    let blobs = open_blobs(&settings).await?;
+    let derived = Arc::new(Derived::default());
+    let node_config = NodeConfig { data_dir: settings.data.clone(), node_id: settings.node_id, advertise: settings.advertise.clone(), secret };
+    let node =
+        Node::start(node_config, derived.clone()).await.with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
+    let node = Arc::new(node);
     let app = Arc::new(App::new(node.clone(), blobs, derived, WebConfig { max_upload_bytes: settings.max_upload_bytes, ..Default::default() }));
 
-    bootstrap_admin(&node).await?;
-    if args.demo {
-        demo::load(&node).await?;
-    }
-
+    // Serve first: a joining node must answer the leader before it is a member.
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
-    tracing::info!(listen = %settings.listen, data = %settings.data.display(), node = settings.node_id, "serving");
-    eprintln!("zhanqun is serving on http://{}/  (sites listed at /, admin API at /api/v1/)", settings.listen);
-    zhanqun_web::serve(app, listener, shutdown_signal()).await?;
+    app.starting.store(true, Ordering::Release);
+    let server = tokio::spawn(zhanqun_web::serve(app.clone(), listener, shutdown_signal()));
+    tracing::info!(listen = %settings.listen, advertise = %settings.advertise, data = %settings.data.display(), node = settings.node_id, "serving");
+
+    let founded = form_cluster(&node, &args).await?;
+    if founded || node.is_initialized().await {
+        let demo = args.demo;
+        let app = app.clone();
+        tokio::spawn(async move {
+            while !app.node.wait_leader(Duration::from_secs(10)).await {
+                tracing::warn!("no Raft leader yet: waiting for a quorum of the cluster's voters to come up");
+            }
+            loop {
+                match first_start(&app.node, founded, demo).await {
+                    Ok(()) => break,
+                    Err(e) => tracing::error!("first start: {e:#}; retrying"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            app.starting.store(false, Ordering::Release);
+        });
+    } else {
+        app.starting.store(false, Ordering::Release);
+    }
+    eprintln!("zhanqun node {} is serving on http://{}/  (sites listed at /, admin API at /api/v1/)", settings.node_id, settings.listen);
+    server.await.context("the HTTP server stopped")??;
     tracing::info!("shutting down");
     node.shutdown().await;
     Ok(())
+}
+
+/// Bootstraps or joins as the flags say. Returns whether this start founded
+/// a new cluster.
+async fn form_cluster(node: &Arc<Node>, args: &ServeArgs) -> anyhow::Result<bool> {
+    if node.is_initialized().await {
+        return Ok(false);
+    }
+    let bootstrap = match &args.join {
+        None => true,
+        // StatefulSet mode: pod 0 founds the cluster unless one answers.
+        Some(url) if node.id == 1 && !args.bootstrap => match node.probe(url).await {
+            Some(status) if status.leader.is_some() => false,
+            _ => {
+                tracing::info!(via = url, "no cluster answers at the join address: node 1 bootstraps one");
+                true
+            }
+        },
+        Some(_) => false,
+    };
+    if bootstrap {
+        node.bootstrap().await?;
+        return Ok(true);
+    }
+    let url = args.join.clone().expect("join is set when not bootstrapping");
+    let joiner = node.clone();
+    tokio::spawn(async move { joiner.join(&url).await });
+    Ok(false)
+}
+
+/// What the first node of a new cluster does once it leads: create the
+/// administrator, load the demo if asked.
+async fn first_start(node: &Node, founded: bool, demo: bool) -> anyhow::Result<()> {
+    node.read_barrier(Duration::from_secs(30)).await.context("cannot catch up with the cluster")?;
+    if founded || !node.store.has_users().await? {
+        bootstrap_admin(node).await?;
+    }
+    if demo {
+        demo::load(node).await?;
+    }
+    Ok(())
+}
+
+async fn open_blobs(settings: &Settings) -> anyhow::Result<Blobs> {
+    match &settings.blobs {
+        BlobSetting::Local(dir) => Blobs::local(dir).with_context(|| format!("cannot create the attachment directory {}", dir.display())),
+        BlobSetting::S3 { bucket, endpoint } => {
+            let blobs = Blobs::s3(bucket, endpoint.as_deref()).with_context(|| format!("cannot configure the S3 bucket {bucket}"))?;
+            blobs.check().await.with_context(|| format!("the S3 bucket {bucket} does not answer; check AWS_* variables and ZHANQUN_S3_ENDPOINT"))?;
+            Ok(blobs)
+        }
+    }
 }
 
 /// On an empty platform, creates the platform administrator `admin`.

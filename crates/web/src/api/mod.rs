@@ -1,6 +1,7 @@
 //! The admin API, one module per resource.
 
 mod attachments;
+mod cluster;
 mod documents;
 mod openapi;
 mod session;
@@ -42,6 +43,7 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .route("/tenants/{code}/documents/{id}/withdraw", post(documents::withdraw))
         .route("/tenants/{code}/attachments/{id}", get(attachments::download))
         .route("/users", get(users::list).post(users::create))
+        .route("/cluster/status", get(cluster::status))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(uploads)

@@ -1,0 +1,267 @@
+//! Forming and changing the cluster, and reporting on it.
+//!
+//! Membership changes are Raft entries like any other, so they go through
+//! the leader: any node takes a [`ClusterOp`] and forwards it. A new node
+//! always enters as a learner, catches up (by snapshot if the log behind it
+//! is purged), and only then becomes a voter, so a slow joiner never weakens
+//! the quorum.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{BasicNode, ChangeMembers};
+use serde::{Deserialize, Serialize};
+
+use crate::network::{PeerError, paths};
+use crate::node::Node;
+
+/// Membership changes wait for a learner to catch up, which for a large
+/// store means shipping a snapshot.
+const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A change to the cluster's membership.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ClusterOp {
+    /// Add a node as a learner, wait until it has caught up, make it a voter.
+    /// Idempotent: a voter at the same address is left as it is.
+    Join { id: u64, addr: String },
+    /// Add a node as a learner only (it replicates, does not vote).
+    AddLearner { id: u64, addr: String },
+    /// Make a learner a voter.
+    Promote { id: u64 },
+    /// Take a node out of the cluster entirely.
+    Remove { id: u64 },
+}
+
+/// One node's own view of itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocalStatus {
+    pub node_id: u64,
+    pub addr: String,
+    pub state: String,
+    pub leader: Option<u64>,
+    pub term: u64,
+    pub last_log_index: u64,
+    pub applied_index: u64,
+}
+
+/// One member as the cluster sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberStatus {
+    pub id: u64,
+    pub addr: String,
+    pub voter: bool,
+    /// The member's own report; `None` when it did not answer in time.
+    pub applied_index: Option<u64>,
+    /// Entries behind the highest applied index reported by any member.
+    pub lag: Option<u64>,
+    pub reachable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// The node that answered.
+    pub node_id: u64,
+    pub leader: Option<u64>,
+    pub term: u64,
+    pub last_log_index: u64,
+    pub applied_index: u64,
+    pub members: Vec<MemberStatus>,
+}
+
+impl Node {
+    pub fn local_status(&self) -> LocalStatus {
+        let m = self.raft.metrics().borrow().clone();
+        LocalStatus {
+            node_id: self.id,
+            addr: self.advertise.clone(),
+            state: format!("{:?}", m.state),
+            leader: m.current_leader,
+            term: m.current_term,
+            last_log_index: m.last_log_index.unwrap_or(0),
+            applied_index: self.applied_index(),
+        }
+    }
+
+    /// Refreshes the gauges that mirror openraft's view; called when
+    /// `/metrics` is scraped.
+    pub fn refresh_metrics(&self) {
+        let m = self.raft.metrics().borrow().clone();
+        let g = &self.metrics;
+        g.term.set(m.current_term as i64);
+        g.is_leader.set(i64::from(m.current_leader == Some(self.id)));
+        g.last_log_index.set(m.last_log_index.unwrap_or(0) as i64);
+        g.applied_index.set(self.applied_index() as i64);
+        g.replication_lag.reset();
+        if let Some(replication) = &m.replication {
+            let last = m.last_log_index.unwrap_or(0);
+            for (peer, matched) in replication {
+                if *peer != self.id {
+                    let lag = last.saturating_sub(matched.map_or(0, |l| l.index));
+                    g.replication_lag.with_label_values(&[&peer.to_string()]).set(lag as i64);
+                }
+            }
+        }
+    }
+
+    /// The whole cluster: membership from this node's log, each member's
+    /// applied index asked of the member itself (1 s each, in parallel).
+    pub async fn cluster_status(&self) -> ClusterStatus {
+        let local = self.local_status();
+        let membership = self.raft.metrics().borrow().membership_config.clone();
+        let voters: BTreeSet<u64> = membership.membership().voter_ids().collect();
+        let nodes: Vec<(u64, String)> = membership.membership().nodes().map(|(id, n)| (*id, n.addr.clone())).collect();
+        let reports = futures::future::join_all(nodes.iter().map(|(id, addr)| async move {
+            if *id == self.id {
+                return Some(self.local_status());
+            }
+            self.peers.call::<_, LocalStatus>(addr, paths::STATUS, &(), Duration::from_secs(1)).await.ok()
+        }))
+        .await;
+        let newest = reports.iter().flatten().map(|r| r.applied_index).max().unwrap_or(0);
+        let members = nodes
+            .into_iter()
+            .zip(reports)
+            .map(|((id, addr), report)| MemberStatus {
+                id,
+                addr,
+                voter: voters.contains(&id),
+                applied_index: report.as_ref().map(|r| r.applied_index),
+                lag: report.as_ref().map(|r| newest.saturating_sub(r.applied_index)),
+                reachable: report.is_some(),
+            })
+            .collect();
+        ClusterStatus {
+            node_id: self.id,
+            leader: local.leader,
+            term: local.term,
+            last_log_index: local.last_log_index,
+            applied_index: local.applied_index,
+            members,
+        }
+    }
+
+    /// Applies a membership change, forwarding it to the leader if need be.
+    pub async fn change_members(&self, op: ClusterOp) -> Result<(), String> {
+        for _ in 0..20 {
+            let leader = self.leader();
+            match &leader {
+                Some((id, _)) if *id == self.id => match self.change_members_here(&op).await {
+                    Err(e) if e.starts_with(NOT_LEADER) => {}
+                    other => return other,
+                },
+                Some((_, addr)) => match self.peers.call::<_, Result<(), String>>(addr, paths::MEMBERS, &op, MEMBERSHIP_TIMEOUT).await {
+                    Ok(Err(e)) if e.starts_with(NOT_LEADER) => {}
+                    Ok(result) => return result,
+                    Err(PeerError::NotSent(_)) => {}
+                    Err(e) => return Err(format!("the leader did not answer: {e}")),
+                },
+                None => {}
+            }
+            self.leader_change(leader.map(|(id, _)| id), Duration::from_millis(500)).await;
+        }
+        Err(format!("{NOT_LEADER}: no leader reachable from node {}", self.id))
+    }
+
+    /// The leader's half of [`Node::change_members`].
+    pub async fn change_members_here(&self, op: &ClusterOp) -> Result<(), String> {
+        let membership = self.raft.metrics().borrow().membership_config.clone();
+        let is_voter = |id: u64| membership.membership().voter_ids().any(|v| v == id);
+        let known = |id: u64| membership.membership().get_node(&id).cloned();
+        let explain = |e: RaftError<u64, ClientWriteError<u64, BasicNode>>| match e {
+            RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => format!("{NOT_LEADER}: node {} is no longer the leader", self.id),
+            other => other.to_string(),
+        };
+        match op {
+            ClusterOp::Join { id, addr } | ClusterOp::AddLearner { id, addr } => {
+                if let Some(existing) = known(*id)
+                    && existing.addr != *addr
+                {
+                    return Err(format!("node {id} is already a member at {}; remove it first to change its address", existing.addr));
+                }
+                let join = matches!(op, ClusterOp::Join { .. });
+                if join && is_voter(*id) {
+                    return Ok(());
+                }
+                if known(*id).is_none() {
+                    tracing::info!(node = id, addr, "adding a learner; it catches up before anything else");
+                    self.raft.add_learner(*id, BasicNode { addr: addr.clone() }, true).await.map_err(explain)?;
+                }
+                if join {
+                    tracing::info!(node = id, "promoting the caught-up learner to voter");
+                    self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*id])), false).await.map_err(explain)?;
+                }
+                Ok(())
+            }
+            ClusterOp::Promote { id } => {
+                if known(*id).is_none() {
+                    return Err(format!("node {id} is not a member; add it first"));
+                }
+                self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*id])), false).await.map(|_| ()).map_err(explain)
+            }
+            ClusterOp::Remove { id } => {
+                if known(*id).is_none() {
+                    return Err(format!("node {id} is not a member"));
+                }
+                let voters: BTreeSet<u64> = membership.membership().voter_ids().collect();
+                if voters.len() == 1 && voters.contains(id) {
+                    return Err(format!("node {id} is the last voter; a cluster cannot remove its last voter"));
+                }
+                if is_voter(*id) {
+                    self.raft.change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([*id])), false).await.map(|_| ()).map_err(explain)
+                } else {
+                    self.raft.change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([*id])), false).await.map(|_| ()).map_err(explain)
+                }
+            }
+        }
+    }
+
+    /// Joins the cluster that the node at `member_url` belongs to, retrying
+    /// until a leader accepts. Does nothing if this node already belongs to
+    /// a cluster (a restart).
+    pub async fn join(&self, member_url: &str) {
+        let op = ClusterOp::Join { id: self.id, addr: self.advertise.clone() };
+        let mut attempt = 0u32;
+        loop {
+            if self.is_voter_here() {
+                tracing::info!(node = self.id, "member of the cluster as a voter");
+                return;
+            }
+            attempt += 1;
+            match self.peers.call::<_, Result<(), String>>(member_url, paths::MEMBERS, &op, MEMBERSHIP_TIMEOUT).await {
+                Ok(Ok(())) => {
+                    tracing::info!(node = self.id, via = member_url, "joined the cluster");
+                    // Our own log learns of the promotion shortly.
+                    let mut rx = self.raft.metrics();
+                    let id = self.id;
+                    let _ = tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|m| m.membership_config.membership().voter_ids().any(|v| v == id))).await;
+                    return;
+                }
+                Ok(Err(e)) => tracing::warn!(attempt, via = member_url, "join refused: {e}; retrying"),
+                Err(e) => tracing::warn!(attempt, via = member_url, "cannot reach a member to join: {e}; retrying"),
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
+    fn is_voter_here(&self) -> bool {
+        self.raft.metrics().borrow().membership_config.membership().voter_ids().any(|v| v == self.id)
+    }
+
+    /// Asks the node at `url` for its view; used to decide between
+    /// bootstrapping and joining (StatefulSet start-up).
+    pub async fn probe(&self, url: &str) -> Option<LocalStatus> {
+        self.peers.call::<_, LocalStatus>(url, paths::STATUS, &(), Duration::from_secs(2)).await.ok()
+    }
+
+    /// The members this node knows, id → address.
+    pub fn members(&self) -> BTreeMap<u64, String> {
+        self.raft.metrics().borrow().membership_config.membership().nodes().map(|(id, n)| (*id, n.addr.clone())).collect()
+    }
+}
+
+/// Prefix of the error a former leader answers with, so the caller retries
+/// against the new one.
+const NOT_LEADER: &str = "not the leader";

@@ -1,0 +1,70 @@
+//! What a node counts about itself, in Prometheus form.
+//!
+//! Counters and histograms are updated where things happen (snapshots,
+//! forwarded writes, refused peer calls, leader changes); the gauges that
+//! mirror openraft's own view (term, leader, indexes, lag) are refreshed from
+//! `RaftMetrics` when `/metrics` is scraped, so they are never stale.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+pub struct ClusterMetrics {
+    pub registry: Registry,
+    pub term: IntGauge,
+    pub is_leader: IntGauge,
+    pub leader_changes: IntCounter,
+    pub last_log_index: IntGauge,
+    pub applied_index: IntGauge,
+    pub replication_lag: IntGaugeVec,
+    pub snapshot_builds: Histogram,
+    pub snapshot_installs: Histogram,
+    pub forwarded_writes: IntCounter,
+    pub refused_peer_calls: IntCounterVec,
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric");
+    registry.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("valid metric");
+    registry.register(Box::new(c.clone())).expect("unique metric");
+    c
+}
+
+fn seconds(registry: &Registry, name: &str, help: &str) -> Histogram {
+    let buckets = vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+    let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets)).expect("valid metric");
+    registry.register(Box::new(h.clone())).expect("unique metric");
+    h
+}
+
+impl Default for ClusterMetrics {
+    fn default() -> Self {
+        let r = Registry::new();
+        let replication_lag =
+            IntGaugeVec::new(Opts::new("zhanqun_raft_replication_lag_entries", "Leader only: log entries each follower is behind the leader"), &["peer"])
+                .expect("valid metric");
+        r.register(Box::new(replication_lag.clone())).expect("unique metric");
+        let refused_peer_calls = IntCounterVec::new(
+            Opts::new("zhanqun_raft_refused_peer_calls_total", "Calls to /_raft/ refused for a missing or wrong cluster secret"),
+            &["reason"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(refused_peer_calls.clone())).expect("unique metric");
+        ClusterMetrics {
+            term: gauge(&r, "zhanqun_raft_term", "Current Raft term"),
+            is_leader: gauge(&r, "zhanqun_raft_is_leader", "1 on the leader, 0 elsewhere"),
+            leader_changes: counter(&r, "zhanqun_raft_leader_changes_total", "Times this node saw the leader change"),
+            last_log_index: gauge(&r, "zhanqun_raft_last_log_index", "Last index in this node's Raft log"),
+            applied_index: gauge(&r, "zhanqun_raft_applied_index", "Last index applied to this node's content store"),
+            snapshot_builds: seconds(&r, "zhanqun_raft_snapshot_build_seconds", "Time to build a snapshot of the content store"),
+            snapshot_installs: seconds(&r, "zhanqun_raft_snapshot_install_seconds", "Time to install a snapshot received from the leader"),
+            forwarded_writes: counter(&r, "zhanqun_raft_forwarded_writes_total", "Writes this node forwarded to the leader"),
+            replication_lag,
+            refused_peer_calls,
+            registry: r,
+        }
+    }
+}
