@@ -26,7 +26,7 @@ pub mod state_machine;
 
 pub use membership::{ClusterOp, ClusterStatus, LocalStatus, MemberStatus};
 pub use metrics::ClusterMetrics;
-pub use node::{Node, NodeConfig, WriteError, Written};
+pub use node::{DEFAULT_SNAPSHOT_EVERY, Node, NodeConfig, WriteError, Written};
 pub use secret::{ClusterSecret, FROM_HEADER, SECRET_HEADER};
 pub use state_machine::ApplyObserver;
 

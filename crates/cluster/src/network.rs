@@ -29,6 +29,7 @@ pub mod paths {
     pub const MEMBERS: &str = "/_raft/members";
     pub const STATUS: &str = "/_raft/status";
     pub const CLUSTER: &str = "/_raft/cluster";
+    pub const CHECKSUM: &str = "/_raft/checksum";
 }
 
 /// Why a call to a peer failed.

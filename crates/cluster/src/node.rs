@@ -43,7 +43,13 @@ pub struct NodeConfig {
     pub advertise: String,
     /// Required as soon as the cluster has more than one member.
     pub secret: Option<ClusterSecret>,
+    /// Build a snapshot (and purge the log behind it) every this many
+    /// applied entries.
+    pub snapshot_every: u64,
 }
+
+/// The default of [`NodeConfig::snapshot_every`].
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 20_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -117,8 +123,9 @@ impl Node {
             heartbeat_interval: HEARTBEAT_MS,
             election_timeout_min: ELECTION_TIMEOUT_MIN_MS,
             election_timeout_max: ELECTION_TIMEOUT_MAX_MS,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(20_000),
-            max_in_snapshot_log_to_keep: 2_000,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_every.max(10)),
+            // Followers a little behind catch up from the log, not a snapshot.
+            max_in_snapshot_log_to_keep: (cfg.snapshot_every / 10).max(10),
             // Chunks of 1 MiB keep each snapshot request well inside the
             // RPC timeout even on a slow link.
             snapshot_max_chunk_size: 1024 * 1024,
@@ -184,6 +191,11 @@ impl Node {
                 None => Err(WriteError::Unavailable),
             };
             match attempt {
+                // The handler answers from this node's store: wait until the
+                // write is applied here too (read-your-writes).
+                Ok(written) if !self.wait_applied(written.index, COMMIT_TIMEOUT).await => {
+                    return Err(WriteError::OutcomeUnknown(format!("applied on the leader at index {} but not yet on this node", written.index)));
+                }
                 Err(WriteError::Unavailable) if Instant::now() < deadline => {
                     let left = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(500));
                     self.leader_change(leader.map(|(id, _)| id), left).await;

@@ -34,6 +34,7 @@ pub fn router() -> Router<Arc<App>> {
         .route(paths::MEMBERS, post(members))
         .route(paths::STATUS, post(status))
         .route(paths::CLUSTER, post(cluster))
+        .route(paths::CHECKSUM, post(checksum))
         .layer(DefaultBodyLimit::max(PEER_BODY_LIMIT))
 }
 
@@ -96,4 +97,12 @@ async fn status(_: Peer, State(app): AppState) -> Json<zhanqun_cluster::LocalSta
 
 async fn cluster(_: Peer, State(app): AppState) -> Json<zhanqun_cluster::ClusterStatus> {
     Json(app.node.cluster_status().await)
+}
+
+/// The content digest at this node's applied position (see
+/// `Store::content_checksum`): replicas at the same index must agree.
+async fn checksum(_: Peer, State(app): AppState) -> Result<Json<serde_json::Value>, ApiError> {
+    let (applied, digest) = app.store.content_checksum().await?;
+    let index = applied.as_deref().and_then(|a| serde_json::from_str::<openraft::LogId<u64>>(a).ok()).map_or(0, |l| l.index);
+    Ok(Json(serde_json::json!({ "applied_index": index, "sha256": digest })))
 }

@@ -89,6 +89,9 @@ struct ServeArgs {
     /// every node mounts).
     #[arg(long, env = "ZHANQUN_BLOBS_DIR", conflicts_with = "s3_bucket")]
     blobs_dir: Option<PathBuf>,
+    /// Snapshot the store and purge the Raft log every this many entries.
+    #[arg(long, env = "ZHANQUN_SNAPSHOT_EVERY", default_value_t = zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY)]
+    snapshot_every: u64,
 }
 
 impl ServeArgs {
@@ -160,7 +163,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let blobs = open_blobs(&settings).await?;
     let derived = Arc::new(Derived::default());
-    let node_config = NodeConfig { data_dir: settings.data.clone(), node_id: settings.node_id, advertise: settings.advertise.clone(), secret };
+    let node_config = NodeConfig {
+        data_dir: settings.data.clone(),
+        node_id: settings.node_id,
+        advertise: settings.advertise.clone(),
+        secret,
+        snapshot_every: args.snapshot_every,
+    };
     let node =
         Node::start(node_config, derived.clone()).await.with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
     let node = Arc::new(node);

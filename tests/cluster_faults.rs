@@ -1,0 +1,252 @@
+//! Cluster faults with real processes: the whole cluster killed mid-write,
+//! the leader partitioned away, a node joining by snapshot under load and a
+//! node removed. The tests run one at a time (they time elections).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::cluster::{Attempt, Cluster, SECRET, all_titles, peer_call, write_document};
+use tokio::sync::Mutex;
+
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+/// Election timeout upper bound of a node (crates/cluster/src/node.rs).
+const ELECTION_TIMEOUT_MAX: Duration = Duration::from_millis(2000);
+
+#[derive(Default)]
+struct Ledger {
+    acked: BTreeSet<String>,
+    attempted: BTreeSet<String>,
+}
+
+/// Writers that keep creating documents through random nodes until stopped.
+fn start_writers(
+    bases: Vec<String>,
+    token: String,
+    site: &'static str,
+    writers: usize,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..writers)
+        .map(|w| {
+            let (bases, token, ledger, stop) = (bases.clone(), token.clone(), ledger.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut seq = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    seq += 1;
+                    let title = format!("{site}-w{w}-{seq}");
+                    let base = &bases[(seq as usize + w) % bases.len()];
+                    ledger.lock().await.attempted.insert(title.clone());
+                    match write_document(base, &token, site, &title).await {
+                        Attempt::Acknowledged => {
+                            ledger.lock().await.acked.insert(title);
+                        }
+                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Every acknowledged title exactly once on the node at `base`, and nothing
+/// nobody attempted.
+async fn assert_ledger_holds(base: &str, token: &str, site: &str, ledger: &Ledger) {
+    let titles = all_titles(base, token, site).await;
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in &titles {
+        *counts.entry(t.as_str()).or_default() += 1;
+    }
+    for t in &ledger.acked {
+        assert_eq!(counts.get(t.as_str()).copied().unwrap_or(0), 1, "acknowledged write {t} must be present exactly once on {base}");
+    }
+    for t in counts.keys() {
+        assert!(ledger.attempted.contains(*t), "{base} holds {t}, which nobody wrote");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_cluster_killed_mid_write_keeps_every_acknowledged_write() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::start(3, false, &[]).await;
+    let token = cluster.admin_token(1).await;
+    cluster.create_site(1, &token, "crash").await;
+    let bases: Vec<String> = (1..=3).map(|id| cluster.base(id)).collect();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers = start_writers(bases.clone(), token.clone(), "crash", 6, ledger.clone(), stop.clone());
+
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for id in 1..=3 {
+        cluster.node(id).kill();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let ledger = ledger.lock().await;
+    assert!(ledger.acked.len() >= 20, "too few writes acknowledged before the crash ({}) for the test to mean anything", ledger.acked.len());
+
+    for id in 1..=3 {
+        cluster.node(id).spawn();
+    }
+    cluster.wait_leader(Duration::from_secs(30)).await;
+    let (index, _) = cluster.wait_converged(Duration::from_secs(30)).await;
+    for base in &bases {
+        assert_ledger_holds(base, &token, "crash", &ledger).await;
+    }
+    eprintln!("whole-cluster crash: {} acknowledged writes, all present on 3 nodes at index {index}", ledger.acked.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_leader_is_replaced_and_acknowledges_nothing() {
+    let _serial = SERIAL.lock().await;
+    let cluster = Cluster::start(3, true, &[]).await;
+    let token = cluster.admin_token(1).await;
+    cluster.create_site(1, &token, "part").await;
+    let old = cluster.wait_leader(Duration::from_secs(10)).await;
+    let others: Vec<u64> = (1..=3).filter(|id| *id != old).collect();
+
+    // Cut the leader off from both others, in both directions.
+    let cut = Instant::now();
+    for id in &others {
+        cluster.proxies[(*id - 1) as usize].block(&[old]);
+    }
+    cluster.proxies[(old - 1) as usize].block(&others);
+
+    // The majority elects a new leader.
+    let limit = ELECTION_TIMEOUT_MAX * 2 + Duration::from_secs(1);
+    let new = loop {
+        let mut leaders = BTreeSet::new();
+        for id in &others {
+            if let Some(s) = peer_call(&cluster.base(*id), "/_raft/status", Duration::from_millis(500)).await {
+                leaders.insert(s["leader"].as_u64());
+            }
+        }
+        if leaders.len() == 1
+            && let Some(Some(l)) = leaders.first()
+            && *l != old
+        {
+            break *l;
+        }
+        assert!(cut.elapsed() < limit, "no new leader among {others:?} within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let elected_in = cut.elapsed();
+
+    // The old leader takes writes but acknowledges none; the majority
+    // acknowledges all of its own.
+    let cut_off = tokio::spawn({
+        let (base, token) = (cluster.base(old), token.clone());
+        async move {
+            let mut answers = Vec::new();
+            for i in 0..2 {
+                answers.push(write_document(&base, &token, "part", &format!("cut-off-{i}")).await);
+            }
+            answers
+        }
+    });
+    let mut majority_titles = Vec::new();
+    for i in 0..20 {
+        let id = others[i % 2];
+        let title = format!("majority-{i}");
+        assert_eq!(write_document(&cluster.base(id), &token, "part", &title).await, Attempt::Acknowledged, "write {i} through node {id}");
+        majority_titles.push(title);
+    }
+    let cut_off_answers = cut_off.await.unwrap();
+    assert!(cut_off_answers.iter().all(|a| *a != Attempt::Acknowledged), "the cut-off leader acknowledged a write: {cut_off_answers:?}");
+
+    // Heal: within 30 s every replica agrees.
+    for p in &cluster.proxies {
+        p.heal();
+    }
+    let healed = Instant::now();
+    cluster.wait_converged(Duration::from_secs(30)).await;
+    let converged_in = healed.elapsed();
+    for id in 1..=3 {
+        let titles: BTreeSet<String> = all_titles(&cluster.base(id), &token, "part").await.into_iter().collect();
+        for t in &majority_titles {
+            assert!(titles.contains(t), "node {id} lacks {t} after healing");
+        }
+        assert!(!titles.iter().any(|t| t.starts_with("cut-off-")), "node {id} holds a write the cut-off leader never committed");
+    }
+    eprintln!(
+        "partition: old leader {old}, new leader {new} elected in {} ms (limit {} ms); replicas agreed {} ms after healing",
+        elected_in.as_millis(),
+        limit.as_millis(),
+        converged_in.as_millis()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
+    let _serial = SERIAL.lock().await;
+    // Small snapshot interval: the log behind the joiner is purged, so it
+    // must catch up by snapshot.
+    let extra = ["--snapshot-every", "200"];
+    let mut cluster = Cluster::start(3, false, &extra).await;
+    let token = cluster.admin_token(1).await;
+    cluster.create_site(1, &token, "grow").await;
+    let bases: Vec<String> = (1..=3).map(|id| cluster.base(id)).collect();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers = start_writers(bases.clone(), token.clone(), "grow", 6, ledger.clone(), stop.clone());
+    while ledger.lock().await.acked.len() < 600 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Node 4 joins while the writers go on.
+    let joined = Instant::now();
+    cluster.add_node(4, false, &extra).await;
+    cluster.wait_members(4, Duration::from_secs(120)).await;
+    let join_time = joined.elapsed();
+    let metrics = common::client().get(format!("{}/metrics", cluster.base(4))).send().await.unwrap().text().await.unwrap();
+    let installs = metrics.lines().find_map(|l| l.strip_prefix("zhanqun_raft_snapshot_install_seconds_count ")).and_then(|v| v.trim().parse::<u64>().ok());
+    assert!(installs.unwrap_or(0) >= 1, "node 4 should have caught up by snapshot; /metrics says {installs:?}");
+
+    // Remove node 2 with the command-line tool, then stop it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
+        .args(["cluster", "--node", &cluster.base(3), "remove", "--id", "2"])
+        .env("ZHANQUN_CLUSTER_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cluster remove failed: {}", String::from_utf8_lossy(&out.stderr));
+    cluster.node(2).kill();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+
+    // The three remaining nodes keep taking writes.
+    for (i, id) in [1u64, 3, 4, 1, 3, 4].iter().enumerate() {
+        let title = format!("grow-after-{i}");
+        assert_eq!(write_document(&cluster.base(*id), &token, "grow", &title).await, Attempt::Acknowledged, "write through node {id} after removal");
+        let mut l = ledger.lock().await;
+        l.attempted.insert(title.clone());
+        l.acked.insert(title);
+    }
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
+        .args(["cluster", "--node", &cluster.base(4), "status", "--json"])
+        .env("ZHANQUN_CLUSTER_SECRET", SECRET)
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let ids: Vec<u64> = status["members"].as_array().unwrap().iter().map(|m| m["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, vec![1, 3, 4], "members after removing node 2: {status}");
+
+    let (index, _) = cluster.wait_converged(Duration::from_secs(30)).await;
+    let ledger = ledger.lock().await;
+    for id in [1, 3, 4] {
+        assert_ledger_holds(&cluster.base(id), &token, "grow", &ledger).await;
+    }
+    eprintln!(
+        "join/remove: node 4 joined in {} ms under load (snapshot installs: {installs:?}); {} writes agree on 3 nodes at index {index}",
+        join_time.as_millis(),
+        ledger.acked.len()
+    );
+}
