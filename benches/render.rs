@@ -31,8 +31,15 @@ fn main() {
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let derived = Arc::new(Derived::default());
-    let node =
-        Arc::new(Node::start(NodeConfig { data_dir: dir.path().into(), node_id: 1, advertise: "http://127.0.0.1:0".into() }, derived.clone()).await.unwrap());
+    let config = NodeConfig {
+        data_dir: dir.path().into(),
+        node_id: 1,
+        advertise: "http://127.0.0.1:0".into(),
+        secret: None,
+        snapshot_every: zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY,
+    };
+    let node = Arc::new(Node::start(config, derived.clone()).await.unwrap());
+    node.bootstrap().await.unwrap();
     assert!(node.wait_leader(Duration::from_secs(10)).await);
     let now = now_ms();
     let tenant = Tenant {

@@ -114,6 +114,16 @@ pub struct Cluster {
     pub proxies: Vec<Proxy>,
 }
 
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // A failed run keeps its data directories and node logs.
+        if std::thread::panicking() {
+            eprintln!("cluster data and node logs kept in {}", self.dir.path().display());
+            self.dir.disable_cleanup(true);
+        }
+    }
+}
+
 /// Calls a peer endpoint with the cluster secret.
 pub async fn peer_call(base: &str, path: &str, timeout: Duration) -> Option<Value> {
     let r = client().post(format!("{base}{path}")).header("x-zhanqun-cluster-secret", SECRET).json(&json!(null)).timeout(timeout).send().await.ok()?;

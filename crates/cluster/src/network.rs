@@ -48,6 +48,14 @@ pub enum PeerError {
     Refused { addr: String, status: u16, body: String },
 }
 
+/// Makes ring rustls' crypto provider, for https peers and S3. reqwest is
+/// built without a provider of its own (its default, aws-lc-rs, needs cmake
+/// and doubles the build); call before building any HTTP client. Repeated
+/// calls are harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The HTTP client every node uses to call its peers.
 #[derive(Clone)]
 pub struct Peers {
@@ -58,9 +66,7 @@ pub struct Peers {
 
 impl Peers {
     pub fn new(from: u64, secret: Option<ClusterSecret>) -> Peers {
-        // Installs ring as rustls' provider for https peers; a second call
-        // (tests start several nodes in one process) is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .pool_idle_timeout(Duration::from_secs(30))

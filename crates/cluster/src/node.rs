@@ -197,6 +197,7 @@ impl Node {
                     return Err(WriteError::OutcomeUnknown(format!("applied on the leader at index {} but not yet on this node", written.index)));
                 }
                 Err(WriteError::Unavailable) if Instant::now() < deadline => {
+                    tracing::info!(leader = ?leader.as_ref().map(|l| l.0), "write not taken (no leader, or not the leader any more); retrying");
                     let left = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(500));
                     self.leader_change(leader.map(|(id, _)| id), left).await;
                 }

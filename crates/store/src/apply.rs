@@ -355,8 +355,16 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
     let organ_code = tenant_exists(conn, d.tenant_id).await?;
     channel_in_tenant(conn, d.tenant_id, d.channel_id).await?;
     check_document(d)?;
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE id = ?").bind(d.id).fetch_optional(&mut *conn).await?;
-    if taken.is_some() {
+    // (tenant, created_at, created_by, title, 索引号) of the holder of the id.
+    type Holder = (i64, i64, Option<i64>, String, Option<String>);
+    let taken: Option<Holder> =
+        sqlx::query_as("SELECT tenant_id, created_at, created_by, title, index_no FROM documents WHERE id = ?").bind(d.id).fetch_optional(&mut *conn).await?;
+    if let Some((tenant_id, created_at, created_by, title, index_no)) = taken {
+        // The same proposal a second time (a retry that crossed a leader
+        // change): answer what the first one did, change nothing.
+        if (tenant_id, created_at, created_by, title.as_str()) == (d.tenant_id, d.created_at, d.created_by, d.title.as_str()) {
+            return Ok(Applied { id: Some(d.id), index_no });
+        }
         return Err(Rejection::conflict("duplicate_id", format!("document id {} is taken; retry", d.id)).into());
     }
     check_doc_no_unique(conn, d).await?;

@@ -148,3 +148,21 @@ async fn a_snapshot_installs_into_another_store() {
     apply(&b, 2, Command::CreateTenant { tenant: tenant(6, "cc") }).await.unwrap();
     assert_eq!(b.tenants().await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_create_proposed_twice_is_applied_once_and_answered_the_same() {
+    let (_dir, s) = store().await;
+    apply(&s, 1, Command::CreateTenant { tenant: tenant(1, "aa") }).await.unwrap();
+    apply(&s, 2, Command::CreateChannel { channel: channel(10, 1) }).await.unwrap();
+    let create = Command::CreateDocument { document: document(100, 1, 10, None), attachment_ids: vec![] };
+    let first = apply(&s, 3, create.clone()).await.unwrap();
+    let again = apply(&s, 4, create).await.unwrap();
+    assert_eq!((first.id, first.index_no.clone()), (again.id, again.index_no));
+    let page = s.documents(1, &crate::DocumentFilter { channel_id: None, state: None, limit: 10, offset: 0 }).await.unwrap();
+    assert_eq!(page.total, 1, "the replay created nothing");
+    // A different document under a taken id is still refused.
+    let mut other = document(100, 1, 10, None);
+    other.title = "另一份文件".into();
+    let err = apply(&s, 5, Command::CreateDocument { document: other, attachment_ids: vec![] }).await.unwrap_err();
+    assert_eq!(err.code, "duplicate_id");
+}
