@@ -244,9 +244,59 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
     for id in [1, 3, 4] {
         assert_ledger_holds(&cluster.base(id), &token, "grow", &ledger).await;
     }
+
+    // The platform administrator sees the same membership through the API.
+    let r = common::client().get(format!("{}/api/v1/cluster/status", cluster.base(1))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let api_status: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(api_status["members"].as_array().unwrap().len(), 3, "{api_status}");
+    let r = common::client().get(format!("{}/api/v1/cluster/status", cluster.base(1))).send().await.unwrap();
+    assert_eq!(r.status(), 401, "cluster status needs a login or the cluster secret");
+
+    // A page published through node 1 is served by node 4, from its own
+    // store and render cache.
+    let c = common::client();
+    let doc: serde_json::Value = c
+        .post(format!("{}/api/v1/tenants/grow/documents", cluster.base(1)))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "channel": "news", "title": "经节点一发布、由节点四提供" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = c.post(format!("{}/api/v1/tenants/grow/documents/{}/publish", cluster.base(1), doc["id"])).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let at = r.headers()["x-zhanqun-index"].to_str().unwrap().to_string();
+    let page = c.get(format!("{}/sites/grow/art/{}.html", cluster.base(4), doc["id"])).header("x-zhanqun-min-index", &at).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("经节点一发布、由节点四提供"));
     eprintln!(
         "join/remove: node 4 joined in {} ms under load (snapshot installs: {installs:?}); {} writes agree on 3 nodes at index {index}",
         join_time.as_millis(),
         ledger.acked.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_calls_without_the_cluster_secret_are_refused_and_counted() {
+    let _serial = SERIAL.lock().await;
+    let cluster = Cluster::start(1, false, &[]).await;
+    let c = common::client();
+    let vote = serde_json::json!({ "vote": { "leader_id": { "term": 99, "node_id": 7 }, "committed": false }, "last_log_id": null });
+    let missing = c.post(format!("{}/_raft/vote", cluster.base(1))).json(&vote).send().await.unwrap();
+    assert_eq!(missing.status(), 401);
+    let wrong = c.post(format!("{}/_raft/vote", cluster.base(1))).header("x-zhanqun-cluster-secret", "not-the-secret-at-all").json(&vote).send().await.unwrap();
+    assert_eq!(wrong.status(), 403);
+    let metrics = c.get(format!("{}/metrics", cluster.base(1))).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"zhanqun_raft_refused_peer_calls_total{reason="missing"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"zhanqun_raft_refused_peer_calls_total{reason="wrong"} 1"#), "{metrics}");
+    // The refused vote changed nothing: still term 1, still the leader.
+    let status = peer_call(&cluster.base(1), "/_raft/status", Duration::from_secs(2)).await.unwrap();
+    assert_eq!(status["term"], 1);
+    assert_eq!(status["leader"], 1);
+    let log = std::fs::read_to_string(&cluster.nodes[0].log).unwrap();
+    assert!(log.contains("refused a peer call"), "the refusal is logged");
+    assert!(!log.contains("not-the-secret-at-all"), "a presented secret never reaches the log");
 }

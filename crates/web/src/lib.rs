@@ -176,8 +176,16 @@ pub fn new_id() -> i64 {
         let bumped = if last & 0x3c0 == node && last & 0x3f < 0x3f { last + 1 } else { ((last >> 10) + 1) << 10 | node };
         if fresh > last { fresh } else { bumped }
     };
-    let prev = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(next(last))).expect("closure never fails");
-    next(prev)
+    // Return exactly the value stored: recomputing it after the swap would
+    // read the clock again and could hand two callers the same id.
+    let mut last = LAST.load(Ordering::SeqCst);
+    loop {
+        let candidate = next(last);
+        match LAST.compare_exchange(last, candidate, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return candidate,
+            Err(actual) => last = actual,
+        }
+    }
 }
 
 static NODE_BITS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
@@ -189,6 +197,16 @@ pub fn set_id_node(node_id: u64) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ids_from_many_threads_at_once_are_unique() {
+        let threads: Vec<_> = (0..8).map(|_| std::thread::spawn(|| (0..20_000).map(|_| super::new_id()).collect::<Vec<_>>())).collect();
+        let mut all: Vec<i64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "every id handed out once");
+    }
+
     #[test]
     fn ids_increase_and_carry_the_node_bits_through_a_burst() {
         super::set_id_node(3);

@@ -66,6 +66,10 @@ struct ServeArgs {
     /// is empty).
     #[arg(long, conflicts_with = "join")]
     bootstrap: bool,
+    /// Start empty and wait to be added with `zhanqun cluster add` (neither
+    /// found a cluster nor join one).
+    #[arg(long, conflicts_with_all = ["join", "bootstrap"])]
+    await_membership: bool,
     /// Join the cluster of the node at this URL (any member; a Kubernetes
     /// headless service name works). The node enters as a learner, catches
     /// up, then becomes a voter. Ignored on restart: the node is a member.
@@ -213,6 +217,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// a new cluster.
 async fn form_cluster(node: &Arc<Node>, args: &ServeArgs) -> anyhow::Result<bool> {
     if node.is_initialized().await {
+        return Ok(false);
+    }
+    if args.await_membership {
+        tracing::info!("waiting to be added to a cluster (zhanqun cluster add --id {} --addr {})", node.id, node.advertise);
         return Ok(false);
     }
     let bootstrap = match &args.join {
