@@ -1,0 +1,185 @@
+//! Chinese analysis for tantivy over jieba.
+//!
+//! Text is first normalized — full-width letters, digits and punctuation to
+//! their half-width forms, Latin lower-cased — with a map back to the
+//! original byte offsets, so highlights land on the text as written. Then
+//! jieba segments it: documents in *index* mode (every dictionary word inside
+//! a longer one too: 中华人民共和国 also yields 中华, 人民, 共和国), queries in
+//! *query* mode (the most likely single segmentation), so a query's words are
+//! all found among a document's. Punctuation and spaces are dropped; numbers
+//! and Latin words are kept, which is what makes a 文号 such as
+//! 海政办发〔2017〕37号 findable whole (海政/办发/2017/37/号 as a phrase) and in
+//! parts (`37号`, `海政办发`), with any bracket style.
+
+use std::sync::Arc;
+
+use jieba_rs::{Jieba, TokenizeMode};
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+/// The government terms shipped with zhanqun (`dict/gov.txt`): one word per
+/// line, optionally followed by a frequency and a part-of-speech tag.
+pub const GOV_DICTIONARY: &str = include_str!("../dict/gov.txt");
+
+/// A jieba instance with the default dictionary plus zhanqun's and the
+/// operator's own words. Building it takes ~100 ms, so it is built once and
+/// shared.
+pub fn build_jieba(extra_dictionaries: &[&str]) -> Result<Arc<Jieba>, String> {
+    let mut jieba = Jieba::new();
+    for dict in std::iter::once(GOV_DICTIONARY).chain(extra_dictionaries.iter().copied()) {
+        jieba.load_dict(&mut std::io::BufReader::new(dict.as_bytes())).map_err(|e| format!("invalid dictionary line: {e}"))?;
+    }
+    Ok(Arc::new(jieba))
+}
+
+/// Which segmentation a tokenizer uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Documents: every dictionary word, nested ones included.
+    Index,
+    /// Queries: one best segmentation.
+    Query,
+}
+
+#[derive(Clone)]
+pub struct ChineseTokenizer {
+    jieba: Arc<Jieba>,
+    mode: Mode,
+    tokens: Vec<Token>,
+}
+
+impl ChineseTokenizer {
+    pub fn new(jieba: Arc<Jieba>, mode: Mode) -> Self {
+        ChineseTokenizer { jieba, mode, tokens: Vec::new() }
+    }
+}
+
+/// Maps full-width forms to half-width and lower-cases Latin. Returns the
+/// normalized text and, for each of its bytes, the byte offset in `text` of
+/// the character it came from (plus one entry for the end).
+pub fn normalize(text: &str) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len() + 1);
+    for (at, c) in text.char_indices() {
+        let c = match c {
+            '\u{3000}' => ' ',
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        };
+        let c = c.to_ascii_lowercase();
+        let before = out.len();
+        out.push(c);
+        origin.extend(std::iter::repeat_n(at, out.len() - before));
+    }
+    origin.push(text.len());
+    (out, origin)
+}
+
+/// Whether a segment carries meaning (letters, digits, CJK), as opposed to
+/// spaces and punctuation.
+fn is_word(s: &str) -> bool {
+    s.chars().any(|c| c.is_alphanumeric())
+}
+
+impl Tokenizer for ChineseTokenizer {
+    type TokenStream<'a> = ChineseTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> ChineseTokenStream<'a> {
+        self.tokens.clear();
+        let (normalized, origin) = normalize(text);
+        let mode = match self.mode {
+            Mode::Index => TokenizeMode::Search,
+            Mode::Query => TokenizeMode::Default,
+        };
+        let mut position = 0;
+        for t in self.jieba.tokenize(&normalized, mode, true) {
+            if !is_word(t.word) {
+                continue;
+            }
+            self.tokens.push(Token {
+                offset_from: origin[t.byte_start],
+                offset_to: origin[t.byte_end],
+                position,
+                text: t.word.to_string(),
+                position_length: 1,
+            });
+            position += 1;
+        }
+        ChineseTokenStream { tokens: &mut self.tokens, next: 0 }
+    }
+}
+
+pub struct ChineseTokenStream<'a> {
+    tokens: &'a mut Vec<Token>,
+    next: usize,
+}
+
+impl TokenStream for ChineseTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.next += 1;
+        self.next <= self.tokens.len()
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(mode: Mode, text: &str) -> Vec<String> {
+        let mut t = ChineseTokenizer::new(build_jieba(&[]).unwrap(), mode);
+        let mut stream = t.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn full_width_and_case_are_normalized_with_offsets_kept() {
+        let (n, origin) = normalize("ＡＢＣ１２３　Ok");
+        assert_eq!(n, "abc123 ok");
+        assert_eq!(origin[3], 9, "the 4th normalized byte comes from the 4th full-width char");
+        assert_eq!(*origin.last().unwrap(), "ＡＢＣ１２３　Ok".len());
+    }
+
+    #[test]
+    fn doc_numbers_tokenize_alike_in_every_bracket_style() {
+        let whole = words(Mode::Query, "海政办发〔2017〕37号");
+        assert_eq!(words(Mode::Query, "海政办发[2017]37号"), whole);
+        assert_eq!(words(Mode::Query, "海政办发(2017)37号"), whole);
+        assert_eq!(words(Mode::Query, "海政办发（２０１７）３７号"), whole);
+        assert!(whole.contains(&"2017".to_string()) && whole.contains(&"37".to_string()), "{whole:?}");
+    }
+
+    #[test]
+    fn index_mode_yields_nested_words_and_the_gov_dictionary_is_loaded() {
+        let index = words(Mode::Index, "中华人民共和国政府信息公开条例");
+        for w in ["中华", "人民", "共和国", "政府信息公开", "条例"] {
+            assert!(index.contains(&w.to_string()), "{w} missing from {index:?}");
+        }
+        assert_eq!(words(Mode::Query, "推进一网通办"), vec!["推进", "一网通办"]);
+    }
+
+    #[test]
+    fn punctuation_is_dropped_and_offsets_point_into_the_original() {
+        let mut t = ChineseTokenizer::new(build_jieba(&[]).unwrap(), Mode::Query);
+        let text = "关于（乡村振兴）的通知！";
+        let mut stream = t.token_stream(text);
+        let mut seen = Vec::new();
+        while stream.advance() {
+            let tok = stream.token();
+            assert_eq!(&text[tok.offset_from..tok.offset_to], tok.text, "offsets of {}", tok.text);
+            seen.push(tok.text.clone());
+        }
+        assert!(seen.contains(&"乡村振兴".to_string()), "{seen:?}");
+        assert!(!seen.iter().any(|w| w.contains('(') || w.contains('!')), "{seen:?}");
+    }
+}
