@@ -22,6 +22,9 @@ pub struct Touched {
     pub tenants: BTreeSet<i64>,
     /// Tenants were created or changed (hosts, names, lifecycle).
     pub directory: bool,
+    /// Documents created or changed, as (tenant, document): the search
+    /// index re-reads them.
+    pub documents: BTreeSet<(i64, i64)>,
 }
 
 /// A refusal or a storage failure while applying one command.
@@ -409,6 +412,7 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
     .await?;
     link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
     touched.tenants.insert(d.tenant_id);
+    touched.documents.insert((d.tenant_id, d.id));
     Ok(Applied { id: Some(d.id), index_no: Some(index_no) })
 }
 
@@ -480,6 +484,7 @@ async fn update_document(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i
         link_attachments(conn, tenant_id, id, ids).await?;
     }
     touched.tenants.insert(tenant_id);
+    touched.documents.insert((tenant_id, id));
     Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
 }
 
@@ -504,5 +509,6 @@ async fn set_state(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id
         .execute(&mut *conn)
         .await?;
     touched.tenants.insert(tenant_id);
+    touched.documents.insert((tenant_id, id));
     Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
 }

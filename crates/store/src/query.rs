@@ -71,6 +71,11 @@ impl Store {
     }
 
     /// A published, proactively disclosed document, or nothing.
+    /// Every document as (tenant, id): what a search index rebuild reads.
+    pub async fn document_keys(&self) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as("SELECT tenant_id, id FROM documents ORDER BY id").fetch_all(&self.reader()).await?)
+    }
+
     pub async fn public_document(&self, tenant_id: i64, id: i64) -> Result<Option<Document>> {
         Ok(self.document(tenant_id, id).await?.filter(Document::is_public))
     }

@@ -11,6 +11,7 @@ mod blobs;
 mod error;
 mod peer;
 mod public;
+pub mod search;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,6 +53,8 @@ pub struct App {
     pub derived: Arc<Derived>,
     pub templates: Templates,
     pub config: WebConfig,
+    /// This node's search index (see [`search`]).
+    pub search: Option<Arc<zhanqun_search::SearchIndex>>,
     /// Set while the binary finishes its first start (administrator, demo):
     /// `/readyz` says not ready until then.
     pub starting: std::sync::atomic::AtomicBool,
@@ -65,6 +68,7 @@ pub type AppState = State<Arc<App>>;
 pub struct Derived {
     pub cache: PageCache,
     pub directory: Directory,
+    pub search: search::SearchFeed,
 }
 
 impl ApplyObserver for Derived {
@@ -75,11 +79,15 @@ impl ApplyObserver for Derived {
         if touched.directory {
             self.directory.mark_stale();
         }
+        if !touched.documents.is_empty() {
+            self.search.send(search::Change::Documents(touched.documents.iter().copied().collect()));
+        }
     }
 
     fn reset(&self) {
         self.cache.clear();
         self.directory.mark_stale();
+        self.search.send(search::Change::Reset);
     }
 }
 
@@ -87,7 +95,7 @@ impl App {
     pub fn new(node: Arc<Node>, blobs: Blobs, derived: Arc<Derived>, config: WebConfig) -> App {
         let store = node.store.clone();
         set_id_node(node.id);
-        App { node, store, blobs, derived, templates: Templates::new(), config, starting: Default::default() }
+        App { node, store, blobs, derived, templates: Templates::new(), config, starting: Default::default(), search: None }
     }
 }
 

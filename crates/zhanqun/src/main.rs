@@ -168,6 +168,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let blobs = open_blobs(&settings).await?;
     let derived = Arc::new(Derived::default());
+    // Connected before Raft starts, so that entries replayed at start reach the index.
+    let search_changes = derived.search.connect();
+    let jieba = zhanqun_search::build_jieba(&[]).map_err(|e| anyhow::anyhow!(e))?;
+    let search_index = Arc::new(zhanqun_search::SearchIndex::open(&settings.data.join("search"), jieba).context("cannot open the search index")?);
     let node_config = NodeConfig {
         data_dir: settings.data.clone(),
         node_id: settings.node_id,
@@ -178,7 +182,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let node =
         Node::start(node_config, derived.clone()).await.with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
     let node = Arc::new(node);
-    let app = Arc::new(App::new(node.clone(), blobs, derived, WebConfig { max_upload_bytes: settings.max_upload_bytes, ..Default::default() }));
+    let mut app = App::new(node.clone(), blobs, derived, WebConfig { max_upload_bytes: settings.max_upload_bytes, ..Default::default() });
+    app.search = Some(search_index.clone());
+    let app = Arc::new(app);
+    tokio::spawn(zhanqun_web::search::run_indexer(search_index, node.clone(), search_changes));
 
     // Serve first: a joining node must answer the leader before it is a member.
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -4,6 +4,7 @@ mod attachments;
 mod cluster;
 mod documents;
 mod openapi;
+mod search;
 mod session;
 mod tenants;
 mod users;
@@ -44,6 +45,7 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .route("/tenants/{code}/attachments/{id}", get(attachments::download))
         .route("/users", get(users::list).post(users::create))
         .route("/cluster/status", get(cluster::status))
+        .route("/search", get(search::search))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(uploads)
