@@ -196,7 +196,18 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let writers = start_writers(bases.clone(), token.clone(), "grow", 6, ledger.clone(), stop.clone());
-    while ledger.lock().await.acked.len() < 600 {
+    // Wait until the leader has purged log entries behind a snapshot (and
+    // enough writes went through), so that the joiner cannot be fed from
+    // the log alone.
+    let purged = |text: &str| text.lines().find_map(|l| l.strip_prefix("zhanqun_raft_purged_index ")).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let leader = cluster.wait_leader(Duration::from_secs(10)).await;
+        let metrics = common::client().get(format!("{}/metrics", cluster.base(leader))).send().await.unwrap().text().await.unwrap();
+        if ledger.lock().await.acked.len() >= 600 && purged(&metrics) > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the leader never purged its log behind a snapshot");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 

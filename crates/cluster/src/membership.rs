@@ -94,6 +94,7 @@ impl Node {
         g.is_leader.set(i64::from(m.current_leader == Some(self.id)));
         g.last_log_index.set(m.last_log_index.unwrap_or(0) as i64);
         g.applied_index.set(self.applied_index() as i64);
+        g.purged_index.set(m.purged.map_or(0, |l| l.index) as i64);
         g.replication_lag.reset();
         if let Some(replication) = &m.replication {
             let last = m.last_log_index.unwrap_or(0);
