@@ -153,7 +153,7 @@ impl Cluster {
     pub async fn add_node(&mut self, id: u64, proxied: bool, extra: &[&str]) {
         let port = free_port();
         let advertise_port = if proxied {
-            let proxy = Proxy::start(id, port).await;
+            let proxy = Proxy::start(port).await;
             let p = proxy.port;
             self.proxies.push(proxy);
             p
@@ -367,7 +367,7 @@ impl Drop for Proxy {
 }
 
 impl Proxy {
-    pub async fn start(_to: u64, target_port: u16) -> Proxy {
+    pub async fn start(target_port: u16) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let blocked = Arc::new(watch::channel(BTreeSet::new()).0);

@@ -6,7 +6,7 @@
 //! is purged), and only then becomes a voter, so a slow joiner never weakens
 //! the quorum.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use openraft::error::{ClientWriteError, RaftError};
@@ -255,11 +255,6 @@ impl Node {
     /// bootstrapping and joining (StatefulSet start-up).
     pub async fn probe(&self, url: &str) -> Option<LocalStatus> {
         self.peers.call::<_, LocalStatus>(url, paths::STATUS, &(), Duration::from_secs(2)).await.ok()
-    }
-
-    /// The members this node knows, id → address.
-    pub fn members(&self) -> BTreeMap<u64, String> {
-        self.raft.metrics().borrow().membership_config.membership().nodes().map(|(id, n)| (*id, n.addr.clone())).collect()
     }
 }
 

@@ -18,6 +18,23 @@ pub use document::{Attachment, Disclosure, DocState, Document, DocumentPatch, Go
 pub use tenant::{Channel, ChannelKind, Lifecycle, Tenant, TenantKind, TenantPatch, UpdateClass};
 pub use user::{Grant, PlatformRole, TenantRole, User};
 
+/// Escapes text for HTML element content and attribute values. One escaper
+/// for the page templates and the search snippets, so both agree.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Milliseconds since the Unix epoch (UTC). All instants in commands use it.
 pub type Millis = i64;
 

@@ -17,6 +17,8 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 
+use zhanqun_model::escape_html;
+
 use crate::tokenizer::{ChineseTokenizer, Mode};
 
 const INDEX_TOKENIZER: &str = "zh_index";
@@ -274,33 +276,18 @@ impl SearchIndex {
 fn highlight(snippet: &tantivy::snippet::Snippet, full: &str, whole: bool) -> String {
     if snippet.is_empty() {
         let shown: String = if whole { full.to_string() } else { full.chars().take(80).collect() };
-        return escape(&shown);
+        return escape_html(&shown);
     }
     let fragment = snippet.fragment();
     let mut out = String::new();
     let mut at = 0;
     for range in snippet.highlighted() {
-        out.push_str(&escape(&fragment[at..range.start]));
+        out.push_str(&escape_html(&fragment[at..range.start]));
         out.push_str("<em>");
-        out.push_str(&escape(&fragment[range.clone()]));
+        out.push_str(&escape_html(&fragment[range.clone()]));
         out.push_str("</em>");
         at = range.end;
     }
-    out.push_str(&escape(&fragment[at..]));
-    out
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
+    out.push_str(&escape_html(&fragment[at..]));
     out
 }

@@ -39,7 +39,7 @@ impl Templates {
         // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.
         env.set_formatter(|out, state, value| {
             if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() && value.as_str().is_some() {
-                out.write_str(&escape_html(value.as_str().unwrap_or_default()))?;
+                out.write_str(&zhanqun_model::escape_html(value.as_str().unwrap_or_default()))?;
                 Ok(())
             } else {
                 minijinja::escape_formatter(out, state, value)
@@ -71,21 +71,6 @@ impl Templates {
     pub fn notice(&self, mount: &Mount, title: &str, message: &str) -> Result<String, minijinja::Error> {
         self.render("notice.html", context! { site => site_value(mount, &[]), title, message, column => title })
     }
-}
-
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Channels in the order of the column tree: each top-level column, then its children.
