@@ -13,12 +13,12 @@ use tokio::sync::watch;
 use zhanqun_model::{Outcome, Proposal};
 use zhanqun_store::Store;
 
-use crate::Raft;
 use crate::log_store::LogStore;
 use crate::metrics::ClusterMetrics;
 use crate::network::{HttpNetwork, PeerError, Peers, paths};
 use crate::secret::ClusterSecret;
 use crate::state_machine::{ApplyObserver, StateMachine};
+use crate::{Raft, StorageError};
 
 /// Raft timing. The election timeout is well above openraft's 150–300 ms
 /// default because pods and shared VMs pause; the partition test and the
@@ -94,6 +94,8 @@ pub struct Node {
     pub store: Arc<Store>,
     pub metrics: Arc<ClusterMetrics>,
     pub(crate) peers: Peers,
+    /// A reader of this node's Raft log (derived state catches up from it).
+    log: LogStore,
     applied: watch::Receiver<u64>,
     /// What was committed before this start: serving before applying it
     /// would show older content than a client may already have seen.
@@ -134,10 +136,11 @@ impl Node {
         }
         .validate()?;
         let peers = Peers::new(cfg.node_id, cfg.secret.clone());
+        let log_reader = log.clone();
         let raft =
             Raft::new(cfg.node_id, Arc::new(config), HttpNetwork { peers: peers.clone() }, log, sm).await.map_err(|e| StartError::Raft(e.to_string()))?;
         tokio::spawn(count_leader_changes(raft.metrics(), metrics.clone()));
-        Ok(Node { id: cfg.node_id, advertise: cfg.advertise, raft, store, metrics, peers, applied: applied_rx, committed_at_start })
+        Ok(Node { id: cfg.node_id, advertise: cfg.advertise, raft, store, metrics, peers, log: log_reader, applied: applied_rx, committed_at_start })
     }
 
     /// Whether this node's log already holds a membership (it bootstrapped
@@ -269,6 +272,28 @@ impl Node {
     }
 
     /// The last log index applied to the content store on this node.
+    /// The commands of log entries `from..=to`, in order, or `None` when
+    /// the log no longer holds `from` (purged behind a snapshot).
+    pub async fn logged_commands(&self, from: u64, to: u64) -> Result<Option<Vec<zhanqun_model::Command>>, StorageError> {
+        use openraft::RaftLogReader;
+        if from > to {
+            return Ok(Some(Vec::new()));
+        }
+        let entries = self.log.clone().try_get_log_entries(from..=to).await?;
+        if entries.first().map(|e| e.log_id.index) != Some(from) || entries.len() as u64 != to - from + 1 {
+            return Ok(None);
+        }
+        Ok(Some(
+            entries
+                .into_iter()
+                .filter_map(|e| match e.payload {
+                    openraft::EntryPayload::Normal(p) => Some(p.command),
+                    _ => None,
+                })
+                .collect(),
+        ))
+    }
+
     pub fn applied_index(&self) -> u64 {
         *self.applied.borrow()
     }

@@ -93,6 +93,27 @@ impl Command {
             Command::Batch { .. } => "batch",
         }
     }
+
+    /// The documents (tenant, id) this command may change, read from the
+    /// command alone. The search index catches up from the Raft log with
+    /// this; it must name every document apply could touch (a refused
+    /// command naming one costs a needless re-read, nothing more).
+    pub fn document_keys(&self, out: &mut Vec<(i64, i64)>) {
+        match self {
+            Command::CreateDocument { document, .. } => out.push((document.tenant_id, document.id)),
+            Command::UpdateDocument { tenant_id, document_id, .. }
+            | Command::PublishDocument { tenant_id, document_id }
+            | Command::WithdrawDocument { tenant_id, document_id } => out.push((*tenant_id, *document_id)),
+            Command::Batch { commands } => commands.iter().for_each(|c| c.document_keys(out)),
+            Command::CreateTenant { .. }
+            | Command::UpdateTenant { .. }
+            | Command::CreateChannel { .. }
+            | Command::AddAttachment { .. }
+            | Command::CreateUser { .. }
+            | Command::CreateSession { .. }
+            | Command::DeleteSession { .. } => {}
+        }
+    }
 }
 
 /// What applying a proposal produced.

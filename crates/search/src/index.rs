@@ -3,21 +3,16 @@
 //!
 //! The engine knows nothing of HTTP or of the content store: the caller
 //! hands it [`SearchDoc`]s and deletions as it applies commands, commits in
-//! batches, and asks [`Query`]s. Tenant scope is part of every query, not a
-//! filter the caller may forget.
+//! batches, and asks [`crate::Query`]s (see `query.rs`). Tenant scope is part
+//! of every query, not a filter the caller may forget.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use jieba_rs::Jieba;
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, PhraseQuery, Query as TantivyQuery, TermQuery};
-use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value};
-use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{TextAnalyzer, TokenStream};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
-
-use zhanqun_model::escape_html;
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
 
 use crate::tokenizer::{ChineseTokenizer, Mode};
 
@@ -33,35 +28,15 @@ pub struct SearchDoc {
     pub body: String,
     pub doc_no: Option<String>,
     pub issuing_organ: String,
+    /// 主题分类.
+    pub topic: Option<String>,
+    /// The kind of the column the document is in (`list`, `disclosure` …).
+    pub channel_kind: String,
     pub published_at: i64,
     /// Published and 主动公开: visible to the public search.
     pub public: bool,
-}
-
-/// A search request. `tenants` empty means every site (the portal's 统一检索).
-#[derive(Debug, Clone, Default)]
-pub struct Query {
-    pub text: String,
-    pub tenants: Vec<i64>,
-    pub public_only: bool,
-    pub limit: usize,
-    pub offset: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct Hit {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub score: f32,
-    /// Escaped HTML with matches in `<em>`.
-    pub title_html: String,
-    pub snippet_html: String,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Results {
-    pub total: usize,
-    pub hits: Vec<Hit>,
+    /// Copies of one source share this key and are shown once.
+    pub dedup_key: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,30 +45,38 @@ pub enum SearchError {
     Index(#[from] tantivy::TantivyError),
     #[error("search index directory: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the search index at {0} is in use by another process (is a node running on this data directory?)")]
+    Locked(String),
     #[error("{0}")]
     BadQuery(String),
 }
 
-/// Longest query accepted, in characters.
-pub const MAX_QUERY_CHARS: usize = 200;
-
-struct Fields {
-    id: Field,
-    tenant: Field,
-    public: Field,
-    published_at: Field,
-    title: Field,
-    body: Field,
-    doc_no: Field,
-    organ: Field,
+pub(crate) struct Fields {
+    pub id: Field,
+    pub tenant: Field,
+    pub public: Field,
+    pub published_at: Field,
+    pub year: Field,
+    pub title: Field,
+    pub body: Field,
+    pub doc_no: Field,
+    pub organ: Field,
+    /// The 发布机构 untokenized: filter and facet.
+    pub organ_exact: Field,
+    pub topic: Field,
+    pub kind: Field,
+    pub dedup: Field,
 }
 
 pub struct SearchIndex {
-    index: Index,
-    reader: IndexReader,
+    pub(crate) index: Index,
+    pub(crate) reader: IndexReader,
     writer: Mutex<IndexWriter>,
-    fields: Fields,
-    query_analyzer: TextAnalyzer,
+    pub(crate) fields: Fields,
+    pub(crate) query_analyzer: TextAnalyzer,
+    /// Names the analysis (the operator's dictionary) the documents were
+    /// tokenized with; an index built with another is rebuilt.
+    analysis_id: String,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -105,23 +88,51 @@ fn schema() -> (Schema, Fields) {
         id: b.add_i64_field("id", INDEXED | STORED | FAST),
         tenant: b.add_i64_field("tenant", INDEXED | STORED | FAST),
         public: b.add_u64_field("public", INDEXED),
-        published_at: b.add_i64_field("published_at", STORED | FAST),
+        published_at: b.add_i64_field("published_at", INDEXED | STORED | FAST),
+        year: b.add_i64_field("year", INDEXED | FAST),
         title: b.add_text_field("title", text.clone()),
         body: b.add_text_field("body", text.clone()),
         doc_no: b.add_text_field("doc_no", text.clone()),
         organ: b.add_text_field("organ", text),
+        organ_exact: b.add_text_field("organ_exact", STRING | FAST | STORED),
+        topic: b.add_text_field("topic", STRING | FAST | STORED),
+        kind: b.add_text_field("kind", STRING | FAST | STORED),
+        dedup: b.add_u64_field("dedup", FAST),
     };
     (b.build(), fields)
 }
 
+/// The year of a time in China Standard Time.
+pub(crate) fn year_of(ms: i64) -> i64 {
+    i64::from(zhanqun_model::time::to_civil(ms).year)
+}
+
 impl SearchIndex {
-    /// Opens the index in `dir`, creating it if needed.
+    /// Opens the index in `dir`, creating it if needed. An index from an
+    /// older schema is not opened: the caller rebuilds it (`zhanqun reindex`
+    /// or the node at start).
     pub fn open(dir: &Path, jieba: Arc<Jieba>) -> Result<SearchIndex, SearchError> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| SearchError::Index(e.into()))?;
-        let index = Index::open_or_create(directory, schema)?;
-        Self::with_index(index, fields, jieba)
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) => index,
+            Err(tantivy::TantivyError::SchemaError(_)) => {
+                // An index written by an older version: start afresh.
+                for entry in std::fs::read_dir(dir)? {
+                    let path = entry?.path();
+                    if path.is_file() {
+                        std::fs::remove_file(path)?;
+                    }
+                }
+                Index::create_in_dir(dir, schema)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Self::with_index(index, fields, jieba).map_err(|e| match e {
+            SearchError::Index(tantivy::TantivyError::LockFailure(..)) => SearchError::Locked(dir.display().to_string()),
+            other => other,
+        })
     }
 
     /// An index in memory (tests, benchmarks).
@@ -133,9 +144,17 @@ impl SearchIndex {
     fn with_index(index: Index, fields: Fields, jieba: Arc<Jieba>) -> Result<SearchIndex, SearchError> {
         index.tokenizers().register(INDEX_TOKENIZER, TextAnalyzer::from(ChineseTokenizer::new(jieba.clone(), Mode::Index)));
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let writer = index.writer(50_000_000)?;
+        let writer = index.writer(64_000_000)?;
         let query_analyzer = TextAnalyzer::from(ChineseTokenizer::new(jieba, Mode::Query));
-        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, query_analyzer })
+        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, query_analyzer, analysis_id: String::new() })
+    }
+
+    /// Records which analysis this index is used with (e.g. a digest of the
+    /// operator's dictionary). An index committed under another id reports
+    /// position 0, so the node rebuilds it.
+    pub fn with_analysis_id(mut self, id: &str) -> SearchIndex {
+        self.analysis_id = id.chars().filter(char::is_ascii_alphanumeric).collect();
+        self
     }
 
     /// Adds or replaces documents (not visible until [`SearchIndex::commit`]).
@@ -149,12 +168,19 @@ impl SearchIndex {
                 f.tenant => d.tenant_id,
                 f.public => u64::from(d.public),
                 f.published_at => d.published_at,
+                f.year => year_of(d.published_at),
                 f.title => d.title.clone(),
                 f.body => d.body.clone(),
                 f.organ => d.issuing_organ.clone(),
+                f.organ_exact => d.issuing_organ.clone(),
+                f.kind => d.channel_kind.clone(),
+                f.dedup => d.dedup_key,
             );
             if let Some(no) = &d.doc_no {
                 doc.add_text(f.doc_no, no);
+            }
+            if let Some(topic) = &d.topic {
+                doc.add_text(f.topic, topic);
             }
             writer.add_document(doc)?;
         }
@@ -173,16 +199,31 @@ impl SearchIndex {
     pub fn commit(&self, applied_index: u64) -> Result<(), SearchError> {
         let mut writer = self.writer.lock().expect("index writer lock");
         let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(&applied_index.to_string());
+        prepared.set_payload(&format!("{applied_index} {}", self.analysis_id));
         prepared.commit()?;
         drop(writer);
         self.reader.reload()?;
         Ok(())
     }
 
-    /// The Raft index the last commit reflects (0 for a new index).
+    /// The Raft index the last commit reflects (0 for a new index, or one
+    /// built with another analysis).
     pub fn indexed_position(&self) -> Result<u64, SearchError> {
-        Ok(self.index.load_metas()?.payload.and_then(|p| p.parse().ok()).unwrap_or(0))
+        let payload = self.index.load_metas()?.payload.unwrap_or_default();
+        let (position, analysis) = payload.split_once(' ').unwrap_or((&payload, ""));
+        if analysis != self.analysis_id {
+            return Ok(0);
+        }
+        Ok(position.parse().unwrap_or(0))
+    }
+
+    /// How many documents the index holds (as of the last commit).
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Removes every document (before a rebuild).
@@ -191,103 +232,28 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn query_terms(&self, text: &str) -> Vec<String> {
-        let mut analyzer = self.query_analyzer.clone();
-        let mut stream = analyzer.token_stream(text);
-        let mut terms = Vec::new();
-        while stream.advance() {
-            terms.push(stream.token().text.clone());
+    /// Merges segments and waits for the merges (after a bulk rebuild, so
+    /// queries touch few segments).
+    pub fn optimize(&self) -> Result<(), SearchError> {
+        let ids = self.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            let mut writer = self.writer.lock().expect("index writer lock");
+            let merge = writer.merge(&ids);
+            drop(writer);
+            merge.wait()?;
+            let writer = self.writer.lock().expect("index writer lock");
+            writer.garbage_collect_files().wait()?;
+            drop(writer);
+            self.reader.reload()?;
         }
-        terms
-    }
-
-    /// Runs a query. Every term must match somewhere (title, 文号, body or
-    /// 发布机构); title matches weigh 4×, 文号 matches 6×, and a query that
-    /// is a whole 文号 (its terms as a phrase) 20× — so the document a 文号
-    /// names comes first.
-    pub fn search(&self, q: &Query) -> Result<Results, SearchError> {
-        let text: String = q.text.chars().filter(|c| !c.is_control()).collect();
-        if text.chars().count() > MAX_QUERY_CHARS {
-            return Err(SearchError::BadQuery(format!("the query is longer than {MAX_QUERY_CHARS} characters")));
-        }
-        let terms = self.query_terms(&text);
-        if terms.is_empty() {
-            return Ok(Results::default());
-        }
-        let f = &self.fields;
-        let term = |field: Field, t: &str| -> Box<dyn TantivyQuery> { Box::new(TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs)) };
-        let boost = |q: Box<dyn TantivyQuery>, by: f32| -> Box<dyn TantivyQuery> { Box::new(BoostQuery::new(q, by)) };
-        let mut must: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
-        for t in &terms {
-            let any_field = BooleanQuery::new(vec![
-                (Occur::Should, boost(term(f.title, t), 4.0)),
-                (Occur::Should, boost(term(f.doc_no, t), 6.0)),
-                (Occur::Should, term(f.body, t)),
-                (Occur::Should, term(f.organ, t)),
-            ]);
-            must.push((Occur::Must, Box::new(any_field)));
-        }
-        if terms.len() > 1 {
-            let phrase = |field: Field| PhraseQuery::new(terms.iter().map(|t| Term::from_field_text(field, t)).collect());
-            must.push((Occur::Should, boost(Box::new(phrase(f.doc_no)), 20.0)));
-            must.push((Occur::Should, boost(Box::new(phrase(f.title)), 4.0)));
-        }
-        if q.public_only {
-            must.push((Occur::Must, Box::new(TermQuery::new(Term::from_field_u64(f.public, 1), IndexRecordOption::Basic))));
-        }
-        if !q.tenants.is_empty() {
-            let scope = q
-                .tenants
-                .iter()
-                .map(|t| (Occur::Should, Box::new(TermQuery::new(Term::from_field_i64(f.tenant, *t), IndexRecordOption::Basic)) as Box<dyn TantivyQuery>))
-                .collect();
-            must.push((Occur::Must, Box::new(BooleanQuery::new(scope))));
-        }
-        let query = BooleanQuery::new(must);
-        let searcher = self.reader.searcher();
-        let limit = q.limit.clamp(1, 100);
-        let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit).and_offset(q.offset.min(10_000)).order_by_score(), Count))?;
-        let mut title_snippets = SnippetGenerator::create(&searcher, &query, f.title)?;
-        title_snippets.set_max_num_chars(200);
-        let mut body_snippets = SnippetGenerator::create(&searcher, &query, f.body)?;
-        body_snippets.set_max_num_chars(160);
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let text_of = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_string();
-            let title = text_of(f.title);
-            let body = text_of(f.body);
-            let title_html = highlight(&title_snippets.snippet(&title), &title, true);
-            let snippet_html = highlight(&body_snippets.snippet(&body), &body, false);
-            hits.push(Hit {
-                id: doc.get_first(f.id).and_then(|v| v.as_i64()).unwrap_or(0),
-                tenant_id: doc.get_first(f.tenant).and_then(|v| v.as_i64()).unwrap_or(0),
-                score,
-                title_html,
-                snippet_html,
-            });
-        }
-        Ok(Results { total, hits })
+        Ok(())
     }
 }
 
-/// Escaped HTML of a snippet, matches wrapped in `<em>`. A title without a
-/// match is shown whole; a body without one shows its beginning.
-fn highlight(snippet: &tantivy::snippet::Snippet, full: &str, whole: bool) -> String {
-    if snippet.is_empty() {
-        let shown: String = if whole { full.to_string() } else { full.chars().take(80).collect() };
-        return escape_html(&shown);
+#[cfg(test)]
+pub(crate) mod tests_support {
+    /// Noon of 1 March of a year, China Standard Time.
+    pub fn ms_of_year(year: i64) -> i64 {
+        zhanqun_model::time::date_to_millis(&format!("{year}-03-01")).expect("valid date") + 12 * 3_600_000
     }
-    let fragment = snippet.fragment();
-    let mut out = String::new();
-    let mut at = 0;
-    for range in snippet.highlighted() {
-        out.push_str(&escape_html(&fragment[at..range.start]));
-        out.push_str("<em>");
-        out.push_str(&escape_html(&fragment[range.clone()]));
-        out.push_str("</em>");
-        at = range.end;
-    }
-    out.push_str(&escape_html(&fragment[at..]));
-    out
 }

@@ -2,13 +2,20 @@
 //!
 //! - [`tokenizer`]: jieba segmentation for tantivy, with full-width
 //!   normalization and a government dictionary;
-//! - [`index`]: the engine — documents in, scoped and ranked results out.
-//!   It has no HTTP and no SQL: the web layer feeds it what the node applies.
+//! - [`index`]: the engine's storage — documents in, commits with the Raft
+//!   position they reflect;
+//! - [`query`]: scoped, filtered, faceted queries; reposted copies folded.
+//!
+//! It has no HTTP and no SQL: the web layer feeds it what the node applies.
 
+mod gather;
 pub mod index;
+pub mod query;
 pub mod tokenizer;
 
-pub use index::{Hit, MAX_QUERY_CHARS, Query, Results, SearchDoc, SearchError, SearchIndex};
+pub use gather::Facets;
+pub use index::{SearchDoc, SearchError, SearchIndex};
+pub use query::{Filters, Hit, MAX_OFFSET, MAX_QUERY_CHARS, Query, Results, Sort};
 pub use tokenizer::build_jieba;
 
 #[cfg(test)]

@@ -86,15 +86,22 @@ impl Tokenizer for ChineseTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> ChineseTokenStream<'a> {
         self.tokens.clear();
         let (normalized, origin) = normalize(text);
-        let mode = match self.mode {
-            Mode::Index => TokenizeMode::Search,
-            Mode::Query => TokenizeMode::Default,
+        // Positions follow the one-best segmentation (what a query yields).
+        // In index mode the nested words of a long word share its position,
+        // so a query's words stay adjacent for phrase matching: 文号 terms
+        // in a document line up with the same terms typed as a query.
+        let words: Vec<(usize, usize)> =
+            self.jieba.tokenize(&normalized, TokenizeMode::Default, true).into_iter().filter(|t| is_word(t.word)).map(|t| (t.start, t.end)).collect();
+        let tokens = match self.mode {
+            Mode::Index => self.jieba.tokenize(&normalized, TokenizeMode::Search, true),
+            Mode::Query => self.jieba.tokenize(&normalized, TokenizeMode::Default, true),
         };
-        let mut position = 0;
-        for t in self.jieba.tokenize(&normalized, mode, true) {
+        for t in tokens {
             if !is_word(t.word) {
                 continue;
             }
+            // The word that contains this token (char offsets).
+            let position = words.partition_point(|&(_, end)| end <= t.start);
             self.tokens.push(Token {
                 offset_from: origin[t.byte_start],
                 offset_to: origin[t.byte_end],
@@ -102,7 +109,6 @@ impl Tokenizer for ChineseTokenizer {
                 text: t.word.to_string(),
                 position_length: 1,
             });
-            position += 1;
         }
         ChineseTokenStream { tokens: &mut self.tokens, next: 0 }
     }
@@ -166,6 +172,21 @@ mod tests {
             assert!(index.contains(&w.to_string()), "{w} missing from {index:?}");
         }
         assert_eq!(words(Mode::Query, "推进一网通办"), vec!["推进", "一网通办"]);
+    }
+
+    #[test]
+    fn nested_words_share_the_position_of_the_word_they_are_in() {
+        let mut t = ChineseTokenizer::new(build_jieba(&[]).unwrap(), Mode::Index);
+        let mut stream = t.token_stream("海城市人民政府办公室 海政办发〔2017〕37号");
+        let mut at = std::collections::HashMap::new();
+        while stream.advance() {
+            at.insert(stream.token().text.clone(), stream.token().position);
+        }
+        // Query mode yields 2017, 37, 号 as consecutive words; so must the index.
+        assert_eq!((at["37"], at["号"]), (at["2017"] + 1, at["2017"] + 2), "{at:?}");
+        let query = words(Mode::Query, "海政办发〔2017〕37号");
+        let positions: Vec<usize> = query.iter().map(|w| at[w]).collect();
+        assert!(positions.windows(2).all(|p| p[1] == p[0] + 1), "{query:?} at {positions:?}");
     }
 
     #[test]

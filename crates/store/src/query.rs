@@ -70,12 +70,29 @@ impl Store {
         row.as_ref().map(rows::document).transpose()
     }
 
-    /// A published, proactively disclosed document, or nothing.
-    /// Every document as (tenant, id): what a search index rebuild reads.
-    pub async fn document_keys(&self) -> Result<Vec<(i64, i64)>> {
-        Ok(sqlx::query_as("SELECT tenant_id, id FROM documents ORDER BY id").fetch_all(&self.reader()).await?)
+    /// Documents of every site in id order, `limit` at a time after
+    /// `after_id`: what a search index rebuild reads. The one cross-tenant
+    /// document read; the index it feeds scopes every query by tenant.
+    pub async fn all_documents_after(&self, after_id: i64, limit: i64) -> Result<Vec<Document>> {
+        let rows = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ? ORDER BY id LIMIT ?"))
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.reader())
+            .await?;
+        rows.iter().map(rows::document).collect()
     }
 
+    pub async fn document_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(&self.reader()).await?)
+    }
+
+    /// The kind of every channel of every site, by channel id.
+    pub async fn channel_kinds(&self) -> Result<HashMap<i64, zhanqun_model::ChannelKind>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, kind FROM channels").fetch_all(&self.reader()).await?;
+        rows.into_iter().map(|(id, kind)| Ok((id, parse(&kind)?))).collect()
+    }
+
+    /// A published, proactively disclosed document, or nothing.
     pub async fn public_document(&self, tenant_id: i64, id: i64) -> Result<Option<Document>> {
         Ok(self.document(tenant_id, id).await?.filter(Document::is_public))
     }

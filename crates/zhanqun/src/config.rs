@@ -19,6 +19,7 @@ pub struct FileConfig {
     pub s3_bucket: Option<String>,
     pub s3_endpoint: Option<String>,
     pub blobs_dir: Option<PathBuf>,
+    pub search_dictionary: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -37,6 +38,7 @@ pub struct Settings {
     pub advertise: String,
     pub max_upload_bytes: usize,
     pub blobs: BlobSetting,
+    pub search_dictionary: Option<PathBuf>,
 }
 
 /// Where attachment bytes live.

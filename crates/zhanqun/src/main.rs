@@ -3,6 +3,7 @@
 mod cluster_cmd;
 mod config;
 mod demo;
+mod search_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,9 +30,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run a node: public sites, admin API under /api/v1/, health at /healthz and /readyz.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Inspect or change the cluster's membership (needs ZHANQUN_CLUSTER_SECRET).
     Cluster(cluster_cmd::ClusterArgs),
+    /// Rebuild this node's search index from its content store (node stopped).
+    Reindex(search_cmd::ReindexArgs),
 }
 
 #[derive(clap::Args)]
@@ -44,7 +47,8 @@ struct ServeArgs {
     /// [default: 127.0.0.1:8080]
     #[arg(long, env = "ZHANQUN_LISTEN")]
     listen: Option<SocketAddr>,
-    /// TOML file with any of: data, listen, node_id, advertise, max_upload_mb.
+    /// TOML file with any of: data, listen, node_id, advertise, max_upload_mb,
+    /// s3_bucket, s3_endpoint, blobs_dir, search_dictionary.
     /// Flags and ZHANQUN_* variables override it.
     #[arg(long, env = "ZHANQUN_CONFIG")]
     config: Option<PathBuf>,
@@ -96,6 +100,11 @@ struct ServeArgs {
     /// Snapshot the store and purge the Raft log every this many entries.
     #[arg(long, env = "ZHANQUN_SNAPSHOT_EVERY", default_value_t = zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY)]
     snapshot_every: u64,
+    /// Extra words for Chinese search, one per line (`word [frequency] [tag]`),
+    /// added to jieba's dictionary and zhanqun's government terms. Changing
+    /// the file rebuilds the index at the next start.
+    #[arg(long, env = "ZHANQUN_SEARCH_DICTIONARY")]
+    search_dictionary: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -121,6 +130,7 @@ impl ServeArgs {
             (None, None) => BlobSetting::Local(data.join("blobs")),
         };
         Ok(Settings {
+            search_dictionary: self.search_dictionary.clone().or(file.search_dictionary),
             blobs,
             data,
             listen,
@@ -140,8 +150,9 @@ fn main() -> anyhow::Result<()> {
     zhanqun_cluster::network::install_tls_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
-        Cmd::Serve(args) => runtime.block_on(serve(args)),
+        Cmd::Serve(args) => runtime.block_on(serve(*args)),
         Cmd::Cluster(args) => runtime.block_on(cluster_cmd::run(args)),
+        Cmd::Reindex(args) => runtime.block_on(search_cmd::reindex(args)),
     }
 }
 
@@ -170,8 +181,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let derived = Arc::new(Derived::default());
     // Connected before Raft starts, so that entries replayed at start reach the index.
     let search_changes = derived.search.connect();
-    let jieba = zhanqun_search::build_jieba(&[]).map_err(|e| anyhow::anyhow!(e))?;
-    let search_index = Arc::new(zhanqun_search::SearchIndex::open(&settings.data.join("search"), jieba).context("cannot open the search index")?);
+    let search_index = Arc::new(search_cmd::open_index(&settings.data, settings.search_dictionary.as_deref())?);
     let node_config = NodeConfig {
         data_dir: settings.data.clone(),
         node_id: settings.node_id,

@@ -8,11 +8,12 @@
 //!
 //! Inside a site: `/` home, `/col/<slug>/` channel list (`?page=N`),
 //! `/col/<slug>/rss.xml`, `/art/<id>.html` document, `/att/<id>` attachment,
-//! `/sitemap.xml`, `/robots.txt`.
+//! `/sitemap.xml`, `/robots.txt`, `/search?q=…` (see `search_page.rs`).
 
 mod cache;
 mod directory;
 mod render;
+mod search_page;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use zhanqun_model::{Lifecycle, Tenant};
 
 pub use cache::{CachedPage, PageCache};
 pub use directory::{Directory, Sites};
+use render::BoxError;
 pub use render::Templates;
 
 use crate::App;
@@ -49,6 +51,7 @@ enum Target {
     Attachment { id: i64 },
     Sitemap,
     Robots,
+    Search,
     NotFound,
 }
 
@@ -64,6 +67,7 @@ fn parse_target(rest: &str, query: Option<&str>) -> Target {
         ["att", id] | ["att", id, _] => id.parse().map_or(Target::NotFound, |id| Target::Attachment { id }),
         ["sitemap.xml"] => Target::Sitemap,
         ["robots.txt"] => Target::Robots,
+        ["search"] | ["search", ""] | ["search.html"] => Target::Search,
         _ => Target::NotFound,
     }
 }
@@ -119,6 +123,9 @@ pub async fn site(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> 
     let target = parse_target(rest, uri.query());
     if let Target::Attachment { id } = target {
         return attachment(&app, &mount, id, &headers).await;
+    }
+    if target == Target::Search {
+        return search_page::page(&app, &sites, &mount, &uri).await.unwrap_or_else(|e| server_error(&app, e));
     }
     let key = match &target {
         Target::Channel { slug, page } => format!("{}|col/{slug}/{page}", mount.base),

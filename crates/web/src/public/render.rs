@@ -13,7 +13,7 @@ use zhanqun_model::{Channel, ChannelKind, Document};
 use super::{Mount, Sites, Target};
 use crate::App;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct Templates {
     env: Environment<'static>,
@@ -34,7 +34,7 @@ macro_rules! templates {
 impl Templates {
     pub fn new() -> Templates {
         let mut env = Environment::new();
-        templates!(env, "base.html", "home.html", "channel.html", "document.html", "notice.html", "landing.html", "rss.xml", "sitemap.xml");
+        templates!(env, "base.html", "home.html", "channel.html", "document.html", "notice.html", "landing.html", "rss.xml", "sitemap.xml", "search.html");
         // The default HTML escaper also escapes `/`, which turns every link
         // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.
         env.set_formatter(|out, state, value| {
@@ -58,6 +58,11 @@ impl Templates {
 
     fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(ctx)
+    }
+
+    /// Renders a page template outside the cached page path (search).
+    pub(crate) fn render_page(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        self.render(name, ctx)
     }
 
     pub fn landing(&self, sites: &Sites) -> Result<String, minijinja::Error> {
@@ -101,7 +106,7 @@ fn doc_url(mount: &Mount, id: i64) -> String {
     format!("{}/art/{}.html", mount.base, id)
 }
 
-fn site_value(mount: &Mount, channels: &[Channel]) -> Value {
+pub(super) fn site_value(mount: &Mount, channels: &[Channel]) -> Value {
     let t = &mount.tenant;
     let nav: Vec<NavItem> = channels
         .iter()
@@ -240,7 +245,7 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
             Some((tpl.render("sitemap.xml", context! { urls })?, "application/xml; charset=utf-8"))
         }
         Target::Robots => Some((format!("User-agent: *\nAllow: /\nSitemap: {}{}/sitemap.xml\n", mount.origin, mount.base), "text/plain; charset=utf-8")),
-        Target::Attachment { .. } | Target::NotFound => None,
+        Target::Attachment { .. } | Target::Search | Target::NotFound => None,
     };
     Ok(out)
 }

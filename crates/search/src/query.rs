@@ -1,0 +1,242 @@
+//! Asking the index: a [`Query`] in, a page of [`Results`] with facet counts out.
+//!
+//! Every match goes through one collector (`gather.rs`) that keeps its score,
+//! date and repost key and counts the facets, so de-duplication, both sort
+//! orders, facets and pagination come from a single pass over the matches.
+
+use std::ops::Bound;
+
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query as TantivyQuery, RangeQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::snippet::{Snippet, SnippetGenerator};
+use tantivy::tokenizer::TokenStream;
+use tantivy::{TantivyDocument, Term};
+use zhanqun_model::escape_html;
+
+use crate::gather::{Facets, Gather};
+use crate::index::{SearchError, SearchIndex};
+
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// Deepest result a query may page to: past this, refine the query.
+pub const MAX_OFFSET: usize = 10_000;
+
+/// A search request.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub text: String,
+    /// The sites searched. Empty means every site (the portal's 统一检索);
+    /// the web layer decides which sites a caller may search.
+    pub tenants: Vec<i64>,
+    pub public_only: bool,
+    pub filters: Filters,
+    pub sort: Sort,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Narrowing a search; every filter set must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Published at or after (ms).
+    pub from: Option<i64>,
+    /// Published before (ms).
+    pub until: Option<i64>,
+    pub year: Option<i64>,
+    /// A 文号 or a part of one, in any bracket style.
+    pub doc_no: Option<String>,
+    /// 主题分类, exactly.
+    pub topic: Option<String>,
+    /// 发布机构, exactly.
+    pub organ: Option<String>,
+    /// Column kind (`list`, `disclosure` …).
+    pub channel_kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Relevance,
+    /// Newest first.
+    Date,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub score: f32,
+    pub published_at: i64,
+    pub doc_no: Option<String>,
+    pub issuing_organ: String,
+    /// Escaped HTML with matches in `<em>`.
+    pub title_html: String,
+    pub snippet_html: String,
+    /// Other copies (reposts) of this document that matched and are not shown.
+    pub copies: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// Distinct documents matched (copies of one source count once).
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+}
+
+impl SearchIndex {
+    fn query_terms(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.query_analyzer.clone();
+        let mut stream = analyzer.token_stream(text);
+        let mut terms = Vec::new();
+        while stream.advance() {
+            terms.push(stream.token().text.clone());
+        }
+        terms
+    }
+
+    fn term(&self, field: Field, text: &str) -> Box<dyn TantivyQuery> {
+        Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
+    }
+
+    /// The scored part: every term must match somewhere (title, 文号, body or
+    /// 发布机构); title matches weigh 4×, 文号 matches 6×, and a query that is
+    /// a whole 文号 (its terms as a phrase) 20× — so the document a 文号 names
+    /// comes first, and title matches rank above body matches.
+    fn text_query(&self, terms: &[String]) -> Vec<(Occur, Box<dyn TantivyQuery>)> {
+        let f = &self.fields;
+        let boost = |q: Box<dyn TantivyQuery>, by: f32| -> Box<dyn TantivyQuery> { Box::new(BoostQuery::new(q, by)) };
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
+        for t in terms {
+            let any_field = BooleanQuery::new(vec![
+                (Occur::Should, boost(self.term(f.title, t), 4.0)),
+                (Occur::Should, boost(self.term(f.doc_no, t), 6.0)),
+                (Occur::Should, self.term(f.body, t)),
+                (Occur::Should, self.term(f.organ, t)),
+            ]);
+            clauses.push((Occur::Must, Box::new(any_field)));
+        }
+        if terms.len() > 1 {
+            let phrase = |field: Field| PhraseQuery::new(terms.iter().map(|t| Term::from_field_text(field, t)).collect());
+            clauses.push((Occur::Should, boost(Box::new(phrase(f.doc_no)), 20.0)));
+            clauses.push((Occur::Should, boost(Box::new(phrase(f.title)), 4.0)));
+        }
+        clauses
+    }
+
+    /// The unscored part: scope and filters.
+    fn filter_clauses(&self, q: &Query) -> Vec<(Occur, Box<dyn TantivyQuery>)> {
+        let f = &self.fields;
+        let exact = |t: Term| -> Box<dyn TantivyQuery> { Box::new(TermQuery::new(t, IndexRecordOption::Basic)) };
+        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
+        if q.public_only {
+            clauses.push((Occur::Must, exact(Term::from_field_u64(f.public, 1))));
+        }
+        if !q.tenants.is_empty() {
+            let scope = q.tenants.iter().map(|t| (Occur::Should, exact(Term::from_field_i64(f.tenant, *t)))).collect();
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(scope))));
+        }
+        let fl = &q.filters;
+        if fl.from.is_some() || fl.until.is_some() {
+            let lower = fl.from.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f.published_at, v)));
+            let upper = fl.until.map_or(Bound::Unbounded, |v| Bound::Excluded(Term::from_field_i64(f.published_at, v)));
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+        }
+        if let Some(y) = fl.year {
+            clauses.push((Occur::Must, exact(Term::from_field_i64(f.year, y))));
+        }
+        for (field, value) in [(f.topic, &fl.topic), (f.organ_exact, &fl.organ), (f.kind, &fl.channel_kind)] {
+            if let Some(v) = value {
+                clauses.push((Occur::Must, exact(Term::from_field_text(field, v))));
+            }
+        }
+        if let Some(no) = fl.doc_no.as_deref() {
+            // A 文号 filter matches the 文号 field as a phrase of its terms, so
+            // `海政办发[2017]37号`, `〔2017〕37号` and `37号` all narrow to it.
+            let terms: Vec<Term> = self.query_terms(no).iter().map(|t| Term::from_field_text(f.doc_no, t)).collect();
+            match terms.len() {
+                0 => {}
+                1 => clauses.push((Occur::Must, Box::new(TermQuery::new(terms[0].clone(), IndexRecordOption::Basic)))),
+                _ => clauses.push((Occur::Must, Box::new(PhraseQuery::new(terms)))),
+            }
+        }
+        clauses
+    }
+
+    /// Runs a query. Text with no searchable word and no filter answers
+    /// nothing; filters alone list what they select, newest first.
+    pub fn search(&self, q: &Query) -> Result<Results, SearchError> {
+        let text: String = q.text.chars().filter(|c| !c.is_control()).collect();
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(SearchError::BadQuery(format!("the query is longer than {MAX_QUERY_CHARS} characters; shorten it or use the filters")));
+        }
+        if q.offset > MAX_OFFSET {
+            return Err(SearchError::BadQuery(format!("results deeper than {MAX_OFFSET} are not served; narrow the query with filters")));
+        }
+        let terms = self.query_terms(&text);
+        let filters = self.filter_clauses(q);
+        let has_filter = filters.len() > usize::from(q.public_only) + usize::from(!q.tenants.is_empty());
+        if terms.is_empty() && !has_filter {
+            return Ok(Results::default());
+        }
+        let sort = if terms.is_empty() { Sort::Date } else { q.sort };
+        let mut clauses = self.text_query(&terms);
+        if clauses.is_empty() {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        clauses.extend(filters);
+        let query = BooleanQuery::new(clauses);
+
+        let searcher = self.reader.searcher();
+        let gathered = searcher.search(&query, &Gather { by_date: sort == Sort::Date })?;
+        let limit = q.limit.clamp(1, 100);
+        let page = gathered.page(q.offset, limit);
+
+        let f = &self.fields;
+        let mut title_snippets = SnippetGenerator::create(&searcher, &query, f.title)?;
+        title_snippets.set_max_num_chars(200);
+        let mut body_snippets = SnippetGenerator::create(&searcher, &query, f.body)?;
+        body_snippets.set_max_num_chars(160);
+        let mut hits = Vec::with_capacity(page.len());
+        for m in page {
+            let doc: TantivyDocument = searcher.doc(m.address)?;
+            let text_of = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_string);
+            let title = text_of(f.title).unwrap_or_default();
+            let body = text_of(f.body).unwrap_or_default();
+            hits.push(Hit {
+                id: doc.get_first(f.id).and_then(|v| v.as_i64()).unwrap_or(0),
+                tenant_id: doc.get_first(f.tenant).and_then(|v| v.as_i64()).unwrap_or(0),
+                score: m.score,
+                published_at: m.published_at,
+                doc_no: text_of(f.doc_no),
+                issuing_organ: text_of(f.organ).unwrap_or_default(),
+                title_html: highlight(&title_snippets.snippet(&title), &title, true),
+                snippet_html: highlight(&body_snippets.snippet(&body), &body, false),
+                copies: m.copies,
+            });
+        }
+        Ok(Results { total: gathered.distinct(), hits, facets: gathered.facets })
+    }
+}
+
+/// Escaped HTML of a snippet, matches wrapped in `<em>`. A title without a
+/// match is shown whole; a body without one shows its beginning.
+fn highlight(snippet: &Snippet, full: &str, whole: bool) -> String {
+    if snippet.is_empty() {
+        let shown: String = if whole { full.to_string() } else { full.chars().take(80).collect() };
+        return escape_html(&shown);
+    }
+    let fragment = snippet.fragment();
+    let mut out = String::new();
+    let mut at = 0;
+    for range in snippet.highlighted() {
+        out.push_str(&escape_html(&fragment[at..range.start]));
+        out.push_str("<em>");
+        out.push_str(&escape_html(&fragment[range.clone()]));
+        out.push_str("</em>");
+        at = range.end;
+    }
+    out.push_str(&escape_html(&fragment[at..]));
+    out
+}

@@ -1,0 +1,124 @@
+//! The public search page of every site: `/search?q=…` under the site's
+//! host, `/sites/<code>/search` anywhere.
+//!
+//! A site searches its own published 主动公开 documents. The portal searches
+//! every site that is online (统一检索) and shows facets — site, year,
+//! column kind, 发布机构 — and the filters behind them. Pages are not cached:
+//! the query string is the page.
+
+use axum::extract::Query;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::{Value, context};
+use zhanqun_model::{Lifecycle, Tenant, TenantKind};
+
+use super::{Mount, Sites, render};
+use crate::App;
+use crate::search::request::{self, FacetValue, SearchParams};
+
+/// Where a document of `site` lives, seen from the page of `mount`.
+fn document_url(mount: &Mount, site: &Tenant, id: i64) -> String {
+    if site.id == mount.tenant.id {
+        return format!("{}/art/{id}.html", mount.base);
+    }
+    if mount.base.starts_with("/sites/") {
+        return format!("/sites/{}/art/{id}.html", site.code);
+    }
+    if mount.base.is_empty() && site.mount_under_parent && site.parent_id == Some(mount.tenant.id) {
+        return format!("/{}/art/{id}.html", site.code);
+    }
+    match site.hosts.first() {
+        Some(host) => format!("http://{host}/art/{id}.html"),
+        None => format!("/sites/{}/art/{id}.html", site.code),
+    }
+}
+
+/// A facet group as links that add (or, when chosen, remove) its filter.
+fn facet_links(params: &SearchParams, path: &str, name: &str, chosen: Option<&str>, values: &[FacetValue]) -> Vec<Value> {
+    values
+        .iter()
+        .map(|v| {
+            let active = chosen == Some(v.value.as_str());
+            let url = format!("{path}{}", params.link_with(name, (!active).then_some(v.value.as_str())));
+            context! { label => v.label, count => v.count, url, active }
+        })
+        .collect()
+}
+
+pub async fn page(app: &App, sites: &Sites, mount: &Mount, uri: &Uri) -> Result<Response, super::BoxError> {
+    let params = Query::<SearchParams>::try_from_uri(uri).map(|q| q.0).unwrap_or_default();
+    let t = &mount.tenant;
+    let portal = t.kind == TenantKind::Portal;
+    let online: Vec<i64> = if portal { sites.tenants().filter(|s| s.lifecycle == Lifecycle::Online).map(|s| s.id).collect() } else { vec![t.id] };
+    let mut error: Option<String> = None;
+    let tenants = match params.site_code().filter(|_| portal) {
+        Some(code) => match sites.by_code(code).filter(|s| online.contains(&s.id)) {
+            Some(s) => vec![s.id],
+            None => {
+                error = Some(format!("没有可检索的站点“{code}”。"));
+                vec![]
+            }
+        },
+        None => online,
+    };
+    let per_page = params.per_page().unwrap_or(request::PER_PAGE);
+    let mut results = zhanqun_search::Results::default();
+    if error.is_none() && !tenants.is_empty() {
+        match params.to_query(tenants, true) {
+            Err(bad) => error = Some(bad.0),
+            Ok(query) => match app.search.as_ref() {
+                None => error = Some("本节点未启用检索。".into()),
+                Some(index) => match request::run(index, query).await {
+                    Ok(r) => results = r,
+                    Err(zhanqun_search::SearchError::BadQuery(m)) => error = Some(m),
+                    Err(e) => return Err(e.into()),
+                },
+            },
+        }
+    }
+    let view = request::view(&params, results, sites, per_page, |site, id| document_url(mount, site, id));
+    let path = format!("{}/search", mount.base);
+    let facets = if portal {
+        let f = &view.facets;
+        context! {
+            sites => facet_links(&params, &path, "site", params.site_code(), &f.sites),
+            years => facet_links(&params, &path, "year", params.year.as_deref(), &f.years),
+            kinds => facet_links(&params, &path, "kind", params.kind.as_deref(), &f.channel_kinds),
+            organs => facet_links(&params, &path, "organ", params.organ.as_deref(), &f.organs),
+        }
+    } else {
+        Value::from(())
+    };
+    let page_link = |n: usize| {
+        let mut link = params.link_with("page", None);
+        link.push_str(&format!("&page={n}"));
+        format!("{path}{link}")
+    };
+    let sorted_by_date = params.sort.as_deref() == Some("date");
+    let channels = app.store.channels(t.id).await?;
+    let html = app.templates.render_page(
+        "search.html",
+        context! {
+            site => render::site_value(mount, &channels),
+            column => if portal { "统一检索" } else { "站内搜索" },
+            portal, path, error, params => context! {
+                q => params.q, year => params.year, from => params.from, to => params.to, doc_no => params.doc_no,
+                topic => params.topic, organ => params.organ, site => params.site_code(),
+            },
+            searched => !params.text().trim().is_empty() || view.total > 0,
+            total => view.total, page => view.page, pages => view.pages, hits => view.hits, facets,
+            sort_relevance => format!("{path}{}", params.link_with("sort", None)),
+            sort_date => format!("{path}{}", params.link_with("sort", Some("date"))),
+            sorted_by_date,
+            prev => (view.page > 1).then(|| page_link(view.page - 1)),
+            next => (view.page < view.pages).then(|| page_link(view.page + 1)),
+        },
+    )?;
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    Ok((
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        html,
+    )
+        .into_response())
+}

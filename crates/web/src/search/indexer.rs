@@ -1,0 +1,220 @@
+//! Keeps this node's search index in step with what it applies.
+//!
+//! The apply path only drops the touched document keys into a channel
+//! ([`SearchFeed`]); one indexing task drains it in batches (up to 250 ms),
+//! re-reads those documents from the local store, and commits with the
+//! applied index it read *before* loading them — so the index never claims a
+//! position whose changes it lacks, and a later change of the same document
+//! arrives as a later batch. A snapshot install or an index behind the store
+//! at start rebuilds from the store.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use zhanqun_cluster::Node;
+use zhanqun_model::{ChannelKind, Document};
+use zhanqun_search::{SearchDoc, SearchIndex};
+use zhanqun_store::Store;
+
+pub enum Change {
+    Documents(Vec<(i64, i64)>),
+    /// The whole store was replaced.
+    Reset,
+}
+
+/// The sending half, filled in once the index is open.
+#[derive(Default)]
+pub struct SearchFeed {
+    tx: OnceLock<mpsc::UnboundedSender<Change>>,
+}
+
+impl SearchFeed {
+    pub fn send(&self, change: Change) {
+        if let Some(tx) = self.tx.get() {
+            let _ = tx.send(change);
+        }
+    }
+
+    /// Connects the feed; changes sent before are not kept, which is why
+    /// the indexer compares positions and rebuilds at start.
+    pub fn connect(&self) -> mpsc::UnboundedReceiver<Change> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = self.tx.set(tx);
+        rx
+    }
+}
+
+/// What the index holds of a document: its text without markup, its
+/// column's kind, and the key its reposted copies share.
+pub fn search_doc(d: &Document, channel_kind: Option<ChannelKind>) -> SearchDoc {
+    let body = strip_tags(&d.body_html);
+    SearchDoc {
+        id: d.id,
+        tenant_id: d.tenant_id,
+        dedup_key: repost_key(&d.title, d.meta.doc_no.as_deref(), &body),
+        title: d.title.clone(),
+        body,
+        doc_no: d.meta.doc_no.clone(),
+        issuing_organ: d.meta.issuing_organ.clone(),
+        topic: d.meta.topic.clone(),
+        channel_kind: channel_kind.map_or("list", |k| k.as_str()).to_string(),
+        published_at: d.published_at.unwrap_or(d.created_at),
+        public: d.is_public(),
+    }
+}
+
+/// Copies of one source carry the same title, 文号 and text; search shows
+/// them once. (When reposting records its source explicitly, the source id
+/// is the better key; content identity is what the store can say today.)
+fn repost_key(title: &str, doc_no: Option<&str>, body: &str) -> u64 {
+    let mut h = Sha256::new();
+    for part in [title.trim(), doc_no.unwrap_or("").trim(), body.trim()] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")).max(1)
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+/// Re-reads the given documents and puts them in the index (or takes them
+/// out when they are gone). Not committed.
+async fn index_keys(index: &SearchIndex, store: &Store, keys: impl IntoIterator<Item = (i64, i64)>) -> BoxResult<()> {
+    let kinds = store.channel_kinds().await?;
+    let mut docs = Vec::new();
+    let mut gone = Vec::new();
+    for (tenant, id) in keys {
+        match store.document(tenant, id).await? {
+            Some(d) => docs.push(search_doc(&d, kinds.get(&d.channel_id).copied())),
+            None => gone.push(id),
+        }
+        if docs.len() >= 1000 {
+            index.upsert(&docs)?;
+            docs.clear();
+        }
+    }
+    index.upsert(&docs)?;
+    index.delete(&gone);
+    Ok(())
+}
+
+/// Documents read from the store per step of a rebuild.
+const REBUILD_BATCH: i64 = 2000;
+
+/// Empties the index and fills it from the store, committing at `position`
+/// (the store's applied index, read before the first document). Calls
+/// `progress(done, total)` after every batch.
+pub async fn rebuild(index: &SearchIndex, store: &Store, position: u64, mut progress: impl FnMut(u64, u64)) -> BoxResult<u64> {
+    let total = store.document_count().await?.max(0) as u64;
+    let kinds = store.channel_kinds().await?;
+    index.clear()?;
+    let (mut after, mut done) = (0, 0u64);
+    loop {
+        let batch = store.all_documents_after(after, REBUILD_BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        done += batch.len() as u64;
+        let docs: Vec<SearchDoc> = batch.iter().map(|d| search_doc(d, kinds.get(&d.channel_id).copied())).collect();
+        index.upsert(&docs)?;
+        progress(done, total.max(done));
+    }
+    index.commit(position)?;
+    index.optimize()?;
+    Ok(done)
+}
+
+async fn rebuild_here(index: &SearchIndex, node: &Node) -> BoxResult<()> {
+    let position = node.applied_index();
+    let started = std::time::Instant::now();
+    let documents = rebuild(index, &node.store, position, |_, _| {}).await?;
+    tracing::info!(documents, elapsed_ms = started.elapsed().as_millis() as u64, position, "search index rebuilt");
+    Ok(())
+}
+
+/// Brings an index that stopped at `from` up to the node's applied index by
+/// re-reading the documents the log entries in between name. `false` when
+/// the log no longer reaches back that far.
+async fn catch_up(index: &SearchIndex, node: &Node, from: u64) -> BoxResult<bool> {
+    let position = node.applied_index();
+    let Some(commands) = node.logged_commands(from + 1, position).await? else { return Ok(false) };
+    let mut keys = Vec::new();
+    for c in &commands {
+        c.document_keys(&mut keys);
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    index_keys(index, &node.store, keys.iter().copied()).await?;
+    index.commit(position)?;
+    tracing::info!(from, to = position, documents = keys.len(), "search index caught up from the log");
+    Ok(true)
+}
+
+/// Runs the indexing task until the feed closes.
+pub async fn run_indexer(index: Arc<SearchIndex>, node: Arc<Node>, mut rx: mpsc::UnboundedReceiver<Change>) {
+    let applied = node.applied_index();
+    let start = match index.indexed_position() {
+        Ok(at) if at == applied && (at > 0 || index.is_empty()) => {
+            tracing::info!(position = at, "search index is current");
+            Ok(())
+        }
+        // Behind, with the log still holding what it missed: catch up.
+        Ok(at) if at > 0 && at < applied => match catch_up(&index, &node, at).await {
+            Ok(true) => Ok(()),
+            Ok(false) => rebuild_here(&index, &node).await,
+            Err(e) => Err(e),
+        },
+        // New, ahead of the store (restored from a backup) or unreadable.
+        _ => rebuild_here(&index, &node).await,
+    };
+    if let Err(e) = start {
+        tracing::error!("search index could not be brought up to date: {e}");
+    }
+    while let Some(first) = rx.recv().await {
+        let mut keys = BTreeSet::new();
+        let mut reset = false;
+        let mut take = |c: Change| match c {
+            Change::Documents(d) => keys.extend(d),
+            Change::Reset => reset = true,
+        };
+        take(first);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(250);
+        while let Ok(Some(c)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+            take(c);
+        }
+        let position = node.applied_index();
+        let result = if reset {
+            rebuild_here(&index, &node).await
+        } else {
+            match index_keys(&index, &node.store, keys).await {
+                Ok(()) => index.commit(position).map_err(Into::into),
+                Err(e) => Err(e),
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!("search indexing failed: {e}");
+        }
+    }
+}
+
+/// Store and index errors both end in the log (or the reindex command's
+/// message).
+pub type BoxResult<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
