@@ -231,23 +231,6 @@ impl SearchIndex {
         self.writer.lock().expect("index writer lock").delete_all_documents()?;
         Ok(())
     }
-
-    /// Merges segments and waits for the merges (after a bulk rebuild, so
-    /// queries touch few segments).
-    pub fn optimize(&self) -> Result<(), SearchError> {
-        let ids = self.index.searchable_segment_ids()?;
-        if ids.len() > 1 {
-            let mut writer = self.writer.lock().expect("index writer lock");
-            let merge = writer.merge(&ids);
-            drop(writer);
-            merge.wait()?;
-            let writer = self.writer.lock().expect("index writer lock");
-            writer.garbage_collect_files().wait()?;
-            drop(writer);
-            self.reader.reload()?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -164,6 +164,20 @@ impl SearchIndex {
         clauses
     }
 
+    /// A snippet maker for the query's words. It re-tokenizes stored text
+    /// in query mode: index mode's nested words overlap, and tantivy's
+    /// fragment cutting assumes tokens in text order.
+    fn snippets(&self, searcher: &tantivy::Searcher, terms: &[String], field: Field, max_chars: usize) -> Result<SnippetGenerator, SearchError> {
+        let mut weighted = std::collections::BTreeMap::new();
+        for t in terms {
+            let docs = searcher.doc_freq(&Term::from_field_text(field, t))?;
+            if docs > 0 {
+                weighted.insert(t.clone(), 1.0 / (1.0 + docs as f32));
+            }
+        }
+        Ok(SnippetGenerator::new(weighted, self.query_analyzer.clone(), field, max_chars))
+    }
+
     /// Runs a query. Text with no searchable word and no filter answers
     /// nothing; filters alone list what they select, newest first.
     pub fn search(&self, q: &Query) -> Result<Results, SearchError> {
@@ -194,10 +208,8 @@ impl SearchIndex {
         let page = gathered.page(q.offset, limit);
 
         let f = &self.fields;
-        let mut title_snippets = SnippetGenerator::create(&searcher, &query, f.title)?;
-        title_snippets.set_max_num_chars(200);
-        let mut body_snippets = SnippetGenerator::create(&searcher, &query, f.body)?;
-        body_snippets.set_max_num_chars(160);
+        let title_snippets = self.snippets(&searcher, &terms, f.title, 200)?;
+        let body_snippets = self.snippets(&searcher, &terms, f.body, 160)?;
         let mut hits = Vec::with_capacity(page.len());
         for m in page {
             let doc: TantivyDocument = searcher.doc(m.address)?;
@@ -221,16 +233,28 @@ impl SearchIndex {
 }
 
 /// Escaped HTML of a snippet, matches wrapped in `<em>`. A title without a
-/// match is shown whole; a body without one shows its beginning.
+/// match is shown whole; a body without one shows its beginning. Matched
+/// words may overlap (a word and a word nested in it both match), so the
+/// ranges are merged first.
 fn highlight(snippet: &Snippet, full: &str, whole: bool) -> String {
     if snippet.is_empty() {
         let shown: String = if whole { full.to_string() } else { full.chars().take(80).collect() };
         return escape_html(&shown);
     }
     let fragment = snippet.fragment();
+    let mut ranges: Vec<std::ops::Range<usize>> = snippet.highlighted().to_vec();
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
     let mut out = String::new();
     let mut at = 0;
-    for range in snippet.highlighted() {
+    // Never trust a range to lie inside the fragment on char boundaries.
+    for range in merged.into_iter().filter(|r| r.end <= fragment.len() && fragment.is_char_boundary(r.start) && fragment.is_char_boundary(r.end)) {
         out.push_str(&escape_html(&fragment[at..range.start]));
         out.push_str("<em>");
         out.push_str(&escape_html(&fragment[range.clone()]));

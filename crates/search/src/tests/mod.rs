@@ -238,3 +238,24 @@ fn an_index_built_with_another_dictionary_reports_position_zero() {
     assert_eq!(SearchIndex::open(dir.path(), jieba.clone()).unwrap().with_analysis_id("aaaa").indexed_position().unwrap(), 12);
     assert_eq!(SearchIndex::open(dir.path(), jieba).unwrap().with_analysis_id("bbbb").indexed_position().unwrap(), 0);
 }
+
+#[test]
+fn overlapping_matches_are_highlighted_once() {
+    // 一网通办 is one word with 通办 nested in it: both match the query, and
+    // their highlights overlap.
+    let index = SearchIndex::in_memory(build_jieba(&[]).unwrap()).unwrap();
+    index.upsert(&[doc(1, 1, "推进一网通办工作", "全镇共完成一网通办项目，推进通办服务。", None, true)]).unwrap();
+    index.commit(1).unwrap();
+    for q in ["一网通办 工作", "通办", "一网通办 通办"] {
+        let r = index.search(&Query { text: q.into(), public_only: true, limit: 5, ..Default::default() }).unwrap();
+        let hit = &r.hits[0];
+        assert!(hit.snippet_html.contains("<em>"), "{q}: {hit:?}");
+        for html in [&hit.title_html, &hit.snippet_html] {
+            let balanced = html.matches("<em>").count() == html.matches("</em>").count();
+            let nested = html.split("<em>").skip(1).any(|part| !part.contains("</em>") || part.split("</em>").next().unwrap().contains("<em>"));
+            assert!(balanced && !nested, "{q}: {html}");
+        }
+    }
+    let r = index.search(&Query { text: "一网通办 工作".into(), public_only: true, limit: 5, ..Default::default() }).unwrap();
+    assert_eq!(r.hits[0].title_html, "推进<em>一网通办工作</em>", "adjacent matches join");
+}

@@ -138,7 +138,6 @@ pub async fn rebuild(index: &SearchIndex, store: &Store, position: u64, mut prog
         progress(done, total.max(done));
     }
     index.commit(position)?;
-    index.optimize()?;
     Ok(done)
 }
 
