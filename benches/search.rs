@@ -231,9 +231,9 @@ fn run_engine(name: &str, docs: u64) {
                 top3_n += 1;
                 top3_ok += usize::from(answer.iter().take(3).any(|a| a.0 == *id));
             }
-            Expect::TitleHas(word) => {
-                judged += 3;
-                relevant += answer.iter().take(3).filter(|a| a.1.contains(word.as_str())).count();
+            Expect::TitleHas(word, possible) => {
+                judged += possible;
+                relevant += answer.iter().take(*possible).filter(|a| a.1.contains(word.as_str())).count();
             }
             Expect::Nothing => {}
         }

@@ -250,8 +250,10 @@ pub enum Expect {
     First(i64),
     /// This document must be in the top 3.
     Top3(i64),
-    /// Top-3 hits are relevant when their title contains this.
-    TitleHas(String),
+    /// Top-3 hits are relevant when their title contains this; the second
+    /// field is how many such documents exist in scope, up to 3 (so a site
+    /// with only two cannot be blamed for a third).
+    TitleHas(String, usize),
     /// Latency only.
     Nothing,
 }
@@ -292,19 +294,38 @@ pub fn queries(docs: u64) -> Vec<BenchQuery> {
     for k in 0..100 {
         let topic = rng.pick(TOPICS).to_string();
         let tenant = (k % 2 == 1).then(|| (rng.next() % TENANTS) as i64 + 1);
-        out.push(BenchQuery { text: topic.clone(), tenant, expect: Expect::TitleHas(topic) });
+        out.push(BenchQuery { text: topic.clone(), tenant, expect: Expect::TitleHas(topic, 3) });
     }
     // Two-character words, the commonest thing typed into a search box
     // (too short for a trigram index).
     for k in 0..100 {
         let word = rng.pick(SHORT_WORDS).to_string();
         let tenant = (k % 2 == 1).then(|| (rng.next() % TENANTS) as i64 + 1);
-        out.push(BenchQuery { text: word.clone(), tenant, expect: Expect::TitleHas(word) });
+        out.push(BenchQuery { text: word.clone(), tenant, expect: Expect::TitleHas(word, 3) });
     }
     // Two-word questions.
     for _ in 0..100 {
         let (a, b) = (rng.pick(TOPICS), rng.pick(&["通知", "公示", "实施方案", "工作", "政策解读", "总结"]));
         out.push(BenchQuery { text: format!("{a} {b}"), tenant: None, expect: Expect::Nothing });
+    }
+    // How many relevant documents each keyword query could find at best.
+    let mut found = vec![0usize; out.len()];
+    for i in 0..docs {
+        let d = generate(i);
+        for (q, n) in out.iter().zip(found.iter_mut()) {
+            if let Expect::TitleHas(word, _) = &q.expect
+                && *n < 3
+                && q.tenant.is_none_or(|t| t == d.tenant_id)
+                && d.title.contains(word.as_str())
+            {
+                *n += 1;
+            }
+        }
+    }
+    for (q, n) in out.iter_mut().zip(found) {
+        if let Expect::TitleHas(_, possible) = &mut q.expect {
+            *possible = n;
+        }
     }
     out
 }
