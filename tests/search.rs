@@ -227,6 +227,13 @@ async fn public_search_pages_scope_filter_facet_sort_and_page() {
     let (status, html) = page(&server, None, "/sites/haicheng/search?q=x&from=2024-13-01").await;
     assert_eq!(status, 400);
     assert!(html.contains("`from` must be a date"), "{html}");
+    let (status, html) = page(&server, None, &format!("/sites/haicheng/search?{}", serde_urlencoded_pair("q", &"政".repeat(2000)))).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("longer than 200 characters"), "{html}");
+    for q in ["", "AND OR", "\"政务", "😀", "\u{1}\u{2}", "(((", "*:*"] {
+        let (status, _) = page(&server, None, &format!("/sites/haicheng/search?{}", serde_urlencoded_pair("q", q))).await;
+        assert_eq!(status, 200, "{q:?}");
+    }
     let (status, _, body) = api(&server, &token, Method::GET, "/api/v1/search?q=x&sort=sideways", None).await;
     assert_eq!((status, error_code(&body).as_str()), (400, "bad_query"));
 

@@ -25,7 +25,13 @@ const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
     ("get", "/tenants/{code}/attachments/{id}", "Download an attachment", None, 200),
     ("get", "/users", "List users (platform admin)", None, 200),
     ("post", "/users", "Create a user with roles per site (platform admin)", Some("NewUser"), 201),
-    ("get", "/search", "Search the caller's sites, drafts included (q, tenant, page, per_page)", None, 200),
+    (
+        "get",
+        "/search",
+        "Search the caller's sites, drafts included: hits, total, facets (q site year from to doc_no topic organ kind sort page per_page)",
+        None,
+        200,
+    ),
     ("get", "/cluster/status", "Members, leader, term, applied index and lag of each node (platform admin or cluster secret)", None, 200),
 ];
 
