@@ -169,8 +169,8 @@ fn percent_encode(s: &str) -> String {
 pub fn kind_name(kind: &str) -> &'static str {
     match kind {
         "disclosure" => "政府信息公开",
-        "list" => "新闻动态",
-        "page" => "单页",
+        "list" => "信息发布",
+        "page" => "单页信息",
         "interaction" => "互动交流",
         _ => "其他",
     }
