@@ -277,9 +277,9 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
         .json()
         .await
         .unwrap();
-    let r = c.post(format!("{}/api/v1/tenants/grow/documents/{}/publish", cluster.base(1), doc["id"])).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let at = r.headers()["x-zhanqun-index"].to_str().unwrap().to_string();
+    let (status, headers, _) = common::review_and_publish(&cluster.base(1), &token, "grow", doc["id"].as_i64().unwrap()).await;
+    assert_eq!(status, 200);
+    let at = headers["x-zhanqun-index"].to_str().unwrap().to_string();
     let page = c.get(format!("{}/sites/grow/art/{}.html", cluster.base(4), doc["id"])).header("x-zhanqun-min-index", &at).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("经节点一发布、由节点四提供"));

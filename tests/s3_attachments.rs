@@ -55,9 +55,9 @@ async fn attachments_go_to_the_shared_bucket_and_every_node_serves_them() {
     let att: Value = r.json().await.unwrap();
     let sha = att["sha256"].as_str().unwrap().to_string();
 
-    let r = client().post(format!("{}/api/v1/tenants/s3site/documents/{id}/publish", cluster.base(1))).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let index = r.headers()["x-zhanqun-index"].to_str().unwrap().to_string();
+    let (status, headers, _) = common::review_and_publish(&cluster.base(1), &token, "s3site", id).await;
+    assert_eq!(status, 200);
+    let index = headers["x-zhanqun-index"].to_str().unwrap().to_string();
 
     // Node 2 serves the bytes from the bucket.
     let r = client()

@@ -142,7 +142,7 @@ async fn create_and_publish(server: &Server, token: &str, site: &str, title: &st
     .await;
     assert_eq!(status, 201, "{doc}");
     let id = doc["id"].as_i64().unwrap();
-    let (status, _, body) = api(server, token, Method::POST, &format!("/api/v1/tenants/{site}/documents/{id}/publish"), None).await;
+    let (status, _, body) = common::review_and_publish(&server.base, token, site, id).await;
     assert_eq!(status, 200, "{body}");
     id
 }
@@ -212,7 +212,7 @@ async fn public_search_pages_scope_filter_facet_sort_and_page() {
     let (_, html) = page(&server, None, &format!("/sites/haicheng/search?{q}")).await;
     assert!(page_hits(&html).is_empty(), "a draft reached the public search");
     let id = draft["id"].as_i64().unwrap();
-    let (status, _, _) = api(&server, &token, Method::POST, &format!("/api/v1/tenants/ganwang/documents/{id}/publish"), None).await;
+    let (status, _, _) = common::review_and_publish(&server.base, &token, "ganwang", id).await;
     assert_eq!(status, 200);
     let published = Instant::now();
     portal_search_until(&server, q, |html| page_hits(html) == ["ganwang"]).await;

@@ -67,7 +67,7 @@ async fn publish_a_first_document_and_withdraw_it() {
     let att: serde_json::Value = r.json().await.unwrap();
     assert_eq!(att["content_type"], "application/pdf");
 
-    let (status, headers, published) = api(&server, &token, Method::POST, &format!("/api/v1/tenants/shifan/documents/{id}/publish"), None).await;
+    let (status, headers, published) = review_and_publish(&server.base, &token, "shifan", id).await;
     assert_eq!(status, 200, "{published}");
     assert_eq!(published["state"], "published");
     let index: u64 = headers["x-zhanqun-index"].to_str().unwrap().parse().unwrap();

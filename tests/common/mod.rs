@@ -125,3 +125,38 @@ pub fn error_code(body: &Value) -> String {
     assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error without a message: {body}");
     code.to_string()
 }
+
+/// Takes a draft through review to publication as a user who holds the
+/// content steps (the platform administrator in most tests): chooses 主动公开
+/// if no 公开属性 was chosen, submits, approves until approved, publishes.
+/// Returns the answer to the publish request. `base` is a node's URL.
+pub async fn review_and_publish(base: &str, token: &str, site: &str, id: i64) -> (u16, reqwest::header::HeaderMap, Value) {
+    let c = client();
+    let doc_url = format!("{base}/api/v1/tenants/{site}/documents/{id}");
+    let send = |method: reqwest::Method, url: String, body: Option<Value>| {
+        let mut req = c.request(method, url).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let (status, headers) = (r.status().as_u16(), r.headers().clone());
+            let text = r.text().await.unwrap();
+            (status, headers, serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)))
+        }
+    };
+    let (_, _, doc) = send(reqwest::Method::GET, doc_url.clone(), None).await;
+    if doc["meta"]["disclosure"].is_null() {
+        let (status, _, body) = send(reqwest::Method::PATCH, doc_url.clone(), Some(json!({ "disclosure": "主动公开" }))).await;
+        assert_eq!(status, 200, "choosing 主动公开: {body}");
+    }
+    let (status, _, body) = send(reqwest::Method::POST, format!("{doc_url}/submit"), None).await;
+    assert_eq!(status, 200, "submit: {body}");
+    let mut state = body["state"].as_str().unwrap_or_default().to_string();
+    while state != "approved" {
+        let (status, _, body) = send(reqwest::Method::POST, format!("{doc_url}/approve"), None).await;
+        assert_eq!(status, 200, "approve: {body}");
+        state = body["state"].as_str().unwrap_or_default().to_string();
+    }
+    send(reqwest::Method::POST, format!("{doc_url}/publish"), None).await
+}

@@ -46,6 +46,30 @@ pub enum Command {
         document_id: i64,
         patch: DocumentPatch,
     },
+    /// Draft → review (first stage by its 公开属性).
+    SubmitDocument {
+        tenant_id: i64,
+        document_id: i64,
+    },
+    /// The current stage's reviewer passes it on.
+    ApproveDocument {
+        tenant_id: i64,
+        document_id: i64,
+    },
+    /// 退文: back to draft with a reason the editor sees.
+    ReturnDocument {
+        tenant_id: i64,
+        document_id: i64,
+        reason: String,
+    },
+    /// A 保密审查员's conclusion.
+    SignOffSecrecy {
+        tenant_id: i64,
+        document_id: i64,
+        passed: bool,
+        conclusion: String,
+    },
+    /// Approved → published.
     PublishDocument {
         tenant_id: i64,
         document_id: i64,
@@ -84,6 +108,10 @@ impl Command {
             Command::CreateChannel { .. } => "create_channel",
             Command::CreateDocument { .. } => "create_document",
             Command::UpdateDocument { .. } => "update_document",
+            Command::SubmitDocument { .. } => "submit_document",
+            Command::ApproveDocument { .. } => "approve_document",
+            Command::ReturnDocument { .. } => "return_document",
+            Command::SignOffSecrecy { .. } => "sign_off_secrecy",
             Command::PublishDocument { .. } => "publish_document",
             Command::WithdrawDocument { .. } => "withdraw_document",
             Command::AddAttachment { .. } => "add_attachment",
@@ -91,6 +119,38 @@ impl Command {
             Command::CreateSession { .. } => "create_session",
             Command::DeleteSession { .. } => "delete_session",
             Command::Batch { .. } => "batch",
+        }
+    }
+
+    /// The site and the thing a command acts on, for the audit trail.
+    pub fn audit_subject(&self) -> (Option<i64>, Option<i64>) {
+        match self {
+            Command::CreateTenant { tenant } => (Some(tenant.id), Some(tenant.id)),
+            Command::UpdateTenant { tenant_id, .. } => (Some(*tenant_id), Some(*tenant_id)),
+            Command::CreateChannel { channel } => (Some(channel.tenant_id), Some(channel.id)),
+            Command::CreateDocument { document, .. } => (Some(document.tenant_id), Some(document.id)),
+            Command::UpdateDocument { tenant_id, document_id, .. }
+            | Command::SubmitDocument { tenant_id, document_id }
+            | Command::ApproveDocument { tenant_id, document_id }
+            | Command::ReturnDocument { tenant_id, document_id, .. }
+            | Command::SignOffSecrecy { tenant_id, document_id, .. }
+            | Command::PublishDocument { tenant_id, document_id }
+            | Command::WithdrawDocument { tenant_id, document_id } => (Some(*tenant_id), Some(*document_id)),
+            Command::AddAttachment { attachment } => (Some(attachment.tenant_id), Some(attachment.id)),
+            Command::CreateUser { user } => (None, Some(user.id)),
+            Command::CreateSession { user_id, .. } => (None, Some(*user_id)),
+            Command::DeleteSession { .. } | Command::Batch { .. } => (None, None),
+        }
+    }
+
+    /// What the audit trail says beyond the command's name: the reason of a
+    /// 退文, the conclusion of a sign-off. Never secrets.
+    pub fn audit_detail(&self) -> Option<String> {
+        match self {
+            Command::ReturnDocument { reason, .. } => Some(reason.clone()),
+            Command::SignOffSecrecy { passed, conclusion, .. } => Some(format!("{}: {conclusion}", if *passed { "passed" } else { "not passed" })),
+            Command::Batch { commands } => Some(format!("{} commands", commands.len())),
+            _ => None,
         }
     }
 
@@ -102,6 +162,10 @@ impl Command {
         match self {
             Command::CreateDocument { document, .. } => out.push((document.tenant_id, document.id)),
             Command::UpdateDocument { tenant_id, document_id, .. }
+            | Command::SubmitDocument { tenant_id, document_id }
+            | Command::ApproveDocument { tenant_id, document_id }
+            | Command::ReturnDocument { tenant_id, document_id, .. }
+            | Command::SignOffSecrecy { tenant_id, document_id, .. }
             | Command::PublishDocument { tenant_id, document_id }
             | Command::WithdrawDocument { tenant_id, document_id } => out.push((*tenant_id, *document_id)),
             Command::Batch { commands } => commands.iter().for_each(|c| c.document_keys(out)),
@@ -145,6 +209,8 @@ pub enum RejectionKind {
     NotFound,
     Conflict,
     Invalid,
+    /// The actor lacks the role for this step.
+    Forbidden,
 }
 
 impl Rejection {
@@ -156,5 +222,8 @@ impl Rejection {
     }
     pub fn invalid(code: &str, message: impl Into<String>) -> Self {
         Self { kind: RejectionKind::Invalid, code: code.into(), message: message.into() }
+    }
+    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
+        Self { kind: RejectionKind::Forbidden, code: code.into(), message: message.into() }
     }
 }

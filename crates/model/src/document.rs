@@ -2,12 +2,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::workflow::{ReturnNote, ReviewStage, SecrecySignOff};
 use crate::{Millis, string_enum};
 
 string_enum! {
-    /// Where a document is in its life. The review workflow adds states here.
+    /// Where a document is in its life (see [`crate::workflow`]).
     pub enum DocState {
         Draft => "draft",
+        Submitted => "submitted",
+        InReview => "in_review",
+        SecrecyReview => "secrecy_review",
+        Approved => "approved",
+        Scheduled => "scheduled",
         Published => "published",
         Withdrawn => "withdrawn",
     }
@@ -55,7 +61,10 @@ pub struct GovMeta {
     pub written_date: Option<String>,
     /// 主题分类.
     pub topic: Option<String>,
-    pub disclosure: Disclosure,
+    /// 公开属性; a draft may not have chosen one yet, a submission must.
+    pub disclosure: Option<Disclosure>,
+    /// The legal basis of a decision other than 主动公开 (e.g. 《条例》第十五条).
+    pub disclosure_basis: Option<String>,
     /// Why a document is not 主动公开.
     pub disclosure_reason: Option<String>,
     pub validity: Validity,
@@ -80,12 +89,24 @@ pub struct Document {
     pub published_at: Option<Millis>,
     pub meta: GovMeta,
     pub created_by: Option<i64>,
+    /// Must be signed off by a 保密审查员 before approval.
+    #[serde(default)]
+    pub needs_secrecy_review: bool,
+    /// Whose turn it is, while under review.
+    #[serde(default)]
+    pub review_stage: Option<ReviewStage>,
+    /// The last 退文, shown to the editor until the next submission.
+    #[serde(default)]
+    pub returned: Option<ReturnNote>,
+    /// The last 保密审查 sign-off.
+    #[serde(default)]
+    pub secrecy: Option<SecrecySignOff>,
 }
 
 impl Document {
     /// Invariant 6: the public sees only published, proactively disclosed documents.
     pub fn is_public(&self) -> bool {
-        self.state == DocState::Published && self.meta.disclosure == Disclosure::Proactive
+        self.state == DocState::Published && self.meta.disclosure == Some(Disclosure::Proactive)
     }
 }
 
@@ -103,8 +124,10 @@ pub struct DocumentPatch {
     pub written_date: Option<String>,
     pub topic: Option<String>,
     pub disclosure: Option<Disclosure>,
+    pub disclosure_basis: Option<String>,
     pub disclosure_reason: Option<String>,
     pub validity: Option<Validity>,
+    pub needs_secrecy_review: Option<bool>,
     /// Attachments to link to the document (appended in this order).
     pub attachment_ids: Option<Vec<i64>>,
 }

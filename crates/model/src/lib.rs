@@ -12,11 +12,13 @@ pub mod rules;
 pub mod tenant;
 pub mod time;
 pub mod user;
+pub mod workflow;
 
 pub use command::{Applied, Command, Outcome, Proposal, Rejection, RejectionKind};
 pub use document::{Attachment, Disclosure, DocState, Document, DocumentPatch, GovMeta, Validity};
 pub use tenant::{Channel, ChannelKind, Lifecycle, Tenant, TenantKind, TenantPatch, UpdateClass};
 pub use user::{Grant, PlatformRole, TenantRole, User};
+pub use workflow::{ReturnNote, ReviewStage, SecrecySignOff};
 
 /// Escapes text for HTML element content and attribute values. One escaper
 /// for the page templates and the search snippets, so both agree.

@@ -21,6 +21,23 @@ string_enum! {
         Editor => "editor",
         /// Reviews, publishes and withdraws.
         Reviewer => "reviewer",
+        /// 政务公开审核员: decides documents that are not 主动公开 first.
+        DisclosureReviewer => "disclosure_reviewer",
+        /// 保密审查员: signs off documents that need secrecy review.
+        SecrecyReviewer => "secrecy_reviewer",
+    }
+}
+
+impl TenantRole {
+    /// The role's name as people in a government office say it.
+    pub fn title(self) -> &'static str {
+        match self {
+            TenantRole::Admin => "站点管理员 (admin)",
+            TenantRole::Editor => "编辑 (editor)",
+            TenantRole::Reviewer => "审核员 (reviewer)",
+            TenantRole::DisclosureReviewer => "政务公开审核员 (disclosure_reviewer)",
+            TenantRole::SecrecyReviewer => "保密审查员 (secrecy_reviewer)",
+        }
     }
 }
 
@@ -52,6 +69,12 @@ impl User {
     /// holds every role everywhere.
     pub fn may(&self, tenant_id: i64, roles: &[TenantRole]) -> bool {
         self.is_platform_admin() || self.grants.iter().any(|g| g.tenant_id == tenant_id && roles.contains(&g.role))
+    }
+
+    /// Whether the user personally holds one of `roles` in `tenant_id`
+    /// (the platform administrator included: review duties are personal).
+    pub fn holds(&self, tenant_id: i64, roles: &[TenantRole]) -> bool {
+        self.grants.iter().any(|g| g.tenant_id == tenant_id && roles.contains(&g.role))
     }
 
     /// Whether the user may see anything of the tenant at all.

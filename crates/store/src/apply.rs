@@ -12,7 +12,7 @@ use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::time::{parse_date, to_civil};
 use zhanqun_model::{Applied, Command, DocState, Document, DocumentPatch, Outcome, Proposal, Rejection, Tenant, TenantPatch};
 
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, workflow};
 
 /// What an applied entry touched, so that derived state (render caches,
 /// the tenant directory) can be refreshed on every node.
@@ -28,7 +28,7 @@ pub struct Touched {
 }
 
 /// A refusal or a storage failure while applying one command.
-enum Failure {
+pub(crate) enum Failure {
     Rejected(Rejection),
     Store(StoreError),
 }
@@ -61,7 +61,7 @@ impl From<StoreError> for Failure {
     }
 }
 
-type Step<T = ()> = std::result::Result<T, Failure>;
+pub(crate) type Step<T = ()> = std::result::Result<T, Failure>;
 
 impl Store {
     /// Applies one Raft entry. `log_id` is recorded as the new last-applied
@@ -90,6 +90,9 @@ impl Store {
                 }
             }
         };
+        if let Some(p) = proposal {
+            audit(&mut tx, p, &outcome).await?;
+        }
         set_meta(&mut tx, "last_applied", log_id).await?;
         if let Some(m) = membership {
             set_meta(&mut tx, "membership", m).await?;
@@ -97,6 +100,29 @@ impl Store {
         tx.commit().await?;
         Ok((outcome, touched))
     }
+}
+
+/// One line of the audit trail per proposal, refused ones included, in the
+/// same transaction as the change (so the trail and the content never
+/// disagree, on any node).
+async fn audit(conn: &mut SqliteConnection, p: &Proposal, outcome: &Outcome) -> Result<()> {
+    let (tenant, target) = p.command.audit_subject();
+    let (result, detail) = match outcome {
+        Ok(_) => ("ok".to_string(), p.command.audit_detail()),
+        Err(r) => (r.code.clone(), Some(r.message.clone())),
+    };
+    sqlx::query("INSERT INTO audit_log (at, actor, client_ip, tenant_id, target_id, action, result, detail) VALUES (?,?,?,?,?,?,?,?)")
+        .bind(p.at)
+        .bind(p.actor)
+        .bind(&p.client_ip)
+        .bind(tenant)
+        .bind(target)
+        .bind(p.command.name())
+        .bind(result)
+        .bind(detail)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 async fn set_meta(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {
@@ -117,8 +143,14 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
             Command::CreateChannel { channel } => create_channel(conn, channel, touched).await,
             Command::CreateDocument { document, attachment_ids } => create_document(conn, p, document, attachment_ids, touched).await,
             Command::UpdateDocument { tenant_id, document_id, patch } => update_document(conn, p, *tenant_id, *document_id, patch, touched).await,
-            Command::PublishDocument { tenant_id, document_id } => set_state(conn, p, *tenant_id, *document_id, DocState::Published, touched).await,
-            Command::WithdrawDocument { tenant_id, document_id } => set_state(conn, p, *tenant_id, *document_id, DocState::Withdrawn, touched).await,
+            Command::SubmitDocument { tenant_id, document_id } => workflow::submit(conn, p, *tenant_id, *document_id, touched).await,
+            Command::ApproveDocument { tenant_id, document_id } => workflow::approve(conn, p, *tenant_id, *document_id, touched).await,
+            Command::ReturnDocument { tenant_id, document_id, reason } => workflow::send_back(conn, p, *tenant_id, *document_id, reason, touched).await,
+            Command::SignOffSecrecy { tenant_id, document_id, passed, conclusion } => {
+                workflow::sign_off(conn, p, *tenant_id, *document_id, *passed, conclusion, touched).await
+            }
+            Command::PublishDocument { tenant_id, document_id } => workflow::publish(conn, p, *tenant_id, *document_id, touched).await,
+            Command::WithdrawDocument { tenant_id, document_id } => workflow::withdraw(conn, p, *tenant_id, *document_id, touched).await,
             Command::AddAttachment { attachment: a } => {
                 tenant_exists(conn, a.tenant_id).await?;
                 if let Some(doc) = a.document_id {
@@ -319,7 +351,7 @@ async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i64, channel_
 }
 
 /// Checks the fields of a document that the state machine owns the truth of.
-fn check_document(d: &Document) -> Step {
+pub(crate) fn check_document(d: &Document) -> Step {
     check_text("title", &d.title, 200)?;
     check_text("issuing_organ (发布机构)", &d.meta.issuing_organ, 100)?;
     if let Some(no) = &d.meta.doc_no {
@@ -333,7 +365,9 @@ fn check_document(d: &Document) -> Step {
     {
         return Err(Rejection::invalid("invalid_date", format!("成文日期 `{date}` is not a date in the form YYYY-MM-DD")).into());
     }
-    rules::check_disclosure(d.meta.disclosure, d.meta.disclosure_reason.as_deref())?;
+    if let Some(disclosure) = d.meta.disclosure {
+        rules::check_disclosure(disclosure, d.meta.disclosure_reason.as_deref())?;
+    }
     Ok(())
 }
 
@@ -358,6 +392,11 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
     let organ_code = tenant_exists(conn, d.tenant_id).await?;
     channel_in_tenant(conn, d.tenant_id, d.channel_id).await?;
     check_document(d)?;
+    // People start drafts; only the system (demo, imports) loads documents
+    // in a later state.
+    if p.actor.is_some() && d.state != DocState::Draft {
+        return Err(Rejection::invalid("not_a_draft", "a new document starts as a draft; publish it through review").into());
+    }
     // (tenant, created_at, created_by, title, 索引号) of the holder of the id.
     type Holder = (i64, i64, Option<i64>, String, Option<String>);
     let taken: Option<Holder> =
@@ -382,8 +421,9 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
     let published_at = (d.state == DocState::Published).then_some(d.published_at.unwrap_or(p.at));
     sqlx::query(
         "INSERT INTO documents (id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at,
-            index_no, index_year, index_serial, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_reason, validity, created_by)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            index_no, index_year, index_serial, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_reason, validity, created_by,
+            disclosure_basis, needs_secrecy_review)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )
     .bind(d.id)
     .bind(d.tenant_id)
@@ -404,10 +444,12 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
     .bind(&d.meta.issuing_organ)
     .bind(&d.meta.written_date)
     .bind(&d.meta.topic)
-    .bind(d.meta.disclosure.as_str())
+    .bind(crate::rows::disclosure_text(d.meta.disclosure))
     .bind(&d.meta.disclosure_reason)
     .bind(d.meta.validity.as_str())
     .bind(d.created_by)
+    .bind(&d.meta.disclosure_basis)
+    .bind(d.needs_secrecy_review)
     .execute(&mut *conn)
     .await?;
     link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
@@ -433,7 +475,7 @@ async fn check_doc_no_unique(conn: &mut SqliteConnection, d: &Document) -> Step 
     }
 }
 
-async fn load_document(conn: &mut SqliteConnection, tenant_id: i64, id: i64) -> Step<Document> {
+pub(crate) async fn load_document(conn: &mut SqliteConnection, tenant_id: i64, id: i64) -> Step<Document> {
     let row = sqlx::query(sql!("SELECT {} FROM documents WHERE id = ? AND tenant_id = ?", crate::rows::DOCUMENT_COLUMNS))
         .bind(id)
         .bind(tenant_id)
@@ -447,6 +489,14 @@ async fn load_document(conn: &mut SqliteConnection, tenant_id: i64, id: i64) -> 
 
 async fn update_document(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, patch: &DocumentPatch, touched: &mut Touched) -> Step<Applied> {
     let mut d = load_document(conn, tenant_id, id).await?;
+    workflow::require(conn, p, &d, zhanqun_model::workflow::Step::Edit).await?;
+    if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
+        return Err(Rejection::conflict(
+            "not_editable",
+            format!("the document is {}; only a draft or a withdrawn document can be edited (a reviewer can return it to its editor)", d.state),
+        )
+        .into());
+    }
     if let Some(c) = patch.channel_id {
         channel_in_tenant(conn, tenant_id, c).await?;
         d.channel_id = c;
@@ -456,12 +506,14 @@ async fn update_document(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i
     }
     set!(title => d.title, body_html => d.body_html, summary => d.summary, source => d.source, author => d.author,
          doc_no => d.meta.doc_no, issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
-         disclosure => d.meta.disclosure, disclosure_reason => d.meta.disclosure_reason, validity => d.meta.validity);
+         disclosure => d.meta.disclosure, disclosure_basis => d.meta.disclosure_basis, disclosure_reason => d.meta.disclosure_reason,
+         validity => d.meta.validity, needs_secrecy_review => d.needs_secrecy_review);
     check_document(&d)?;
     check_doc_no_unique(conn, &d).await?;
     sqlx::query(
         "UPDATE documents SET channel_id = ?, title = ?, body_html = ?, summary = ?, source = ?, author = ?, doc_no = ?, issuing_organ = ?,
-            written_date = ?, topic = ?, disclosure = ?, disclosure_reason = ?, validity = ?, updated_at = ? WHERE id = ?",
+            written_date = ?, topic = ?, disclosure = ?, disclosure_reason = ?, validity = ?, updated_at = ?, disclosure_basis = ?,
+            needs_secrecy_review = ? WHERE id = ?",
     )
     .bind(d.channel_id)
     .bind(&d.title)
@@ -473,41 +525,18 @@ async fn update_document(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i
     .bind(&d.meta.issuing_organ)
     .bind(&d.meta.written_date)
     .bind(&d.meta.topic)
-    .bind(d.meta.disclosure.as_str())
+    .bind(crate::rows::disclosure_text(d.meta.disclosure))
     .bind(&d.meta.disclosure_reason)
     .bind(d.meta.validity.as_str())
     .bind(p.at)
+    .bind(&d.meta.disclosure_basis)
+    .bind(d.needs_secrecy_review)
     .bind(id)
     .execute(&mut *conn)
     .await?;
     if let Some(ids) = &patch.attachment_ids {
         link_attachments(conn, tenant_id, id, ids).await?;
     }
-    touched.tenants.insert(tenant_id);
-    touched.documents.insert((tenant_id, id));
-    Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
-}
-
-async fn set_state(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, to: DocState, touched: &mut Touched) -> Step<Applied> {
-    let d = load_document(conn, tenant_id, id).await?;
-    match (d.state, to) {
-        (DocState::Published, DocState::Published) => return Err(Rejection::conflict("already_published", "the document is already published").into()),
-        (DocState::Draft, DocState::Withdrawn) | (DocState::Withdrawn, DocState::Withdrawn) => {
-            return Err(Rejection::conflict("not_published", "only a published document can be withdrawn").into());
-        }
-        _ => {}
-    }
-    if to == DocState::Published {
-        check_document(&d)?;
-    }
-    // 发布日期 is the first publication; republishing keeps it.
-    sqlx::query("UPDATE documents SET state = ?, published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
-        .bind(to.as_str())
-        .bind(if to == DocState::Published { Some(p.at) } else { None })
-        .bind(p.at)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
     touched.tenants.insert(tenant_id);
     touched.documents.insert((tenant_id, id));
     Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })

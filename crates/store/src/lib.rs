@@ -18,6 +18,7 @@ mod apply;
 mod query;
 mod rows;
 mod snapshot;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -29,7 +30,7 @@ use sqlx::{ConnectOptions, SqliteConnection};
 use tokio::sync::Mutex;
 
 pub use apply::Touched;
-pub use query::{DocumentFilter, Page};
+pub use query::{AuditEntry, DocumentFilter, Page};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 

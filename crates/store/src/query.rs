@@ -230,3 +230,38 @@ impl Store {
         Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(&self.reader()).await? > 0)
     }
 }
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: Option<i64>,
+    pub client_ip: Option<String>,
+    pub tenant_id: Option<i64>,
+    pub target_id: Option<i64>,
+    pub action: String,
+    /// `ok`, or the code of the refusal.
+    pub result: String,
+    pub detail: Option<String>,
+}
+
+impl Store {
+    /// Audit lines, newest first, optionally of one site and/or one target,
+    /// older than `before` (an id, for paging back).
+    pub async fn audit(&self, tenant_id: Option<i64>, target_id: Option<i64>, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, actor, client_ip, tenant_id, target_id, action, result, detail FROM audit_log
+             WHERE (? IS NULL OR tenant_id = ?) AND (? IS NULL OR target_id = ?) AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        )
+        .bind(tenant_id)
+        .bind(tenant_id)
+        .bind(target_id)
+        .bind(target_id)
+        .bind(before)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.reader())
+        .await?)
+    }
+}

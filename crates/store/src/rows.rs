@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use zhanqun_model::{Attachment, Channel, Document, GovMeta, Tenant};
+use zhanqun_model::{Attachment, Channel, Document, GovMeta, ReturnNote, SecrecySignOff, Tenant};
 
 use crate::{Result, parse};
 
@@ -46,7 +46,12 @@ pub(crate) fn channel(row: &SqliteRow) -> Result<Channel> {
     })
 }
 
-pub(crate) const DOCUMENT_COLUMNS: &str = "id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at, index_no, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_reason, validity, created_by";
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at, index_no, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_basis, disclosure_reason, validity, created_by, needs_secrecy_review, review_stage, return_reason, return_stage, returned_by, returned_at, secrecy_passed, secrecy_conclusion, secrecy_by, secrecy_at";
+
+/// `disclosure` is stored as text; the empty string is "not chosen yet".
+pub(crate) fn disclosure_text(d: Option<zhanqun_model::Disclosure>) -> &'static str {
+    d.map_or("", |d| d.as_str())
+}
 
 pub(crate) fn document(row: &SqliteRow) -> Result<Document> {
     Ok(Document {
@@ -68,11 +73,35 @@ pub(crate) fn document(row: &SqliteRow) -> Result<Document> {
             issuing_organ: row.try_get("issuing_organ")?,
             written_date: row.try_get("written_date")?,
             topic: row.try_get("topic")?,
-            disclosure: parse(row.try_get("disclosure")?)?,
+            disclosure: match row.try_get::<&str, _>("disclosure")? {
+                "" => None,
+                text => Some(parse(text)?),
+            },
+            disclosure_basis: row.try_get("disclosure_basis")?,
             disclosure_reason: row.try_get("disclosure_reason")?,
             validity: parse(row.try_get("validity")?)?,
         },
         created_by: row.try_get("created_by")?,
+        needs_secrecy_review: row.try_get("needs_secrecy_review")?,
+        review_stage: row.try_get::<Option<&str>, _>("review_stage")?.map(parse).transpose()?,
+        returned: match row.try_get::<Option<String>, _>("return_reason")? {
+            Some(reason) => Some(ReturnNote {
+                reason,
+                by: row.try_get("returned_by")?,
+                at: row.try_get::<Option<i64>, _>("returned_at")?.unwrap_or(0),
+                stage: parse(row.try_get::<Option<&str>, _>("return_stage")?.unwrap_or("content"))?,
+            }),
+            None => None,
+        },
+        secrecy: match row.try_get::<Option<bool>, _>("secrecy_passed")? {
+            Some(passed) => Some(SecrecySignOff {
+                by: row.try_get("secrecy_by")?,
+                at: row.try_get::<Option<i64>, _>("secrecy_at")?.unwrap_or(0),
+                passed,
+                conclusion: row.try_get::<Option<String>, _>("secrecy_conclusion")?.unwrap_or_default(),
+            }),
+            None => None,
+        },
     })
 }
 

@@ -5,7 +5,9 @@ use zhanqun_model::*;
 use crate::Store;
 
 fn proposal(at: i64, command: Command) -> Proposal {
-    Proposal { at, actor: Some(1), client_ip: None, command }
+    // The system acts (no user): these tests are about storage, the API
+    // tests walk the permissions.
+    Proposal { at, actor: None, client_ip: Some("10.0.0.9".into()), command }
 }
 
 fn tenant(id: i64, code: &str) -> Tenant {
@@ -63,11 +65,16 @@ fn document(id: i64, tenant_id: i64, channel_id: i64, doc_no: Option<&str>) -> D
             issuing_organ: "某镇人民政府".into(),
             written_date: Some("2017-04-25".into()),
             topic: None,
-            disclosure: Disclosure::Proactive,
+            disclosure: Some(Disclosure::Proactive),
+            disclosure_basis: None,
             disclosure_reason: None,
             validity: Validity::Valid,
         },
         created_by: Some(1),
+        needs_secrecy_review: false,
+        review_stage: None,
+        returned: None,
+        secrecy: None,
     }
 }
 
@@ -118,13 +125,20 @@ async fn public_queries_never_return_drafts_or_non_proactive_documents() {
     apply(&s, 1, Command::CreateTenant { tenant: tenant(1, "aa") }).await.unwrap();
     apply(&s, 2, Command::CreateChannel { channel: channel(10, 1) }).await.unwrap();
     let mut withheld = document(102, 1, 10, None);
-    withheld.meta.disclosure = Disclosure::Withheld;
+    withheld.meta.disclosure = Some(Disclosure::Withheld);
+    withheld.meta.disclosure_basis = Some("《政府信息公开条例》第十四条".into());
     withheld.meta.disclosure_reason = Some("涉及国家秘密".into());
     for d in [document(100, 1, 10, None), document(101, 1, 10, None), withheld] {
         apply(&s, 3, Command::CreateDocument { document: d, attachment_ids: vec![] }).await.unwrap();
     }
-    apply(&s, 4, Command::PublishDocument { tenant_id: 1, document_id: 101 }).await.unwrap();
-    apply(&s, 5, Command::PublishDocument { tenant_id: 1, document_id: 102 }).await.unwrap();
+    for id in [101, 102] {
+        apply(&s, 4, Command::SubmitDocument { tenant_id: 1, document_id: id }).await.unwrap();
+        // 102 is 不予公开: the 政务公开 stage, then the content stage.
+        while s.document(1, id).await.unwrap().unwrap().state != DocState::Approved {
+            apply(&s, 5, Command::ApproveDocument { tenant_id: 1, document_id: id }).await.unwrap();
+        }
+        apply(&s, 6, Command::PublishDocument { tenant_id: 1, document_id: id }).await.unwrap();
+    }
     let page = s.public_documents(1, None, 10, 0).await.unwrap();
     assert_eq!(page.items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![101]);
     assert!(s.public_document(1, 102).await.unwrap().is_none());
@@ -165,4 +179,23 @@ async fn a_create_proposed_twice_is_applied_once_and_answered_the_same() {
     other.title = "另一份文件".into();
     let err = apply(&s, 5, Command::CreateDocument { document: other, attachment_ids: vec![] }).await.unwrap_err();
     assert_eq!(err.code, "duplicate_id");
+}
+
+#[tokio::test]
+async fn the_audit_trail_records_every_proposal_with_its_result() {
+    let (_dir, s) = store().await;
+    apply(&s, 1, Command::CreateTenant { tenant: tenant(1, "aa") }).await.unwrap();
+    apply(&s, 2, Command::CreateChannel { channel: channel(10, 1) }).await.unwrap();
+    apply(&s, 3, Command::CreateDocument { document: document(100, 1, 10, None), attachment_ids: vec![] }).await.unwrap();
+    let refused = apply(&s, 4, Command::PublishDocument { tenant_id: 1, document_id: 100 }).await.unwrap_err();
+    assert_eq!(refused.code, "not_approved");
+    apply(&s, 5, Command::SubmitDocument { tenant_id: 1, document_id: 100 }).await.unwrap();
+    apply(&s, 6, Command::ReturnDocument { tenant_id: 1, document_id: 100, reason: "请补充成文日期依据".into() }).await.unwrap();
+    let trail = s.audit(Some(1), Some(100), None, 10).await.unwrap();
+    let lines: Vec<(&str, &str)> = trail.iter().map(|e| (e.action.as_str(), e.result.as_str())).collect();
+    assert_eq!(lines, vec![("return_document", "ok"), ("submit_document", "ok"), ("publish_document", "not_approved"), ("create_document", "ok")]);
+    assert_eq!(trail[0].detail.as_deref(), Some("请补充成文日期依据"));
+    assert_eq!(trail[0].client_ip.as_deref(), Some("10.0.0.9"));
+    let d = s.document(1, 100).await.unwrap().unwrap();
+    assert_eq!((d.state, d.returned.map(|r| r.reason)), (DocState::Draft, Some("请补充成文日期依据".to_string())));
 }

@@ -72,6 +72,7 @@ impl From<Rejection> for ApiError {
             RejectionKind::NotFound => ApiError::NotFound(r.code, r.message),
             RejectionKind::Conflict => ApiError::Conflict(r.code, r.message),
             RejectionKind::Invalid => ApiError::Unprocessable(r.code, r.message),
+            RejectionKind::Forbidden => ApiError::Forbidden(r.message),
         }
     }
 }

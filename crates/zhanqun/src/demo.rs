@@ -123,11 +123,17 @@ impl Builder {
                     issuing_organ: tenant.name.clone(),
                     written_date: Some(written.into()),
                     topic: Some(topic.into()),
-                    disclosure,
+                    disclosure: Some(disclosure),
+                    // The demo's one non-public notice cites its basis in its reason.
+                    disclosure_basis: reason.map(|_| "《中华人民共和国政府信息公开条例》".into()),
                     disclosure_reason: reason.map(Into::into),
                     validity: Validity::Valid,
                 },
                 created_by: None,
+                needs_secrecy_review: false,
+                review_stage: None,
+                returned: None,
+                secrecy: None,
             },
             attachment_ids: vec![],
         });

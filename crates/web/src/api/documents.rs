@@ -1,4 +1,4 @@
-//! Documents: drafts, edits, publishing and withdrawal.
+//! Documents: drafts and edits. The review steps are in `workflow.rs`.
 
 use std::sync::Arc;
 
@@ -15,7 +15,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
 
 const WRITERS: &[TenantRole] = &[TenantRole::Admin, TenantRole::Editor];
-const PUBLISHERS: &[TenantRole] = &[TenantRole::Admin, TenantRole::Reviewer];
 
 /// A document as the API shows it: with its public URL and attachments.
 #[derive(Serialize)]
@@ -27,7 +26,7 @@ struct DocumentView {
     attachments: Vec<Attachment>,
 }
 
-async fn view(app: &App, tenant: &Tenant, document: Document) -> ApiResult<serde_json::Value> {
+pub(super) async fn view(app: &App, tenant: &Tenant, document: Document) -> ApiResult<serde_json::Value> {
     let attachments = app.store.attachments_of(tenant.id, document.id).await?;
     let url = format!("/sites/{}/art/{}.html", tenant.code, document.id);
     Ok(to_json(&DocumentView { document, url, attachments }))
@@ -50,9 +49,15 @@ pub struct NewDocument {
     issuing_organ: Option<String>,
     written_date: Option<String>,
     topic: Option<String>,
+    /// 公开属性: may wait until submission, which requires it.
     disclosure: Option<Disclosure>,
+    /// The legal basis when not 主动公开.
+    disclosure_basis: Option<String>,
     disclosure_reason: Option<String>,
     validity: Option<Validity>,
+    /// Needs a 保密审查员's sign-off before approval.
+    #[serde(default)]
+    needs_secrecy_review: bool,
     #[serde(default)]
     attachment_ids: Vec<i64>,
 }
@@ -100,7 +105,7 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<
     Ok(Json(serde_json::json!({ "items": items, "total": page.total })))
 }
 
-async fn load(app: &App, caller: &Caller, code: &str, id: i64) -> ApiResult<(Tenant, Document)> {
+pub(super) async fn load(app: &App, caller: &Caller, code: &str, id: i64) -> ApiResult<(Tenant, Document)> {
     let t = tenant_by_code(app, code).await?;
     if !caller.user.belongs_to(t.id) {
         return Err(ApiError::forbidden());
@@ -126,8 +131,9 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     }
     .ok_or_else(|| ApiError::NotFound("unknown_channel".into(), "this site has no such channel".into()))?;
     check_written_date(body.written_date.as_deref())?;
-    let disclosure = body.disclosure.unwrap_or(Disclosure::Proactive);
-    rules::check_disclosure(disclosure, body.disclosure_reason.as_deref()).map_err(ApiError::from)?;
+    if let Some(disclosure) = body.disclosure {
+        rules::check_disclosure(disclosure, body.disclosure_reason.as_deref()).map_err(ApiError::from)?;
+    }
     let now = now_ms();
     let document = Document {
         id: new_id(),
@@ -148,11 +154,16 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
             issuing_organ: body.issuing_organ.unwrap_or_else(|| t.name.clone()),
             written_date: body.written_date,
             topic: body.topic,
-            disclosure,
+            disclosure: body.disclosure,
+            disclosure_basis: body.disclosure_basis,
             disclosure_reason: body.disclosure_reason,
             validity: body.validity.unwrap_or(Validity::Valid),
         },
         created_by: Some(caller.user.id),
+        needs_secrecy_review: body.needs_secrecy_review,
+        review_stage: None,
+        returned: None,
+        secrecy: None,
     };
     let id = document.id;
     let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids: body.attachment_ids })).await?;
@@ -178,22 +189,4 @@ pub async fn update(
     let (headers, _) = propose(&app, caller.propose(Command::UpdateDocument { tenant_id: t.id, document_id: id, patch })).await?;
     let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after update"))?;
     Ok(WriteResponse(StatusCode::OK, headers, view(&app, &t, d).await?))
-}
-
-async fn transition(app: Arc<App>, caller: Caller, code: String, id: i64, publish: bool) -> WriteResult {
-    let (t, _) = load(&app, &caller, &code, id).await?;
-    caller.require(t.id, PUBLISHERS)?;
-    let command =
-        if publish { Command::PublishDocument { tenant_id: t.id, document_id: id } } else { Command::WithdrawDocument { tenant_id: t.id, document_id: id } };
-    let (headers, _) = propose(&app, caller.propose(command)).await?;
-    let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after state change"))?;
-    Ok(WriteResponse(StatusCode::OK, headers, view(&app, &t, d).await?))
-}
-
-pub async fn publish(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
-    transition(app, caller, code, id, true).await
-}
-
-pub async fn withdraw(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
-    transition(app, caller, code, id, false).await
 }

@@ -8,6 +8,7 @@ mod search;
 mod session;
 mod tenants;
 mod users;
+mod workflow;
 
 use std::sync::Arc;
 
@@ -40,8 +41,13 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .route("/tenants/{code}/channels", get(tenants::list_channels).post(tenants::create_channel))
         .route("/tenants/{code}/documents", get(documents::list).post(documents::create))
         .route("/tenants/{code}/documents/{id}", get(documents::show).patch(documents::update))
-        .route("/tenants/{code}/documents/{id}/publish", post(documents::publish))
-        .route("/tenants/{code}/documents/{id}/withdraw", post(documents::withdraw))
+        .route("/tenants/{code}/documents/{id}/submit", post(workflow::submit))
+        .route("/tenants/{code}/documents/{id}/approve", post(workflow::approve))
+        .route("/tenants/{code}/documents/{id}/return", post(workflow::send_back))
+        .route("/tenants/{code}/documents/{id}/secrecy-review", post(workflow::sign_off))
+        .route("/tenants/{code}/documents/{id}/publish", post(workflow::publish))
+        .route("/tenants/{code}/documents/{id}/withdraw", post(workflow::withdraw))
+        .route("/tenants/{code}/documents/{id}/audit", get(workflow::audit))
         .route("/tenants/{code}/attachments/{id}", get(attachments::download))
         .route("/users", get(users::list).post(users::create))
         .route("/cluster/status", get(cluster::status))

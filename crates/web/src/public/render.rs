@@ -227,7 +227,7 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
                             title => d.title, body_html => Value::from_safe_string(d.body_html.clone()), source => d.source, author => d.author,
                             summary => d.summary, published_at => d.published_at, index_no => d.meta.index_no, doc_no => d.meta.doc_no,
                             issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
-                            disclosure => d.meta.disclosure.as_str(), validity => d.meta.validity.as_str(),
+                            disclosure => d.meta.disclosure.map_or("", |x| x.as_str()), validity => d.meta.validity.as_str(),
                         },
                     },
                 )?,

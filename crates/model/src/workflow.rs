@@ -1,0 +1,132 @@
+//! The editorial workflow of a document: which state follows which, and who
+//! may move it.
+//!
+//! ```text
+//! draft ──submit──▶ submitted ──approve──▶ in_review ──approve──▶ (secrecy_review ──sign off──▶) approved ──publish──▶ published
+//!   ▲                   │ (政务公开 stage first when        │                │                          │ schedule        │
+//!   └──── return (退文, with a reason) ◀─── not 主动公开) ───┴────────────────┘                          ▼                 │ withdraw
+//!                                                                                                  scheduled ─publish─▶   ▼
+//!                                                                                                                     withdrawn
+//! ```
+//!
+//! The rules live here, pure, so that the API answers early with the same
+//! words the state machine would use, and the state machine has the last say.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DocState, Document, Millis, Rejection, TenantRole, User, string_enum};
+
+string_enum! {
+    /// Whose turn it is while a document is under review.
+    pub enum ReviewStage {
+        /// The tenant's 政务公开 reviewer checks a 依申请公开 / 不予公开 decision.
+        Disclosure => "disclosure",
+        /// The content reviewer.
+        Content => "content",
+        /// The 保密审查员 signs off.
+        Secrecy => "secrecy",
+    }
+}
+
+/// A workflow step someone asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Edit,
+    Submit,
+    Approve,
+    Return,
+    SignOff,
+    Publish,
+    Withdraw,
+}
+
+/// Why a document was sent back (退文): shown to its editor.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReturnNote {
+    pub reason: String,
+    pub by: Option<i64>,
+    pub at: Millis,
+    /// The stage that returned it.
+    pub stage: ReviewStage,
+}
+
+/// A 保密审查 sign-off, kept with the document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SecrecySignOff {
+    pub by: Option<i64>,
+    pub at: Millis,
+    /// Passed: may be published. Not passed: the document goes back.
+    pub passed: bool,
+    pub conclusion: String,
+}
+
+/// The roles that may take `step` on a document in its current state.
+pub fn roles_for(step: Step, stage: Option<ReviewStage>) -> &'static [TenantRole] {
+    use TenantRole::*;
+    match (step, stage) {
+        (Step::Edit | Step::Submit, _) => &[Admin, Editor],
+        (Step::Approve | Step::Return, Some(ReviewStage::Disclosure)) => &[DisclosureReviewer],
+        (Step::Approve | Step::Return, Some(ReviewStage::Content) | None) => &[Admin, Reviewer],
+        (Step::Approve | Step::Return | Step::SignOff, Some(ReviewStage::Secrecy)) | (Step::SignOff, _) => &[SecrecyReviewer],
+        (Step::Publish | Step::Withdraw, _) => &[Admin, Reviewer],
+    }
+}
+
+/// Whether `user` may take `step` on `d`. Review roles are held by people,
+/// not implied: the platform administrator cannot sign off secrecy or
+/// decide disclosure for a site.
+pub fn check_may(user: &User, d: &Document, step: Step) -> Result<(), Rejection> {
+    let roles = roles_for(step, d.review_stage);
+    let personal = roles.iter().all(|r| matches!(r, TenantRole::DisclosureReviewer | TenantRole::SecrecyReviewer));
+    let ok = if personal { user.holds(d.tenant_id, roles) } else { user.may(d.tenant_id, roles) };
+    if ok {
+        return Ok(());
+    }
+    let names: Vec<&str> = roles.iter().map(|r| r.title()).collect();
+    Err(Rejection::forbidden("not_your_step", format!("this step needs the {} role in this site", names.join(" or "))))
+}
+
+/// The stage a submitted document goes to first.
+pub fn first_stage(d: &Document) -> ReviewStage {
+    match d.meta.disclosure {
+        Some(crate::Disclosure::Proactive) | None => ReviewStage::Content,
+        Some(_) => ReviewStage::Disclosure,
+    }
+}
+
+/// Checks a submission: the disclosure attribute is chosen, and explained
+/// when it is not 主动公开. A refusal says what to fill in.
+pub fn check_submission(d: &Document) -> Result<(), Rejection> {
+    let Some(disclosure) = d.meta.disclosure else {
+        return Err(Rejection::invalid(
+            "disclosure_required",
+            "choose the 公开属性 (disclosure: 主动公开, 依申请公开 or 不予公开) before submitting the document for review",
+        ));
+    };
+    if disclosure.needs_reason() {
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+        if blank(&d.meta.disclosure_basis) || blank(&d.meta.disclosure_reason) {
+            return Err(Rejection::invalid(
+                "disclosure_reason_required",
+                format!(
+                    "公开属性 {disclosure} needs its legal basis (disclosure_basis) and the reason (disclosure_reason) before the document can be submitted"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where a document goes when its current reviewer approves it.
+pub fn after_approval(d: &Document) -> (DocState, Option<ReviewStage>) {
+    match d.review_stage {
+        Some(ReviewStage::Disclosure) => (DocState::InReview, Some(ReviewStage::Content)),
+        _ if d.needs_secrecy_review && !d.secrecy.as_ref().is_some_and(|s| s.passed) => (DocState::SecrecyReview, Some(ReviewStage::Secrecy)),
+        _ => (DocState::Approved, None),
+    }
+}
+
+/// Whether the document is somewhere a reviewer acts on.
+pub fn under_review(state: DocState) -> bool {
+    matches!(state, DocState::Submitted | DocState::InReview | DocState::SecrecyReview)
+}

@@ -1,0 +1,182 @@
+//! Applying workflow steps: submit, approve, return (退文), the 保密审查
+//! sign-off, publish and withdraw. Which step is allowed when, and for whom,
+//! is decided by `zhanqun_model::workflow`; this module loads the document
+//! and the actor, asks, and writes the new state.
+
+use sqlx::{Row, SqliteConnection};
+use zhanqun_model::workflow::{self, Step as WorkStep};
+use zhanqun_model::{Applied, DocState, Document, Grant, Proposal, Rejection, ReviewStage, User, rules};
+
+use crate::apply::{Step, Touched, check_document, load_document};
+use crate::parse;
+
+/// The user who proposed, with their grants; `None` for the system itself
+/// (bootstrap, demo load), which may take any step.
+pub(crate) async fn actor(conn: &mut SqliteConnection, p: &Proposal) -> Step<Option<User>> {
+    let Some(id) = p.actor else { return Ok(None) };
+    let row = sqlx::query("SELECT id, username, display_name, platform_role, created_at FROM users WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
+    let Some(row) = row else { return Err(Rejection::forbidden("unknown_actor", "the acting user no longer exists").into()) };
+    let mut grants = Vec::new();
+    for g in sqlx::query("SELECT tenant_id, role FROM grants WHERE user_id = ?").bind(id).fetch_all(&mut *conn).await? {
+        grants.push(Grant { tenant_id: g.get(0), role: parse(g.get::<&str, _>(1))? });
+    }
+    Ok(Some(User {
+        id,
+        username: row.get(1),
+        display_name: row.get(2),
+        password_hash: String::new(),
+        platform_role: row.get::<Option<&str>, _>(3).map(parse).transpose()?,
+        grants,
+        created_at: row.get(4),
+    }))
+}
+
+/// Refuses unless the proposer may take `step` on `d`.
+pub(crate) async fn require(conn: &mut SqliteConnection, p: &Proposal, d: &Document, step: WorkStep) -> Step {
+    match actor(conn, p).await? {
+        Some(user) => Ok(workflow::check_may(&user, d, step)?),
+        None => Ok(()),
+    }
+}
+
+fn wrong_state(d: &Document, wanted: &str) -> Rejection {
+    Rejection::conflict("wrong_state", format!("the document is {}; {wanted}", d.state))
+}
+
+async fn set(conn: &mut SqliteConnection, p: &Proposal, d: &Document, state: DocState, stage: Option<ReviewStage>) -> Step {
+    sqlx::query("UPDATE documents SET state = ?, review_stage = ?, updated_at = ? WHERE id = ?")
+        .bind(state.as_str())
+        .bind(stage.map(|s| s.as_str()))
+        .bind(p.at)
+        .bind(d.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn done(d: &Document, touched: &mut Touched) -> Step<Applied> {
+    touched.tenants.insert(d.tenant_id);
+    touched.documents.insert((d.tenant_id, d.id));
+    Ok(Applied { id: Some(d.id), index_no: Some(d.meta.index_no.clone()) })
+}
+
+pub(crate) async fn submit(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id).await?;
+    require(conn, p, &d, WorkStep::Submit).await?;
+    if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
+        return Err(wrong_state(&d, "only a draft (or a withdrawn document) can be submitted").into());
+    }
+    check_document(&d)?;
+    workflow::check_submission(&d)?;
+    sqlx::query("UPDATE documents SET return_reason = NULL, return_stage = NULL, returned_by = NULL, returned_at = NULL WHERE id = ?")
+        .bind(d.id)
+        .execute(&mut *conn)
+        .await?;
+    set(conn, p, &d, DocState::Submitted, Some(workflow::first_stage(&d))).await?;
+    done(&d, touched)
+}
+
+pub(crate) async fn approve(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id).await?;
+    if !workflow::under_review(d.state) {
+        return Err(wrong_state(&d, "only a document under review can be approved").into());
+    }
+    if d.review_stage == Some(ReviewStage::Secrecy) {
+        return Err(
+            Rejection::conflict("secrecy_sign_off_required", "the document needs secrecy review: a 保密审查员 must sign it off before it is approved").into()
+        );
+    }
+    require(conn, p, &d, WorkStep::Approve).await?;
+    let (state, stage) = workflow::after_approval(&d);
+    set(conn, p, &d, state, stage).await?;
+    done(&d, touched)
+}
+
+pub(crate) async fn send_back(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, reason: &str, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id).await?;
+    if !workflow::under_review(d.state) {
+        return Err(wrong_state(&d, "only a document under review can be returned").into());
+    }
+    require(conn, p, &d, WorkStep::Return).await?;
+    rules::check_text("reason (退文理由)", reason, 1000)?;
+    record_return(conn, p, &d, reason, d.review_stage.unwrap_or(ReviewStage::Content)).await?;
+    done(&d, touched)
+}
+
+async fn record_return(conn: &mut SqliteConnection, p: &Proposal, d: &Document, reason: &str, stage: ReviewStage) -> Step {
+    sqlx::query("UPDATE documents SET return_reason = ?, return_stage = ?, returned_by = ?, returned_at = ? WHERE id = ?")
+        .bind(reason.trim())
+        .bind(stage.as_str())
+        .bind(p.actor)
+        .bind(p.at)
+        .bind(d.id)
+        .execute(&mut *conn)
+        .await?;
+    set(conn, p, d, DocState::Draft, None).await
+}
+
+pub(crate) async fn sign_off(
+    conn: &mut SqliteConnection,
+    p: &Proposal,
+    tenant_id: i64,
+    id: i64,
+    passed: bool,
+    conclusion: &str,
+    touched: &mut Touched,
+) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id).await?;
+    if d.state != DocState::SecrecyReview {
+        return Err(wrong_state(&d, "only a document waiting for secrecy review can be signed off").into());
+    }
+    require(conn, p, &d, WorkStep::SignOff).await?;
+    rules::check_text("conclusion (审查结论)", conclusion, 1000)?;
+    sqlx::query("UPDATE documents SET secrecy_passed = ?, secrecy_conclusion = ?, secrecy_by = ?, secrecy_at = ? WHERE id = ?")
+        .bind(passed)
+        .bind(conclusion.trim())
+        .bind(p.actor)
+        .bind(p.at)
+        .bind(d.id)
+        .execute(&mut *conn)
+        .await?;
+    if passed {
+        set(conn, p, &d, DocState::Approved, None).await?;
+    } else {
+        record_return(conn, p, &d, conclusion, ReviewStage::Secrecy).await?;
+    }
+    done(&d, touched)
+}
+
+pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id).await?;
+    match d.state {
+        DocState::Approved | DocState::Scheduled => {}
+        DocState::Published => return Err(Rejection::conflict("already_published", "the document is already published").into()),
+        _ => {
+            return Err(Rejection::conflict(
+                "not_approved",
+                format!("the document is {}; only an approved document can be published — submit it for review first", d.state),
+            )
+            .into());
+        }
+    }
+    require(conn, p, &d, WorkStep::Publish).await?;
+    check_document(&d)?;
+    // 发布日期 is the first publication; republishing keeps it.
+    sqlx::query("UPDATE documents SET state = 'published', review_stage = NULL, published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
+        .bind(p.at)
+        .bind(p.at)
+        .bind(d.id)
+        .execute(&mut *conn)
+        .await?;
+    done(&d, touched)
+}
+
+pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id).await?;
+    if d.state != DocState::Published {
+        return Err(Rejection::conflict("not_published", "only a published document can be withdrawn").into());
+    }
+    require(conn, p, &d, WorkStep::Withdraw).await?;
+    set(conn, p, &d, DocState::Withdrawn, None).await?;
+    done(&d, touched)
+}

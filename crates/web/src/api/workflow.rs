@@ -1,0 +1,76 @@
+//! The review steps of a document, one endpoint each:
+//! `POST /tenants/{code}/documents/{id}/{submit|approve|return|secrecy-review|publish|withdraw}`,
+//! and its audit trail at `GET …/{id}/audit`.
+//!
+//! A step by someone of the site is always proposed, even one the rules
+//! will refuse: the state machine decides (`zhanqun_model::workflow`) and
+//! writes every attempt to the audit trail, so a refused approval by the
+//! wrong person is on record with who, when and from where (MLPS asks for
+//! failed attempts too). People of other sites get a 403 before that.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use zhanqun_model::Command;
+
+use super::documents::{load, view};
+use super::{ApiJson, WriteResponse, WriteResult, propose};
+use crate::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+
+async fn step(app: Arc<App>, caller: Caller, code: String, id: i64, command: impl FnOnce(i64) -> Command) -> WriteResult {
+    let (t, _) = load(&app, &caller, &code, id).await?;
+    let (headers, _) = propose(&app, caller.propose(command(t.id))).await?;
+    let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after a workflow step"))?;
+    Ok(WriteResponse(StatusCode::OK, headers, view(&app, &t, d).await?))
+}
+
+pub async fn submit(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
+    step(app, caller, code, id, |tenant_id| Command::SubmitDocument { tenant_id, document_id: id }).await
+}
+
+pub async fn approve(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
+    step(app, caller, code, id, |tenant_id| Command::ApproveDocument { tenant_id, document_id: id }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnBody {
+    /// 退文理由: what the editor must change.
+    reason: String,
+}
+
+pub async fn send_back(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>, ApiJson(body): ApiJson<ReturnBody>) -> WriteResult {
+    step(app, caller, code, id, |tenant_id| Command::ReturnDocument { tenant_id, document_id: id, reason: body.reason }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignOffBody {
+    passed: bool,
+    /// 审查结论.
+    conclusion: String,
+}
+
+pub async fn sign_off(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>, ApiJson(body): ApiJson<SignOffBody>) -> WriteResult {
+    step(app, caller, code, id, |tenant_id| Command::SignOffSecrecy { tenant_id, document_id: id, passed: body.passed, conclusion: body.conclusion }).await
+}
+
+pub async fn publish(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
+    step(app, caller, code, id, |tenant_id| Command::PublishDocument { tenant_id, document_id: id }).await
+}
+
+pub async fn withdraw(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
+    step(app, caller, code, id, |tenant_id| Command::WithdrawDocument { tenant_id, document_id: id }).await
+}
+
+/// Every step taken on a document, refused ones included, newest first.
+pub async fn audit(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> ApiResult<Json<serde_json::Value>> {
+    let (t, d) = load(&app, &caller, &code, id).await?;
+    let items = app.store.audit(Some(t.id), Some(d.id), None, 500).await?;
+    Ok(Json(serde_json::json!({ "items": items })))
+}

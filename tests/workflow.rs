@@ -1,0 +1,268 @@
+//! The editorial workflow through the API of a real `zhanqun serve`: every
+//! step and every refusal, with its message, as the people of one township
+//! office would meet them — editor, reviewer, 政务公开 reviewer, 保密审查员.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+struct Office {
+    server: Server,
+    admin: String,
+    editor: String,
+    reviewer: String,
+    disclosure: String,
+    secrecy: String,
+    site_admin: String,
+}
+
+async fn office(dir: &std::path::Path) -> Office {
+    let server = Server::start(&dir.join("node"), &[]).await;
+    let admin = server.admin_token().await;
+    let (status, _, body) = api(
+        &server,
+        &admin,
+        Method::POST,
+        "/api/v1/tenants",
+        Some(json!({ "code": "wf", "name": "流程镇人民政府", "kind": "township", "organ_code": "WF001", "lifecycle": "online" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/wf/channels", Some(json!({ "slug": "zcwj", "name": "政策文件" }))).await;
+    assert_eq!(status, 201);
+    let mut tokens = Vec::new();
+    for (name, role) in
+        [("wf-editor", "editor"), ("wf-reviewer", "reviewer"), ("wf-gkb", "disclosure_reviewer"), ("wf-bm", "secrecy_reviewer"), ("wf-admin", "admin")]
+    {
+        let password = format!("{name}-Pass-2026");
+        let (status, _, body) = api(
+            &server,
+            &admin,
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({ "username": name, "password": password, "roles": [{ "tenant": "wf", "role": role }] })),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        tokens.push(login(&server, name, &password).await);
+    }
+    let [editor, reviewer, disclosure, secrecy, site_admin] = tokens.try_into().unwrap();
+    Office { server, admin, editor, reviewer, disclosure, secrecy, site_admin }
+}
+
+impl Office {
+    async fn draft(&self, extra: Value) -> i64 {
+        let mut body = json!({ "channel": "zcwj", "title": "流程镇关于规范村级事务公开的通知", "body_html": "<p>各村要按时公开村务。</p>" });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let (status, _, doc) = api(&self.server, &self.editor, Method::POST, "/api/v1/tenants/wf/documents", Some(body)).await;
+        assert_eq!(status, 201, "{doc}");
+        assert_eq!(doc["state"], "draft");
+        doc["id"].as_i64().unwrap()
+    }
+
+    /// POSTs a workflow step as `who`; returns status and body.
+    async fn step(&self, who: &str, id: i64, step: &str, body: Option<Value>) -> (u16, Value) {
+        let (status, _, body) = api(&self.server, who, Method::POST, &format!("/api/v1/tenants/wf/documents/{id}/{step}"), body).await;
+        (status, body)
+    }
+
+    async fn get(&self, who: &str, id: i64) -> Value {
+        let (status, _, body) = api(&self.server, who, Method::GET, &format!("/api/v1/tenants/wf/documents/{id}"), None).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+fn message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_submission_needs_its_disclosure_attribute_and_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path()).await;
+
+    // No 公开属性: refused with what to do, and the draft stays a draft.
+    let id = o.draft(json!({})).await;
+    let (status, body) = o.step(&o.editor, id, "submit", None).await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "disclosure_required"), "{body}");
+    assert!(message(&body).contains("公开属性"), "{body}");
+    assert_eq!(o.get(&o.editor, id).await["state"], "draft");
+
+    // 依申请公开 with a reason but no legal basis: refused, naming both fields.
+    let (status, _, body) = api(
+        &o.server,
+        &o.editor,
+        Method::PATCH,
+        &format!("/api/v1/tenants/wf/documents/{id}"),
+        Some(json!({ "disclosure": "依申请公开", "disclosure_reason": "涉及第三方合法权益" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = o.step(&o.editor, id, "submit", None).await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "disclosure_reason_required"));
+    assert!(message(&body).contains("disclosure_basis"), "{body}");
+
+    // With its basis it goes to the 政务公开 reviewer first.
+    let (status, _, _) = api(
+        &o.server,
+        &o.editor,
+        Method::PATCH,
+        &format!("/api/v1/tenants/wf/documents/{id}"),
+        Some(json!({ "disclosure_basis": "《中华人民共和国政府信息公开条例》第三十二条" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = o.step(&o.editor, id, "submit", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["state"].as_str(), body["review_stage"].as_str()), (Some("submitted"), Some("disclosure")));
+    // Neither the content reviewer nor the site admin may decide disclosure.
+    for who in [&o.reviewer, &o.site_admin, &o.admin] {
+        let (status, body) = o.step(who, id, "approve", None).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(message(&body).contains("政务公开审核员"), "{body}");
+    }
+    let (status, body) = o.step(&o.disclosure, id, "approve", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["state"].as_str(), body["review_stage"].as_str()), (Some("in_review"), Some("content")));
+    // Now it is the content reviewer's turn, not the 政务公开 reviewer's.
+    let (status, _) = o.step(&o.disclosure, id, "approve", None).await;
+    assert_eq!(status, 403);
+    let (status, body) = o.step(&o.reviewer, id, "approve", None).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("approved")), "{body}");
+    let (status, body) = o.step(&o.reviewer, id, "publish", None).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("published")), "{body}");
+    // Published, but 依申请公开: never on the public site.
+    assert_eq!(page(&o.server, None, &format!("/sites/wf/art/{id}.html")).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_reviewer_returns_a_document_with_a_reason_the_editor_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path()).await;
+    let id = o.draft(json!({ "disclosure": "主动公开" })).await;
+
+    // Publishing a draft, or an editor approving: refused.
+    let (status, body) = o.step(&o.reviewer, id, "publish", None).await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "not_approved"), "{body}");
+    assert!(message(&body).contains("submit it for review"), "{body}");
+    let (status, body) = o.step(&o.editor, id, "submit", None).await;
+    assert_eq!((status, body["state"].as_str(), body["review_stage"].as_str()), (200, Some("submitted"), Some("content")));
+    let (status, _) = o.step(&o.editor, id, "approve", None).await;
+    assert_eq!(status, 403, "an editor does not approve their own work");
+    // Under review the text is frozen.
+    let (status, _, body) = api(&o.server, &o.editor, Method::PATCH, &format!("/api/v1/tenants/wf/documents/{id}"), Some(json!({ "title": "改标题" }))).await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "not_editable"), "{body}");
+
+    // 退文 needs a reason; with one the document is the editor's again.
+    let (status, body) = o.step(&o.reviewer, id, "return", Some(json!({ "reason": "  " }))).await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "missing_field"), "{body}");
+    let (status, body) = o.step(&o.reviewer, id, "return", Some(json!({ "reason": "请补充文号和成文日期" }))).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("draft")), "{body}");
+    let seen = o.get(&o.editor, id).await;
+    assert_eq!(seen["returned"]["reason"], "请补充文号和成文日期");
+    assert_eq!(seen["returned"]["stage"], "content");
+    assert!(seen["returned"]["by"].as_i64().is_some() && seen["returned"]["at"].as_i64().unwrap() > 0);
+
+    // Fixed and resubmitted: the note is cleared, the document approved and published.
+    let (status, _, _) = api(
+        &o.server,
+        &o.editor,
+        Method::PATCH,
+        &format!("/api/v1/tenants/wf/documents/{id}"),
+        Some(json!({ "doc_no": "流政发[2026]3号", "written_date": "2026-11-20" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, body) = o.step(&o.editor, id, "submit", None).await;
+    assert!(body["returned"].is_null(), "{body}");
+    let (_, body) = o.step(&o.reviewer, id, "approve", None).await;
+    assert_eq!(body["state"], "approved");
+    let (status, _) = o.step(&o.editor, id, "publish", None).await;
+    assert_eq!(status, 403, "an editor does not publish");
+    let (status, _) = o.step(&o.reviewer, id, "publish", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(page(&o.server, None, &format!("/sites/wf/art/{id}.html")).await.0, 200);
+
+    // The trail: every step and refusal, who, from where, with the reason.
+    let (status, _, trail) = api(&o.server, &o.editor, Method::GET, &format!("/api/v1/tenants/wf/documents/{id}/audit"), None).await;
+    assert_eq!(status, 200, "{trail}");
+    let lines: Vec<(String, String)> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["result"].as_str().unwrap().to_string()))
+        .collect();
+    let line = |a: &str, r: &str| (a.to_string(), r.to_string());
+    assert_eq!(
+        lines,
+        vec![
+            line("create_document", "ok"),
+            line("publish_document", "not_approved"),
+            line("submit_document", "ok"),
+            line("approve_document", "not_your_step"),
+            line("update_document", "not_editable"),
+            line("return_document", "missing_field"),
+            line("return_document", "ok"),
+            line("update_document", "ok"),
+            line("submit_document", "ok"),
+            line("approve_document", "ok"),
+            line("publish_document", "not_your_step"),
+            line("publish_document", "ok"),
+        ],
+        "every attempt, refused ones included"
+    );
+    let returned = trail["items"].as_array().unwrap().iter().find(|e| e["action"] == "return_document").unwrap();
+    assert_eq!(returned["detail"], "请补充文号和成文日期");
+    assert_eq!(returned["client_ip"], "127.0.0.1");
+    assert!(returned["actor"].as_i64().is_some() && returned["at"].as_i64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn secrecy_review_must_be_signed_off_by_a_secrecy_reviewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path()).await;
+    let id = o.draft(json!({ "disclosure": "主动公开", "needs_secrecy_review": true })).await;
+    o.step(&o.editor, id, "submit", None).await;
+    let (_, body) = o.step(&o.reviewer, id, "approve", None).await;
+    assert_eq!((body["state"].as_str(), body["review_stage"].as_str()), (Some("secrecy_review"), Some("secrecy")), "{body}");
+
+    // Not approvable, not publishable, and no one but a 保密审查员 signs off.
+    let (status, body) = o.step(&o.reviewer, id, "approve", None).await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "secrecy_sign_off_required"), "{body}");
+    let (status, _) = o.step(&o.reviewer, id, "publish", None).await;
+    assert_eq!(status, 409);
+    for who in [&o.reviewer, &o.site_admin, &o.admin, &o.editor] {
+        let (status, body) = o.step(who, id, "secrecy-review", Some(json!({ "passed": true, "conclusion": "无涉密内容" }))).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(message(&body).contains("保密审查员"), "{body}");
+    }
+
+    // A failed review goes back to the editor with the conclusion.
+    let (status, body) = o.step(&o.secrecy, id, "secrecy-review", Some(json!({ "passed": false, "conclusion": "第二段涉及内部工作安排，请删除" }))).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("draft")), "{body}");
+    assert_eq!(body["returned"]["stage"], "secrecy");
+    assert_eq!(body["secrecy"]["passed"], false);
+
+    // Resubmitted and signed off: approved, the sign-off kept with the document.
+    o.step(&o.editor, id, "submit", None).await;
+    o.step(&o.reviewer, id, "approve", None).await;
+    let (status, body) = o.step(&o.secrecy, id, "secrecy-review", Some(json!({ "passed": true, "conclusion": "经审查，不涉及国家秘密和工作秘密" }))).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("approved")), "{body}");
+    let shown = o.get(&o.site_admin, id).await;
+    assert_eq!(shown["secrecy"]["passed"], true);
+    assert_eq!(shown["secrecy"]["conclusion"], "经审查，不涉及国家秘密和工作秘密");
+    assert!(shown["secrecy"]["by"].as_i64().is_some() && shown["secrecy"]["at"].as_i64().unwrap() > 0);
+    let (status, body) = o.step(&o.reviewer, id, "publish", None).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("published")));
+
+    // Withdrawn by the reviewer; an editor may not.
+    let (status, _) = o.step(&o.editor, id, "withdraw", None).await;
+    assert_eq!(status, 403);
+    let (status, body) = o.step(&o.reviewer, id, "withdraw", None).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("withdrawn")));
+    assert_eq!(page(&o.server, None, &format!("/sites/wf/art/{id}.html")).await.0, 404);
+}
