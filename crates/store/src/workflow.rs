@@ -148,6 +148,7 @@ pub(crate) async fn sign_off(
 
 pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
     let d = load_document(conn, tenant_id, id).await?;
+    require(conn, p, &d, WorkStep::Publish).await?;
     match d.state {
         DocState::Approved | DocState::Scheduled => {}
         DocState::Published => return Err(Rejection::conflict("already_published", "the document is already published").into()),
@@ -173,10 +174,10 @@ pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id
 
 pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
     let d = load_document(conn, tenant_id, id).await?;
+    require(conn, p, &d, WorkStep::Withdraw).await?;
     if d.state != DocState::Published {
         return Err(Rejection::conflict("not_published", "only a published document can be withdrawn").into());
     }
-    require(conn, p, &d, WorkStep::Withdraw).await?;
     set(conn, p, &d, DocState::Withdrawn, None).await?;
     done(&d, touched)
 }
