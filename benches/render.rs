@@ -106,6 +106,9 @@ async fn run() {
                 review_stage: None,
                 returned: None,
                 secrecy: None,
+                needs_interpretation: false,
+                interprets: None,
+                interpretation_kind: None,
             },
             attachment_ids: vec![],
         });

@@ -30,8 +30,10 @@ async fn office(dir: &std::path::Path) -> Office {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/wf/channels", Some(json!({ "slug": "zcwj", "name": "政策文件" }))).await;
-    assert_eq!(status, 201);
+    for (slug, name) in [("zcwj", "政策文件"), ("zcjd", "政策解读")] {
+        let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/wf/channels", Some(json!({ "slug": slug, "name": name }))).await;
+        assert_eq!(status, 201);
+    }
     let mut tokens = Vec::new();
     for (name, role) in
         [("wf-editor", "editor"), ("wf-reviewer", "reviewer"), ("wf-gkb", "disclosure_reviewer"), ("wf-bm", "secrecy_reviewer"), ("wf-admin", "admin")]
@@ -265,4 +267,110 @@ async fn secrecy_review_must_be_signed_off_by_a_secrecy_reviewer() {
     let (status, body) = o.step(&o.reviewer, id, "withdraw", None).await;
     assert_eq!((status, body["state"].as_str()), (200, Some("withdrawn")));
     assert_eq!(page(&o.server, None, &format!("/sites/wf/art/{id}.html")).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_policy_and_its_interpretation_are_published_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path()).await;
+    let approve = |id: i64| {
+        let o = &o;
+        async move {
+            let (status, body) = o.step(&o.editor, id, "submit", None).await;
+            assert_eq!(status, 200, "{body}");
+            let (status, body) = o.step(&o.reviewer, id, "approve", None).await;
+            assert_eq!((status, body["state"].as_str()), (200, Some("approved")), "{body}");
+        }
+    };
+    let policy = o.draft(json!({ "title": "流程镇村级事务公开办法", "disclosure": "主动公开", "needs_interpretation": true })).await;
+    approve(policy).await;
+    let (status, body) = o.step(&o.reviewer, policy, "publish", None).await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "interpretation_required"), "{body}");
+    assert!(message(&body).contains("政策解读"), "{body}");
+
+    // An interpretation must say what it explains, and how.
+    let (status, _, body) = api(
+        &o.server,
+        &o.editor,
+        Method::POST,
+        "/api/v1/tenants/wf/documents",
+        Some(json!({ "channel": "zcjd", "title": "x", "interprets": 999, "interpretation_kind": "图解" })),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _, body) =
+        api(&o.server, &o.editor, Method::POST, "/api/v1/tenants/wf/documents", Some(json!({ "channel": "zcjd", "title": "一图读懂", "interprets": policy })))
+            .await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "missing_field"), "{body}");
+
+    let interpretation =
+        o.draft(json!({ "title": "一图读懂《流程镇村级事务公开办法》", "disclosure": "主动公开", "interprets": policy, "interpretation_kind": "图解" })).await;
+    // Still a draft: the policy waits.
+    let (status, _) = o.step(&o.reviewer, policy, "publish", None).await;
+    assert_eq!(status, 409);
+
+    // A second policy still in review: its approved interpretation cannot go first.
+    let other = o.draft(json!({ "title": "流程镇集体资产管理规定", "disclosure": "主动公开", "needs_interpretation": true })).await;
+    o.step(&o.editor, other, "submit", None).await;
+    let early = o
+        .draft(json!({ "title": "《流程镇集体资产管理规定》政策解读", "disclosure": "主动公开", "interprets": other, "interpretation_kind": "文字解读" }))
+        .await;
+    approve(early).await;
+    let (status, body) = o.step(&o.reviewer, early, "publish", None).await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "policy_not_approved"), "{body}");
+    for id in [other, early] {
+        assert_ne!(o.get(&o.reviewer, id).await["state"], "published", "a failure in either publishes neither");
+    }
+
+    // Approved, then publishing the interpretation publishes both in one command.
+    approve(interpretation).await;
+    let (status, headers, body) = api(&o.server, &o.reviewer, Method::POST, &format!("/api/v1/tenants/wf/documents/{interpretation}/publish"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let index = headers["x-zhanqun-index"].to_str().unwrap().to_string();
+    for id in [policy, interpretation] {
+        let d = o.get(&o.reviewer, id).await;
+        assert_eq!(d["state"], "published");
+    }
+    let trail = |id: i64| {
+        let o = &o;
+        async move { api(&o.server, &o.reviewer, Method::GET, &format!("/api/v1/tenants/wf/documents/{id}/audit"), None).await.2 }
+    };
+    let policy_trail = trail(policy).await;
+    assert!(
+        policy_trail["items"].as_array().unwrap().iter().all(|e| e["action"] != "publish_document" || e["result"] != "ok"),
+        "the policy was published by the interpretation's command, not one of its own: {policy_trail}"
+    );
+    // Both became visible at the same log index (one command).
+    for id in [policy, interpretation] {
+        let r = client().get(o.server.url(&format!("/sites/wf/art/{id}.html"))).header("x-zhanqun-min-index", &index).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    // The public pages link both ways.
+    let (status, html) = page(&o.server, None, &format!("/sites/wf/art/{policy}.html")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("相关解读") && html.contains(&format!("/sites/wf/art/{interpretation}.html")) && html.contains("【图解】"), "{html}");
+    let (_, html) = page(&o.server, None, &format!("/sites/wf/art/{interpretation}.html")).await;
+    assert!(html.contains("本文解读") && html.contains(&format!("/sites/wf/art/{policy}.html")), "{html}");
+
+    // The portal's 政策解读 column lists interpretations of every site.
+    let (status, _, _) = api(
+        &o.server,
+        &o.admin,
+        Method::POST,
+        "/api/v1/tenants",
+        Some(json!({ "code": "city", "name": "某市人民政府", "kind": "portal", "organ_code": "CITY", "lifecycle": "online" })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, html) = page(&o.server, None, "/sites/city/zcjd/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("一图读懂《流程镇村级事务公开办法》") && html.contains(&format!("/sites/wf/art/{interpretation}.html")), "{html}");
+    assert!(!html.contains("集体资产管理规定》政策解读"), "unpublished interpretations stay out");
+
+    // Withdrawing the policy withdraws its interpretation.
+    let (status, _) = o.step(&o.reviewer, policy, "withdraw", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(o.get(&o.reviewer, interpretation).await["state"], "withdrawn");
+    assert_eq!(page(&o.server, None, &format!("/sites/wf/art/{interpretation}.html")).await.0, 404);
 }

@@ -48,6 +48,20 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// The form of a 政策解读.
+    pub enum InterpretationKind {
+        /// 文字解读.
+        Text => "文字解读",
+        /// 图解.
+        Graphic => "图解",
+        /// 视频解读.
+        Video => "视频解读",
+        /// 新闻发布会.
+        PressConference => "新闻发布会",
+    }
+}
+
 /// The 政府信息公开 metadata every document carries.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct GovMeta {
@@ -101,6 +115,14 @@ pub struct Document {
     /// The last 保密审查 sign-off.
     #[serde(default)]
     pub secrecy: Option<SecrecySignOff>,
+    /// A policy that may not be published without an approved 政策解读.
+    #[serde(default)]
+    pub needs_interpretation: bool,
+    /// This document is a 政策解读 of that policy (same site).
+    #[serde(default)]
+    pub interprets: Option<i64>,
+    #[serde(default)]
+    pub interpretation_kind: Option<InterpretationKind>,
 }
 
 impl Document {
@@ -128,6 +150,9 @@ pub struct DocumentPatch {
     pub disclosure_reason: Option<String>,
     pub validity: Option<Validity>,
     pub needs_secrecy_review: Option<bool>,
+    pub needs_interpretation: Option<bool>,
+    pub interprets: Option<i64>,
+    pub interpretation_kind: Option<InterpretationKind>,
     /// Attachments to link to the document (appended in this order).
     pub attachment_ids: Option<Vec<i64>>,
 }

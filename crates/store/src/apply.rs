@@ -410,6 +410,7 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
         return Err(Rejection::conflict("duplicate_id", format!("document id {} is taken; retry", d.id)).into());
     }
     check_doc_no_unique(conn, d).await?;
+    check_interpretation_link(conn, d).await?;
     // The 索引号 year is the year the document was written, else of its creation.
     let year = d.meta.written_date.as_deref().and_then(parse_date).map(|(y, _, _)| y).unwrap_or_else(|| to_civil(p.at).year);
     let serial: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(index_serial), 0) + 1 FROM documents WHERE tenant_id = ? AND index_year = ?")
@@ -422,8 +423,8 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
     sqlx::query(
         "INSERT INTO documents (id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at,
             index_no, index_year, index_serial, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_reason, validity, created_by,
-            disclosure_basis, needs_secrecy_review)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            disclosure_basis, needs_secrecy_review, needs_interpretation, interprets, interpretation_kind)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )
     .bind(d.id)
     .bind(d.tenant_id)
@@ -450,12 +451,39 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
     .bind(d.created_by)
     .bind(&d.meta.disclosure_basis)
     .bind(d.needs_secrecy_review)
+    .bind(d.needs_interpretation)
+    .bind(d.interprets)
+    .bind(d.interpretation_kind.map(|k| k.as_str()))
     .execute(&mut *conn)
     .await?;
     link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
     touched.tenants.insert(d.tenant_id);
     touched.documents.insert((d.tenant_id, d.id));
     Ok(Applied { id: Some(d.id), index_no: Some(index_no) })
+}
+
+/// A 政策解读 names a policy of its own site that is not itself an
+/// interpretation, and says what kind of interpretation it is.
+async fn check_interpretation_link(conn: &mut SqliteConnection, d: &Document) -> Step {
+    let Some(policy_id) = d.interprets else {
+        if d.interpretation_kind.is_some() {
+            return Err(Rejection::invalid("missing_policy", "an interpretation_kind needs `interprets`: the id of the policy it explains").into());
+        }
+        return Ok(());
+    };
+    if policy_id == d.id {
+        return Err(Rejection::invalid("invalid_link", "a document cannot interpret itself").into());
+    }
+    if d.interpretation_kind.is_none() {
+        return Err(Rejection::invalid("missing_field", "a 政策解读 needs its interpretation_kind: 文字解读, 图解, 视频解读 or 新闻发布会").into());
+    }
+    let policy = load_document(conn, d.tenant_id, policy_id)
+        .await
+        .map_err(|_| Failure::Rejected(Rejection::not_found("unknown_policy", format!("`interprets`: this site has no document with id {policy_id}"))))?;
+    if policy.interprets.is_some() {
+        return Err(Rejection::invalid("invalid_link", "`interprets` must name a policy, not another interpretation").into());
+    }
+    Ok(())
 }
 
 /// 文号 is unique per 发布机构.
@@ -507,13 +535,15 @@ async fn update_document(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i
     set!(title => d.title, body_html => d.body_html, summary => d.summary, source => d.source, author => d.author,
          doc_no => d.meta.doc_no, issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
          disclosure => d.meta.disclosure, disclosure_basis => d.meta.disclosure_basis, disclosure_reason => d.meta.disclosure_reason,
-         validity => d.meta.validity, needs_secrecy_review => d.needs_secrecy_review);
+         validity => d.meta.validity, needs_secrecy_review => d.needs_secrecy_review, needs_interpretation => d.needs_interpretation,
+         interprets => d.interprets, interpretation_kind => d.interpretation_kind);
     check_document(&d)?;
     check_doc_no_unique(conn, &d).await?;
+    check_interpretation_link(conn, &d).await?;
     sqlx::query(
         "UPDATE documents SET channel_id = ?, title = ?, body_html = ?, summary = ?, source = ?, author = ?, doc_no = ?, issuing_organ = ?,
             written_date = ?, topic = ?, disclosure = ?, disclosure_reason = ?, validity = ?, updated_at = ?, disclosure_basis = ?,
-            needs_secrecy_review = ? WHERE id = ?",
+            needs_secrecy_review = ?, needs_interpretation = ?, interprets = ?, interpretation_kind = ? WHERE id = ?",
     )
     .bind(d.channel_id)
     .bind(&d.title)
@@ -531,6 +561,9 @@ async fn update_document(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i
     .bind(p.at)
     .bind(&d.meta.disclosure_basis)
     .bind(d.needs_secrecy_review)
+    .bind(d.needs_interpretation)
+    .bind(d.interprets)
+    .bind(d.interpretation_kind.map(|k| k.as_str()))
     .bind(id)
     .execute(&mut *conn)
     .await?;

@@ -265,3 +265,38 @@ impl Store {
         .await?)
     }
 }
+
+impl Store {
+    /// Published, public 政策解读 of a policy, newest first.
+    pub async fn public_interpretations_of(&self, tenant_id: i64, policy_id: i64) -> Result<Vec<Document>> {
+        let rows = sqlx::query(sql!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ? AND interprets = ? AND {PUBLIC} ORDER BY published_at DESC, id DESC"
+        ))
+        .bind(tenant_id)
+        .bind(policy_id)
+        .fetch_all(&self.reader())
+        .await?;
+        rows.iter().map(rows::document).collect()
+    }
+
+    /// Published, public 政策解读 of the given sites, newest first: the
+    /// portal's 政策解读 column.
+    pub async fn public_interpretations(&self, tenant_ids: &[i64], limit: i64, offset: i64) -> Result<Page<Document>> {
+        if tenant_ids.is_empty() {
+            return Ok(Page { items: vec![], total: 0 });
+        }
+        let list = tenant_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let pool = self.reader();
+        let rows = sqlx::query(sql!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id IN ({list}) AND interprets IS NOT NULL AND {PUBLIC} ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?"
+        ))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(sql!("SELECT COUNT(*) FROM documents WHERE tenant_id IN ({list}) AND interprets IS NOT NULL AND {PUBLIC}"))
+            .fetch_one(&pool)
+            .await?;
+        Ok(Page { items: rows.iter().map(rows::document).collect::<Result<_>>()?, total })
+    }
+}

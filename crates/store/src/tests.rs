@@ -75,6 +75,9 @@ fn document(id: i64, tenant_id: i64, channel_id: i64, doc_no: Option<&str>) -> D
         review_stage: None,
         returned: None,
         secrecy: None,
+        needs_interpretation: false,
+        interprets: None,
+        interpretation_kind: None,
     }
 }
 

@@ -146,6 +146,40 @@ pub(crate) async fn sign_off(
     done(&d, touched)
 }
 
+/// The interpretations linked to a policy.
+async fn interpretations_of(conn: &mut SqliteConnection, policy: &Document) -> Step<Vec<Document>> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE tenant_id = ? AND interprets = ? ORDER BY id")
+        .bind(policy.tenant_id)
+        .bind(policy.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(load_document(conn, policy.tenant_id, id).await?);
+    }
+    Ok(out)
+}
+
+fn ready(d: &Document) -> bool {
+    matches!(d.state, DocState::Approved | DocState::Scheduled)
+}
+
+async fn publish_one(conn: &mut SqliteConnection, p: &Proposal, d: &Document, touched: &mut Touched) -> Step {
+    check_document(d)?;
+    // 发布日期 is the first publication; republishing keeps it.
+    sqlx::query("UPDATE documents SET state = 'published', review_stage = NULL, published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
+        .bind(p.at)
+        .bind(p.at)
+        .bind(d.id)
+        .execute(&mut *conn)
+        .await?;
+    done(d, touched)?;
+    Ok(())
+}
+
+/// Publishes an approved document. A policy and its approved 政策解读 are
+/// published together, whichever of them is published: one command, one
+/// transaction, so either both are public or neither is.
 pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
     let d = load_document(conn, tenant_id, id).await?;
     require(conn, p, &d, WorkStep::Publish).await?;
@@ -160,16 +194,34 @@ pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id
             .into());
         }
     }
-    require(conn, p, &d, WorkStep::Publish).await?;
-    check_document(&d)?;
-    // 发布日期 is the first publication; republishing keeps it.
-    sqlx::query("UPDATE documents SET state = 'published', review_stage = NULL, published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
-        .bind(p.at)
-        .bind(p.at)
-        .bind(d.id)
-        .execute(&mut *conn)
-        .await?;
-    done(&d, touched)
+    let policy = match d.interprets {
+        Some(policy_id) => load_document(conn, tenant_id, policy_id).await?,
+        None => d.clone(),
+    };
+    if policy.id != d.id && policy.state != DocState::Published && !ready(&policy) {
+        return Err(Rejection::conflict(
+            "policy_not_approved",
+            format!("this 政策解读 is published together with its policy 《{}》, which is {}; approve the policy first", policy.title, policy.state),
+        )
+        .into());
+    }
+    let interpretations = interpretations_of(conn, &policy).await?;
+    let (going, already): (Vec<&Document>, Vec<&Document>) =
+        (interpretations.iter().filter(|i| ready(i)).collect(), interpretations.iter().filter(|i| i.state == DocState::Published).collect());
+    if policy.needs_interpretation && going.is_empty() && already.is_empty() {
+        return Err(Rejection::conflict(
+            "interpretation_required",
+            format!("the policy 《{}》 needs an approved 政策解读 (文字解读, 图解, 视频解读 or 新闻发布会) linked to it before it is published", policy.title),
+        )
+        .into());
+    }
+    if ready(&policy) {
+        publish_one(conn, p, &policy, touched).await?;
+    }
+    for i in going {
+        publish_one(conn, p, i, touched).await?;
+    }
+    Ok(Applied { id: Some(d.id), index_no: Some(d.meta.index_no.clone()) })
 }
 
 pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
@@ -179,5 +231,11 @@ pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_i
         return Err(Rejection::conflict("not_published", "only a published document can be withdrawn").into());
     }
     set(conn, p, &d, DocState::Withdrawn, None).await?;
+    // A withdrawn policy takes its 政策解读 with it: they explain a text
+    // that is no longer public.
+    for i in interpretations_of(conn, &d).await?.iter().filter(|i| i.state == DocState::Published) {
+        set(conn, p, i, DocState::Withdrawn, None).await?;
+        done(i, touched)?;
+    }
     done(&d, touched)
 }

@@ -134,6 +134,9 @@ impl Builder {
                 review_stage: None,
                 returned: None,
                 secrecy: None,
+                needs_interpretation: false,
+                interprets: None,
+                interpretation_kind: None,
             },
             attachment_ids: vec![],
         });

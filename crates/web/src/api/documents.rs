@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use zhanqun_model::{Attachment, Command, Disclosure, DocState, Document, DocumentPatch, GovMeta, Tenant, TenantRole, Validity, rules};
+use zhanqun_model::{Attachment, Command, Disclosure, DocState, Document, DocumentPatch, GovMeta, InterpretationKind, Tenant, TenantRole, Validity, rules};
 use zhanqun_store::DocumentFilter;
 
 use super::{ApiJson, Paging, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
@@ -58,6 +58,12 @@ pub struct NewDocument {
     /// Needs a 保密审查员's sign-off before approval.
     #[serde(default)]
     needs_secrecy_review: bool,
+    /// A policy that is published only with an approved 政策解读.
+    #[serde(default)]
+    needs_interpretation: bool,
+    /// This document is a 政策解读 of that policy (its id, same site).
+    interprets: Option<i64>,
+    interpretation_kind: Option<InterpretationKind>,
     #[serde(default)]
     attachment_ids: Vec<i64>,
 }
@@ -164,6 +170,9 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
         review_stage: None,
         returned: None,
         secrecy: None,
+        needs_interpretation: body.needs_interpretation,
+        interprets: body.interprets,
+        interpretation_kind: body.interpretation_kind,
     };
     let id = document.id;
     let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids: body.attachment_ids })).await?;

@@ -8,7 +8,8 @@
 //!
 //! Inside a site: `/` home, `/col/<slug>/` channel list (`?page=N`),
 //! `/col/<slug>/rss.xml`, `/art/<id>.html` document, `/att/<id>` attachment,
-//! `/sitemap.xml`, `/robots.txt`, `/search?q=…` (see `search_page.rs`).
+//! `/sitemap.xml`, `/robots.txt`, `/search?q=…` (see `search_page.rs`), `/zcjd/`
+//! 政策解读 (on a portal: of every online site).
 
 mod cache;
 mod directory;
@@ -45,13 +46,26 @@ pub struct Mount {
 #[derive(Debug, PartialEq)]
 enum Target {
     Home,
-    Channel { slug: String, page: i64 },
-    Rss { slug: String },
-    Document { id: i64 },
-    Attachment { id: i64 },
+    Channel {
+        slug: String,
+        page: i64,
+    },
+    Rss {
+        slug: String,
+    },
+    Document {
+        id: i64,
+    },
+    Attachment {
+        id: i64,
+    },
     Sitemap,
     Robots,
     Search,
+    /// 政策解读: the site's interpretations; on a portal, every site's.
+    Interpretations {
+        page: i64,
+    },
     NotFound,
 }
 
@@ -68,6 +82,7 @@ fn parse_target(rest: &str, query: Option<&str>) -> Target {
         ["sitemap.xml"] => Target::Sitemap,
         ["robots.txt"] => Target::Robots,
         ["search"] | ["search", ""] | ["search.html"] => Target::Search,
+        ["zcjd", ""] | ["zcjd", "index.html"] => Target::Interpretations { page },
         _ => Target::NotFound,
     }
 }
@@ -76,6 +91,23 @@ fn host_of(headers: &HeaderMap) -> String {
     let raw = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     let without_port = if raw.starts_with('[') { raw } else { raw.rsplit_once(':').map_or(raw, |(h, _)| h) };
     without_port.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Where a document of `site` lives, seen from a page of `mount`.
+pub(crate) fn document_url(mount: &Mount, site: &Tenant, id: i64) -> String {
+    if site.id == mount.tenant.id {
+        return format!("{}/art/{id}.html", mount.base);
+    }
+    if mount.base.starts_with("/sites/") {
+        return format!("/sites/{}/art/{id}.html", site.code);
+    }
+    if mount.base.is_empty() && site.mount_under_parent && site.parent_id == Some(mount.tenant.id) {
+        return format!("/{}/art/{id}.html", site.code);
+    }
+    match site.hosts.first() {
+        Some(host) => format!("http://{host}/art/{id}.html"),
+        None => format!("/sites/{}/art/{id}.html", site.code),
+    }
 }
 
 /// Finds the site a request is for, and the rest of the path inside it.
@@ -126,6 +158,15 @@ pub async fn site(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> 
     }
     if target == Target::Search {
         return search_page::page(&app, &sites, &mount, &uri).await.unwrap_or_else(|e| server_error(&app, e));
+    }
+    // Lists drawn from several sites are not cached: the cache is
+    // invalidated per site, and another site's change would not reach it.
+    if let Target::Interpretations { page } = target {
+        return match render::interpretations(&app, &sites, &mount, page).await {
+            Ok(Some(html)) => html_response(StatusCode::OK, html),
+            Ok(None) => not_found(&app, Some(&mount)),
+            Err(e) => server_error(&app, e),
+        };
     }
     let key = match &target {
         Target::Channel { slug, page } => format!("{}|col/{slug}/{page}", mount.base),

@@ -218,11 +218,24 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
                 .map(|a| context! { name => a.file_name, size => a.size, url => format!("{}/att/{}", mount.base, a.id) })
                 .collect();
             let column = c.map(|c| c.name.clone()).unwrap_or_default();
+            // 政策解读 and their policy link to each other.
+            let policy = match d.interprets {
+                Some(pid) => app.store.public_document(t.id, pid).await?.map(|p| context! { title => p.title, url => doc_url(mount, p.id) }),
+                None => None,
+            };
+            let interpretations: Vec<Value> = app
+                .store
+                .public_interpretations_of(t.id, d.id)
+                .await?
+                .iter()
+                .map(|i| context! { title => i.title, url => doc_url(mount, i.id), kind => i.interpretation_kind.map(|k| k.as_str()) })
+                .collect();
             Some((
                 tpl.render(
                     "document.html",
                     context! {
                         site, column, channel => c.map(|c| context! { name => c.name, url => channel_url(mount, c) }), parent, attachments,
+                        policy, interpretations, kind => d.interpretation_kind.map(|k| k.as_str()),
                         doc => context! {
                             title => d.title, body_html => Value::from_safe_string(d.body_html.clone()), source => d.source, author => d.author,
                             summary => d.summary, published_at => d.published_at, index_no => d.meta.index_no, doc_no => d.meta.doc_no,
@@ -245,7 +258,43 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
             Some((tpl.render("sitemap.xml", context! { urls })?, "application/xml; charset=utf-8"))
         }
         Target::Robots => Some((format!("User-agent: *\nAllow: /\nSitemap: {}{}/sitemap.xml\n", mount.origin, mount.base), "text/plain; charset=utf-8")),
-        Target::Attachment { .. } | Target::Search | Target::NotFound => None,
+        Target::Attachment { .. } | Target::Search | Target::Interpretations { .. } | Target::NotFound => None,
     };
     Ok(out)
+}
+
+/// The 政策解读 column: a site's interpretations, or on a portal those of
+/// every online site, newest first, 20 a page.
+pub async fn interpretations(app: &App, sites: &Sites, mount: &Mount, page: i64) -> Result<Option<String>, BoxError> {
+    let t = &mount.tenant;
+    let scope: Vec<i64> = if t.kind == zhanqun_model::TenantKind::Portal {
+        sites.tenants().filter(|s| s.lifecycle == zhanqun_model::Lifecycle::Online).map(|s| s.id).collect()
+    } else {
+        vec![t.id]
+    };
+    let docs = app.store.public_interpretations(&scope, PER_PAGE, (page - 1) * PER_PAGE).await?;
+    let pages = ((docs.total + PER_PAGE - 1) / PER_PAGE).max(1);
+    if page > pages {
+        return Ok(None);
+    }
+    let channels = app.store.channels(t.id).await?;
+    let url = format!("{}/zcjd/", mount.base);
+    let items: Vec<Value> = docs
+        .items
+        .iter()
+        .filter_map(|d| {
+            let site = sites.by_id(d.tenant_id)?;
+            let kind = d.interpretation_kind.map_or("", |k| k.as_str());
+            let title = if site.id == t.id { format!("【{kind}】{}", d.title) } else { format!("【{kind}】{}（{}）", d.title, site.name) };
+            Some(context! { title, url => super::document_url(mount, site, d.id), published_at => d.published_at.unwrap_or(d.updated_at), doc_no => d.meta.doc_no })
+        })
+        .collect();
+    Ok(Some(app.templates.render(
+        "channel.html",
+        context! {
+            site => site_value(mount, &channels), column => "政策解读", channel => context! { name => "政策解读", url => url.clone(), rss => () },
+            parent => (), subchannels => Vec::<Value>::new(), docs => items, total => docs.total, page, pages,
+            prev => (page > 1).then(|| format!("{url}?page={}", page - 1)), next => (page < pages).then(|| format!("{url}?page={}", page + 1)),
+        },
+    )?))
 }

@@ -10,28 +10,11 @@ use axum::extract::Query;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
-use zhanqun_model::{Lifecycle, Tenant, TenantKind};
+use zhanqun_model::{Lifecycle, TenantKind};
 
-use super::{Mount, Sites, render};
+use super::{Mount, Sites, document_url, render};
 use crate::App;
 use crate::search::request::{self, FacetValue, SearchParams};
-
-/// Where a document of `site` lives, seen from the page of `mount`.
-fn document_url(mount: &Mount, site: &Tenant, id: i64) -> String {
-    if site.id == mount.tenant.id {
-        return format!("{}/art/{id}.html", mount.base);
-    }
-    if mount.base.starts_with("/sites/") {
-        return format!("/sites/{}/art/{id}.html", site.code);
-    }
-    if mount.base.is_empty() && site.mount_under_parent && site.parent_id == Some(mount.tenant.id) {
-        return format!("/{}/art/{id}.html", site.code);
-    }
-    match site.hosts.first() {
-        Some(host) => format!("http://{host}/art/{id}.html"),
-        None => format!("/sites/{}/art/{id}.html", site.code),
-    }
-}
 
 /// A facet group as links that add (or, when chosen, remove) its filter.
 fn facet_links(params: &SearchParams, path: &str, name: &str, chosen: Option<&str>, values: &[FacetValue]) -> Vec<Value> {
