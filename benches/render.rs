@@ -109,6 +109,7 @@ async fn run() {
                 needs_interpretation: false,
                 interprets: None,
                 interpretation_kind: None,
+                replaced_by: None,
             },
             attachment_ids: vec![],
         });

@@ -242,6 +242,7 @@ pub fn generate(i: u64) -> SearchDoc {
         published_at,
         public: true,
         dedup_key: i + 1,
+        validity: "有效".into(),
     }
 }
 

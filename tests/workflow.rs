@@ -374,3 +374,90 @@ async fn a_policy_and_its_interpretation_are_published_together_or_not_at_all() 
     assert_eq!(o.get(&o.reviewer, interpretation).await["state"], "withdrawn");
     assert_eq!(page(&o.server, None, &format!("/sites/wf/art/{interpretation}.html")).await.0, 404);
 }
+
+#[tokio::test]
+async fn metadata_rules_hold_from_draft_to_publication() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path()).await;
+    let publish = |id: i64| {
+        let o = &o;
+        async move {
+            o.step(&o.editor, id, "submit", None).await;
+            o.step(&o.reviewer, id, "approve", None).await;
+            o.step(&o.reviewer, id, "publish", None).await
+        }
+    };
+    let patch = |id: i64, body: Value| {
+        let o = &o;
+        async move { api(&o.server, &o.editor, Method::PATCH, &format!("/api/v1/tenants/wf/documents/{id}"), Some(body)).await }
+    };
+
+    // 索引号 is assigned, and no request can change it.
+    let first = o.draft(json!({ "disclosure": "主动公开", "doc_no": "流政发[2026]1号" })).await;
+    let index_no = o.get(&o.editor, first).await["meta"]["index_no"].as_str().unwrap().to_string();
+    assert!(index_no.starts_with("WF001/"), "{index_no}");
+    let (status, _, body) = patch(first, json!({ "index_no": "WF001/2026-99999" })).await;
+    assert!(status == 400 || status == 422, "{status} {body}");
+    assert!(body.to_string().contains("index_no"), "the refusal names the field: {body}");
+    let (status, _) = publish(first).await;
+    assert_eq!(status, 200);
+    assert_eq!(o.get(&o.editor, first).await["meta"]["index_no"], index_no.as_str());
+
+    // 文号 is unique per 发布机构, in any bracket spelling.
+    let (status, _, body) = api(
+        &o.server,
+        &o.editor,
+        Method::POST,
+        "/api/v1/tenants/wf/documents",
+        Some(json!({ "channel": "zcwj", "title": "重号", "doc_no": "流政发（2026）1号" })),
+    )
+    .await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "duplicate_doc_no"), "{body}");
+    assert!(message(&body).contains("流政发〔2026〕1号"), "{body}");
+    let (status, _, body) = api(
+        &o.server,
+        &o.editor,
+        Method::POST,
+        "/api/v1/tenants/wf/documents",
+        Some(json!({ "channel": "zcwj", "title": "另一机关同号", "doc_no": "流政发〔2026〕1号", "issuing_organ": "流程镇党政综合办公室" })),
+    )
+    .await;
+    assert_eq!(status, 201, "another 发布机构 may use the same number: {body}");
+
+    // 成文日期 after the 发布日期: publication refused, nothing published.
+    let late = o.draft(json!({ "disclosure": "主动公开", "written_date": "2099-01-01", "title": "未来成文的文件" })).await;
+    let (status, body) = publish(late).await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "written_after_publication"), "{body}");
+    assert!(message(&body).contains("2099-01-01"), "{body}");
+    assert_eq!(o.get(&o.editor, late).await["state"], "approved");
+
+    // 有效性: 修订 names its revision; the page says so; search can filter it.
+    let revision = o.draft(json!({ "disclosure": "主动公开", "title": "流程镇村级事务公开办法（2026年修订）" })).await;
+    publish(revision).await;
+    let set = |who: &str, body: Value| {
+        let (o, who) = (&o, who.to_string());
+        async move { o.step(&who, first, "validity", Some(body)).await }
+    };
+    let (status, _) = set(&o.editor, json!({ "validity": "废止" })).await;
+    assert_eq!(status, 403, "an editor does not change 有效性 of a published document");
+    let (status, body) = set(&o.reviewer, json!({ "validity": "修订" })).await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "missing_field"), "{body}");
+    let (status, body) = set(&o.reviewer, json!({ "validity": "修订", "replaced_by": revision })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["meta"]["validity"].as_str(), body["replaced_by"].as_i64()), (Some("修订"), Some(revision)));
+    let (_, html) = page(&o.server, None, &format!("/sites/wf/art/{first}.html")).await;
+    assert!(html.contains("本文件已被修订") && html.contains(&format!("/sites/wf/art/{revision}.html")), "{html}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let (_, _, found) = api(&o.server, &o.reviewer, Method::GET, "/api/v1/search?validity=%E4%BF%AE%E8%AE%A2", None).await;
+        if found["total"] == 1 && found["hits"][0]["id"] == first {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "修订 documents are not searchable by 有效性: {found}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, body) = set(&o.reviewer, json!({ "validity": "有效" })).await;
+    assert_eq!((status, body["replaced_by"].is_null()), (200, true), "{body}");
+    let (_, html) = page(&o.server, None, &format!("/sites/wf/art/{first}.html")).await;
+    assert!(!html.contains("本文件已"), "the banner goes with the change");
+}

@@ -69,6 +69,14 @@ pub enum Command {
         passed: bool,
         conclusion: String,
     },
+    /// 有效性 of a published document: 失效, 废止, 修订 (naming the revising
+    /// document) or back to 有效.
+    SetValidity {
+        tenant_id: i64,
+        document_id: i64,
+        validity: crate::Validity,
+        replaced_by: Option<i64>,
+    },
     /// Approved → published.
     PublishDocument {
         tenant_id: i64,
@@ -112,6 +120,7 @@ impl Command {
             Command::ApproveDocument { .. } => "approve_document",
             Command::ReturnDocument { .. } => "return_document",
             Command::SignOffSecrecy { .. } => "sign_off_secrecy",
+            Command::SetValidity { .. } => "set_validity",
             Command::PublishDocument { .. } => "publish_document",
             Command::WithdrawDocument { .. } => "withdraw_document",
             Command::AddAttachment { .. } => "add_attachment",
@@ -134,6 +143,7 @@ impl Command {
             | Command::ApproveDocument { tenant_id, document_id }
             | Command::ReturnDocument { tenant_id, document_id, .. }
             | Command::SignOffSecrecy { tenant_id, document_id, .. }
+            | Command::SetValidity { tenant_id, document_id, .. }
             | Command::PublishDocument { tenant_id, document_id }
             | Command::WithdrawDocument { tenant_id, document_id } => (Some(*tenant_id), Some(*document_id)),
             Command::AddAttachment { attachment } => (Some(attachment.tenant_id), Some(attachment.id)),
@@ -150,6 +160,10 @@ impl Command {
             Command::ReturnDocument { reason, .. } => Some(reason.clone()),
             Command::SignOffSecrecy { passed, conclusion, .. } => Some(format!("{}: {conclusion}", if *passed { "passed" } else { "not passed" })),
             Command::Batch { commands } => Some(format!("{} commands", commands.len())),
+            Command::SetValidity { validity, replaced_by, .. } => Some(match replaced_by {
+                Some(id) => format!("{validity}, replaced by {id}"),
+                None => validity.to_string(),
+            }),
             _ => None,
         }
     }
@@ -166,6 +180,7 @@ impl Command {
             | Command::ApproveDocument { tenant_id, document_id }
             | Command::ReturnDocument { tenant_id, document_id, .. }
             | Command::SignOffSecrecy { tenant_id, document_id, .. }
+            | Command::SetValidity { tenant_id, document_id, .. }
             | Command::PublishDocument { tenant_id, document_id }
             | Command::WithdrawDocument { tenant_id, document_id } => out.push((*tenant_id, *document_id)),
             Command::Batch { commands } => commands.iter().for_each(|c| c.document_keys(out)),

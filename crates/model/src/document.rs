@@ -123,6 +123,9 @@ pub struct Document {
     pub interprets: Option<i64>,
     #[serde(default)]
     pub interpretation_kind: Option<InterpretationKind>,
+    /// The document that replaces this one (修订, or 失效/废止 by a new one).
+    #[serde(default)]
+    pub replaced_by: Option<i64>,
 }
 
 impl Document {
@@ -132,8 +135,10 @@ impl Document {
     }
 }
 
-/// A partial update of a document; absent fields stay as they are.
+/// A partial update of a document; absent fields stay as they are. The
+/// 索引号 is not among them: the state machine assigns it, and it never changes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct DocumentPatch {
     pub channel_id: Option<i64>,
     pub title: Option<String>,

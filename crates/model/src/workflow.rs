@@ -38,6 +38,8 @@ pub enum Step {
     SignOff,
     Publish,
     Withdraw,
+    /// Change 有效性 of a published document.
+    SetValidity,
 }
 
 /// Why a document was sent back (退文): shown to its editor.
@@ -68,7 +70,7 @@ pub fn roles_for(step: Step, stage: Option<ReviewStage>) -> &'static [TenantRole
         (Step::Approve | Step::Return, Some(ReviewStage::Disclosure)) => &[DisclosureReviewer],
         (Step::Approve | Step::Return, Some(ReviewStage::Content) | None) => &[Admin, Reviewer],
         (Step::Approve | Step::Return | Step::SignOff, Some(ReviewStage::Secrecy)) | (Step::SignOff, _) => &[SecrecyReviewer],
-        (Step::Publish | Step::Withdraw, _) => &[Admin, Reviewer],
+        (Step::Publish | Step::Withdraw | Step::SetValidity, _) => &[Admin, Reviewer],
     }
 }
 

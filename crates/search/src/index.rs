@@ -37,6 +37,8 @@ pub struct SearchDoc {
     pub public: bool,
     /// Copies of one source share this key and are shown once.
     pub dedup_key: u64,
+    /// 有效性: 有效, 失效, 废止, 修订.
+    pub validity: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +68,7 @@ pub(crate) struct Fields {
     pub topic: Field,
     pub kind: Field,
     pub dedup: Field,
+    pub validity: Field,
 }
 
 pub struct SearchIndex {
@@ -98,6 +101,7 @@ fn schema() -> (Schema, Fields) {
         topic: b.add_text_field("topic", STRING | FAST | STORED),
         kind: b.add_text_field("kind", STRING | FAST | STORED),
         dedup: b.add_u64_field("dedup", FAST),
+        validity: b.add_text_field("validity", STRING | STORED),
     };
     (b.build(), fields)
 }
@@ -175,6 +179,7 @@ impl SearchIndex {
                 f.organ_exact => d.issuing_organ.clone(),
                 f.kind => d.channel_kind.clone(),
                 f.dedup => d.dedup_key,
+                f.validity => d.validity.clone(),
             );
             if let Some(no) = &d.doc_no {
                 doc.add_text(f.doc_no, no);

@@ -52,6 +52,8 @@ pub struct Filters {
     pub organ: Option<String>,
     /// Column kind (`list`, `disclosure` …).
     pub channel_kind: Option<String>,
+    /// 有效性, exactly (有效, 失效, 废止, 修订).
+    pub validity: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,6 +72,7 @@ pub struct Hit {
     pub published_at: i64,
     pub doc_no: Option<String>,
     pub issuing_organ: String,
+    pub validity: String,
     /// Escaped HTML with matches in `<em>`.
     pub title_html: String,
     pub snippet_html: String,
@@ -146,7 +149,7 @@ impl SearchIndex {
         if let Some(y) = fl.year {
             clauses.push((Occur::Must, exact(Term::from_field_i64(f.year, y))));
         }
-        for (field, value) in [(f.topic, &fl.topic), (f.organ_exact, &fl.organ), (f.kind, &fl.channel_kind)] {
+        for (field, value) in [(f.topic, &fl.topic), (f.organ_exact, &fl.organ), (f.kind, &fl.channel_kind), (f.validity, &fl.validity)] {
             if let Some(v) = value {
                 clauses.push((Occur::Must, exact(Term::from_field_text(field, v))));
             }
@@ -223,6 +226,7 @@ impl SearchIndex {
                 published_at: m.published_at,
                 doc_no: text_of(f.doc_no),
                 issuing_organ: text_of(f.organ).unwrap_or_default(),
+                validity: text_of(f.validity).unwrap_or_default(),
                 title_html: highlight(&title_snippets.snippet(&title), &title, true),
                 snippet_html: highlight(&body_snippets.snippet(&body), &body, false),
                 copies: m.copies,

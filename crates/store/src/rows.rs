@@ -46,7 +46,7 @@ pub(crate) fn channel(row: &SqliteRow) -> Result<Channel> {
     })
 }
 
-pub(crate) const DOCUMENT_COLUMNS: &str = "id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at, index_no, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_basis, disclosure_reason, validity, created_by, needs_secrecy_review, review_stage, return_reason, return_stage, returned_by, returned_at, secrecy_passed, secrecy_conclusion, secrecy_by, secrecy_at, needs_interpretation, interprets, interpretation_kind";
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at, index_no, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_basis, disclosure_reason, validity, created_by, needs_secrecy_review, review_stage, return_reason, return_stage, returned_by, returned_at, secrecy_passed, secrecy_conclusion, secrecy_by, secrecy_at, needs_interpretation, interprets, interpretation_kind, replaced_by";
 
 /// `disclosure` is stored as text; the empty string is "not chosen yet".
 pub(crate) fn disclosure_text(d: Option<zhanqun_model::Disclosure>) -> &'static str {
@@ -105,6 +105,7 @@ pub(crate) fn document(row: &SqliteRow) -> Result<Document> {
         needs_interpretation: row.try_get("needs_interpretation")?,
         interprets: row.try_get("interprets")?,
         interpretation_kind: row.try_get::<Option<&str>, _>("interpretation_kind")?.map(parse).transpose()?,
+        replaced_by: row.try_get("replaced_by")?,
     })
 }
 

@@ -78,6 +78,7 @@ fn document(id: i64, tenant_id: i64, channel_id: i64, doc_no: Option<&str>) -> D
         needs_interpretation: false,
         interprets: None,
         interpretation_kind: None,
+        replaced_by: None,
     }
 }
 

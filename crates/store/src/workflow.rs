@@ -166,6 +166,17 @@ fn ready(d: &Document) -> bool {
 
 async fn publish_one(conn: &mut SqliteConnection, p: &Proposal, d: &Document, touched: &mut Touched) -> Step {
     check_document(d)?;
+    // 成文日期 ≤ 发布日期 (dates in Beijing time; YYYY-MM-DD compares as text).
+    let publication_date = zhanqun_model::time::format_date(d.published_at.unwrap_or(p.at));
+    if let Some(written) = d.meta.written_date.as_deref()
+        && written > publication_date.as_str()
+    {
+        return Err(Rejection::invalid(
+            "written_after_publication",
+            format!("《{}》: 成文日期 {written} is after its 发布日期 {publication_date}; correct the 成文日期 or publish it later", d.title),
+        )
+        .into());
+    }
     // 发布日期 is the first publication; republishing keeps it.
     sqlx::query("UPDATE documents SET state = 'published', review_stage = NULL, published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
         .bind(p.at)
@@ -237,5 +248,44 @@ pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_i
         set(conn, p, i, DocState::Withdrawn, None).await?;
         done(i, touched)?;
     }
+    done(&d, touched)
+}
+
+/// 有效性 of a published (or withdrawn) document. 修订 names the document
+/// that revises it; 失效 and 废止 may; 有效 clears the link.
+pub(crate) async fn set_validity(
+    conn: &mut SqliteConnection,
+    p: &Proposal,
+    tenant_id: i64,
+    id: i64,
+    validity: zhanqun_model::Validity,
+    replaced_by: Option<i64>,
+    touched: &mut Touched,
+) -> Step<Applied> {
+    use zhanqun_model::Validity;
+    let d = load_document(conn, tenant_id, id).await?;
+    require(conn, p, &d, WorkStep::SetValidity).await?;
+    if !matches!(d.state, DocState::Published | DocState::Withdrawn) {
+        return Err(wrong_state(&d, "有效性 is changed on a published document; a draft sets it with its other metadata").into());
+    }
+    let replaced_by = if validity == Validity::Valid { None } else { replaced_by };
+    if validity == Validity::Revised && replaced_by.is_none() {
+        return Err(Rejection::invalid("missing_field", "修订 needs `replaced_by`: the id of the document that revises this one").into());
+    }
+    if let Some(other) = replaced_by {
+        if other == d.id {
+            return Err(Rejection::invalid("invalid_link", "a document cannot replace itself").into());
+        }
+        load_document(conn, tenant_id, other)
+            .await
+            .map_err(|_| Rejection::not_found("unknown_document", format!("`replaced_by`: this site has no document with id {other}")))?;
+    }
+    sqlx::query("UPDATE documents SET validity = ?, replaced_by = ?, updated_at = ? WHERE id = ?")
+        .bind(validity.as_str())
+        .bind(replaced_by)
+        .bind(p.at)
+        .bind(d.id)
+        .execute(&mut *conn)
+        .await?;
     done(&d, touched)
 }

@@ -137,6 +137,7 @@ impl Builder {
                 needs_interpretation: false,
                 interprets: None,
                 interpretation_kind: None,
+                replaced_by: None,
             },
             attachment_ids: vec![],
         });

@@ -15,6 +15,7 @@ fn doc(id: i64, tenant_id: i64, title: &str, body: &str, doc_no: Option<&str>, p
         published_at: 1_500_000_000_000 + id,
         public,
         dedup_key: id as u64,
+        validity: "有效".into(),
     }
 }
 

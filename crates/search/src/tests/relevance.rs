@@ -186,6 +186,7 @@ fn corpus() -> SearchIndex {
             published_at: 1_600_000_000_000 + id * 86_400_000,
             public: true,
             dedup_key: id as u64,
+            validity: "有效".into(),
         })
         .collect();
     index.upsert(&docs).unwrap();

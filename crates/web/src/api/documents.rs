@@ -173,6 +173,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
         needs_interpretation: body.needs_interpretation,
         interprets: body.interprets,
         interpretation_kind: body.interpretation_kind,
+        replaced_by: None,
     };
     let id = document.id;
     let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids: body.attachment_ids })).await?;

@@ -68,6 +68,23 @@ pub async fn withdraw(State(app): State<Arc<App>>, caller: Caller, Path((code, i
     step(app, caller, code, id, |tenant_id| Command::WithdrawDocument { tenant_id, document_id: id }).await
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidityBody {
+    validity: zhanqun_model::Validity,
+    replaced_by: Option<i64>,
+}
+
+/// `POST …/{id}/validity`: 有效 / 失效 / 废止 / 修订 of a published document.
+pub async fn set_validity(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((code, id)): Path<(String, i64)>,
+    ApiJson(body): ApiJson<ValidityBody>,
+) -> WriteResult {
+    step(app, caller, code, id, |tenant_id| Command::SetValidity { tenant_id, document_id: id, validity: body.validity, replaced_by: body.replaced_by }).await
+}
+
 /// Every step taken on a document, refused ones included, newest first.
 pub async fn audit(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> ApiResult<Json<serde_json::Value>> {
     let (t, d) = load(&app, &caller, &code, id).await?;

@@ -223,6 +223,10 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
                 Some(pid) => app.store.public_document(t.id, pid).await?.map(|p| context! { title => p.title, url => doc_url(mount, p.id) }),
                 None => None,
             };
+            let replaced = match d.replaced_by {
+                Some(rid) => app.store.public_document(t.id, rid).await?.map(|r| context! { title => r.title, url => doc_url(mount, r.id) }),
+                None => None,
+            };
             let interpretations: Vec<Value> = app
                 .store
                 .public_interpretations_of(t.id, d.id)
@@ -235,7 +239,8 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
                     "document.html",
                     context! {
                         site, column, channel => c.map(|c| context! { name => c.name, url => channel_url(mount, c) }), parent, attachments,
-                        policy, interpretations, kind => d.interpretation_kind.map(|k| k.as_str()),
+                        policy, interpretations, kind => d.interpretation_kind.map(|k| k.as_str()), replaced,
+                        still_valid => d.meta.validity == zhanqun_model::Validity::Valid,
                         doc => context! {
                             title => d.title, body_html => Value::from_safe_string(d.body_html.clone()), source => d.source, author => d.author,
                             summary => d.summary, published_at => d.published_at, index_no => d.meta.index_no, doc_no => d.meta.doc_no,

@@ -63,6 +63,7 @@ pub fn search_doc(d: &Document, channel_kind: Option<ChannelKind>) -> SearchDoc 
         channel_kind: channel_kind.map_or("list", |k| k.as_str()).to_string(),
         published_at: d.published_at.unwrap_or(d.created_at),
         public: d.is_public(),
+        validity: d.meta.validity.as_str().to_string(),
     }
 }
 

@@ -28,6 +28,8 @@ pub struct SearchParams {
     pub topic: Option<String>,
     pub organ: Option<String>,
     pub kind: Option<String>,
+    /// 有效性: 有效, 失效, 废止 or 修订.
+    pub validity: Option<String>,
     /// `relevance` (default) or `date`.
     pub sort: Option<String>,
     pub page: Option<String>,
@@ -114,6 +116,15 @@ impl SearchParams {
                 topic: non_empty(&self.topic).map(String::from),
                 organ: non_empty(&self.organ).map(String::from),
                 channel_kind: kind.map(|k| k.as_str().to_string()),
+                validity: match non_empty(&self.validity) {
+                    None => None,
+                    Some(v) => Some(
+                        v.parse::<zhanqun_model::Validity>()
+                            .map_err(|_| BadParam(format!("`validity` is one of 有效, 失效, 废止, 修订, not {v:?}")))?
+                            .as_str()
+                            .to_string(),
+                    ),
+                },
             },
             sort,
             limit: per_page,
@@ -125,7 +136,7 @@ impl SearchParams {
     /// with `None`) and the page reset: the links of facets, sort and pager.
     pub fn link_with(&self, name: &str, value: Option<&str>) -> String {
         let mut pairs: Vec<(&str, String)> = Vec::new();
-        let fields: [(&str, &Option<String>); 11] = [
+        let fields: [(&str, &Option<String>); 12] = [
             ("q", &self.q),
             ("site", &self.site),
             ("year", &self.year),
@@ -135,6 +146,7 @@ impl SearchParams {
             ("topic", &self.topic),
             ("organ", &self.organ),
             ("kind", &self.kind),
+            ("validity", &self.validity),
             ("sort", &self.sort),
             ("per_page", &self.per_page),
         ];
@@ -199,6 +211,7 @@ pub struct HitView {
     pub published_at: String,
     pub doc_no: Option<String>,
     pub issuing_organ: String,
+    pub validity: String,
     /// Reposted copies in other sites folded into this hit.
     pub copies: usize,
     pub score: f32,
@@ -240,6 +253,7 @@ pub fn view(params: &SearchParams, results: Results, sites: &Sites, per_page: us
                 published_at: format_date(h.published_at),
                 doc_no: h.doc_no,
                 issuing_organ: h.issuing_organ,
+                validity: h.validity,
                 copies: h.copies,
                 score: h.score,
             })
