@@ -110,6 +110,8 @@ async fn run() {
                 interprets: None,
                 interpretation_kind: None,
                 replaced_by: None,
+                publish_at: None,
+                unpublish_at: None,
             },
             attachment_ids: vec![],
         });

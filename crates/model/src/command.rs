@@ -77,6 +77,14 @@ pub enum Command {
         validity: crate::Validity,
         replaced_by: Option<i64>,
     },
+    /// Approved → scheduled for `publish_at`; and/or a withdrawal at
+    /// `unpublish_at`. Times are in the future of the proposal.
+    ScheduleDocument {
+        tenant_id: i64,
+        document_id: i64,
+        publish_at: Option<Millis>,
+        unpublish_at: Option<Millis>,
+    },
     /// Approved → published.
     PublishDocument {
         tenant_id: i64,
@@ -121,6 +129,7 @@ impl Command {
             Command::ReturnDocument { .. } => "return_document",
             Command::SignOffSecrecy { .. } => "sign_off_secrecy",
             Command::SetValidity { .. } => "set_validity",
+            Command::ScheduleDocument { .. } => "schedule_document",
             Command::PublishDocument { .. } => "publish_document",
             Command::WithdrawDocument { .. } => "withdraw_document",
             Command::AddAttachment { .. } => "add_attachment",
@@ -144,6 +153,7 @@ impl Command {
             | Command::ReturnDocument { tenant_id, document_id, .. }
             | Command::SignOffSecrecy { tenant_id, document_id, .. }
             | Command::SetValidity { tenant_id, document_id, .. }
+            | Command::ScheduleDocument { tenant_id, document_id, .. }
             | Command::PublishDocument { tenant_id, document_id }
             | Command::WithdrawDocument { tenant_id, document_id } => (Some(*tenant_id), Some(*document_id)),
             Command::AddAttachment { attachment } => (Some(attachment.tenant_id), Some(attachment.id)),
@@ -160,6 +170,7 @@ impl Command {
             Command::ReturnDocument { reason, .. } => Some(reason.clone()),
             Command::SignOffSecrecy { passed, conclusion, .. } => Some(format!("{}: {conclusion}", if *passed { "passed" } else { "not passed" })),
             Command::Batch { commands } => Some(format!("{} commands", commands.len())),
+            Command::ScheduleDocument { publish_at, unpublish_at, .. } => Some(format!("publish_at {publish_at:?}, unpublish_at {unpublish_at:?}")),
             Command::SetValidity { validity, replaced_by, .. } => Some(match replaced_by {
                 Some(id) => format!("{validity}, replaced by {id}"),
                 None => validity.to_string(),
@@ -181,6 +192,7 @@ impl Command {
             | Command::ReturnDocument { tenant_id, document_id, .. }
             | Command::SignOffSecrecy { tenant_id, document_id, .. }
             | Command::SetValidity { tenant_id, document_id, .. }
+            | Command::ScheduleDocument { tenant_id, document_id, .. }
             | Command::PublishDocument { tenant_id, document_id }
             | Command::WithdrawDocument { tenant_id, document_id } => out.push((*tenant_id, *document_id)),
             Command::Batch { commands } => commands.iter().for_each(|c| c.document_keys(out)),

@@ -126,6 +126,12 @@ pub struct Document {
     /// The document that replaces this one (修订, or 失效/废止 by a new one).
     #[serde(default)]
     pub replaced_by: Option<i64>,
+    /// When a scheduled document is published (by the leader).
+    #[serde(default)]
+    pub publish_at: Option<Millis>,
+    /// When a published document is withdrawn (by the leader).
+    #[serde(default)]
+    pub unpublish_at: Option<Millis>,
 }
 
 impl Document {

@@ -95,6 +95,21 @@ pub fn date_to_millis(s: &str) -> Option<Millis> {
     Some(days_from_civil(y, m, d) * 86_400_000 - CST_OFFSET_MS)
 }
 
+/// Beijing time `YYYY-MM-DD HH:MM[:SS]` (or with `T`) to milliseconds.
+pub fn parse_minute(s: &str) -> Option<Millis> {
+    let s = s.trim();
+    let (date, time) = s.split_once([' ', 'T'])?;
+    let day = date_to_millis(date)?;
+    let parts: Vec<&str> = time.split(':').collect();
+    let num = |p: &str, max: i64| p.parse::<i64>().ok().filter(|n| (0..=max).contains(n) && p.len() == 2);
+    let (h, m, sec) = match parts.as_slice() {
+        [h, m] => (num(h, 23)?, num(m, 59)?, 0),
+        [h, m, s] => (num(h, 23)?, num(m, 59)?, num(s, 59)?),
+        _ => return None,
+    };
+    Some(day + ((h * 60 + m) * 60 + sec) * 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +121,9 @@ mod tests {
         assert_eq!(format_minute(ms), "2017-04-25 09:30");
         assert_eq!(format_date(ms), "2017-04-25");
         assert_eq!(format_rfc822(ms), "Tue, 25 Apr 2017 09:30:00 +0800");
+        assert_eq!(parse_minute("2017-04-25 09:30"), Some(ms));
+        assert_eq!(parse_minute("2017-04-25T09:30:00"), Some(ms));
+        assert_eq!(parse_minute("2017-04-25 24:00"), None);
         // Just before midnight UTC is already the next day in Beijing.
         assert_eq!(format_minute(1_514_764_799_000), "2018-01-01 07:59");
     }

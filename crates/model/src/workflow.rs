@@ -40,6 +40,8 @@ pub enum Step {
     Withdraw,
     /// Change 有效性 of a published document.
     SetValidity,
+    /// Schedule publication or withdrawal.
+    Schedule,
 }
 
 /// Why a document was sent back (退文): shown to its editor.
@@ -70,7 +72,7 @@ pub fn roles_for(step: Step, stage: Option<ReviewStage>) -> &'static [TenantRole
         (Step::Approve | Step::Return, Some(ReviewStage::Disclosure)) => &[DisclosureReviewer],
         (Step::Approve | Step::Return, Some(ReviewStage::Content) | None) => &[Admin, Reviewer],
         (Step::Approve | Step::Return | Step::SignOff, Some(ReviewStage::Secrecy)) | (Step::SignOff, _) => &[SecrecyReviewer],
-        (Step::Publish | Step::Withdraw | Step::SetValidity, _) => &[Admin, Reviewer],
+        (Step::Publish | Step::Withdraw | Step::SetValidity | Step::Schedule, _) => &[Admin, Reviewer],
     }
 }
 

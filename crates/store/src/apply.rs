@@ -152,6 +152,9 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
             Command::SetValidity { tenant_id, document_id, validity, replaced_by } => {
                 workflow::set_validity(conn, p, *tenant_id, *document_id, *validity, *replaced_by, touched).await
             }
+            Command::ScheduleDocument { tenant_id, document_id, publish_at, unpublish_at } => {
+                workflow::schedule(conn, p, *tenant_id, *document_id, *publish_at, *unpublish_at, touched).await
+            }
             Command::PublishDocument { tenant_id, document_id } => workflow::publish(conn, p, *tenant_id, *document_id, touched).await,
             Command::WithdrawDocument { tenant_id, document_id } => workflow::withdraw(conn, p, *tenant_id, *document_id, touched).await,
             Command::AddAttachment { attachment: a } => {

@@ -30,7 +30,7 @@ use sqlx::{ConnectOptions, SqliteConnection};
 use tokio::sync::Mutex;
 
 pub use apply::Touched;
-pub use query::{AuditEntry, DocumentFilter, Page};
+pub use query::{AuditEntry, DocumentFilter, Due, Page};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 

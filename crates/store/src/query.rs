@@ -300,3 +300,30 @@ impl Store {
         Ok(Page { items: rows.iter().map(rows::document).collect::<Result<_>>()?, total })
     }
 }
+
+/// A scheduled transition whose time has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub tenant_id: i64,
+    pub document_id: i64,
+    /// Publish (else withdraw).
+    pub publish: bool,
+}
+
+impl Store {
+    /// Scheduled publications and withdrawals due at `now`, oldest first.
+    pub async fn due(&self, now: i64, limit: i64) -> Result<Vec<Due>> {
+        let rows: Vec<(i64, i64, bool)> = sqlx::query_as(
+            "SELECT tenant_id, id, 1 FROM documents WHERE state = 'scheduled' AND publish_at <= ?
+             UNION ALL
+             SELECT tenant_id, id, 0 FROM documents WHERE state = 'published' AND unpublish_at <= ?
+             LIMIT ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.reader())
+        .await?;
+        Ok(rows.into_iter().map(|(tenant_id, document_id, publish)| Due { tenant_id, document_id, publish }).collect())
+    }
+}

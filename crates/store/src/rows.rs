@@ -46,7 +46,7 @@ pub(crate) fn channel(row: &SqliteRow) -> Result<Channel> {
     })
 }
 
-pub(crate) const DOCUMENT_COLUMNS: &str = "id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at, index_no, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_basis, disclosure_reason, validity, created_by, needs_secrecy_review, review_stage, return_reason, return_stage, returned_by, returned_at, secrecy_passed, secrecy_conclusion, secrecy_by, secrecy_at, needs_interpretation, interprets, interpretation_kind, replaced_by";
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at, index_no, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_basis, disclosure_reason, validity, created_by, needs_secrecy_review, review_stage, return_reason, return_stage, returned_by, returned_at, secrecy_passed, secrecy_conclusion, secrecy_by, secrecy_at, needs_interpretation, interprets, interpretation_kind, replaced_by, publish_at, unpublish_at";
 
 /// `disclosure` is stored as text; the empty string is "not chosen yet".
 pub(crate) fn disclosure_text(d: Option<zhanqun_model::Disclosure>) -> &'static str {
@@ -106,6 +106,8 @@ pub(crate) fn document(row: &SqliteRow) -> Result<Document> {
         interprets: row.try_get("interprets")?,
         interpretation_kind: row.try_get::<Option<&str>, _>("interpretation_kind")?.map(parse).transpose()?,
         replaced_by: row.try_get("replaced_by")?,
+        publish_at: row.try_get("publish_at")?,
+        unpublish_at: row.try_get("unpublish_at")?,
     })
 }
 

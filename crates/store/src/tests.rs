@@ -79,6 +79,8 @@ fn document(id: i64, tenant_id: i64, channel_id: i64, doc_no: Option<&str>) -> D
         interprets: None,
         interpretation_kind: None,
         replaced_by: None,
+        publish_at: None,
+        unpublish_at: None,
     }
 }
 

@@ -194,6 +194,15 @@ async fn publish_one(conn: &mut SqliteConnection, p: &Proposal, d: &Document, to
 pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
     let d = load_document(conn, tenant_id, id).await?;
     require(conn, p, &d, WorkStep::Publish).await?;
+    // The scheduler (no actor) never publishes before the time; a person
+    // may publish a scheduled document early on purpose.
+    if p.actor.is_none()
+        && d.state == DocState::Scheduled
+        && let Some(at) = d.publish_at
+        && p.at < at
+    {
+        return Err(Rejection::conflict("too_early", format!("the document is scheduled for {}", zhanqun_model::time::format_minute(at))).into());
+    }
     match d.state {
         DocState::Approved | DocState::Scheduled => {}
         DocState::Published => return Err(Rejection::conflict("already_published", "the document is already published").into()),
@@ -241,6 +250,12 @@ pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_i
     if d.state != DocState::Published {
         return Err(Rejection::conflict("not_published", "only a published document can be withdrawn").into());
     }
+    if p.actor.is_none()
+        && let Some(at) = d.unpublish_at
+        && p.at < at
+    {
+        return Err(Rejection::conflict("too_early", format!("the withdrawal is scheduled for {}", zhanqun_model::time::format_minute(at))).into());
+    }
     set(conn, p, &d, DocState::Withdrawn, None).await?;
     // A withdrawn policy takes its 政策解读 with it: they explain a text
     // that is no longer public.
@@ -283,6 +298,50 @@ pub(crate) async fn set_validity(
     sqlx::query("UPDATE documents SET validity = ?, replaced_by = ?, updated_at = ? WHERE id = ?")
         .bind(validity.as_str())
         .bind(replaced_by)
+        .bind(p.at)
+        .bind(d.id)
+        .execute(&mut *conn)
+        .await?;
+    done(&d, touched)
+}
+
+/// Schedules publication (approved → scheduled) and/or withdrawal of a
+/// published document. `None` leaves a time as it is; times must lie ahead.
+pub(crate) async fn schedule(
+    conn: &mut SqliteConnection,
+    p: &Proposal,
+    tenant_id: i64,
+    id: i64,
+    publish_at: Option<i64>,
+    unpublish_at: Option<i64>,
+    touched: &mut Touched,
+) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id).await?;
+    require(conn, p, &d, WorkStep::Schedule).await?;
+    if publish_at.is_none() && unpublish_at.is_none() {
+        return Err(Rejection::invalid("missing_field", "give publish_at and/or unpublish_at (milliseconds since the epoch, or RFC 3339 in the API)").into());
+    }
+    for t in [publish_at, unpublish_at].into_iter().flatten() {
+        if t <= p.at {
+            return Err(Rejection::invalid("in_the_past", format!("{} has passed; schedule a time ahead", zhanqun_model::time::format_minute(t))).into());
+        }
+    }
+    let state = match (publish_at, d.state) {
+        (Some(_), DocState::Approved | DocState::Scheduled) => DocState::Scheduled,
+        (Some(_), _) => return Err(wrong_state(&d, "only an approved document can be scheduled for publication").into()),
+        (None, DocState::Published | DocState::Scheduled | DocState::Approved) => d.state,
+        (None, _) => return Err(wrong_state(&d, "a withdrawal is scheduled for an approved or published document").into()),
+    };
+    let (publish_at, unpublish_at) = (publish_at.or(d.publish_at), unpublish_at.or(d.unpublish_at));
+    if let (Some(a), Some(b)) = (publish_at, unpublish_at)
+        && b <= a
+    {
+        return Err(Rejection::invalid("invalid_schedule", "unpublish_at must come after publish_at").into());
+    }
+    sqlx::query("UPDATE documents SET state = ?, publish_at = ?, unpublish_at = ?, updated_at = ? WHERE id = ?")
+        .bind(state.as_str())
+        .bind(publish_at)
+        .bind(unpublish_at)
         .bind(p.at)
         .bind(d.id)
         .execute(&mut *conn)

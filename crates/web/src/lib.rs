@@ -11,6 +11,7 @@ mod blobs;
 mod error;
 mod peer;
 mod public;
+pub mod schedule;
 pub mod search;
 
 use std::net::SocketAddr;

@@ -138,6 +138,8 @@ impl Builder {
                 interprets: None,
                 interpretation_kind: None,
                 replaced_by: None,
+                publish_at: None,
+                unpublish_at: None,
             },
             attachment_ids: vec![],
         });

@@ -196,6 +196,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     app.search = Some(search_index.clone());
     let app = Arc::new(app);
     tokio::spawn(zhanqun_web::search::run_indexer(search_index, node.clone(), search_changes));
+    tokio::spawn(zhanqun_web::schedule::run_scheduler(node.clone()));
 
     // Serve first: a joining node must answer the leader before it is a member.
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;

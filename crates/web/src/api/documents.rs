@@ -174,6 +174,8 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
         interprets: body.interprets,
         interpretation_kind: body.interpretation_kind,
         replaced_by: None,
+        publish_at: None,
+        unpublish_at: None,
     };
     let id = document.id;
     let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids: body.attachment_ids })).await?;

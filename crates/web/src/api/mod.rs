@@ -48,6 +48,7 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .route("/tenants/{code}/documents/{id}/publish", post(workflow::publish))
         .route("/tenants/{code}/documents/{id}/withdraw", post(workflow::withdraw))
         .route("/tenants/{code}/documents/{id}/validity", post(workflow::set_validity))
+        .route("/tenants/{code}/documents/{id}/schedule", post(workflow::schedule))
         .route("/tenants/{code}/documents/{id}/audit", get(workflow::audit))
         .route("/tenants/{code}/attachments/{id}", get(attachments::download))
         .route("/users", get(users::list).post(users::create))

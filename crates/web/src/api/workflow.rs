@@ -85,6 +85,41 @@ pub async fn set_validity(
     step(app, caller, code, id, |tenant_id| Command::SetValidity { tenant_id, document_id: id, validity: body.validity, replaced_by: body.replaced_by }).await
 }
 
+/// A time in a request: milliseconds since the epoch, or Beijing time as
+/// `YYYY-MM-DD HH:MM[:SS]` (a `T` in place of the space works too).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum When {
+    Millis(i64),
+    Text(String),
+}
+
+impl When {
+    fn millis(&self, field: &str) -> ApiResult<i64> {
+        match self {
+            When::Millis(ms) => Ok(*ms),
+            When::Text(t) => zhanqun_model::time::parse_minute(t).ok_or_else(|| {
+                ApiError::Unprocessable("invalid_time".into(), format!("{field} must be milliseconds or Beijing time like 2026-12-01 09:00, not {t:?}"))
+            }),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    publish_at: Option<When>,
+    unpublish_at: Option<When>,
+}
+
+/// `POST …/{id}/schedule`: publish an approved document at `publish_at`,
+/// withdraw a published one at `unpublish_at`. The leader does it on time.
+pub async fn schedule(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>, ApiJson(body): ApiJson<ScheduleBody>) -> WriteResult {
+    let publish_at = body.publish_at.as_ref().map(|w| w.millis("publish_at")).transpose()?;
+    let unpublish_at = body.unpublish_at.as_ref().map(|w| w.millis("unpublish_at")).transpose()?;
+    step(app, caller, code, id, |tenant_id| Command::ScheduleDocument { tenant_id, document_id: id, publish_at, unpublish_at }).await
+}
+
 /// Every step taken on a document, refused ones included, newest first.
 pub async fn audit(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> ApiResult<Json<serde_json::Value>> {
     let (t, d) = load(&app, &caller, &code, id).await?;
