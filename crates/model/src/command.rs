@@ -22,6 +22,9 @@ pub struct Proposal {
     pub command: Command,
 }
 
+// A command lives briefly (parse → propose → apply) and travels as JSON;
+// boxing the document would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
