@@ -461,3 +461,59 @@ async fn metadata_rules_hold_from_draft_to_publication() {
     let (_, html) = page(&o.server, None, &format!("/sites/wf/art/{first}.html")).await;
     assert!(!html.contains("本文件已"), "the banner goes with the change");
 }
+
+#[tokio::test]
+async fn every_edit_keeps_a_revision_that_can_be_diffed_and_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path()).await;
+    let id = o.draft(json!({ "body_html": "<p>一、总体要求。</p><p>二、工作任务。</p>", "summary": "初稿摘要", "disclosure": "主动公开" })).await;
+    let base = format!("/api/v1/tenants/wf/documents/{id}");
+    let edit = |body: Value| {
+        let (o, base) = (&o, base.clone());
+        async move { api(&o.server, &o.editor, Method::PATCH, &base, Some(body)).await }
+    };
+    let (status, _, _) = edit(
+        json!({ "title": "流程镇关于规范村级事务公开的通知（修改稿）", "body_html": "<p>一、总体要求。</p><p>二、重点工作任务。</p><p>三、保障措施。</p>" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = edit(json!({ "doc_no": "流政发[2026]9号" })).await;
+    assert_eq!(status, 200);
+
+    let (status, _, list) = api(&o.server, &o.editor, Method::GET, &format!("{base}/revisions"), None).await;
+    assert_eq!(status, 200, "{list}");
+    let numbers: Vec<i64> = list["items"].as_array().unwrap().iter().map(|r| r["revision"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, vec![1, 2, 3], "create + two edits");
+
+    // The diff of revision 2: the title field and the body's paragraphs.
+    let (status, _, diff) = api(&o.server, &o.editor, Method::GET, &format!("{base}/revisions/2/diff"), None).await;
+    assert_eq!(status, 200, "{diff}");
+    assert_eq!(diff["fields"].as_array().unwrap().len(), 1, "{diff}");
+    assert_eq!(diff["fields"][0]["field"], "标题");
+    assert_eq!(diff["fields"][0]["after"], "流程镇关于规范村级事务公开的通知（修改稿）");
+    let lines: Vec<(String, String)> =
+        diff["body"].as_array().unwrap().iter().map(|l| (l["op"].as_str().unwrap().into(), l["text"].as_str().unwrap().into())).collect();
+    assert!(lines.contains(&("-".into(), "<p>二、工作任务。</p>".into())) && lines.contains(&("+".into(), "<p>三、保障措施。</p>".into())), "{lines:?}");
+    let (_, _, against) = api(&o.server, &o.editor, Method::GET, &format!("{base}/revisions/3/diff?against=1"), None).await;
+    let fields: Vec<&str> = against["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["标题", "文号"], "{against}");
+    let (status, _, body) = api(&o.server, &o.editor, Method::GET, &format!("{base}/revisions/9/diff"), None).await;
+    assert_eq!((status, error_code(&body).as_str()), (404, "unknown_revision"));
+
+    // Restoring revision 1 brings back its exact content as revision 4 (the
+    // 文号 added later goes, the 索引号 stays).
+    let index_no = o.get(&o.editor, id).await["meta"]["index_no"].clone();
+    let (status, _, restored) = api(&o.server, &o.editor, Method::POST, &format!("{base}/revisions/1/restore"), None).await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(restored["title"], "流程镇关于规范村级事务公开的通知");
+    assert_eq!(restored["body_html"], "<p>一、总体要求。</p><p>二、工作任务。</p>");
+    assert!(restored["meta"]["doc_no"].is_null(), "{restored}");
+    assert_eq!(restored["meta"]["index_no"], index_no);
+    let (_, _, list) = api(&o.server, &o.editor, Method::GET, &format!("{base}/revisions"), None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 4);
+
+    // Under review nothing is restored; other sites see nothing.
+    o.step(&o.editor, id, "submit", None).await;
+    let (status, _, body) = api(&o.server, &o.editor, Method::POST, &format!("{base}/revisions/2/restore"), None).await;
+    assert_eq!((status, error_code(&body).as_str()), (409, "not_editable"), "{body}");
+}

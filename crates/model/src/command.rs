@@ -49,6 +49,12 @@ pub enum Command {
         document_id: i64,
         patch: DocumentPatch,
     },
+    /// Brings a draft back to an earlier revision's content (a new revision).
+    RestoreRevision {
+        tenant_id: i64,
+        document_id: i64,
+        revision: i64,
+    },
     /// Draft → review (first stage by its 公开属性).
     SubmitDocument {
         tenant_id: i64,
@@ -127,6 +133,7 @@ impl Command {
             Command::CreateChannel { .. } => "create_channel",
             Command::CreateDocument { .. } => "create_document",
             Command::UpdateDocument { .. } => "update_document",
+            Command::RestoreRevision { .. } => "restore_revision",
             Command::SubmitDocument { .. } => "submit_document",
             Command::ApproveDocument { .. } => "approve_document",
             Command::ReturnDocument { .. } => "return_document",
@@ -151,6 +158,7 @@ impl Command {
             Command::CreateChannel { channel } => (Some(channel.tenant_id), Some(channel.id)),
             Command::CreateDocument { document, .. } => (Some(document.tenant_id), Some(document.id)),
             Command::UpdateDocument { tenant_id, document_id, .. }
+            | Command::RestoreRevision { tenant_id, document_id, .. }
             | Command::SubmitDocument { tenant_id, document_id }
             | Command::ApproveDocument { tenant_id, document_id }
             | Command::ReturnDocument { tenant_id, document_id, .. }
@@ -173,6 +181,7 @@ impl Command {
             Command::ReturnDocument { reason, .. } => Some(reason.clone()),
             Command::SignOffSecrecy { passed, conclusion, .. } => Some(format!("{}: {conclusion}", if *passed { "passed" } else { "not passed" })),
             Command::Batch { commands } => Some(format!("{} commands", commands.len())),
+            Command::RestoreRevision { revision, .. } => Some(format!("revision {revision}")),
             Command::ScheduleDocument { publish_at, unpublish_at, .. } => Some(format!("publish_at {publish_at:?}, unpublish_at {unpublish_at:?}")),
             Command::SetValidity { validity, replaced_by, .. } => Some(match replaced_by {
                 Some(id) => format!("{validity}, replaced by {id}"),
@@ -190,6 +199,7 @@ impl Command {
         match self {
             Command::CreateDocument { document, .. } => out.push((document.tenant_id, document.id)),
             Command::UpdateDocument { tenant_id, document_id, .. }
+            | Command::RestoreRevision { tenant_id, document_id, .. }
             | Command::SubmitDocument { tenant_id, document_id }
             | Command::ApproveDocument { tenant_id, document_id }
             | Command::ReturnDocument { tenant_id, document_id, .. }

@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 use sqlx::{Acquire, Row, SqliteConnection};
 use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::time::{parse_date, to_civil};
-use zhanqun_model::{Applied, Command, DocState, Document, DocumentPatch, Outcome, Proposal, Rejection, Tenant, TenantPatch};
+use zhanqun_model::{Applied, Command, DocState, Document, Outcome, Proposal, Rejection, Tenant, TenantPatch};
 
-use crate::{Result, Store, StoreError, workflow};
+use crate::{Result, Store, StoreError, edit, workflow};
 
 /// What an applied entry touched, so that derived state (render caches,
 /// the tenant directory) can be refreshed on every node.
@@ -142,7 +142,8 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
             Command::UpdateTenant { tenant_id, patch } => update_tenant(conn, p, *tenant_id, patch, touched).await,
             Command::CreateChannel { channel } => create_channel(conn, channel, touched).await,
             Command::CreateDocument { document, attachment_ids } => create_document(conn, p, document, attachment_ids, touched).await,
-            Command::UpdateDocument { tenant_id, document_id, patch } => update_document(conn, p, *tenant_id, *document_id, patch, touched).await,
+            Command::UpdateDocument { tenant_id, document_id, patch } => edit::update_document(conn, p, *tenant_id, *document_id, patch, touched).await,
+            Command::RestoreRevision { tenant_id, document_id, revision } => edit::restore(conn, p, *tenant_id, *document_id, *revision, touched).await,
             Command::SubmitDocument { tenant_id, document_id } => workflow::submit(conn, p, *tenant_id, *document_id, touched).await,
             Command::ApproveDocument { tenant_id, document_id } => workflow::approve(conn, p, *tenant_id, *document_id, touched).await,
             Command::ReturnDocument { tenant_id, document_id, reason } => workflow::send_back(conn, p, *tenant_id, *document_id, reason, touched).await,
@@ -350,7 +351,7 @@ async fn create_channel(conn: &mut SqliteConnection, c: &zhanqun_model::Channel,
     Ok(Applied { id: Some(c.id), index_no: None })
 }
 
-async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step {
+pub(crate) async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step {
     let found: Option<i64> =
         sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND tenant_id = ?").bind(channel_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
     found.map(|_| ()).ok_or_else(|| Rejection::not_found("unknown_channel", format!("this site has no channel with id {channel_id}")).into())
@@ -377,7 +378,7 @@ pub(crate) fn check_document(d: &Document) -> Step {
     Ok(())
 }
 
-async fn link_attachments(conn: &mut SqliteConnection, tenant_id: i64, document_id: i64, ids: &[i64]) -> Step {
+pub(crate) async fn link_attachments(conn: &mut SqliteConnection, tenant_id: i64, document_id: i64, ids: &[i64]) -> Step {
     for id in ids {
         let owner: Option<(i64, Option<i64>)> =
             sqlx::query("SELECT tenant_id, document_id FROM attachments WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?.map(|r| (r.get(0), r.get(1)));
@@ -463,6 +464,7 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
     .execute(&mut *conn)
     .await?;
     link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
+    edit::record_revision(conn, p, d).await?;
     touched.tenants.insert(d.tenant_id);
     touched.documents.insert((d.tenant_id, d.id));
     Ok(Applied { id: Some(d.id), index_no: Some(index_no) })
@@ -470,7 +472,7 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
 
 /// A 政策解读 names a policy of its own site that is not itself an
 /// interpretation, and says what kind of interpretation it is.
-async fn check_interpretation_link(conn: &mut SqliteConnection, d: &Document) -> Step {
+pub(crate) async fn check_interpretation_link(conn: &mut SqliteConnection, d: &Document) -> Step {
     let Some(policy_id) = d.interprets else {
         if d.interpretation_kind.is_some() {
             return Err(Rejection::invalid("missing_policy", "an interpretation_kind needs `interprets`: the id of the policy it explains").into());
@@ -493,7 +495,7 @@ async fn check_interpretation_link(conn: &mut SqliteConnection, d: &Document) ->
 }
 
 /// 文号 is unique per 发布机构.
-async fn check_doc_no_unique(conn: &mut SqliteConnection, d: &Document) -> Step {
+pub(crate) async fn check_doc_no_unique(conn: &mut SqliteConnection, d: &Document) -> Step {
     let Some(no) = &d.meta.doc_no else { return Ok(()) };
     let other: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE doc_no = ? AND issuing_organ = ? AND id != ?")
         .bind(no)
@@ -519,64 +521,4 @@ pub(crate) async fn load_document(conn: &mut SqliteConnection, tenant_id: i64, i
         Some(row) => Ok(crate::rows::document(&row)?),
         None => Err(Rejection::not_found("unknown_document", format!("this site has no document with id {id}")).into()),
     }
-}
-
-async fn update_document(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, patch: &DocumentPatch, touched: &mut Touched) -> Step<Applied> {
-    let mut d = load_document(conn, tenant_id, id).await?;
-    workflow::require(conn, p, &d, zhanqun_model::workflow::Step::Edit).await?;
-    if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
-        return Err(Rejection::conflict(
-            "not_editable",
-            format!("the document is {}; only a draft or a withdrawn document can be edited (a reviewer can return it to its editor)", d.state),
-        )
-        .into());
-    }
-    if let Some(c) = patch.channel_id {
-        channel_in_tenant(conn, tenant_id, c).await?;
-        d.channel_id = c;
-    }
-    macro_rules! set {
-        ($($field:ident => $target:expr),*) => { $(if let Some(v) = &patch.$field { $target = v.clone().into(); })* };
-    }
-    set!(title => d.title, body_html => d.body_html, summary => d.summary, source => d.source, author => d.author,
-         doc_no => d.meta.doc_no, issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
-         disclosure => d.meta.disclosure, disclosure_basis => d.meta.disclosure_basis, disclosure_reason => d.meta.disclosure_reason,
-         validity => d.meta.validity, needs_secrecy_review => d.needs_secrecy_review, needs_interpretation => d.needs_interpretation,
-         interprets => d.interprets, interpretation_kind => d.interpretation_kind);
-    check_document(&d)?;
-    check_doc_no_unique(conn, &d).await?;
-    check_interpretation_link(conn, &d).await?;
-    sqlx::query(
-        "UPDATE documents SET channel_id = ?, title = ?, body_html = ?, summary = ?, source = ?, author = ?, doc_no = ?, issuing_organ = ?,
-            written_date = ?, topic = ?, disclosure = ?, disclosure_reason = ?, validity = ?, updated_at = ?, disclosure_basis = ?,
-            needs_secrecy_review = ?, needs_interpretation = ?, interprets = ?, interpretation_kind = ? WHERE id = ?",
-    )
-    .bind(d.channel_id)
-    .bind(&d.title)
-    .bind(&d.body_html)
-    .bind(&d.summary)
-    .bind(&d.source)
-    .bind(&d.author)
-    .bind(&d.meta.doc_no)
-    .bind(&d.meta.issuing_organ)
-    .bind(&d.meta.written_date)
-    .bind(&d.meta.topic)
-    .bind(crate::rows::disclosure_text(d.meta.disclosure))
-    .bind(&d.meta.disclosure_reason)
-    .bind(d.meta.validity.as_str())
-    .bind(p.at)
-    .bind(&d.meta.disclosure_basis)
-    .bind(d.needs_secrecy_review)
-    .bind(d.needs_interpretation)
-    .bind(d.interprets)
-    .bind(d.interpretation_kind.map(|k| k.as_str()))
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    if let Some(ids) = &patch.attachment_ids {
-        link_attachments(conn, tenant_id, id, ids).await?;
-    }
-    touched.tenants.insert(tenant_id);
-    touched.documents.insert((tenant_id, id));
-    Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
 }

@@ -15,6 +15,7 @@ macro_rules! sql {
 }
 
 mod apply;
+mod edit;
 mod query;
 mod rows;
 mod snapshot;

@@ -327,3 +327,21 @@ impl Store {
         Ok(rows.into_iter().map(|(tenant_id, document_id, publish)| Due { tenant_id, document_id, publish }).collect())
     }
 }
+
+impl Store {
+    /// Every revision of a document, oldest first.
+    pub async fn revisions(&self, tenant_id: i64, document_id: i64) -> Result<Vec<zhanqun_model::revision::Revision>> {
+        let rows: Vec<(i64, i64, Option<i64>, String)> =
+            sqlx::query_as("SELECT revision, at, actor, content FROM document_revisions WHERE tenant_id = ? AND document_id = ? ORDER BY revision")
+                .bind(tenant_id)
+                .bind(document_id)
+                .fetch_all(&self.reader())
+                .await?;
+        rows.into_iter()
+            .map(|(revision, at, actor, content)| {
+                let content = serde_json::from_str(&content).map_err(|e| crate::StoreError::Corrupt(format!("revision {revision} of {document_id}: {e}")))?;
+                Ok(zhanqun_model::revision::Revision { revision, at, actor, content })
+            })
+            .collect()
+    }
+}

@@ -4,6 +4,7 @@ mod attachments;
 mod cluster;
 mod documents;
 mod openapi;
+mod revisions;
 mod search;
 mod session;
 mod tenants;
@@ -50,6 +51,10 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .route("/tenants/{code}/documents/{id}/validity", post(workflow::set_validity))
         .route("/tenants/{code}/documents/{id}/schedule", post(workflow::schedule))
         .route("/tenants/{code}/documents/{id}/audit", get(workflow::audit))
+        .route("/tenants/{code}/documents/{id}/revisions", get(revisions::list))
+        .route("/tenants/{code}/documents/{id}/revisions/{n}", get(revisions::show))
+        .route("/tenants/{code}/documents/{id}/revisions/{n}/diff", get(revisions::diff))
+        .route("/tenants/{code}/documents/{id}/revisions/{n}/restore", post(revisions::restore))
         .route("/tenants/{code}/attachments/{id}", get(attachments::download))
         .route("/users", get(users::list).post(users::create))
         .route("/cluster/status", get(cluster::status))

@@ -48,6 +48,16 @@ const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
     ("get", "/tenants/{code}/documents/{id}/audit", "Every step taken on the document, refused ones included: who, when, from where, result", None, 200),
     ("post", "/tenants/{code}/attachments", "Upload an attachment: multipart `file`, optional `document_id`", Some("Upload"), 201),
     ("get", "/tenants/{code}/attachments/{id}", "Download an attachment", None, 200),
+    ("get", "/tenants/{code}/documents/{id}/revisions", "Every revision of a document (each edit keeps one)", None, 200),
+    ("get", "/tenants/{code}/documents/{id}/revisions/{n}", "One revision's content", None, 200),
+    (
+        "get",
+        "/tenants/{code}/documents/{id}/revisions/{n}/diff",
+        "What changed from revision `against` (default n-1) to n: fields and a line diff of the body",
+        None,
+        200,
+    ),
+    ("post", "/tenants/{code}/documents/{id}/revisions/{n}/restore", "Restore a draft to revision n (a new revision)", None, 200),
     ("get", "/users", "List users (platform admin)", None, 200),
     ("post", "/users", "Create a user with roles per site (platform admin)", Some("NewUser"), 201),
     (
@@ -119,10 +129,10 @@ pub async fn document() -> Json<Value> {
             let media = if *schema == "Upload" { "multipart/form-data" } else { "application/json" };
             op["requestBody"] = json!({ "required": true, "content": { media: { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
         }
-        let params: Vec<Value> = ["code", "id"]
+        let params: Vec<Value> = ["code", "id", "n"]
             .iter()
             .filter(|p| path.contains(&format!("{{{p}}}")))
-            .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": if *p == "id" { "integer" } else { "string" } } }))
+            .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": if *p == "code" { "string" } else { "integer" } } }))
             .collect();
         if !params.is_empty() {
             op["parameters"] = Value::Array(params);

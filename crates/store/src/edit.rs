@@ -1,0 +1,140 @@
+//! Editing a document: a patch, or a restore of an earlier revision. Both
+//! end in the same write, and every write keeps a revision.
+
+use sqlx::SqliteConnection;
+use zhanqun_model::revision::RevisionContent;
+use zhanqun_model::{Applied, DocState, Document, DocumentPatch, Proposal, Rejection};
+
+use crate::apply::{Step, Touched, channel_in_tenant, check_doc_no_unique, check_document, check_interpretation_link, link_attachments, load_document};
+use crate::workflow;
+
+/// Only a draft or a withdrawn document is edited, by its editors.
+async fn editable(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64) -> Step<Document> {
+    let d = load_document(conn, tenant_id, id).await?;
+    workflow::require(conn, p, &d, zhanqun_model::workflow::Step::Edit).await?;
+    if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
+        return Err(Rejection::conflict(
+            "not_editable",
+            format!("the document is {}; only a draft or a withdrawn document can be edited (a reviewer can return it to its editor)", d.state),
+        )
+        .into());
+    }
+    Ok(d)
+}
+
+pub(crate) async fn update_document(
+    conn: &mut SqliteConnection,
+    p: &Proposal,
+    tenant_id: i64,
+    id: i64,
+    patch: &DocumentPatch,
+    touched: &mut Touched,
+) -> Step<Applied> {
+    let mut d = editable(conn, p, tenant_id, id).await?;
+    if let Some(c) = patch.channel_id {
+        channel_in_tenant(conn, tenant_id, c).await?;
+        d.channel_id = c;
+    }
+    macro_rules! set {
+        ($($field:ident => $target:expr),*) => { $(if let Some(v) = &patch.$field { $target = v.clone().into(); })* };
+    }
+    set!(title => d.title, body_html => d.body_html, summary => d.summary, source => d.source, author => d.author,
+         doc_no => d.meta.doc_no, issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
+         disclosure => d.meta.disclosure, disclosure_basis => d.meta.disclosure_basis, disclosure_reason => d.meta.disclosure_reason,
+         validity => d.meta.validity, needs_secrecy_review => d.needs_secrecy_review, needs_interpretation => d.needs_interpretation,
+         interprets => d.interprets, interpretation_kind => d.interpretation_kind);
+    write(conn, p, &d).await?;
+    if let Some(ids) = &patch.attachment_ids {
+        link_attachments(conn, tenant_id, id, ids).await?;
+    }
+    touched.tenants.insert(tenant_id);
+    touched.documents.insert((tenant_id, id));
+    Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
+}
+
+/// Checks an edited document and writes its editable fields, keeping a revision.
+async fn write(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
+    check_document(d)?;
+    check_doc_no_unique(conn, d).await?;
+    check_interpretation_link(conn, d).await?;
+    sqlx::query(
+        "UPDATE documents SET channel_id = ?, title = ?, body_html = ?, summary = ?, source = ?, author = ?, doc_no = ?, issuing_organ = ?,
+            written_date = ?, topic = ?, disclosure = ?, disclosure_reason = ?, validity = ?, updated_at = ?, disclosure_basis = ?,
+            needs_secrecy_review = ?, needs_interpretation = ?, interprets = ?, interpretation_kind = ? WHERE id = ?",
+    )
+    .bind(d.channel_id)
+    .bind(&d.title)
+    .bind(&d.body_html)
+    .bind(&d.summary)
+    .bind(&d.source)
+    .bind(&d.author)
+    .bind(&d.meta.doc_no)
+    .bind(&d.meta.issuing_organ)
+    .bind(&d.meta.written_date)
+    .bind(&d.meta.topic)
+    .bind(crate::rows::disclosure_text(d.meta.disclosure))
+    .bind(&d.meta.disclosure_reason)
+    .bind(d.meta.validity.as_str())
+    .bind(p.at)
+    .bind(&d.meta.disclosure_basis)
+    .bind(d.needs_secrecy_review)
+    .bind(d.needs_interpretation)
+    .bind(d.interprets)
+    .bind(d.interpretation_kind.map(|k| k.as_str()))
+    .bind(d.id)
+    .execute(&mut *conn)
+    .await?;
+    record_revision(conn, p, d).await
+}
+
+/// Brings a document back to an earlier revision's content; the restore is
+/// itself a new revision.
+pub(crate) async fn restore(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, revision: i64, touched: &mut Touched) -> Step<Applied> {
+    let mut d = editable(conn, p, tenant_id, id).await?;
+    let content: Option<String> = sqlx::query_scalar("SELECT content FROM document_revisions WHERE document_id = ? AND tenant_id = ? AND revision = ?")
+        .bind(id)
+        .bind(tenant_id)
+        .bind(revision)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(content) = content else {
+        return Err(Rejection::not_found("unknown_revision", format!("document {id} has no revision {revision}")).into());
+    };
+    let c: RevisionContent = serde_json::from_str(&content).map_err(|e| crate::StoreError::Corrupt(format!("revision {revision} of {id}: {e}")))?;
+    channel_in_tenant(conn, tenant_id, c.channel_id).await?;
+    // The 索引号 is the document's, whatever the revision says.
+    let index_no = std::mem::take(&mut d.meta.index_no);
+    d.channel_id = c.channel_id;
+    d.title = c.title;
+    d.body_html = c.body_html;
+    d.summary = c.summary;
+    d.source = c.source;
+    d.author = c.author;
+    d.meta = zhanqun_model::GovMeta { index_no, ..c.meta };
+    d.needs_secrecy_review = c.needs_secrecy_review;
+    d.needs_interpretation = c.needs_interpretation;
+    d.interprets = c.interprets;
+    d.interpretation_kind = c.interpretation_kind;
+    write(conn, p, &d).await?;
+    touched.tenants.insert(tenant_id);
+    touched.documents.insert((tenant_id, id));
+    Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
+}
+
+/// Keeps what a create or an edit made of the document as its next revision.
+pub(crate) async fn record_revision(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
+    let content = serde_json::to_string(&RevisionContent::from(d)).expect("revision content serializes");
+    sqlx::query(
+        "INSERT INTO document_revisions (document_id, revision, tenant_id, at, actor, content)
+         SELECT ?, COALESCE(MAX(revision), 0) + 1, ?, ?, ?, ? FROM document_revisions WHERE document_id = ?",
+    )
+    .bind(d.id)
+    .bind(d.tenant_id)
+    .bind(p.at)
+    .bind(p.actor)
+    .bind(content)
+    .bind(d.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
