@@ -517,3 +517,52 @@ async fn every_edit_keeps_a_revision_that_can_be_diffed_and_restored() {
     let (status, _, body) = api(&o.server, &o.editor, Method::POST, &format!("{base}/revisions/2/restore"), None).await;
     assert_eq!((status, error_code(&body).as_str()), (409, "not_editable"), "{body}");
 }
+
+#[tokio::test]
+async fn the_annual_self_inspection_lists_what_was_not_proactively_disclosed() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path()).await;
+    let year = "2026";
+    o.draft(json!({ "title": "主动公开的通知", "disclosure": "主动公开", "written_date": "2026-03-01" })).await;
+    o.draft(json!({
+        "title": "涉及第三方的批复, 含逗号", "disclosure": "依申请公开", "written_date": "2026-04-01",
+        "disclosure_basis": "《条例》第三十二条", "disclosure_reason": "涉及第三方合法权益，需征求意见"
+    }))
+    .await;
+    o.draft(json!({
+        "title": "内部管理信息", "disclosure": "不予公开", "written_date": "2026-05-01",
+        "disclosure_basis": "《条例》第十六条", "disclosure_reason": "内部事务信息"
+    }))
+    .await;
+    o.draft(json!({ "title": "尚未选择公开属性的草稿", "written_date": "2026-06-01" })).await;
+    o.draft(
+        json!({ "title": "去年的依申请公开文件", "disclosure": "依申请公开", "written_date": "2025-06-01", "disclosure_basis": "x", "disclosure_reason": "y" }),
+    )
+    .await;
+
+    let path = format!("/api/v1/tenants/wf/self-inspection?year={year}");
+    let (status, _, report) = api(&o.server, &o.reviewer, Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!((report["documents"].as_u64(), report["proactive"].as_u64()), (Some(4), Some(1)), "{report}");
+    let titles = |k: &str| report[k].as_array().unwrap().iter().map(|l| l["title"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(titles("not_proactive"), vec!["涉及第三方的批复, 含逗号", "内部管理信息", "尚未选择公开属性的草稿"]);
+    assert_eq!(titles("reconsider"), vec!["涉及第三方的批复, 含逗号"]);
+    assert_eq!(report["not_proactive"][1]["disclosure_reason"], "内部事务信息");
+    assert_eq!(report["not_proactive"][2]["disclosure"], "未选择");
+
+    // CSV for the spreadsheet; a comma in a title stays inside its cell.
+    let r = client().get(o.server.url(&format!("{path}&format=csv"))).bearer_auth(&o.reviewer).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 1 + 3 + 1, "{text}");
+    assert!(lines[0].starts_with("清单,索引号,标题"));
+    assert!(lines.iter().any(|l| l.contains("\"涉及第三方的批复, 含逗号\"") && l.starts_with("可转为主动公开")), "{text}");
+
+    // An editor does not read it; a bad year is a clear 400.
+    let (status, _, _) = api(&o.server, &o.editor, Method::GET, &path, None).await;
+    assert_eq!(status, 403);
+    let (status, _, body) = api(&o.server, &o.reviewer, Method::GET, "/api/v1/tenants/wf/self-inspection?year=twenty", None).await;
+    assert_eq!((status, error_code(&body).as_str()), (400, "bad_year"));
+}

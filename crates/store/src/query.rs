@@ -345,3 +345,16 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Every document of a site whose 索引号 year is `year` (the year it was
+    /// written, else created), in 索引号 order: the annual self-inspection.
+    pub async fn documents_of_year(&self, tenant_id: i64, year: i32) -> Result<Vec<Document>> {
+        let rows = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = ? AND index_year = ? ORDER BY index_serial"))
+            .bind(tenant_id)
+            .bind(year)
+            .fetch_all(&self.reader())
+            .await?;
+        rows.iter().map(rows::document).collect()
+    }
+}

@@ -3,6 +3,7 @@
 mod attachments;
 mod cluster;
 mod documents;
+mod inspection;
 mod openapi;
 mod revisions;
 mod search;
@@ -40,6 +41,7 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/tenants/{code}", get(tenants::show).patch(tenants::update))
         .route("/tenants/{code}/channels", get(tenants::list_channels).post(tenants::create_channel))
+        .route("/tenants/{code}/self-inspection", get(inspection::report))
         .route("/tenants/{code}/documents", get(documents::list).post(documents::create))
         .route("/tenants/{code}/documents/{id}", get(documents::show).patch(documents::update))
         .route("/tenants/{code}/documents/{id}/submit", post(workflow::submit))

@@ -58,6 +58,13 @@ const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
         200,
     ),
     ("post", "/tenants/{code}/documents/{id}/revisions/{n}/restore", "Restore a draft to revision n (a new revision)", None, 200),
+    (
+        "get",
+        "/tenants/{code}/self-inspection",
+        "Annual self-inspection (?year=YYYY[&format=csv]): documents not 主动公开 with reasons; 依申请公开 ones to reconsider",
+        None,
+        200,
+    ),
     ("get", "/users", "List users (platform admin)", None, 200),
     ("post", "/users", "Create a user with roles per site (platform admin)", Some("NewUser"), 201),
     (
