@@ -17,6 +17,7 @@ async fn bad_requests_are_refused_clearly_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("node"), &["--max-upload-mb", "1"]).await;
     let token = server.admin_token().await;
+    let security = server.security_token().await;
     api(
         &server,
         &token,
@@ -87,7 +88,7 @@ async fn bad_requests_are_refused_clearly_and_change_nothing() {
         ),
         (
             "weak password",
-            c.post(server.url("/api/v1/users")).bearer_auth(&token).json(&json!({ "username": "weak", "password": "123456" })),
+            c.post(server.url("/api/v1/users")).bearer_auth(&security).json(&json!({ "username": "weak", "password": "123456" })),
             422,
             "weak_password",
         ),

@@ -78,9 +78,10 @@ async fn search_follows_the_log_and_stays_in_scope() {
     eprintln!("searchable {} ms after the write was acknowledged", seen.as_millis());
 
     // An editor of 西柳镇 finds only 西柳镇's documents, and may not search 牛庄镇.
+    let security = server.security_token().await;
     let (status, _, _) = api(
         &server,
-        &token,
+        &security,
         Method::POST,
         "/api/v1/users",
         Some(json!({ "username": "xiliu-editor", "password": "Xiliu-Editor-1", "roles": [{ "tenant": "xiliu", "role": "editor" }] })),

@@ -139,9 +139,10 @@ async fn an_editor_of_one_site_cannot_touch_another() {
         assert_eq!(status, 201);
     }
     let (_, _, draft_b) = api(&server, &token, Method::POST, "/api/v1/tenants/town-b/documents", Some(json!({ "channel": "gzdt", "title": "乙镇草稿" }))).await;
+    let security = server.security_token().await;
     let (status, _, user) = api(
         &server,
-        &token,
+        &security,
         Method::POST,
         "/api/v1/users",
         Some(json!({

@@ -34,6 +34,7 @@ async fn office(dir: &std::path::Path) -> Office {
         let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/wf/channels", Some(json!({ "slug": slug, "name": name }))).await;
         assert_eq!(status, 201);
     }
+    let security = server.security_token().await;
     let mut tokens = Vec::new();
     for (name, role) in
         [("wf-editor", "editor"), ("wf-reviewer", "reviewer"), ("wf-gkb", "disclosure_reviewer"), ("wf-bm", "secrecy_reviewer"), ("wf-admin", "admin")]
@@ -41,7 +42,7 @@ async fn office(dir: &std::path::Path) -> Office {
         let password = format!("{name}-Pass-2026");
         let (status, _, body) = api(
             &server,
-            &admin,
+            &security,
             Method::POST,
             "/api/v1/users",
             Some(json!({ "username": name, "password": password, "roles": [{ "tenant": "wf", "role": role }] })),
@@ -565,4 +566,62 @@ async fn the_annual_self_inspection_lists_what_was_not_proactively_disclosed() {
     assert_eq!(status, 403);
     let (status, _, body) = api(&o.server, &o.reviewer, Method::GET, "/api/v1/tenants/wf/self-inspection?year=twenty", None).await;
     assert_eq!((status, error_code(&body).as_str()), (400, "bad_year"));
+}
+
+#[tokio::test]
+async fn the_three_platform_roles_are_separate() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path()).await;
+    let security = o.server.security_token().await;
+    let auditor = o.server.auditor_token().await;
+    let id = o.draft(json!({ "disclosure": "主动公开" })).await;
+    let new_user = || Some(json!({ "username": "someone", "password": "Someone-Pass-2026" }));
+    let new_site = || Some(json!({ "code": "extra", "name": "附加镇", "kind": "township", "organ_code": "EX" }));
+
+    // 系统管理员: sites yes; accounts and the audit trail no.
+    let (status, _, body) = api(&o.server, &o.admin, Method::POST, "/api/v1/users", new_user()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(message(&body).contains("安全管理员"), "{body}");
+    for path in ["/api/v1/audit".to_string(), format!("/api/v1/tenants/wf/documents/{id}/audit")] {
+        let (status, _, body) = api(&o.server, &o.admin, Method::GET, &path, None).await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+    let (status, _, _) = api(&o.server, &o.admin, Method::POST, "/api/v1/tenants", new_site()).await;
+    assert_eq!(status, 201);
+
+    // 安全管理员: accounts yes; sites, content and the audit trail no.
+    let (status, _, _) = api(&o.server, &security, Method::GET, "/api/v1/users", None).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = api(&o.server, &security, Method::POST, "/api/v1/users", new_user()).await;
+    assert_eq!(status, 201);
+    let (status, _, _) = api(&o.server, &security, Method::POST, "/api/v1/tenants", new_site()).await;
+    assert_eq!(status, 403);
+    for (method, path) in [(Method::GET, format!("/api/v1/tenants/wf/documents/{id}")), (Method::GET, "/api/v1/audit".to_string())] {
+        let (status, _, _) = api(&o.server, &security, method, &path, None).await;
+        assert_eq!(status, 403, "{path}");
+    }
+
+    // 审计管理员: reads and exports the trail, including the failed attempts above; changes nothing.
+    let (status, _, trail) = api(&o.server, &auditor, Method::GET, "/api/v1/audit?limit=1000", None).await;
+    assert_eq!(status, 200, "{trail}");
+    let actions: Vec<&str> = trail["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for expected in ["create_user", "create_tenant", "create_document", "create_session"] {
+        assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+    }
+    let (status, _, doc_trail) = api(&o.server, &auditor, Method::GET, &format!("/api/v1/tenants/wf/documents/{id}/audit"), None).await;
+    assert_eq!((status, doc_trail["items"][0]["action"].as_str()), (200, Some("create_document")));
+    let r = client().get(o.server.url("/api/v1/audit?format=csv&tenant=wf")).bearer_auth(&auditor).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let csv = r.text().await.unwrap();
+    assert!(csv.trim_start_matches('\u{feff}').starts_with("id,time,actor,client_ip") && csv.contains("create_document"), "{csv}");
+    assert!(!csv.contains("$argon2") && !trail.to_string().contains("$argon2"), "no password hash in the trail");
+    for (method, path, body) in [
+        (Method::POST, "/api/v1/users".to_string(), new_user()),
+        (Method::POST, "/api/v1/tenants".to_string(), new_site()),
+        (Method::POST, "/api/v1/tenants/wf/documents".to_string(), Some(json!({ "channel": "zcwj", "title": "审计员写的" }))),
+        (Method::POST, format!("/api/v1/tenants/wf/documents/{id}/submit"), None),
+    ] {
+        let (status, _, body) = api(&o.server, &auditor, method, &path, body).await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
 }

@@ -52,6 +52,8 @@ impl ClusterNode {
             .args(&self.extra)
             .env("ZHANQUN_CLUSTER_SECRET", SECRET)
             .env("ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("ZHANQUN_BOOTSTRAP_SECURITY_PASSWORD", super::SECURITY_PASSWORD)
+            .env("ZHANQUN_BOOTSTRAP_AUDITOR_PASSWORD", super::AUDITOR_PASSWORD)
             .env("ZHANQUN_LOG", "info,openraft=warn,sqlx=warn")
             .stdout(Stdio::null())
             .stderr(log);

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 pub const ADMIN_PASSWORD: &str = "Test-Admin-Pass-2026";
+pub const SECURITY_PASSWORD: &str = "Test-Security-Pass-2026";
+pub const AUDITOR_PASSWORD: &str = "Test-Auditor-Pass-2026";
 
 /// A `zhanqun serve` child process; killed when dropped.
 pub struct Server {
@@ -41,6 +43,8 @@ impl Server {
             .arg(format!("127.0.0.1:{port}"))
             .args(extra)
             .env("ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("ZHANQUN_BOOTSTRAP_SECURITY_PASSWORD", SECURITY_PASSWORD)
+            .env("ZHANQUN_BOOTSTRAP_AUDITOR_PASSWORD", AUDITOR_PASSWORD)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -72,9 +76,19 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// Logs in as the platform admin and returns the token.
+    /// Logs in as the platform admin (系统管理员) and returns the token.
     pub async fn admin_token(&self) -> String {
         login(self, "admin", ADMIN_PASSWORD).await
+    }
+
+    /// The 安全管理员, who alone manages accounts.
+    pub async fn security_token(&self) -> String {
+        login(self, "security", SECURITY_PASSWORD).await
+    }
+
+    /// The 审计管理员, who alone reads the audit trail.
+    pub async fn auditor_token(&self) -> String {
+        login(self, "auditor", AUDITOR_PASSWORD).await
     }
 }
 

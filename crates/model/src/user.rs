@@ -5,10 +5,16 @@ use serde::{Deserialize, Serialize};
 use crate::{Millis, string_enum};
 
 string_enum! {
-    /// Platform-wide roles. The three-way split (三权分立) grows here.
+    /// Platform-wide roles, split three ways (三权分立, 等级保护 2.0): no one
+    /// both changes the platform and reads the record of the changes.
     pub enum PlatformRole {
-        /// 系统管理员: tenants, users and settings of the whole platform.
+        /// 系统管理员: tenants, channels and settings; acts as a site admin
+        /// everywhere. Does not manage accounts and cannot read the audit trail.
         Admin => "admin",
+        /// 安全管理员: user accounts and their roles. Nothing else.
+        Security => "security",
+        /// 审计管理员: reads and exports the audit trail. Changes nothing.
+        Auditor => "auditor",
     }
 }
 
@@ -63,6 +69,14 @@ pub struct User {
 impl User {
     pub fn is_platform_admin(&self) -> bool {
         self.platform_role == Some(PlatformRole::Admin)
+    }
+
+    pub fn is_security_admin(&self) -> bool {
+        self.platform_role == Some(PlatformRole::Security)
+    }
+
+    pub fn is_auditor(&self) -> bool {
+        self.platform_role == Some(PlatformRole::Auditor)
     }
 
     /// Whether the user holds any of `roles` in `tenant_id`. The platform admin

@@ -34,6 +34,18 @@ impl Caller {
         if self.user.may(tenant_id, roles) { Ok(()) } else { Err(ApiError::forbidden()) }
     }
 
+    pub fn require_security_admin(&self) -> ApiResult<()> {
+        if self.user.is_security_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("only the 安全管理员 (security administrator) manages accounts".into()))
+        }
+    }
+
+    pub fn require_auditor(&self) -> ApiResult<()> {
+        if self.user.is_auditor() { Ok(()) } else { Err(ApiError::Forbidden("only the 审计管理员 (auditor) reads the audit trail".into())) }
+    }
+
     pub fn require_platform_admin(&self) -> ApiResult<()> {
         if self.user.is_platform_admin() { Ok(()) } else { Err(ApiError::Forbidden("only the platform administrator may do this".into())) }
     }

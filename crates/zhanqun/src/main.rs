@@ -288,38 +288,54 @@ async fn open_blobs(settings: &Settings) -> anyhow::Result<Blobs> {
 }
 
 /// On an empty platform, creates the platform administrator `admin`.
+/// The three platform accounts of 三权分立, created once on an empty
+/// cluster: `admin` (系统管理员), `security` (安全管理员), `auditor`
+/// (审计管理员). Each password comes from its ZHANQUN_BOOTSTRAP_*_PASSWORD
+/// variable or is generated and printed once, to the console only.
 async fn bootstrap_admin(node: &Node) -> anyhow::Result<()> {
     if node.store.has_users().await? {
         return Ok(());
     }
-    let (password, generated) = match std::env::var("ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD") {
-        Ok(p) if !p.is_empty() => (p, false),
-        _ => (generate_password(), true),
-    };
-    let hash = tokio::task::spawn_blocking(move || (zhanqun_web::hash_password(&password), password)).await?;
-    let (password_hash, password) = hash;
+    let accounts = [
+        ("admin", "系统管理员", PlatformRole::Admin, "ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD"),
+        ("security", "安全管理员", PlatformRole::Security, "ZHANQUN_BOOTSTRAP_SECURITY_PASSWORD"),
+        ("auditor", "审计管理员", PlatformRole::Auditor, "ZHANQUN_BOOTSTRAP_AUDITOR_PASSWORD"),
+    ];
     let at = zhanqun_web::now_ms();
-    let user = User {
-        id: zhanqun_web::new_id(),
-        username: "admin".into(),
-        display_name: "系统管理员".into(),
-        password_hash,
-        platform_role: Some(PlatformRole::Admin),
-        grants: vec![],
-        created_at: at,
-    };
-    let written = node.write(Proposal { at, actor: None, client_ip: None, command: Command::CreateUser { user } }).await?;
+    let mut commands = Vec::new();
+    let mut told = Vec::new();
+    for (username, title, role, variable) in accounts {
+        let (password, generated) = match std::env::var(variable) {
+            Ok(p) if !p.is_empty() => (p, false),
+            _ => (generate_password(), true),
+        };
+        let (password_hash, password) = tokio::task::spawn_blocking(move || (zhanqun_web::hash_password(&password), password)).await?;
+        commands.push(Command::CreateUser {
+            user: User {
+                id: zhanqun_web::new_id(),
+                username: username.into(),
+                display_name: title.into(),
+                password_hash,
+                platform_role: Some(role),
+                grants: vec![],
+                created_at: at,
+            },
+        });
+        told.push(if generated {
+            format!("    {title}  username: {username}  password: {password}")
+        } else {
+            format!("    {title}  username: {username}  password from {variable}")
+        });
+    }
+    let written = node.write(Proposal { at, actor: None, client_ip: None, command: Command::Batch { commands } }).await?;
     if let Err(r) = written.outcome {
-        bail!("could not create the admin user: {}", r.message);
+        bail!("could not create the platform accounts: {}", r.message);
     }
     // Printed once, to the console only: logs never carry secrets.
-    if generated {
-        eprintln!(
-            "\n  Created the platform administrator.\n    username: admin\n    password: {password}\n  It is shown only now. Set ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD to choose it instead.\n"
-        );
-    } else {
-        eprintln!("\n  Created the platform administrator `admin` with the password from ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD.\n");
-    }
+    eprintln!(
+        "\n  Created the platform accounts (三权分立):\n{}\n  Generated passwords are shown only now; set the ZHANQUN_BOOTSTRAP_*_PASSWORD variables to choose them.\n",
+        told.join("\n")
+    );
     Ok(())
 }
 

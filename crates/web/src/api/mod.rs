@@ -1,6 +1,7 @@
 //! The admin API, one module per resource.
 
 mod attachments;
+mod audit;
 mod cluster;
 mod documents;
 mod inspection;
@@ -61,6 +62,7 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .route("/users", get(users::list).post(users::create))
         .route("/cluster/status", get(cluster::status))
         .route("/search", get(search::search))
+        .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(uploads)

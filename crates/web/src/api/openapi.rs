@@ -65,8 +65,9 @@ const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    ("get", "/users", "List users (platform admin)", None, 200),
-    ("post", "/users", "Create a user with roles per site (platform admin)", Some("NewUser"), 201),
+    ("get", "/users", "List users (安全管理员 only)", None, 200),
+    ("post", "/users", "Create a user with roles per site (安全管理员 only)", Some("NewUser"), 201),
+    ("get", "/audit", "The audit trail (审计管理员 only): tenant, target, before, limit, format=csv", None, 200),
     (
         "get",
         "/search",
@@ -112,7 +113,7 @@ fn schemas() -> Value {
         "DocumentPatch": { "type": "object", "description": "any field of NewDocument except channel; absent fields stay; only a draft or withdrawn document can be edited; 索引号 never changes" },
         "Upload": { "type": "object", "required": ["file"], "properties": { "file": { "type": "string", "format": "binary" }, "document_id": s("integer") } },
         "NewUser": { "type": "object", "required": ["username", "password"], "properties": { "username": text, "display_name": text, "password": text,
-            "platform_role": { "enum": ["admin"] },
+            "platform_role": { "enum": ["admin", "security", "auditor"] },
             "roles": { "type": "array", "items": { "type": "object", "required": ["tenant", "role"], "properties": { "tenant": text,
                 "role": { "enum": ["admin", "editor", "reviewer", "disclosure_reviewer", "secrecy_reviewer"] } } } } } },
     })

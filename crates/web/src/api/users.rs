@@ -1,4 +1,4 @@
-//! User accounts.
+//! User accounts: the 安全管理员's business alone (三权分立).
 
 use std::sync::Arc;
 
@@ -33,13 +33,13 @@ pub struct NewGrant {
 }
 
 pub async fn list(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
-    caller.require_platform_admin()?;
+    caller.require_security_admin()?;
     let users: Vec<User> = app.store.users().await?.into_iter().map(|u| User { password_hash: String::new(), ..u }).collect();
     Ok(Json(serde_json::json!({ "items": users })))
 }
 
 pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): ApiJson<NewUser>) -> WriteResult {
-    caller.require_platform_admin()?;
+    caller.require_security_admin()?;
     zhanqun_model::rules::check_username(&body.username).map_err(crate::ApiError::from)?;
     check_password_strength(&body.password)?;
     let mut grants = Vec::new();

@@ -1,0 +1,61 @@
+//! `GET /api/v1/audit`: the platform's audit trail, for the 审计管理员 only.
+//! Filters: `tenant` (a site code), `target` (an id), `before` (an entry id,
+//! to page back), `limit` (≤ 1000, default 100); `format=csv` exports.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use zhanqun_model::time::format_minute;
+
+use super::tenant_by_code;
+use crate::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    tenant: Option<String>,
+    target: Option<i64>,
+    before: Option<i64>,
+    limit: Option<i64>,
+    format: Option<String>,
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+pub async fn list(State(app): State<Arc<App>>, caller: Caller, Query(q): Query<AuditQuery>) -> ApiResult<Response> {
+    caller.require_auditor()?;
+    let tenant = match &q.tenant {
+        Some(code) => Some(tenant_by_code(&app, code).await?.id),
+        None => None,
+    };
+    let entries = app.store.audit(tenant, q.target, q.before, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(axum::Json(serde_json::json!({ "items": entries })).into_response()),
+        Some("csv") => {
+            let mut out = String::from("\u{feff}id,time,actor,client_ip,tenant_id,target_id,action,result,detail\r\n");
+            for e in &entries {
+                let fields = [
+                    e.id.to_string(),
+                    format_minute(e.at),
+                    e.actor.map(|a| a.to_string()).unwrap_or_default(),
+                    e.client_ip.clone().unwrap_or_default(),
+                    e.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+                    e.target_id.map(|t| t.to_string()).unwrap_or_default(),
+                    e.action.clone(),
+                    e.result.clone(),
+                    e.detail.clone().unwrap_or_default(),
+                ];
+                out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+                out.push_str("\r\n");
+            }
+            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\"")], out).into_response())
+        }
+        Some(other) => Err(ApiError::bad_request("bad_format", format!("`format` is json or csv, not {other:?}"))),
+    }
+}
