@@ -108,7 +108,8 @@ async fn a_scheduled_document_is_published_and_withdrawn_on_time() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(now_ms() - (at + 3_000) <= 5_000 + 1_000);
-    assert_eq!(successful_publications(&server.base, &token, "sch", id).await, 1);
+    let auditor = server.auditor_token().await;
+    assert_eq!(successful_publications(&server.base, &auditor, "sch", id).await, 1);
 }
 
 #[tokio::test]
@@ -142,7 +143,9 @@ async fn a_scheduled_publish_happens_once_across_a_leader_change() {
     cluster.node(leader).spawn();
     cluster.wait_converged(Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, session) = call(&survivor, "", Method::POST, "/api/v1/session", Some(json!({ "username": "auditor", "password": common::AUDITOR_PASSWORD }))).await;
+    let auditor = session["token"].as_str().unwrap().to_string();
     for node in 1..=3 {
-        assert_eq!(successful_publications(&cluster.base(node), &token, "sched", id).await, 1, "node {node}");
+        assert_eq!(successful_publications(&cluster.base(node), &auditor, "sched", id).await, 1, "node {node}");
     }
 }
