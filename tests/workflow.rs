@@ -615,8 +615,25 @@ async fn the_three_platform_roles_are_separate() {
     let csv = r.text().await.unwrap();
     assert!(csv.trim_start_matches('\u{feff}').starts_with("id,time,actor,client_ip") && csv.contains("create_document"), "{csv}");
     assert!(!csv.contains("$argon2") && !trail.to_string().contains("$argon2"), "no password hash in the trail");
+    // The password policy is the 安全管理员's too.
+    let (status, _, _) = api(&o.server, &o.admin, Method::PUT, "/api/v1/settings/password-policy", Some(json!({ "min_length": 14, "min_classes": 3 }))).await;
+    assert_eq!(status, 403);
+    let (status, _, body) =
+        api(&o.server, &security, Method::PUT, "/api/v1/settings/password-policy", Some(json!({ "min_length": 3, "min_classes": 3 }))).await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "invalid_policy"), "{body}");
+    let (status, _, _) = api(&o.server, &security, Method::PUT, "/api/v1/settings/password-policy", Some(json!({ "min_length": 14, "min_classes": 3 }))).await;
+    assert_eq!(status, 200);
+    let (status, _, body) =
+        api(&o.server, &security, Method::POST, "/api/v1/users", Some(json!({ "username": "shortpass", "password": "Short-Pass-1" }))).await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "weak_password"), "{body}");
+    assert!(message(&body).contains("14 characters"), "{body}");
+    let (status, _, _) =
+        api(&o.server, &security, Method::POST, "/api/v1/users", Some(json!({ "username": "longpass", "password": "Long-Enough-Pass-1" }))).await;
+    assert_eq!(status, 201);
+
     for (method, path, body) in [
         (Method::POST, "/api/v1/users".to_string(), new_user()),
+        (Method::PUT, "/api/v1/settings/password-policy".to_string(), Some(json!({ "min_length": 8, "min_classes": 1 }))),
         (Method::POST, "/api/v1/tenants".to_string(), new_site()),
         (Method::POST, "/api/v1/tenants/wf/documents".to_string(), Some(json!({ "channel": "zcwj", "title": "审计员写的" }))),
         (Method::POST, format!("/api/v1/tenants/wf/documents/{id}/submit"), None),

@@ -109,6 +109,10 @@ pub enum Command {
     CreateUser {
         user: User,
     },
+    /// The password policy (安全管理员).
+    SetPasswordPolicy {
+        policy: crate::PasswordPolicy,
+    },
     /// A login. Only the SHA-256 of the token is replicated.
     CreateSession {
         token_sha256: String,
@@ -144,6 +148,7 @@ impl Command {
             Command::WithdrawDocument { .. } => "withdraw_document",
             Command::AddAttachment { .. } => "add_attachment",
             Command::CreateUser { .. } => "create_user",
+            Command::SetPasswordPolicy { .. } => "set_password_policy",
             Command::CreateSession { .. } => "create_session",
             Command::DeleteSession { .. } => "delete_session",
             Command::Batch { .. } => "batch",
@@ -170,7 +175,7 @@ impl Command {
             Command::AddAttachment { attachment } => (Some(attachment.tenant_id), Some(attachment.id)),
             Command::CreateUser { user } => (None, Some(user.id)),
             Command::CreateSession { user_id, .. } => (None, Some(*user_id)),
-            Command::DeleteSession { .. } | Command::Batch { .. } => (None, None),
+            Command::DeleteSession { .. } | Command::Batch { .. } | Command::SetPasswordPolicy { .. } => (None, None),
         }
     }
 
@@ -182,6 +187,7 @@ impl Command {
             Command::SignOffSecrecy { passed, conclusion, .. } => Some(format!("{}: {conclusion}", if *passed { "passed" } else { "not passed" })),
             Command::Batch { commands } => Some(format!("{} commands", commands.len())),
             Command::RestoreRevision { revision, .. } => Some(format!("revision {revision}")),
+            Command::SetPasswordPolicy { policy } => Some(format!("min_length {}, min_classes {}", policy.min_length, policy.min_classes)),
             Command::ScheduleDocument { publish_at, unpublish_at, .. } => Some(format!("publish_at {publish_at:?}, unpublish_at {unpublish_at:?}")),
             Command::SetValidity { validity, replaced_by, .. } => Some(match replaced_by {
                 Some(id) => format!("{validity}, replaced by {id}"),
@@ -215,6 +221,7 @@ impl Command {
             | Command::AddAttachment { .. }
             | Command::CreateUser { .. }
             | Command::CreateSession { .. }
+            | Command::SetPasswordPolicy { .. }
             | Command::DeleteSession { .. } => {}
         }
     }

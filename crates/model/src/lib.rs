@@ -18,7 +18,7 @@ pub mod workflow;
 pub use command::{Applied, Command, Outcome, Proposal, Rejection, RejectionKind};
 pub use document::{Attachment, Disclosure, DocState, Document, DocumentPatch, GovMeta, InterpretationKind, Validity};
 pub use tenant::{Channel, ChannelKind, Lifecycle, Tenant, TenantKind, TenantPatch, UpdateClass};
-pub use user::{Grant, PlatformRole, TenantRole, User};
+pub use user::{Grant, PasswordPolicy, PlatformRole, TenantRole, User};
 pub use workflow::{ReturnNote, ReviewStage, SecrecySignOff};
 
 /// Escapes text for HTML element content and attribute values. One escaper

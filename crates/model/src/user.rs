@@ -96,3 +96,49 @@ impl User {
         self.is_platform_admin() || self.grants.iter().any(|g| g.tenant_id == tenant_id)
     }
 }
+
+/// What a password must be, set by the 安全管理员.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicy {
+    /// Characters at least (8–64).
+    pub min_length: u32,
+    /// Of lowercase, uppercase, digits, symbols: how many kinds at least (1–4).
+    pub min_classes: u32,
+}
+
+impl Default for PasswordPolicy {
+    /// 10 characters of 3 kinds: what 等级保护 2.0 assessors usually accept.
+    fn default() -> Self {
+        PasswordPolicy { min_length: 10, min_classes: 3 }
+    }
+}
+
+impl PasswordPolicy {
+    pub fn validate(&self) -> Result<(), crate::Rejection> {
+        if !(8..=64).contains(&self.min_length) || !(1..=4).contains(&self.min_classes) {
+            return Err(crate::Rejection::invalid("invalid_policy", "min_length must be 8–64 and min_classes 1–4"));
+        }
+        Ok(())
+    }
+
+    /// Refuses a password that falls short, saying what the policy asks.
+    pub fn check(&self, password: &str) -> Result<(), crate::Rejection> {
+        let classes = [
+            password.chars().any(|c| c.is_ascii_lowercase()),
+            password.chars().any(|c| c.is_ascii_uppercase()),
+            password.chars().any(|c| c.is_ascii_digit()),
+            password.chars().any(|c| !c.is_ascii_alphanumeric()),
+        ];
+        if (password.chars().count() as u32) < self.min_length || (classes.iter().filter(|c| **c).count() as u32) < self.min_classes {
+            return Err(crate::Rejection::invalid(
+                "weak_password",
+                format!(
+                    "the password needs at least {} characters from at least {} of: lowercase, uppercase, digits, symbols",
+                    self.min_length, self.min_classes
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -172,6 +172,15 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
                     .execute(&mut *conn).await?;
                 Ok(Applied { id: Some(a.id), index_no: None })
             }
+            Command::SetPasswordPolicy { policy } => {
+                policy.validate()?;
+                let value = serde_json::to_string(policy).expect("policy serializes");
+                sqlx::query("INSERT INTO settings (key, value) VALUES ('password_policy', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                    .bind(value)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Applied::default())
+            }
             Command::CreateUser { user } => {
                 rules::check_username(&user.username)?;
                 let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?").bind(&user.username).fetch_optional(&mut *conn).await?;

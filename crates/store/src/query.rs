@@ -358,3 +358,14 @@ impl Store {
         rows.iter().map(rows::document).collect()
     }
 }
+
+impl Store {
+    /// The password policy in force (the default until one is set).
+    pub async fn password_policy(&self) -> Result<zhanqun_model::PasswordPolicy> {
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'password_policy'").fetch_optional(&self.reader()).await?;
+        match value {
+            Some(v) => serde_json::from_str(&v).map_err(|e| crate::StoreError::Corrupt(format!("password policy: {e}"))),
+            None => Ok(Default::default()),
+        }
+    }
+}

@@ -95,20 +95,3 @@ pub fn hash_password(password: &str) -> String {
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
-
-/// A password policy that a government system can defend in an MLPS review.
-pub fn check_password_strength(password: &str) -> ApiResult<()> {
-    let classes = [
-        password.chars().any(|c| c.is_ascii_lowercase()),
-        password.chars().any(|c| c.is_ascii_uppercase()),
-        password.chars().any(|c| c.is_ascii_digit()),
-        password.chars().any(|c| !c.is_ascii_alphanumeric()),
-    ];
-    if password.chars().count() < 10 || classes.iter().filter(|c| **c).count() < 3 {
-        return Err(ApiError::Unprocessable(
-            "weak_password".into(),
-            "the password needs at least 10 characters from at least 3 of: lowercase, uppercase, digits, symbols".into(),
-        ));
-    }
-    Ok(())
-}

@@ -67,6 +67,8 @@ const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
     ),
     ("get", "/users", "List users (安全管理员 only)", None, 200),
     ("post", "/users", "Create a user with roles per site (安全管理员 only)", Some("NewUser"), 201),
+    ("get", "/settings/password-policy", "The password policy (安全管理员 only)", None, 200),
+    ("put", "/settings/password-policy", "Set the password policy: min_length 8–64, min_classes 1–4 (安全管理员 only)", Some("PasswordPolicy"), 200),
     ("get", "/audit", "The audit trail (审计管理员 only): tenant, target, before, limit, format=csv", None, 200),
     (
         "get",
@@ -104,6 +106,7 @@ fn schemas() -> Value {
             "interprets": { "type": "integer", "description": "the policy this 政策解读 explains (same site)" },
             "interpretation_kind": { "enum": ["文字解读", "图解", "视频解读", "新闻发布会"] },
             "attachment_ids": { "type": "array", "items": s("integer") } } },
+        "PasswordPolicy": { "type": "object", "required": ["min_length", "min_classes"], "properties": { "min_length": s("integer"), "min_classes": s("integer") } },
         "ReturnBody": { "type": "object", "required": ["reason"], "properties": { "reason": text } },
         "SignOffBody": { "type": "object", "required": ["passed", "conclusion"], "properties": { "passed": s("boolean"), "conclusion": text } },
         "ScheduleBody": { "type": "object", "properties": {

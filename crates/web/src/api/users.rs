@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use zhanqun_model::{Command, Grant, PlatformRole, TenantRole, User};
+use zhanqun_model::{Command, Grant, PasswordPolicy, PlatformRole, TenantRole, User};
 
 use super::{ApiJson, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
-use crate::auth::{Caller, check_password_strength, hash_password};
+use crate::auth::{Caller, hash_password};
 use crate::error::ApiResult;
 use crate::{App, new_id, now_ms};
 
@@ -41,7 +41,7 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json
 pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): ApiJson<NewUser>) -> WriteResult {
     caller.require_security_admin()?;
     zhanqun_model::rules::check_username(&body.username).map_err(crate::ApiError::from)?;
-    check_password_strength(&body.password)?;
+    app.store.password_policy().await?.check(&body.password).map_err(crate::ApiError::from)?;
     let mut grants = Vec::new();
     for g in &body.roles {
         grants.push(Grant { tenant_id: tenant_by_code(&app, &g.tenant).await?.id, role: g.role });
@@ -59,4 +59,19 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): 
     };
     let (headers, _) = propose(&app, caller.propose(Command::CreateUser { user: user.clone() })).await?;
     Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&User { password_hash: String::new(), ..user })))
+}
+
+/// `GET /api/v1/settings/password-policy`: the policy in force.
+pub async fn password_policy(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<PasswordPolicy>> {
+    caller.require_security_admin()?;
+    Ok(Json(app.store.password_policy().await?))
+}
+
+/// `PUT /api/v1/settings/password-policy`: change it (new passwords only;
+/// existing ones are checked when they are next changed).
+pub async fn set_password_policy(State(app): State<Arc<App>>, caller: Caller, ApiJson(policy): ApiJson<PasswordPolicy>) -> WriteResult {
+    caller.require_security_admin()?;
+    policy.validate().map_err(crate::ApiError::from)?;
+    let (headers, _) = propose(&app, caller.propose(Command::SetPasswordPolicy { policy })).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, to_json(&policy)))
 }
