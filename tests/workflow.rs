@@ -608,6 +608,9 @@ async fn the_three_platform_roles_are_separate() {
     for expected in ["create_user", "create_tenant", "create_document", "create_session"] {
         assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
     }
+    let (status, _, chain) = api(&o.server, &auditor, Method::GET, "/api/v1/audit/verify", None).await;
+    assert_eq!((status, chain["intact"].as_bool()), (200, Some(true)), "{chain}");
+    assert!(chain["entries"].as_u64().unwrap() >= actions.len() as u64);
     let (status, _, doc_trail) = api(&o.server, &auditor, Method::GET, &format!("/api/v1/tenants/wf/documents/{id}/audit"), None).await;
     assert_eq!((status, doc_trail["items"][0]["action"].as_str()), (200, Some("create_document")));
     let r = client().get(o.server.url("/api/v1/audit?format=csv&tenant=wf")).bearer_auth(&auditor).send().await.unwrap();

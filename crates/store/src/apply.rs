@@ -111,15 +111,28 @@ async fn audit(conn: &mut SqliteConnection, p: &Proposal, outcome: &Outcome) -> 
         Ok(_) => ("ok".to_string(), p.command.audit_detail()),
         Err(r) => (r.code.clone(), Some(r.message.clone())),
     };
-    sqlx::query("INSERT INTO audit_log (at, actor, client_ip, tenant_id, target_id, action, result, detail) VALUES (?,?,?,?,?,?,?,?)")
-        .bind(p.at)
-        .bind(p.actor)
-        .bind(&p.client_ip)
-        .bind(tenant)
-        .bind(target)
-        .bind(p.command.name())
-        .bind(result)
-        .bind(detail)
+    let previous: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+    let line = crate::AuditLine {
+        at: p.at,
+        actor: p.actor,
+        client_ip: p.client_ip.clone(),
+        tenant_id: tenant,
+        target_id: target,
+        action: p.command.name().to_string(),
+        result,
+        detail,
+    };
+    let hash = line.chain(previous.as_deref().unwrap_or(""));
+    sqlx::query("INSERT INTO audit_log (at, actor, client_ip, tenant_id, target_id, action, result, detail, hash) VALUES (?,?,?,?,?,?,?,?,?)")
+        .bind(line.at)
+        .bind(line.actor)
+        .bind(&line.client_ip)
+        .bind(line.tenant_id)
+        .bind(line.target_id)
+        .bind(&line.action)
+        .bind(&line.result)
+        .bind(&line.detail)
+        .bind(hash)
         .execute(conn)
         .await?;
     Ok(())

@@ -31,7 +31,7 @@ use sqlx::{ConnectOptions, SqliteConnection};
 use tokio::sync::Mutex;
 
 pub use apply::Touched;
-pub use query::{AuditEntry, DocumentFilter, Due, Page};
+pub use query::{AuditEntry, AuditLine, ChainCheck, DocumentFilter, Due, Page};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 

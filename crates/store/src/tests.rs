@@ -204,4 +204,13 @@ async fn the_audit_trail_records_every_proposal_with_its_result() {
     assert_eq!(trail[0].client_ip.as_deref(), Some("10.0.0.9"));
     let d = s.document(1, 100).await.unwrap().unwrap();
     assert_eq!((d.state, d.returned.map(|r| r.reason)), (DocState::Draft, Some("请补充成文日期依据".to_string())));
+
+    // The chain holds; rewriting a line in the database breaks it there.
+    let check = s.verify_audit_chain().await.unwrap();
+    assert!(check.intact && check.entries == 6, "{check:?}");
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{}", s.path().display())).await.unwrap();
+    let refused_id: i64 = sqlx::query_scalar("SELECT id FROM audit_log WHERE result = 'not_approved'").fetch_one(&mut conn).await.unwrap();
+    sqlx::query("UPDATE audit_log SET result = 'ok' WHERE id = ?").bind(refused_id).execute(&mut conn).await.unwrap();
+    let check = s.verify_audit_chain().await.unwrap();
+    assert_eq!((check.intact, check.first_broken_id), (false, Some(refused_id)));
 }

@@ -1,6 +1,7 @@
 //! `GET /api/v1/audit`: the platform's audit trail, for the 审计管理员 only.
 //! Filters: `tenant` (a site code), `target` (an id), `before` (an entry id,
 //! to page back), `limit` (≤ 1000, default 100); `format=csv` exports.
+//! `GET /api/v1/audit/verify` recomputes the hash chain (tamper evidence).
 
 use std::sync::Arc;
 
@@ -58,4 +59,10 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller, Query(q): Query<A
         }
         Some(other) => Err(ApiError::bad_request("bad_format", format!("`format` is json or csv, not {other:?}"))),
     }
+}
+
+/// `GET /api/v1/audit/verify`: recomputes the hash chain of the whole trail.
+pub async fn verify(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<axum::Json<zhanqun_store::ChainCheck>> {
+    caller.require_auditor()?;
+    Ok(axum::Json(app.store.verify_audit_chain().await?))
 }

@@ -63,6 +63,7 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .route("/cluster/status", get(cluster::status))
         .route("/search", get(search::search))
         .route("/audit", get(audit::list))
+        .route("/audit/verify", get(audit::verify))
         .route("/settings/password-policy", get(users::password_policy).put(users::set_password_policy))
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))

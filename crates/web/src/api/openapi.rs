@@ -69,6 +69,7 @@ const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
     ("post", "/users", "Create a user with roles per site (安全管理员 only)", Some("NewUser"), 201),
     ("get", "/settings/password-policy", "The password policy (安全管理员 only)", None, 200),
     ("put", "/settings/password-policy", "Set the password policy: min_length 8–64, min_classes 1–4 (安全管理员 only)", Some("PasswordPolicy"), 200),
+    ("get", "/audit/verify", "Recompute the audit trail's hash chain: entries, intact, first_broken_id (审计管理员 only)", None, 200),
     ("get", "/audit", "The audit trail (审计管理员 only): tenant, target, before, limit, format=csv", None, 200),
     (
         "get",
