@@ -76,45 +76,16 @@ async fn run() {
     let mut last = 0;
     for i in 0..200 {
         last = new_id();
-        commands.push(Command::CreateDocument {
-            document: Document {
-                id: last,
-                tenant_id: tenant.id,
-                channel_id: channel.id,
-                title: format!("基准测试镇关于做好第{i}项重点工作的通知"),
-                body_html: paragraph.repeat(12),
-                summary: None,
-                source: Some("基准测试镇人民政府".into()),
-                author: None,
-                state: DocState::Published,
-                created_at: now,
-                updated_at: now,
-                published_at: Some(now - i * 3_600_000),
-                meta: GovMeta {
-                    index_no: String::new(),
-                    doc_no: Some(format!("基政发〔2026〕{}号", i + 1)),
-                    issuing_organ: "基准测试镇人民政府".into(),
-                    written_date: Some("2026-11-20".into()),
-                    topic: Some("综合政务".into()),
-                    disclosure: Some(Disclosure::Proactive),
-                    disclosure_basis: None,
-                    disclosure_reason: None,
-                    validity: Validity::Valid,
-                },
-                created_by: None,
-                needs_secrecy_review: false,
-                review_stage: None,
-                returned: None,
-                secrecy: None,
-                needs_interpretation: false,
-                interprets: None,
-                interpretation_kind: None,
-                replaced_by: None,
-                publish_at: None,
-                unpublish_at: None,
-            },
-            attachment_ids: vec![],
-        });
+        let mut d = Document::draft(last, tenant.id, channel.id, format!("基准测试镇关于做好第{i}项重点工作的通知"), "基准测试镇人民政府", now);
+        d.body_html = paragraph.repeat(12);
+        d.source = Some("基准测试镇人民政府".into());
+        d.state = DocState::Published;
+        d.published_at = Some(now - i * 3_600_000);
+        d.meta.doc_no = Some(format!("基政发〔2026〕{}号", i + 1));
+        d.meta.written_date = Some("2026-11-20".into());
+        d.meta.topic = Some("综合政务".into());
+        d.meta.disclosure = Some(Disclosure::Proactive);
+        commands.push(Command::CreateDocument { document: d, attachment_ids: vec![] });
     }
     let written = node.write(Proposal { at: now, actor: None, client_ip: None, command: Command::Batch { commands } }).await.unwrap();
     written.outcome.unwrap();

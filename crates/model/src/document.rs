@@ -135,6 +135,48 @@ pub struct Document {
 }
 
 impl Document {
+    /// A new draft: the given identity, title and 发布机构, created `at`, and
+    /// everything else empty or at its default. The API, the demo, imports and
+    /// tests start here and set what they know.
+    pub fn draft(id: i64, tenant_id: i64, channel_id: i64, title: impl Into<String>, issuing_organ: impl Into<String>, at: Millis) -> Document {
+        Document {
+            id,
+            tenant_id,
+            channel_id,
+            title: title.into(),
+            body_html: String::new(),
+            summary: None,
+            source: None,
+            author: None,
+            state: DocState::Draft,
+            created_at: at,
+            updated_at: at,
+            published_at: None,
+            meta: GovMeta {
+                index_no: String::new(),
+                doc_no: None,
+                issuing_organ: issuing_organ.into(),
+                written_date: None,
+                topic: None,
+                disclosure: None,
+                disclosure_basis: None,
+                disclosure_reason: None,
+                validity: Validity::Valid,
+            },
+            created_by: None,
+            needs_secrecy_review: false,
+            review_stage: None,
+            returned: None,
+            secrecy: None,
+            needs_interpretation: false,
+            interprets: None,
+            interpretation_kind: None,
+            replaced_by: None,
+            publish_at: None,
+            unpublish_at: None,
+        }
+    }
+
     /// Invariant 6: the public sees only published, proactively disclosed documents.
     pub fn is_public(&self) -> bool {
         self.state == DocState::Published && self.meta.disclosure == Some(Disclosure::Proactive)

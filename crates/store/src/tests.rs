@@ -46,42 +46,13 @@ fn channel(id: i64, tenant_id: i64) -> Channel {
 }
 
 fn document(id: i64, tenant_id: i64, channel_id: i64, doc_no: Option<&str>) -> Document {
-    Document {
-        id,
-        tenant_id,
-        channel_id,
-        title: "关于做好春季防火工作的通知".into(),
-        body_html: "<p>正文</p>".into(),
-        summary: None,
-        source: None,
-        author: None,
-        state: DocState::Draft,
-        created_at: 0,
-        updated_at: 0,
-        published_at: None,
-        meta: GovMeta {
-            index_no: String::new(),
-            doc_no: doc_no.map(Into::into),
-            issuing_organ: "某镇人民政府".into(),
-            written_date: Some("2017-04-25".into()),
-            topic: None,
-            disclosure: Some(Disclosure::Proactive),
-            disclosure_basis: None,
-            disclosure_reason: None,
-            validity: Validity::Valid,
-        },
-        created_by: Some(1),
-        needs_secrecy_review: false,
-        review_stage: None,
-        returned: None,
-        secrecy: None,
-        needs_interpretation: false,
-        interprets: None,
-        interpretation_kind: None,
-        replaced_by: None,
-        publish_at: None,
-        unpublish_at: None,
-    }
+    let mut d = Document::draft(id, tenant_id, channel_id, "关于做好春季防火工作的通知", "某镇人民政府", 0);
+    d.body_html = "<p>正文</p>".into();
+    d.meta.doc_no = doc_no.map(Into::into);
+    d.meta.written_date = Some("2017-04-25".into());
+    d.meta.disclosure = Some(Disclosure::Proactive);
+    d.created_by = Some(1);
+    d
 }
 
 async fn store() -> (tempfile::TempDir, Store) {

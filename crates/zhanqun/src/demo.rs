@@ -103,46 +103,19 @@ impl Builder {
         reason: Option<&str>,
         topic: &str,
     ) {
-        self.commands.push(Command::CreateDocument {
-            document: Document {
-                id: new_id(),
-                tenant_id: tenant.id,
-                channel_id: channel,
-                title: title.into(),
-                body_html: body.into(),
-                summary: None,
-                source: Some(tenant.name.clone()),
-                author: None,
-                state: DocState::Published,
-                created_at: published,
-                updated_at: published,
-                published_at: Some(published),
-                meta: GovMeta {
-                    index_no: String::new(),
-                    doc_no: doc_no.map(Into::into),
-                    issuing_organ: tenant.name.clone(),
-                    written_date: Some(written.into()),
-                    topic: Some(topic.into()),
-                    disclosure: Some(disclosure),
-                    // The demo's one non-public notice cites its basis in its reason.
-                    disclosure_basis: reason.map(|_| "《中华人民共和国政府信息公开条例》".into()),
-                    disclosure_reason: reason.map(Into::into),
-                    validity: Validity::Valid,
-                },
-                created_by: None,
-                needs_secrecy_review: false,
-                review_stage: None,
-                returned: None,
-                secrecy: None,
-                needs_interpretation: false,
-                interprets: None,
-                interpretation_kind: None,
-                replaced_by: None,
-                publish_at: None,
-                unpublish_at: None,
-            },
-            attachment_ids: vec![],
-        });
+        let mut d = Document::draft(new_id(), tenant.id, channel, title, tenant.name.clone(), published);
+        d.body_html = body.into();
+        d.source = Some(tenant.name.clone());
+        d.state = DocState::Published;
+        d.published_at = Some(published);
+        d.meta.doc_no = doc_no.map(Into::into);
+        d.meta.written_date = Some(written.into());
+        d.meta.topic = Some(topic.into());
+        d.meta.disclosure = Some(disclosure);
+        // The demo's one non-public notice cites its basis in its reason.
+        d.meta.disclosure_basis = reason.map(|_| "《中华人民共和国政府信息公开条例》".into());
+        d.meta.disclosure_reason = reason.map(Into::into);
+        self.commands.push(Command::CreateDocument { document: d, attachment_ids: vec![] });
     }
 }
 

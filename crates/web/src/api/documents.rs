@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use zhanqun_model::{Attachment, Command, Disclosure, DocState, Document, DocumentPatch, GovMeta, InterpretationKind, Tenant, TenantRole, Validity, rules};
+use zhanqun_model::{Attachment, Command, Disclosure, DocState, Document, DocumentPatch, InterpretationKind, Tenant, TenantRole, Validity, rules};
 use zhanqun_store::DocumentFilter;
 
 use super::{ApiJson, Paging, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
@@ -140,43 +140,23 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     if let Some(disclosure) = body.disclosure {
         rules::check_disclosure(disclosure, body.disclosure_reason.as_deref()).map_err(ApiError::from)?;
     }
-    let now = now_ms();
-    let document = Document {
-        id: new_id(),
-        tenant_id: t.id,
-        channel_id: channel.id,
-        title: body.title.trim().to_string(),
-        body_html: sanitize(&body.body_html),
-        summary: body.summary,
-        source: body.source,
-        author: body.author,
-        state: DocState::Draft,
-        created_at: now,
-        updated_at: now,
-        published_at: None,
-        meta: GovMeta {
-            index_no: String::new(),
-            doc_no: normalize_doc_no(body.doc_no)?,
-            issuing_organ: body.issuing_organ.unwrap_or_else(|| t.name.clone()),
-            written_date: body.written_date,
-            topic: body.topic,
-            disclosure: body.disclosure,
-            disclosure_basis: body.disclosure_basis,
-            disclosure_reason: body.disclosure_reason,
-            validity: body.validity.unwrap_or(Validity::Valid),
-        },
-        created_by: Some(caller.user.id),
-        needs_secrecy_review: body.needs_secrecy_review,
-        review_stage: None,
-        returned: None,
-        secrecy: None,
-        needs_interpretation: body.needs_interpretation,
-        interprets: body.interprets,
-        interpretation_kind: body.interpretation_kind,
-        replaced_by: None,
-        publish_at: None,
-        unpublish_at: None,
-    };
+    let mut document = Document::draft(new_id(), t.id, channel.id, body.title.trim(), body.issuing_organ.unwrap_or_else(|| t.name.clone()), now_ms());
+    document.body_html = sanitize(&body.body_html);
+    document.summary = body.summary;
+    document.source = body.source;
+    document.author = body.author;
+    document.meta.doc_no = normalize_doc_no(body.doc_no)?;
+    document.meta.written_date = body.written_date;
+    document.meta.topic = body.topic;
+    document.meta.disclosure = body.disclosure;
+    document.meta.disclosure_basis = body.disclosure_basis;
+    document.meta.disclosure_reason = body.disclosure_reason;
+    document.meta.validity = body.validity.unwrap_or(Validity::Valid);
+    document.created_by = Some(caller.user.id);
+    document.needs_secrecy_review = body.needs_secrecy_review;
+    document.needs_interpretation = body.needs_interpretation;
+    document.interprets = body.interprets;
+    document.interpretation_kind = body.interpretation_kind;
     let id = document.id;
     let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids: body.attachment_ids })).await?;
     let created = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after create"))?;
