@@ -155,13 +155,10 @@ impl Command {
         }
     }
 
-    /// The site and the thing a command acts on, for the audit trail.
-    pub fn audit_subject(&self) -> (Option<i64>, Option<i64>) {
+    /// The one document (tenant, id) this command acts on, if it acts on one.
+    pub fn document(&self) -> Option<(i64, i64)> {
         match self {
-            Command::CreateTenant { tenant } => (Some(tenant.id), Some(tenant.id)),
-            Command::UpdateTenant { tenant_id, .. } => (Some(*tenant_id), Some(*tenant_id)),
-            Command::CreateChannel { channel } => (Some(channel.tenant_id), Some(channel.id)),
-            Command::CreateDocument { document, .. } => (Some(document.tenant_id), Some(document.id)),
+            Command::CreateDocument { document, .. } => Some((document.tenant_id, document.id)),
             Command::UpdateDocument { tenant_id, document_id, .. }
             | Command::RestoreRevision { tenant_id, document_id, .. }
             | Command::SubmitDocument { tenant_id, document_id }
@@ -171,11 +168,32 @@ impl Command {
             | Command::SetValidity { tenant_id, document_id, .. }
             | Command::ScheduleDocument { tenant_id, document_id, .. }
             | Command::PublishDocument { tenant_id, document_id }
-            | Command::WithdrawDocument { tenant_id, document_id } => (Some(*tenant_id), Some(*document_id)),
+            | Command::WithdrawDocument { tenant_id, document_id } => Some((*tenant_id, *document_id)),
+            Command::CreateTenant { .. }
+            | Command::UpdateTenant { .. }
+            | Command::CreateChannel { .. }
+            | Command::AddAttachment { .. }
+            | Command::CreateUser { .. }
+            | Command::CreateSession { .. }
+            | Command::SetPasswordPolicy { .. }
+            | Command::DeleteSession { .. }
+            | Command::Batch { .. } => None,
+        }
+    }
+
+    /// The site and the thing a command acts on, for the audit trail.
+    pub fn audit_subject(&self) -> (Option<i64>, Option<i64>) {
+        if let Some((tenant, document)) = self.document() {
+            return (Some(tenant), Some(document));
+        }
+        match self {
+            Command::CreateTenant { tenant } => (Some(tenant.id), Some(tenant.id)),
+            Command::UpdateTenant { tenant_id, .. } => (Some(*tenant_id), Some(*tenant_id)),
+            Command::CreateChannel { channel } => (Some(channel.tenant_id), Some(channel.id)),
             Command::AddAttachment { attachment } => (Some(attachment.tenant_id), Some(attachment.id)),
             Command::CreateUser { user } => (None, Some(user.id)),
             Command::CreateSession { user_id, .. } => (None, Some(*user_id)),
-            Command::DeleteSession { .. } | Command::Batch { .. } | Command::SetPasswordPolicy { .. } => (None, None),
+            _ => (None, None),
         }
     }
 
@@ -203,26 +221,8 @@ impl Command {
     /// command naming one costs a needless re-read, nothing more).
     pub fn document_keys(&self, out: &mut Vec<(i64, i64)>) {
         match self {
-            Command::CreateDocument { document, .. } => out.push((document.tenant_id, document.id)),
-            Command::UpdateDocument { tenant_id, document_id, .. }
-            | Command::RestoreRevision { tenant_id, document_id, .. }
-            | Command::SubmitDocument { tenant_id, document_id }
-            | Command::ApproveDocument { tenant_id, document_id }
-            | Command::ReturnDocument { tenant_id, document_id, .. }
-            | Command::SignOffSecrecy { tenant_id, document_id, .. }
-            | Command::SetValidity { tenant_id, document_id, .. }
-            | Command::ScheduleDocument { tenant_id, document_id, .. }
-            | Command::PublishDocument { tenant_id, document_id }
-            | Command::WithdrawDocument { tenant_id, document_id } => out.push((*tenant_id, *document_id)),
             Command::Batch { commands } => commands.iter().for_each(|c| c.document_keys(out)),
-            Command::CreateTenant { .. }
-            | Command::UpdateTenant { .. }
-            | Command::CreateChannel { .. }
-            | Command::AddAttachment { .. }
-            | Command::CreateUser { .. }
-            | Command::CreateSession { .. }
-            | Command::SetPasswordPolicy { .. }
-            | Command::DeleteSession { .. } => {}
+            other => out.extend(other.document()),
         }
     }
 }

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use zhanqun_model::time::format_minute;
 
+use super::csv::Csv;
 use super::tenant_by_code;
 use crate::App;
 use crate::auth::Caller;
@@ -25,10 +25,6 @@ pub struct AuditQuery {
     format: Option<String>,
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
 pub async fn list(State(app): State<Arc<App>>, caller: Caller, Query(q): Query<AuditQuery>) -> ApiResult<Response> {
     caller.require_auditor()?;
     let tenant = match &q.tenant {
@@ -39,23 +35,22 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller, Query(q): Query<A
     match q.format.as_deref() {
         None | Some("json") => Ok(axum::Json(serde_json::json!({ "items": entries })).into_response()),
         Some("csv") => {
-            let mut out = String::from("\u{feff}id,time,actor,client_ip,tenant_id,target_id,action,result,detail\r\n");
+            let mut csv = Csv::new(&["id", "time", "actor", "client_ip", "tenant_id", "target_id", "action", "result", "detail"]);
+            let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
             for e in &entries {
-                let fields = [
+                csv.row(&[
                     e.id.to_string(),
                     format_minute(e.at),
-                    e.actor.map(|a| a.to_string()).unwrap_or_default(),
+                    opt(e.actor),
                     e.client_ip.clone().unwrap_or_default(),
-                    e.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
-                    e.target_id.map(|t| t.to_string()).unwrap_or_default(),
+                    opt(e.tenant_id),
+                    opt(e.target_id),
                     e.action.clone(),
                     e.result.clone(),
                     e.detail.clone().unwrap_or_default(),
-                ];
-                out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-                out.push_str("\r\n");
+                ]);
             }
-            Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\"")], out).into_response())
+            Ok(csv.into_response("audit.csv"))
         }
         Some(other) => Err(ApiError::bad_request("bad_format", format!("`format` is json or csv, not {other:?}"))),
     }

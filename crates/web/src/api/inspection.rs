@@ -12,11 +12,11 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use zhanqun_model::{Disclosure, Document, TenantRole};
 
+use super::csv::Csv;
 use super::tenant_by_code;
 use crate::App;
 use crate::auth::Caller;
@@ -68,16 +68,11 @@ struct Report {
     reconsider: Vec<Line>,
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
-fn csv(report: &Report) -> String {
-    // A BOM so that Excel on a government desktop opens the Chinese right.
-    let mut out = String::from("\u{feff}清单,索引号,标题,文号,状态,公开属性,公开依据,理由\r\n");
+fn csv(report: &Report) -> Csv {
+    let mut csv = Csv::new(&["清单", "索引号", "标题", "文号", "状态", "公开属性", "公开依据", "理由"]);
     for (list, lines) in [("不予主动公开", &report.not_proactive), ("可转为主动公开（待评估）", &report.reconsider)] {
         for l in lines {
-            let fields = [
+            csv.row(&[
                 list,
                 &l.index_no,
                 &l.title,
@@ -86,12 +81,10 @@ fn csv(report: &Report) -> String {
                 &l.disclosure,
                 l.disclosure_basis.as_deref().unwrap_or(""),
                 l.disclosure_reason.as_deref().unwrap_or(""),
-            ];
-            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-            out.push_str("\r\n");
+            ]);
         }
     }
-    out
+    csv
 }
 
 pub async fn report(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, Query(q): Query<InspectionQuery>) -> ApiResult<Response> {
@@ -116,14 +109,7 @@ pub async fn report(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     };
     match q.format.as_deref() {
         None | Some("json") => Ok(axum::Json(report).into_response()),
-        Some("csv") => Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"self-inspection-{}-{year}.csv\"", t.code)),
-            ],
-            csv(&report),
-        )
-            .into_response()),
+        Some("csv") => Ok(csv(&report).into_response(&format!("self-inspection-{}-{year}.csv", t.code))),
         Some(other) => Err(ApiError::bad_request("bad_format", format!("`format` is json or csv, not {other:?}"))),
     }
 }

@@ -3,6 +3,7 @@
 mod attachments;
 mod audit;
 mod cluster;
+mod csv;
 mod documents;
 mod inspection;
 mod openapi;

@@ -56,13 +56,8 @@ impl Templates {
         Templates { env }
     }
 
-    fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+    pub(crate) fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(ctx)
-    }
-
-    /// Renders a page template outside the cached page path (search).
-    pub(crate) fn render_page(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
-        self.render(name, ctx)
     }
 
     pub fn landing(&self, sites: &Sites) -> Result<String, minijinja::Error> {

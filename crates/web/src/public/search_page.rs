@@ -79,7 +79,7 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, uri: &Uri) -> Result<
     };
     let sorted_by_date = params.sort.as_deref() == Some("date");
     let channels = app.store.channels(t.id).await?;
-    let html = app.templates.render_page(
+    let html = app.templates.render(
         "search.html",
         context! {
             site => render::site_value(mount, &channels),
