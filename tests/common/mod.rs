@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod office;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
