@@ -20,6 +20,11 @@ use crate::node::Node;
 /// store means shipping a snapshot.
 const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// A learner this close behind the leader's log is promoted: the rest
+/// arrives in the next append or two. (Demanding zero lag would never end
+/// under steady writes.)
+const CAUGHT_UP_LAG: u64 = 50;
+
 /// A change to the cluster's membership.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -188,9 +193,12 @@ impl Node {
                 }
                 if known(*id).is_none() {
                     tracing::info!(node = id, addr, "adding a learner; it catches up before anything else");
-                    self.raft.add_learner(*id, BasicNode { addr: addr.clone() }, true).await.map_err(explain)?;
+                    self.raft.add_learner(*id, BasicNode { addr: addr.clone() }, false).await.map_err(explain)?;
                 }
                 if join {
+                    // Also on a retry that finds the learner already added
+                    // (the first attempt's leader may have stepped down).
+                    self.wait_caught_up(*id).await?;
                     tracing::info!(node = id, "promoting the caught-up learner to voter");
                     self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*id])), false).await.map_err(explain)?;
                 }
@@ -217,6 +225,31 @@ impl Node {
                 }
             }
         }
+    }
+
+    /// Waits, as the leader, until learner `id` trails this node's log by at
+    /// most [`CAUGHT_UP_LAG`] entries.
+    ///
+    /// openraft's own blocking `add_learner` is not enough: it counts a
+    /// learner within 5,000 entries as up to date, so on a young cluster a
+    /// joiner that has not even received its snapshot would become a voter,
+    /// and with it voting the cluster tolerates one failure fewer until it
+    /// has caught up.
+    async fn wait_caught_up(&self, id: u64) -> Result<(), String> {
+        let caught_up = |m: &openraft::RaftMetrics<u64, BasicNode>| match &m.replication {
+            // No longer the leader: stop waiting (reported below).
+            None => true,
+            Some(targets) => {
+                let matched = targets.get(&id).cloned().flatten().map_or(0, |l| l.index);
+                matched + CAUGHT_UP_LAG >= m.last_log_index.unwrap_or(0)
+            }
+        };
+        let metrics =
+            self.raft.wait(Some(MEMBERSHIP_TIMEOUT)).metrics(caught_up, "learner caught up").await.map_err(|e| format!("node {id} did not catch up: {e}"))?;
+        if metrics.replication.is_none() {
+            return Err(format!("{NOT_LEADER}: node {} stepped down while node {id} was catching up", self.id));
+        }
+        Ok(())
     }
 
     /// Joins the cluster that the node at `member_url` belongs to, retrying
