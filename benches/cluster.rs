@@ -52,8 +52,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Milliseconds from sending a write until every node has applied it.
 async fn write_latency(nodes: u64) -> (f64, f64) {
     let cluster = Cluster::start(nodes, false, &[]).await;
-    let token = cluster.admin_token(1).await;
-    cluster.create_site(1, &token, "bench").await;
+    let admin = cluster.admin_token(1).await;
+    let token = cluster.create_site(1, &admin, "bench").await;
     let leader = cluster.wait_leader(Duration::from_secs(10)).await;
     let bases: Vec<String> = (1..=nodes).map(|id| cluster.base(id)).collect();
     let http = client();
@@ -87,8 +87,8 @@ async fn write_latency(nodes: u64) -> (f64, f64) {
 async fn snapshot_catch_up(docs: usize) -> (f64, f64, f64) {
     let extra = ["--snapshot-every", "10000"];
     let mut cluster = Cluster::start(1, false, &extra).await;
-    let token = cluster.admin_token(1).await;
-    cluster.create_site(1, &token, "big").await;
+    let admin = cluster.admin_token(1).await;
+    let token = cluster.create_site(1, &admin, "big").await;
     let base = cluster.base(1);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();

@@ -16,17 +16,18 @@ async fn document_count(server: &Server, token: &str) -> i64 {
 async fn bad_requests_are_refused_clearly_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("node"), &["--max-upload-mb", "1"]).await;
-    let token = server.admin_token().await;
+    let admin = server.admin_token().await;
     let security = server.security_token().await;
     api(
         &server,
-        &token,
+        &admin,
         Method::POST,
         "/api/v1/tenants",
         Some(json!({ "code": "bad", "name": "输入测试镇", "kind": "township", "organ_code": "BAD", "lifecycle": "online" })),
     )
     .await;
-    api(&server, &token, Method::POST, "/api/v1/tenants/bad/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    api(&server, &admin, Method::POST, "/api/v1/tenants/bad/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    let token = server.staff_token(&["bad"]).await;
     let (_, _, tenants_before) = api(&server, &token, Method::GET, "/api/v1/tenants", None).await;
     let docs_before = document_count(&server, &token).await;
 
@@ -69,20 +70,20 @@ async fn bad_requests_are_refused_clearly_and_change_nothing() {
         (
             "tenant code with odd characters",
             c.post(server.url("/api/v1/tenants"))
-                .bearer_auth(&token)
+                .bearer_auth(&admin)
                 .json(&json!({ "code": "../../etc/passwd", "name": "x", "kind": "township", "organ_code": "X" })),
             422,
             "invalid_code",
         ),
         (
             "duplicate tenant code",
-            c.post(server.url("/api/v1/tenants")).bearer_auth(&token).json(&json!({ "code": "bad", "name": "x", "kind": "township", "organ_code": "X" })),
+            c.post(server.url("/api/v1/tenants")).bearer_auth(&admin).json(&json!({ "code": "bad", "name": "x", "kind": "township", "organ_code": "X" })),
             409,
             "duplicate_code",
         ),
         (
             "reserved tenant code",
-            c.post(server.url("/api/v1/tenants")).bearer_auth(&token).json(&json!({ "code": "sites", "name": "x", "kind": "township", "organ_code": "X" })),
+            c.post(server.url("/api/v1/tenants")).bearer_auth(&admin).json(&json!({ "code": "sites", "name": "x", "kind": "township", "organ_code": "X" })),
             422,
             "reserved_code",
         ),

@@ -161,8 +161,8 @@ impl RegisterHistory {
 
 async fn run(o: Options) {
     let mut cluster = Cluster::start(3, false, &[]).await;
-    let token = cluster.admin_token(1).await;
-    cluster.create_site(1, &token, SITE).await;
+    let admin = cluster.admin_token(1).await;
+    let token = cluster.create_site(1, &admin, SITE).await;
     let bases: Vec<String> = (1..=3).map(|id| cluster.base(id)).collect();
 
     // The registers: one document each, initial title known.

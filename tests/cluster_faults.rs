@@ -74,8 +74,8 @@ async fn assert_ledger_holds(base: &str, token: &str, site: &str, ledger: &Ledge
 async fn whole_cluster_killed_mid_write_keeps_every_acknowledged_write() {
     let _serial = SERIAL.lock().await;
     let mut cluster = Cluster::start(3, false, &[]).await;
-    let token = cluster.admin_token(1).await;
-    cluster.create_site(1, &token, "crash").await;
+    let admin = cluster.admin_token(1).await;
+    let token = cluster.create_site(1, &admin, "crash").await;
     let bases: Vec<String> = (1..=3).map(|id| cluster.base(id)).collect();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -107,8 +107,8 @@ async fn whole_cluster_killed_mid_write_keeps_every_acknowledged_write() {
 async fn a_partitioned_leader_is_replaced_and_acknowledges_nothing() {
     let _serial = SERIAL.lock().await;
     let cluster = Cluster::start(3, true, &[]).await;
-    let token = cluster.admin_token(1).await;
-    cluster.create_site(1, &token, "part").await;
+    let admin = cluster.admin_token(1).await;
+    let token = cluster.create_site(1, &admin, "part").await;
     let old = cluster.wait_leader(Duration::from_secs(10)).await;
     let others: Vec<u64> = (1..=3).filter(|id| *id != old).collect();
 
@@ -190,8 +190,8 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
     // must catch up by snapshot.
     let extra = ["--snapshot-every", "200"];
     let mut cluster = Cluster::start(3, false, &extra).await;
-    let token = cluster.admin_token(1).await;
-    cluster.create_site(1, &token, "grow").await;
+    let admin = cluster.admin_token(1).await;
+    let token = cluster.create_site(1, &admin, "grow").await;
     let bases: Vec<String> = (1..=3).map(|id| cluster.base(id)).collect();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -262,12 +262,14 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
     }
 
     // The platform administrator sees the same membership through the API.
-    let r = common::client().get(format!("{}/api/v1/cluster/status", cluster.base(1))).bearer_auth(&token).send().await.unwrap();
+    let r = common::client().get(format!("{}/api/v1/cluster/status", cluster.base(1))).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let api_status: serde_json::Value = r.json().await.unwrap();
     assert_eq!(api_status["members"].as_array().unwrap().len(), 3, "{api_status}");
     let r = common::client().get(format!("{}/api/v1/cluster/status", cluster.base(1))).send().await.unwrap();
     assert_eq!(r.status(), 401, "cluster status needs a login or the cluster secret");
+    let r = common::client().get(format!("{}/api/v1/cluster/status", cluster.base(1))).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 403, "a site's admin does not run the cluster");
 
     // A page published through node 1 is served by node 4, from its own
     // store and render cache.

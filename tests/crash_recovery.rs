@@ -18,10 +18,11 @@ async fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("node");
     let mut server = Server::start(&data, &[]).await;
-    let token = server.admin_token().await;
-    api(&server, &token, Method::POST, "/api/v1/tenants", Some(json!({ "code": "crash", "name": "崩溃测试镇", "kind": "township", "organ_code": "CRASH" })))
+    let admin = server.admin_token().await;
+    api(&server, &admin, Method::POST, "/api/v1/tenants", Some(json!({ "code": "crash", "name": "崩溃测试镇", "kind": "township", "organ_code": "CRASH" })))
         .await;
-    api(&server, &token, Method::POST, "/api/v1/tenants/crash/channels", Some(json!({ "slug": "gzdt", "name": "工作动态" }))).await;
+    api(&server, &admin, Method::POST, "/api/v1/tenants/crash/channels", Some(json!({ "slug": "gzdt", "name": "工作动态" }))).await;
+    let token = server.staff_token(&["crash"]).await;
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let attempted: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -63,7 +64,7 @@ async fn acknowledged_writes_survive_kill_9() {
     assert!(acked.len() >= 150 && acked.len() < WRITERS * PER_WRITER, "the kill landed mid-stream ({} acknowledged)", acked.len());
 
     let server = Server::start(&data, &[]).await;
-    let token = login(&server, "admin", ADMIN_PASSWORD).await;
+    let token = login(&server, "staff", STAFF_PASSWORD).await;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut page_no = 1;
     loop {

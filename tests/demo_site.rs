@@ -62,7 +62,7 @@ async fn the_demo_serves_the_portal_its_sites_and_hides_what_is_not_public() {
         assert!(!public_text.contains(hidden), "{hidden} leaked");
     }
     // Not even by guessing its URL.
-    let token = server.admin_token().await;
+    let token = server.staff_token(&["haicheng", "niuzhuang"]).await;
     let (_, _, docs) = api(&server, &token, Method::GET, "/api/v1/tenants/haicheng/documents?per_page=200", None).await;
     let items = docs["items"].as_array().unwrap();
     let mut hidden_urls = 0;

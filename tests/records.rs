@@ -135,12 +135,76 @@ async fn the_three_platform_roles_are_separate() {
     }
     let (status, _, _) = api(&o.server, &o.admin, Method::POST, "/api/v1/tenants", new_site()).await;
     assert_eq!(status, 201);
+    let (status, _, _) = api(&o.server, &o.admin, Method::POST, "/api/v1/tenants/extra/channels", Some(json!({ "slug": "gzdt", "name": "工作动态" }))).await;
+    assert_eq!(status, 201, "the 系统管理员 builds a new site's columns");
+    let (status, _, sites) = api(&o.server, &o.admin, Method::GET, "/api/v1/tenants", None).await;
+    assert_eq!((status, sites["items"].as_array().unwrap().len()), (200, 2), "{sites}");
+    // ... but holds no site role: no site's documents, drafts or reports (least privilege).
+    for (method, path, body) in [
+        (Method::GET, "/api/v1/tenants/wf/documents".to_string(), None),
+        (Method::GET, format!("/api/v1/tenants/wf/documents/{id}"), None),
+        (Method::GET, format!("/api/v1/tenants/wf/documents/{id}/revisions"), None),
+        (Method::POST, "/api/v1/tenants/wf/documents".to_string(), Some(json!({ "channel": "zcwj", "title": "系统管理员写的" }))),
+        (Method::PATCH, format!("/api/v1/tenants/wf/documents/{id}"), Some(json!({ "title": "系统管理员改的" }))),
+        (Method::POST, format!("/api/v1/tenants/wf/documents/{id}/submit"), None),
+        (Method::POST, format!("/api/v1/tenants/wf/documents/{id}/publish"), None),
+        (Method::GET, "/api/v1/tenants/wf/self-inspection?year=2026".to_string(), None),
+        (Method::GET, "/api/v1/search?q=%E6%9D%91%E5%8A%A1&site=wf".to_string(), None),
+    ] {
+        let (status, _, body) = api(&o.server, &o.admin, method.clone(), &path, body).await;
+        assert_eq!(status, 403, "{method} {path}: {body}");
+    }
+    let (status, _, found) = api(&o.server, &o.admin, Method::GET, "/api/v1/search?q=%E6%9D%91%E5%8A%A1", None).await; // 村务
+    assert_eq!((status, found["total"].as_u64()), (200, Some(0)), "the admin search shows the 系统管理员 no drafts: {found}");
+    assert_eq!(o.get(&o.editor, id).await["title"], "流程镇关于规范村级事务公开的通知", "the draft is untouched");
+    // A site's own admin builds its columns, not other sites.
+    let (status, _, _) = api(&o.server, &o.site_admin, Method::POST, "/api/v1/tenants/wf/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    assert_eq!(status, 201);
+    for (path, body) in [("/api/v1/tenants/extra/channels", json!({ "slug": "x", "name": "x" })), ("/api/v1/tenants", new_site().unwrap())] {
+        let (status, _, body) = api(&o.server, &o.site_admin, Method::POST, path, Some(body)).await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
 
     // 安全管理员: accounts yes; sites, content and the audit trail no.
     let (status, _, _) = api(&o.server, &security, Method::GET, "/api/v1/users", None).await;
     assert_eq!(status, 200);
     let (status, _, _) = api(&o.server, &security, Method::POST, "/api/v1/users", new_user()).await;
     assert_eq!(status, 201);
+    // Roles change from the next request on, and only the 安全管理员 changes them.
+    let someone = login(&o.server, "someone", "Someone-Pass-2026").await;
+    let write = || Some(json!({ "channel": "zcwj", "title": "新编辑的第一篇" }));
+    let (status, _, _) = api(&o.server, &someone, Method::POST, "/api/v1/tenants/wf/documents", write()).await;
+    assert_eq!(status, 403, "no role yet");
+    let as_editor = || Some(json!({ "roles": [{ "tenant": "wf", "role": "editor" }] }));
+    for who in [&o.admin, &o.site_admin, &someone] {
+        let (status, _, body) = api(&o.server, who, Method::PUT, "/api/v1/users/someone/roles", as_editor()).await;
+        assert_eq!(status, 403, "{body}");
+    }
+    let (status, _, body) = api(&o.server, &security, Method::PUT, "/api/v1/users/someone/roles", as_editor()).await;
+    assert_eq!((status, body["grants"][0]["role"].as_str()), (200, Some("editor")), "{body}");
+    let (status, _, _) = api(&o.server, &someone, Method::POST, "/api/v1/tenants/wf/documents", write()).await;
+    assert_eq!(status, 201, "an editor now");
+    let (status, _, _) = api(&o.server, &security, Method::PUT, "/api/v1/users/someone/roles", Some(json!({ "roles": [] }))).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = api(&o.server, &someone, Method::POST, "/api/v1/tenants/wf/documents", write()).await;
+    assert_eq!(status, 403, "roles taken away");
+    // A platform account gets no site role (one person, two duties: two accounts).
+    let (status, _, body) = api(&o.server, &security, Method::PUT, "/api/v1/users/admin/roles", as_editor()).await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "platform_account_with_site_roles"), "{body}");
+    let (status, _, body) = api(
+        &o.server,
+        &security,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({ "username": "admin2", "password": "Admin-Two-Pass-1", "platform_role": "admin", "roles": [{ "tenant": "wf", "role": "reviewer" }] })),
+    )
+    .await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "platform_account_with_site_roles"), "{body}");
+    let (status, _, body) = api(&o.server, &security, Method::PUT, "/api/v1/users/nobody/roles", as_editor()).await;
+    assert_eq!((status, error_code(&body).as_str()), (404, "user_not_found"), "{body}");
+    let (status, _, body) =
+        api(&o.server, &security, Method::PUT, "/api/v1/users/someone/roles", Some(json!({ "roles": [{ "tenant": "nope", "role": "editor" }] }))).await;
+    assert_eq!(status, 404, "{body}");
     let (status, _, _) = api(&o.server, &security, Method::POST, "/api/v1/tenants", new_site()).await;
     assert_eq!(status, 403);
     for (method, path) in [(Method::GET, format!("/api/v1/tenants/wf/documents/{id}")), (Method::GET, "/api/v1/audit".to_string())] {
@@ -152,7 +216,7 @@ async fn the_three_platform_roles_are_separate() {
     let (status, _, trail) = api(&o.server, &auditor, Method::GET, "/api/v1/audit?limit=1000", None).await;
     assert_eq!(status, 200, "{trail}");
     let actions: Vec<&str> = trail["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for expected in ["create_user", "create_tenant", "create_document", "create_session"] {
+    for expected in ["create_user", "set_roles", "create_tenant", "create_document", "create_session"] {
         assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
     }
     let (status, _, chain) = api(&o.server, &auditor, Method::GET, "/api/v1/audit/verify", None).await;

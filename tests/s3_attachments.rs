@@ -32,8 +32,8 @@ async fn attachments_go_to_the_shared_bucket_and_every_node_serves_them() {
     }
     let extra = ["--s3-bucket", bucket.as_str(), "--s3-endpoint", endpoint.as_str()];
     let cluster = Cluster::start(2, false, &extra).await;
-    let token = cluster.admin_token(1).await;
-    cluster.create_site(1, &token, "s3site").await;
+    let admin = cluster.admin_token(1).await;
+    let token = cluster.create_site(1, &admin, "s3site").await;
 
     let r = client()
         .post(format!("{}/api/v1/tenants/s3site/documents", cluster.base(1)))

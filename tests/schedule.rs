@@ -68,17 +68,18 @@ async fn successful_publications(base: &str, token: &str, site: &str, id: i64) -
 async fn a_scheduled_document_is_published_and_withdrawn_on_time() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("node"), &[]).await;
-    let token = server.admin_token().await;
+    let admin = server.admin_token().await;
     let (status, _) = call(
         &server.base,
-        &token,
+        &admin,
         Method::POST,
         "/api/v1/tenants",
         Some(json!({ "code": "sch", "name": "定时镇", "kind": "township", "organ_code": "SCH", "lifecycle": "online" })),
     )
     .await;
     assert_eq!(status, 201);
-    call(&server.base, &token, Method::POST, "/api/v1/tenants/sch/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    call(&server.base, &admin, Method::POST, "/api/v1/tenants/sch/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    let token = server.staff_token(&["sch"]).await;
     let id = approved(&server.base, &token, "sch", "tzgg", "定时镇关于元旦期间值班安排的通知").await;
     let path = format!("/api/v1/tenants/sch/documents/{id}/schedule");
 
@@ -116,8 +117,8 @@ async fn a_scheduled_document_is_published_and_withdrawn_on_time() {
 async fn a_scheduled_publish_happens_once_across_a_leader_change() {
     let mut cluster = Cluster::start(3, false, &[]).await;
     let leader = cluster.wait_leader(Duration::from_secs(30)).await;
-    let token = cluster.admin_token(leader).await;
-    cluster.create_site(leader, &token, "sched").await;
+    let admin = cluster.admin_token(leader).await;
+    let token = cluster.create_site(leader, &admin, "sched").await;
     let base = cluster.base(leader);
     let id = approved(&base, &token, "sched", "news", "定时发布跨越领导者更替").await;
     let at = now_ms() + 4_000;
@@ -131,7 +132,7 @@ async fn a_scheduled_publish_happens_once_across_a_leader_change() {
     let new_leader = cluster.wait_leader(Duration::from_secs(15)).await;
     assert_ne!(new_leader, leader);
     let survivor = cluster.base(new_leader);
-    let token = cluster.admin_token(new_leader).await;
+    let token = common::login_at(&survivor, "sched-staff", common::STAFF_PASSWORD).await;
     let doc = wait_published(&survivor, &token, "sched", id, Duration::from_secs(15)).await;
     let published_at = doc["published_at"].as_i64().unwrap();
     eprintln!("published {} ms after its time, by node {new_leader} (old leader {leader} killed)", published_at - at);

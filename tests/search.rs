@@ -38,7 +38,7 @@ fn titles(body: &Value) -> Vec<String> {
 async fn search_follows_the_log_and_stays_in_scope() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &["--demo"]).await;
-    let token = server.admin_token().await;
+    let token = server.all_sites_staff_token().await;
 
     // The demo's notice, by its 文号 in three spellings, first every time.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -167,7 +167,7 @@ async fn portal_search_until(server: &Server, query: &str, check: impl Fn(&str) 
 async fn public_search_pages_scope_filter_facet_sort_and_page() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &["--demo"]).await;
-    let token = server.admin_token().await;
+    let token = server.all_sites_staff_token().await;
     wait_searchable(&server, &token).await;
 
     // The portal searches every online site and shows facets.
@@ -268,7 +268,7 @@ async fn public_search_pages_scope_filter_facet_sort_and_page() {
 async fn reposts_show_once_and_a_suspended_site_leaves_the_portal_search() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &["--demo"]).await;
-    let token = server.admin_token().await;
+    let token = server.all_sites_staff_token().await;
     wait_searchable(&server, &token).await;
 
     // The same city notice carried by two townships.
@@ -290,7 +290,8 @@ async fn reposts_show_once_and_a_suspended_site_leaves_the_portal_search() {
     // Suspending 西柳镇 takes it out of the portal search at once.
     let (_, before) = page(&server, None, "/sites/haicheng/search?q=%E8%A5%BF%E6%9F%B3%E9%95%87&per_page=100").await; // 西柳镇
     assert!(page_hits(&before).iter().any(|s| s == "xiliu"));
-    let (status, _, body) = api(&server, &token, Method::PATCH, "/api/v1/tenants/xiliu", Some(json!({ "lifecycle": "suspended" }))).await;
+    let admin = server.admin_token().await;
+    let (status, _, body) = api(&server, &admin, Method::PATCH, "/api/v1/tenants/xiliu", Some(json!({ "lifecycle": "suspended" }))).await;
     assert_eq!(status, 200, "{body}");
     let (_, after) = page(&server, None, "/sites/haicheng/search?q=%E8%A5%BF%E6%9F%B3%E9%95%87&per_page=100").await;
     assert!(!page_hits(&after).iter().any(|s| s == "xiliu"), "{:?}", page_hits(&after));
@@ -308,7 +309,7 @@ async fn the_index_catches_up_after_a_crash_and_reindex_rebuilds_it() {
     let data = dir.path().join("data");
     let log = data.with_extension("log");
     let mut server = Server::start(&data, &["--demo"]).await;
-    let token = server.admin_token().await;
+    let token = server.all_sites_staff_token().await;
     wait_searchable(&server, &token).await;
 
     // Write, and kill -9 inside the indexer's batching window.
@@ -320,7 +321,7 @@ async fn the_index_catches_up_after_a_crash_and_reindex_rebuilds_it() {
 
     // At restart the index takes what it missed from the Raft log: no rebuild.
     let server = Server::start(&data, &[]).await;
-    let token = server.admin_token().await;
+    let token = server.all_sites_staff_token().await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let (_, body) = search(&server, &token, "应急物资储备清单").await;
@@ -356,7 +357,7 @@ async fn the_index_catches_up_after_a_crash_and_reindex_rebuilds_it() {
 
     // The rebuilt index is current at the next start.
     let server = Server::start(&data, &[]).await;
-    let token = server.admin_token().await;
+    let token = server.all_sites_staff_token().await;
     let (_, body) = search(&server, &token, "应急物资储备清单").await;
     assert_eq!(body["total"], 5, "{body}");
     assert!(std::fs::read_to_string(&log).unwrap().contains("search index is current"));
@@ -369,7 +370,7 @@ async fn the_index_catches_up_after_a_crash_and_reindex_rebuilds_it() {
     let words = dir.path().join("words.txt");
     std::fs::write(&words, "应急物资储备 1000 n\n").unwrap();
     let server = Server::start(&data, &["--search-dictionary", words.to_str().unwrap()]).await;
-    let token = server.admin_token().await;
+    let token = server.all_sites_staff_token().await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while !std::fs::read_to_string(&log).unwrap().contains("search index rebuilt") {
         assert!(Instant::now() < deadline, "a changed dictionary did not rebuild the index");

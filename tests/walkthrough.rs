@@ -12,12 +12,12 @@ use serde_json::json;
 async fn publish_a_first_document_and_withdraw_it() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("node"), &[]).await;
-    let token = server.admin_token().await;
+    let admin = server.admin_token().await;
 
-    // A township site, online, with its footer registrations.
+    // The 系统管理员 opens a township site, online, with its footer registrations.
     let (status, headers, tenant) = api(
         &server,
-        &token,
+        &admin,
         Method::POST,
         "/api/v1/tenants",
         Some(json!({
@@ -30,8 +30,24 @@ async fn publish_a_first_document_and_withdraw_it() {
     assert_eq!(status, 201, "{tenant}");
     assert!(headers.get("x-zhanqun-index").is_some(), "writes carry the applied index");
 
-    let (status, _, channel) = api(&server, &token, Method::POST, "/api/v1/tenants/shifan/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    let (status, _, channel) = api(&server, &admin, Method::POST, "/api/v1/tenants/shifan/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
     assert_eq!(status, 201, "{channel}");
+
+    // ... but writes nothing in it (least privilege): the 安全管理员 makes
+    // the site's own account, which does the content work.
+    let (status, _, refused) = api(&server, &admin, Method::POST, "/api/v1/tenants/shifan/documents", Some(json!({ "channel": "tzgg", "title": "x" }))).await;
+    assert_eq!((status, error_code(&refused).as_str()), (403, "forbidden"));
+    let security = server.security_token().await;
+    let (status, _, user) = api(
+        &server,
+        &security,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({ "username": "shifan-web", "password": "Shifan-Web-2026", "roles": [{ "tenant": "shifan", "role": "admin" }] })),
+    )
+    .await;
+    assert_eq!(status, 201, "{user}");
+    let token = login(&server, "shifan-web", "Shifan-Web-2026").await;
 
     // Body HTML with a script and an event handler: both stripped, text kept.
     let (status, _, doc) = api(
@@ -138,7 +154,9 @@ async fn an_editor_of_one_site_cannot_touch_another() {
             api(&server, &token, Method::POST, &format!("/api/v1/tenants/{code}/channels"), Some(json!({ "slug": "gzdt", "name": "工作动态" }))).await;
         assert_eq!(status, 201);
     }
-    let (_, _, draft_b) = api(&server, &token, Method::POST, "/api/v1/tenants/town-b/documents", Some(json!({ "channel": "gzdt", "title": "乙镇草稿" }))).await;
+    let staff_b = server.staff_token(&["town-b"]).await;
+    let (_, _, draft_b) =
+        api(&server, &staff_b, Method::POST, "/api/v1/tenants/town-b/documents", Some(json!({ "channel": "gzdt", "title": "乙镇草稿" }))).await;
     let security = server.security_token().await;
     let (status, _, user) = api(
         &server,
@@ -175,7 +193,7 @@ async fn an_editor_of_one_site_cannot_touch_another() {
     let (status, _, _) = api(&server, &editor, Method::POST, &format!("/api/v1/tenants/town-a/documents/{own_id}/publish"), None).await;
     assert_eq!(status, 403);
     // The draft of town-b is untouched.
-    let (_, _, still) = api(&server, &token, Method::GET, &format!("/api/v1/tenants/town-b/documents/{}", draft_b["id"]), None).await;
+    let (_, _, still) = api(&server, &staff_b, Method::GET, &format!("/api/v1/tenants/town-b/documents/{}", draft_b["id"]), None).await;
     assert_eq!(still["title"], "乙镇草稿");
     assert_eq!(still["state"], "draft");
     // The editor's list of sites shows only their own.

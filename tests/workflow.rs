@@ -48,8 +48,11 @@ async fn a_submission_needs_its_disclosure_attribute_and_reasons() {
     let (status, body) = o.step(&o.editor, id, "submit", None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["state"].as_str(), body["review_stage"].as_str()), (Some("submitted"), Some("disclosure")));
-    // Neither the content reviewer nor the site admin may decide disclosure.
-    for who in [&o.reviewer, &o.site_admin, &o.admin] {
+    // Neither the content reviewer nor the site admin may decide disclosure
+    // (the 系统管理员 sees no site's documents at all).
+    let (status, _) = o.step(&o.admin, id, "approve", None).await;
+    assert_eq!(status, 403);
+    for who in [&o.reviewer, &o.site_admin] {
         let (status, body) = o.step(who, id, "approve", None).await;
         assert_eq!(status, 403, "{body}");
         assert!(message(&body).contains("政务公开审核员"), "{body}");
@@ -165,7 +168,7 @@ async fn secrecy_review_must_be_signed_off_by_a_secrecy_reviewer() {
     assert_eq!((status, error_code(&body).as_str()), (409, "secrecy_sign_off_required"), "{body}");
     let (status, _) = o.step(&o.reviewer, id, "publish", None).await;
     assert_eq!(status, 409);
-    for who in [&o.reviewer, &o.site_admin, &o.admin, &o.editor] {
+    for who in [&o.reviewer, &o.site_admin, &o.editor] {
         let (status, body) = o.step(who, id, "secrecy-review", Some(json!({ "passed": true, "conclusion": "无涉密内容" }))).await;
         assert_eq!(status, 403, "{body}");
         assert!(message(&body).contains("保密审查员"), "{body}");

@@ -270,20 +270,13 @@ impl Cluster {
     }
 
     pub async fn admin_token(&self, id: u64) -> String {
-        for _ in 0..50 {
-            if let Ok(r) =
-                client().post(format!("{}/api/v1/session", self.base(id))).json(&json!({ "username": "admin", "password": ADMIN_PASSWORD })).send().await
-                && r.status() == 201
-            {
-                return r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!("cannot log in through node {id}");
+        super::login_at(&self.base(id), "admin", ADMIN_PASSWORD).await
     }
 
-    /// Creates the test site `code` with channel `news`.
-    pub async fn create_site(&self, id: u64, token: &str, code: &str) {
+    /// Creates the test site `code` with channel `news` as the 系统管理员
+    /// (`token`), and returns a token of its site admin `<code>-staff`, who
+    /// does the content work.
+    pub async fn create_site(&self, id: u64, token: &str, code: &str) -> String {
         let c = client();
         let r = c
             .post(format!("{}/api/v1/tenants", self.base(id)))
@@ -301,6 +294,7 @@ impl Cluster {
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
+        super::site_account(&self.base(id), &format!("{code}-staff"), &[(code, "admin")]).await
     }
 }
 

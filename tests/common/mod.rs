@@ -91,6 +91,65 @@ impl Server {
     pub async fn auditor_token(&self) -> String {
         login(self, "auditor", AUDITOR_PASSWORD).await
     }
+
+    /// A site office's account `staff` holding the site admin role in each
+    /// of `sites` (see [`site_account`]): who writes, reviews and publishes
+    /// in most tests, since the 系统管理员 holds no site role.
+    pub async fn staff_token(&self, sites: &[&str]) -> String {
+        let roles: Vec<(&str, &str)> = sites.iter().map(|s| (*s, "admin")).collect();
+        site_account(&self.base, "staff", &roles).await
+    }
+
+    /// [`Server::staff_token`] with the site admin role in every site of the
+    /// platform (a city's web office account, for tests across sites).
+    pub async fn all_sites_staff_token(&self) -> String {
+        let (_, _, sites) = api(self, &self.admin_token().await, reqwest::Method::GET, "/api/v1/tenants", None).await;
+        let codes: Vec<&str> = sites["items"].as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap()).collect();
+        self.staff_token(&codes).await
+    }
+}
+
+/// Password of every account [`site_account`] makes.
+pub const STAFF_PASSWORD: &str = "Test-Staff-Pass-2026";
+
+/// Logs in at the node `base` (retrying a few seconds while a cluster
+/// settles) and returns the token.
+pub async fn login_at(base: &str, username: &str, password: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..50 {
+        match client().post(format!("{base}/api/v1/session")).json(&json!({ "username": username, "password": password })).send().await {
+            Ok(r) if r.status() == 201 => return r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string(),
+            Ok(r) => last = format!("{} {}", r.status(), r.text().await.unwrap_or_default()),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("cannot log in as {username} at {base}: {last}");
+}
+
+/// Makes the site account `username` the way a city does it: the
+/// 安全管理员 creates it with `roles` (`[("haicheng", "editor")]`), or gives
+/// an existing one exactly those roles; then logs it in at `base`.
+pub async fn site_account(base: &str, username: &str, roles: &[(&str, &str)]) -> String {
+    let security = login_at(base, "security", SECURITY_PASSWORD).await;
+    let roles: Vec<Value> = roles.iter().map(|(tenant, role)| json!({ "tenant": tenant, "role": role })).collect();
+    let c = client();
+    let r = c
+        .post(format!("{base}/api/v1/users"))
+        .bearer_auth(&security)
+        .json(&json!({ "username": username, "password": STAFF_PASSWORD, "roles": roles }))
+        .send()
+        .await
+        .unwrap();
+    match r.status().as_u16() {
+        201 => {}
+        409 => {
+            let r = c.put(format!("{base}/api/v1/users/{username}/roles")).bearer_auth(&security).json(&json!({ "roles": roles })).send().await.unwrap();
+            assert_eq!(r.status(), 200, "setting the roles of {username}: {}", r.text().await.unwrap());
+        }
+        other => panic!("creating {username}: {other} {}", r.text().await.unwrap()),
+    }
+    login_at(base, username, STAFF_PASSWORD).await
 }
 
 impl Drop for Server {
@@ -142,7 +201,7 @@ pub fn error_code(body: &Value) -> String {
 }
 
 /// Takes a draft through review to publication as a user who holds the
-/// content steps (the platform administrator in most tests): chooses 主动公开
+/// content steps (a site admin, e.g. [`Server::staff_token`]): chooses 主动公开
 /// if no 公开属性 was chosen, submits, approves until approved, publishes.
 /// Returns the answer to the publish request. `base` is a node's URL.
 pub async fn review_and_publish(base: &str, token: &str, site: &str, id: i64) -> (u16, reqwest::header::HeaderMap, Value) {

@@ -109,6 +109,11 @@ pub enum Command {
     CreateUser {
         user: User,
     },
+    /// Replaces the user's site roles (安全管理员).
+    SetRoles {
+        user_id: i64,
+        grants: Vec<crate::Grant>,
+    },
     /// The password policy (安全管理员).
     SetPasswordPolicy {
         policy: crate::PasswordPolicy,
@@ -148,6 +153,7 @@ impl Command {
             Command::WithdrawDocument { .. } => "withdraw_document",
             Command::AddAttachment { .. } => "add_attachment",
             Command::CreateUser { .. } => "create_user",
+            Command::SetRoles { .. } => "set_roles",
             Command::SetPasswordPolicy { .. } => "set_password_policy",
             Command::CreateSession { .. } => "create_session",
             Command::DeleteSession { .. } => "delete_session",
@@ -174,6 +180,7 @@ impl Command {
             | Command::CreateChannel { .. }
             | Command::AddAttachment { .. }
             | Command::CreateUser { .. }
+            | Command::SetRoles { .. }
             | Command::CreateSession { .. }
             | Command::SetPasswordPolicy { .. }
             | Command::DeleteSession { .. }
@@ -192,6 +199,7 @@ impl Command {
             Command::CreateChannel { channel } => (Some(channel.tenant_id), Some(channel.id)),
             Command::AddAttachment { attachment } => (Some(attachment.tenant_id), Some(attachment.id)),
             Command::CreateUser { user } => (None, Some(user.id)),
+            Command::SetRoles { user_id, .. } => (None, Some(*user_id)),
             Command::CreateSession { user_id, .. } => (None, Some(*user_id)),
             _ => (None, None),
         }
@@ -205,6 +213,7 @@ impl Command {
             Command::SignOffSecrecy { passed, conclusion, .. } => Some(format!("{}: {conclusion}", if *passed { "passed" } else { "not passed" })),
             Command::Batch { commands } => Some(format!("{} commands", commands.len())),
             Command::RestoreRevision { revision, .. } => Some(format!("revision {revision}")),
+            Command::SetRoles { grants, .. } => Some(grants.iter().map(|g| format!("{}:{}", g.tenant_id, g.role)).collect::<Vec<_>>().join(", ")),
             Command::SetPasswordPolicy { policy } => Some(format!("min_length {}, min_classes {}", policy.min_length, policy.min_classes)),
             Command::ScheduleDocument { publish_at, unpublish_at, .. } => Some(format!("publish_at {publish_at:?}, unpublish_at {unpublish_at:?}")),
             Command::SetValidity { validity, replaced_by, .. } => Some(match replaced_by {

@@ -8,8 +8,9 @@ string_enum! {
     /// Platform-wide roles, split three ways (三权分立, 等级保护 2.0): no one
     /// both changes the platform and reads the record of the changes.
     pub enum PlatformRole {
-        /// 系统管理员: tenants, channels and settings; acts as a site admin
-        /// everywhere. Does not manage accounts and cannot read the audit trail.
+        /// 系统管理员: sites (开办 → 关停, hosts, filing numbers), their
+        /// columns, the cluster. Reads and writes no site's documents,
+        /// manages no accounts and cannot read the audit trail.
         Admin => "admin",
         /// 安全管理员: user accounts and their roles. Nothing else.
         Security => "security",
@@ -79,21 +80,35 @@ impl User {
         self.platform_role == Some(PlatformRole::Auditor)
     }
 
-    /// Whether the user holds any of `roles` in `tenant_id`. The platform admin
-    /// holds every role everywhere.
-    pub fn may(&self, tenant_id: i64, roles: &[TenantRole]) -> bool {
-        self.is_platform_admin() || self.grants.iter().any(|g| g.tenant_id == tenant_id && roles.contains(&g.role))
+    /// 三权分立 in accounts: a platform account (系统/安全/审计管理员) holds
+    /// no site role, so no one person both runs the platform and edits or
+    /// reviews a site. One person with both duties gets two accounts.
+    pub fn check_separation(platform_role: Option<PlatformRole>, grants: &[Grant]) -> Result<(), crate::Rejection> {
+        match platform_role {
+            Some(role) if !grants.is_empty() => Err(crate::Rejection::invalid(
+                "platform_account_with_site_roles",
+                format!("a platform account ({role}) cannot also hold site roles; create a separate account for the site work"),
+            )),
+            _ => Ok(()),
+        }
     }
 
-    /// Whether the user personally holds one of `roles` in `tenant_id`
-    /// (the platform administrator included: review duties are personal).
-    pub fn holds(&self, tenant_id: i64, roles: &[TenantRole]) -> bool {
+    /// Whether the user holds any of `roles` in `tenant_id`. Site roles are
+    /// only ever held personally: no platform role implies one (least
+    /// privilege — the 系统管理员 runs the platform, not the sites' content).
+    pub fn may(&self, tenant_id: i64, roles: &[TenantRole]) -> bool {
         self.grants.iter().any(|g| g.tenant_id == tenant_id && roles.contains(&g.role))
     }
 
-    /// Whether the user may see anything of the tenant at all.
+    /// Whether the user holds any role in the tenant: may see its drafts.
     pub fn belongs_to(&self, tenant_id: i64) -> bool {
-        self.is_platform_admin() || self.grants.iter().any(|g| g.tenant_id == tenant_id)
+        self.grants.iter().any(|g| g.tenant_id == tenant_id)
+    }
+
+    /// Whether the user may change the tenant's shape (columns): the
+    /// platform administrator who builds sites, or the site's own admin.
+    pub fn builds(&self, tenant_id: i64) -> bool {
+        self.is_platform_admin() || self.may(tenant_id, &[TenantRole::Admin])
     }
 }
 

@@ -12,7 +12,7 @@ use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::time::{parse_date, to_civil};
 use zhanqun_model::{Applied, Command, DocState, Document, Outcome, Proposal, Rejection, Tenant, TenantPatch};
 
-use crate::{Result, Store, StoreError, edit, workflow};
+use crate::{Result, Store, StoreError, accounts, edit, workflow};
 
 /// What an applied entry touched, so that derived state (render caches,
 /// the tenant directory) can be refreshed on every node.
@@ -194,32 +194,8 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
                     .await?;
                 Ok(Applied::default())
             }
-            Command::CreateUser { user } => {
-                rules::check_username(&user.username)?;
-                let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?").bind(&user.username).fetch_optional(&mut *conn).await?;
-                if taken.is_some() {
-                    return Err(Rejection::conflict("duplicate_username", format!("a user named `{}` already exists", user.username)).into());
-                }
-                sqlx::query("INSERT INTO users (id, username, display_name, password_hash, platform_role, created_at) VALUES (?,?,?,?,?,?)")
-                    .bind(user.id)
-                    .bind(&user.username)
-                    .bind(&user.display_name)
-                    .bind(&user.password_hash)
-                    .bind(user.platform_role.map(|r| r.as_str()))
-                    .bind(user.created_at)
-                    .execute(&mut *conn)
-                    .await?;
-                for g in &user.grants {
-                    tenant_exists(conn, g.tenant_id).await?;
-                    sqlx::query("INSERT OR IGNORE INTO grants (user_id, tenant_id, role) VALUES (?,?,?)")
-                        .bind(user.id)
-                        .bind(g.tenant_id)
-                        .bind(g.role.as_str())
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(Applied { id: Some(user.id), index_no: None })
-            }
+            Command::CreateUser { user } => accounts::create_user(conn, user).await,
+            Command::SetRoles { user_id, grants } => accounts::set_roles(conn, *user_id, grants).await,
             Command::CreateSession { token_sha256, user_id, expires_at } => {
                 sqlx::query("INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) VALUES (?,?,?,?)")
                     .bind(token_sha256)
@@ -254,7 +230,7 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
     })
 }
 
-async fn tenant_exists(conn: &mut SqliteConnection, id: i64) -> Step<String> {
+pub(crate) async fn tenant_exists(conn: &mut SqliteConnection, id: i64) -> Step<String> {
     let organ: Option<String> = sqlx::query_scalar("SELECT organ_code FROM tenants WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
     organ.ok_or_else(|| Rejection::not_found("unknown_tenant", format!("no tenant with id {id}")).into())
 }

@@ -14,6 +14,7 @@ macro_rules! sql {
     ($($t:tt)*) => { sqlx::AssertSqlSafe(format!($($t)*)) };
 }
 
+mod accounts;
 mod apply;
 mod edit;
 mod query;

@@ -287,7 +287,6 @@ async fn open_blobs(settings: &Settings) -> anyhow::Result<Blobs> {
     }
 }
 
-/// On an empty platform, creates the platform administrator `admin`.
 /// The three platform accounts of 三权分立, created once on an empty
 /// cluster: `admin` (系统管理员), `security` (安全管理员), `auditor`
 /// (审计管理员). Each password comes from its ZHANQUN_BOOTSTRAP_*_PASSWORD

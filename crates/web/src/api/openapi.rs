@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
     ("post", "/session", "Log in; answers a bearer token", Some("Login"), 201),
     ("delete", "/session", "Log out (the token stops working)", None, 200),
-    ("get", "/tenants", "List the sites the caller belongs to", None, 200),
+    ("get", "/tenants", "List the sites the caller holds a role in (every site for the platform admin)", None, 200),
     ("post", "/tenants", "Create a site (platform admin)", Some("NewTenant"), 201),
     ("get", "/tenants/{code}", "Show a site", None, 200),
     ("patch", "/tenants/{code}", "Change a site's name, hosts, footer or lifecycle (platform admin)", Some("TenantPatch"), 200),
     ("get", "/tenants/{code}/channels", "List a site's channels", None, 200),
-    ("post", "/tenants/{code}/channels", "Create a channel (tenant admin)", Some("NewChannel"), 201),
+    ("post", "/tenants/{code}/channels", "Create a channel (the site's admin, or the platform admin)", Some("NewChannel"), 201),
     ("get", "/tenants/{code}/documents", "List a site's documents, drafts included (filters: channel_id, state, page, per_page)", None, 200),
     ("post", "/tenants/{code}/documents", "Create a draft (editor)", Some("NewDocument"), 201),
     ("get", "/tenants/{code}/documents/{id}", "Show a document with its public url and attachments", None, 200),
@@ -66,7 +66,8 @@ const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
         200,
     ),
     ("get", "/users", "List users (安全管理员 only)", None, 200),
-    ("post", "/users", "Create a user with roles per site (安全管理员 only)", Some("NewUser"), 201),
+    ("post", "/users", "Create a user with roles per site (安全管理员 only; a platform account holds no site role)", Some("NewUser"), 201),
+    ("put", "/users/{username}/roles", "Replace a user's site roles; [] takes them all (安全管理员 only)", Some("NewRoles"), 200),
     ("get", "/settings/password-policy", "The password policy (安全管理员 only)", None, 200),
     ("put", "/settings/password-policy", "Set the password policy: min_length 8–64, min_classes 1–4 (安全管理员 only)", Some("PasswordPolicy"), 200),
     ("get", "/audit/verify", "Recompute the audit trail's hash chain: entries, intact, first_broken_id (审计管理员 only)", None, 200),
@@ -84,6 +85,8 @@ const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
 fn schemas() -> Value {
     let s = |t: &str| json!({ "type": t });
     let text = s("string");
+    let roles = json!({ "type": "array", "items": { "type": "object", "required": ["tenant", "role"], "properties": { "tenant": text,
+        "role": { "enum": ["admin", "editor", "reviewer", "disclosure_reviewer", "secrecy_reviewer"] } } } });
     json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": { "code": text, "message": text } } } },
         "Login": { "type": "object", "required": ["username", "password"], "properties": { "username": text, "password": text } },
@@ -117,9 +120,8 @@ fn schemas() -> Value {
         "DocumentPatch": { "type": "object", "description": "any field of NewDocument except channel; absent fields stay; only a draft or withdrawn document can be edited; 索引号 never changes" },
         "Upload": { "type": "object", "required": ["file"], "properties": { "file": { "type": "string", "format": "binary" }, "document_id": s("integer") } },
         "NewUser": { "type": "object", "required": ["username", "password"], "properties": { "username": text, "display_name": text, "password": text,
-            "platform_role": { "enum": ["admin", "security", "auditor"] },
-            "roles": { "type": "array", "items": { "type": "object", "required": ["tenant", "role"], "properties": { "tenant": text,
-                "role": { "enum": ["admin", "editor", "reviewer", "disclosure_reviewer", "secrecy_reviewer"] } } } } } },
+            "platform_role": { "enum": ["admin", "security", "auditor"] }, "roles": roles } },
+        "NewRoles": { "type": "object", "required": ["roles"], "properties": { "roles": roles } },
     })
 }
 

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use zhanqun_model::{Command, Grant, PasswordPolicy, PlatformRole, TenantRole, User};
 
 use super::{ApiJson, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::{Caller, hash_password};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
 
 #[derive(Deserialize)]
@@ -42,10 +42,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): 
     caller.require_security_admin()?;
     zhanqun_model::rules::check_username(&body.username).map_err(crate::ApiError::from)?;
     app.store.password_policy().await?.check(&body.password).map_err(crate::ApiError::from)?;
-    let mut grants = Vec::new();
-    for g in &body.roles {
-        grants.push(Grant { tenant_id: tenant_by_code(&app, &g.tenant).await?.id, role: g.role });
-    }
+    let grants = resolve_grants(&app, &body.roles).await?;
     let password = body.password;
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(crate::ApiError::internal)?;
     let user = User {
@@ -59,6 +56,31 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): 
     };
     let (headers, _) = propose(&app, caller.propose(Command::CreateUser { user: user.clone() })).await?;
     Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&User { password_hash: String::new(), ..user })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRoles {
+    roles: Vec<NewGrant>,
+}
+
+/// `PUT /api/v1/users/{username}/roles`: replaces the user's site roles
+/// (`{"roles": []}` takes them all away). Effective from the next request.
+pub async fn set_roles(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<NewRoles>) -> WriteResult {
+    caller.require_security_admin()?;
+    let user = app.store.user_by_name(&username).await?.ok_or_else(|| ApiError::NotFound("user_not_found".into(), format!("no user named `{username}`")))?;
+    let grants = resolve_grants(&app, &body.roles).await?;
+    let (headers, _) = propose(&app, caller.propose(Command::SetRoles { user_id: user.id, grants: grants.clone() })).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, to_json(&User { password_hash: String::new(), grants, ..user })))
+}
+
+/// Site codes to site ids; an unknown site is a 404 naming it.
+async fn resolve_grants(app: &App, roles: &[NewGrant]) -> ApiResult<Vec<Grant>> {
+    let mut grants = Vec::new();
+    for g in roles {
+        grants.push(Grant { tenant_id: tenant_by_code(app, &g.tenant).await?.id, role: g.role });
+    }
+    Ok(grants)
 }
 
 /// `GET /api/v1/settings/password-policy`: the policy in force.
