@@ -34,7 +34,7 @@ pub enum ClusterOp {
     Join { id: u64, addr: String },
     /// Add a node as a learner only (it replicates, does not vote).
     AddLearner { id: u64, addr: String },
-    /// Make a learner a voter.
+    /// Make a learner a voter, once it has caught up.
     Promote { id: u64 },
     /// Take a node out of the cluster entirely.
     Remove { id: u64 },
@@ -207,6 +207,9 @@ impl Node {
             ClusterOp::Promote { id } => {
                 if known(*id).is_none() {
                     return Err(format!("node {id} is not a member; add it first"));
+                }
+                if !is_voter(*id) {
+                    self.wait_caught_up(*id).await?;
                 }
                 self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*id])), false).await.map(|_| ()).map_err(explain)
             }
