@@ -154,6 +154,17 @@ async fn the_three_platform_roles_are_separate() {
         let (status, _, body) = api(&o.server, &o.admin, method.clone(), &path, body).await;
         assert_eq!(status, 403, "{method} {path}: {body}");
     }
+    // Each refusal is counted for alerting and logged with who, what and from where (never the token).
+    let metrics = client().get(o.server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let refused = metrics.lines().find_map(|l| l.strip_prefix("zhanqun_api_refusals_total{status=\"403\"} ")).and_then(|v| v.trim().parse::<u64>().ok());
+    assert!(refused.unwrap_or(0) >= 9, "403s counted: {refused:?}");
+    let log = o.server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("API request refused") && l.contains(&format!("/api/v1/tenants/wf/documents/{id}/publish")))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("user=admin") && line.contains("client_ip=127.0.0.1") && line.contains("status=403"), "{line}");
+    assert!(!log.contains(&o.admin), "a session token reached the log");
     let (status, _, found) = api(&o.server, &o.admin, Method::GET, "/api/v1/search?q=%E6%9D%91%E5%8A%A1", None).await; // 村务
     assert_eq!((status, found["total"].as_u64()), (200, Some(0)), "the admin search shows the 系统管理员 no drafts: {found}");
     assert_eq!(o.get(&o.editor, id).await["title"], "流程镇关于规范村级事务公开的通知", "the draft is untouched");

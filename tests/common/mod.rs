@@ -71,6 +71,11 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
+    /// What the node has logged so far (its stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.with_extension("log")).unwrap_or_default()
+    }
+
     /// `kill -9`.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -11,6 +11,7 @@ mod blobs;
 mod error;
 mod peer;
 mod public;
+mod refusals;
 pub mod schedule;
 pub mod search;
 
@@ -59,6 +60,8 @@ pub struct App {
     /// Set while the binary finishes its first start (administrator, demo):
     /// `/readyz` says not ready until then.
     pub starting: std::sync::atomic::AtomicBool,
+    /// Refused API requests by status (see `refusals`).
+    refusals: prometheus::IntCounterVec,
 }
 
 pub type AppState = State<Arc<App>>;
@@ -96,14 +99,15 @@ impl App {
     pub fn new(node: Arc<Node>, blobs: Blobs, derived: Arc<Derived>, config: WebConfig) -> App {
         let store = node.store.clone();
         set_id_node(node.id);
-        App { node, store, blobs, derived, templates: Templates::new(), config, starting: Default::default(), search: None }
+        let refusals = refusals::counter(&node.metrics.registry);
+        App { node, store, blobs, derived, templates: Templates::new(), config, starting: Default::default(), search: None, refusals }
     }
 }
 
 /// The whole HTTP surface of a node.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .nest("/api/v1", api::router(&app.config))
+        .nest("/api/v1", api::router(&app.config).layer(middleware::from_fn_with_state(app.clone(), refusals::note)))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(readyz))
         .route("/metrics", axum::routing::get(metrics))

@@ -145,6 +145,9 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ZHANQUN_LOG").unwrap_or_else(|_| "info,openraft=warn,sqlx=warn".into()))
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in log files
+        // and collectors (Kubernetes, journald).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     zhanqun_cluster::network::install_tls_provider();
