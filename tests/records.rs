@@ -176,9 +176,11 @@ async fn the_three_platform_roles_are_separate() {
         assert_eq!(status, 403, "{path}: {body}");
     }
 
-    // 安全管理员: accounts yes; sites, content and the audit trail no.
+    // 安全管理员: accounts yes, and the list of sites to grant roles in; sites, content and the audit trail no.
     let (status, _, _) = api(&o.server, &security, Method::GET, "/api/v1/users", None).await;
     assert_eq!(status, 200);
+    let (status, _, sites) = api(&o.server, &security, Method::GET, "/api/v1/tenants", None).await;
+    assert_eq!((status, sites["items"].as_array().unwrap().len()), (200, 2), "{sites}");
     let (status, _, _) = api(&o.server, &security, Method::POST, "/api/v1/users", new_user()).await;
     assert_eq!(status, 201);
     // Roles change from the next request on, and only the 安全管理员 changes them.

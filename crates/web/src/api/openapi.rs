@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
     ("post", "/session", "Log in; answers a bearer token", Some("Login"), 201),
     ("delete", "/session", "Log out (the token stops working)", None, 200),
-    ("get", "/tenants", "List the sites the caller holds a role in (every site for the platform admin)", None, 200),
+    ("get", "/tenants", "List the sites the caller holds a role in (every site for the platform and security admins)", None, 200),
     ("post", "/tenants", "Create a site (platform admin)", Some("NewTenant"), 201),
     ("get", "/tenants/{code}", "Show a site", None, 200),
     ("patch", "/tenants/{code}", "Change a site's name, hosts, footer or lifecycle (platform admin)", Some("TenantPatch"), 200),

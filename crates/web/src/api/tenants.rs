@@ -33,10 +33,11 @@ pub struct NewTenant {
     lifecycle: Option<Lifecycle>,
 }
 
-/// The platform administrator sees every site's settings (not its
-/// documents); anyone else the sites they hold a role in.
+/// The platform administrator, who runs the sites, and the 安全管理员, who
+/// grants roles in them, see every site's settings (never its documents);
+/// anyone else the sites they hold a role in.
 fn sees_site(caller: &Caller, t: &Tenant) -> bool {
-    caller.user.is_platform_admin() || caller.user.belongs_to(t.id)
+    caller.user.is_platform_admin() || caller.user.is_security_admin() || caller.user.belongs_to(t.id)
 }
 
 pub async fn list(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
