@@ -232,7 +232,7 @@ impl Store {
 }
 
 /// What one audit line says, and how it is chained to the one before.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct AuditLine {
     pub at: i64,
     pub actor: Option<i64>,
@@ -240,6 +240,7 @@ pub struct AuditLine {
     pub tenant_id: Option<i64>,
     pub target_id: Option<i64>,
     pub action: String,
+    /// `ok`, or the code of the refusal.
     pub result: String,
     pub detail: Option<String>,
 }
@@ -278,19 +279,13 @@ pub struct ChainCheck {
     pub first_broken_id: Option<i64>,
 }
 
-/// One line of the audit trail.
+/// One stored line of the audit trail: its id, what it says, its hash.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: i64,
-    pub at: i64,
-    pub actor: Option<i64>,
-    pub client_ip: Option<String>,
-    pub tenant_id: Option<i64>,
-    pub target_id: Option<i64>,
-    pub action: String,
-    /// `ok`, or the code of the refusal.
-    pub result: String,
-    pub detail: Option<String>,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub line: AuditLine,
     pub hash: String,
 }
 
@@ -430,20 +425,8 @@ impl Store {
         let (mut previous, mut entries, mut first_broken_id) = (String::new(), 0u64, None);
         while let Some(e) = rows.try_next().await? {
             entries += 1;
-            if !e.hash.is_empty() {
-                let line = AuditLine {
-                    at: e.at,
-                    actor: e.actor,
-                    client_ip: e.client_ip.clone(),
-                    tenant_id: e.tenant_id,
-                    target_id: e.target_id,
-                    action: e.action.clone(),
-                    result: e.result.clone(),
-                    detail: e.detail.clone(),
-                };
-                if first_broken_id.is_none() && line.chain(&previous) != e.hash {
-                    first_broken_id = Some(e.id);
-                }
+            if !e.hash.is_empty() && first_broken_id.is_none() && e.line.chain(&previous) != e.hash {
+                first_broken_id = Some(e.id);
             }
             previous = e.hash;
         }

@@ -169,10 +169,10 @@ async fn the_audit_trail_records_every_proposal_with_its_result() {
     apply(&s, 5, Command::SubmitDocument { tenant_id: 1, document_id: 100 }).await.unwrap();
     apply(&s, 6, Command::ReturnDocument { tenant_id: 1, document_id: 100, reason: "请补充成文日期依据".into() }).await.unwrap();
     let trail = s.audit(Some(1), Some(100), None, 10).await.unwrap();
-    let lines: Vec<(&str, &str)> = trail.iter().map(|e| (e.action.as_str(), e.result.as_str())).collect();
+    let lines: Vec<(&str, &str)> = trail.iter().map(|e| (e.line.action.as_str(), e.line.result.as_str())).collect();
     assert_eq!(lines, vec![("return_document", "ok"), ("submit_document", "ok"), ("publish_document", "not_approved"), ("create_document", "ok")]);
-    assert_eq!(trail[0].detail.as_deref(), Some("请补充成文日期依据"));
-    assert_eq!(trail[0].client_ip.as_deref(), Some("10.0.0.9"));
+    assert_eq!(trail[0].line.detail.as_deref(), Some("请补充成文日期依据"));
+    assert_eq!(trail[0].line.client_ip.as_deref(), Some("10.0.0.9"));
     let d = s.document(1, 100).await.unwrap().unwrap();
     assert_eq!((d.state, d.returned.map(|r| r.reason)), (DocState::Draft, Some("请补充成文日期依据".to_string())));
 

@@ -38,16 +38,17 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller, Query(q): Query<A
             let mut csv = Csv::new(&["id", "time", "actor", "client_ip", "tenant_id", "target_id", "action", "result", "detail"]);
             let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
             for e in &entries {
+                let l = &e.line;
                 csv.row(&[
                     e.id.to_string(),
-                    format_minute(e.at),
-                    opt(e.actor),
-                    e.client_ip.clone().unwrap_or_default(),
-                    opt(e.tenant_id),
-                    opt(e.target_id),
-                    e.action.clone(),
-                    e.result.clone(),
-                    e.detail.clone().unwrap_or_default(),
+                    format_minute(l.at),
+                    opt(l.actor),
+                    l.client_ip.clone().unwrap_or_default(),
+                    opt(l.tenant_id),
+                    opt(l.target_id),
+                    l.action.clone(),
+                    l.result.clone(),
+                    l.detail.clone().unwrap_or_default(),
                 ]);
             }
             Ok(csv.into_response("audit.csv"))
