@@ -425,20 +425,16 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
         .await?;
     let index_no = rules::index_no(&organ_code, year, serial);
     let published_at = (d.state == DocState::Published).then_some(d.published_at.unwrap_or(p.at));
+    // The row's identity and lifecycle here; its content (NOT NULL columns
+    // get placeholders first) through the one writer edits use too.
     sqlx::query(
-        "INSERT INTO documents (id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at,
-            index_no, index_year, index_serial, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_reason, validity, created_by,
-            disclosure_basis, needs_secrecy_review, needs_interpretation, interprets, interpretation_kind)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO documents (id, tenant_id, channel_id, title, body_html, issuing_organ, disclosure, validity,
+            state, created_at, updated_at, published_at, index_no, index_year, index_serial, created_by)
+         VALUES (?,?,?,'','','','','',?,?,?,?,?,?,?,?)",
     )
     .bind(d.id)
     .bind(d.tenant_id)
     .bind(d.channel_id)
-    .bind(&d.title)
-    .bind(&d.body_html)
-    .bind(&d.summary)
-    .bind(&d.source)
-    .bind(&d.author)
     .bind(d.state.as_str())
     .bind(d.created_at)
     .bind(d.updated_at)
@@ -446,21 +442,10 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
     .bind(&index_no)
     .bind(year)
     .bind(serial)
-    .bind(&d.meta.doc_no)
-    .bind(&d.meta.issuing_organ)
-    .bind(&d.meta.written_date)
-    .bind(&d.meta.topic)
-    .bind(crate::rows::disclosure_text(d.meta.disclosure))
-    .bind(&d.meta.disclosure_reason)
-    .bind(d.meta.validity.as_str())
     .bind(d.created_by)
-    .bind(&d.meta.disclosure_basis)
-    .bind(d.needs_secrecy_review)
-    .bind(d.needs_interpretation)
-    .bind(d.interprets)
-    .bind(d.interpretation_kind.map(|k| k.as_str()))
     .execute(&mut *conn)
     .await?;
+    edit::write_content(conn, d, d.updated_at).await?;
     link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
     edit::record_revision(conn, p, d).await?;
     touched.tenants.insert(d.tenant_id);

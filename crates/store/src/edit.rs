@@ -57,6 +57,14 @@ async fn write(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step 
     check_document(d)?;
     check_doc_no_unique(conn, d).await?;
     check_interpretation_link(conn, d).await?;
+    write_content(conn, d, p.at).await?;
+    record_revision(conn, p, d).await
+}
+
+/// Writes the fields an editor changes (everything a revision holds) into
+/// the document's row. Creating a document uses it too, after inserting the
+/// row's identity, so a new field is written in one place.
+pub(crate) async fn write_content(conn: &mut SqliteConnection, d: &Document, updated_at: i64) -> Step {
     sqlx::query(
         "UPDATE documents SET channel_id = ?, title = ?, body_html = ?, summary = ?, source = ?, author = ?, doc_no = ?, issuing_organ = ?,
             written_date = ?, topic = ?, disclosure = ?, disclosure_reason = ?, validity = ?, updated_at = ?, disclosure_basis = ?,
@@ -75,7 +83,7 @@ async fn write(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step 
     .bind(crate::rows::disclosure_text(d.meta.disclosure))
     .bind(&d.meta.disclosure_reason)
     .bind(d.meta.validity.as_str())
-    .bind(p.at)
+    .bind(updated_at)
     .bind(&d.meta.disclosure_basis)
     .bind(d.needs_secrecy_review)
     .bind(d.needs_interpretation)
@@ -84,7 +92,7 @@ async fn write(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step 
     .bind(d.id)
     .execute(&mut *conn)
     .await?;
-    record_revision(conn, p, d).await
+    Ok(())
 }
 
 /// Brings a document back to an earlier revision's content; the restore is
