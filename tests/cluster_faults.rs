@@ -225,13 +225,28 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
     let installs = metrics.lines().find_map(|l| l.strip_prefix("zhanqun_raft_snapshot_install_seconds_count ")).and_then(|v| v.trim().parse::<u64>().ok());
     assert!(installs.unwrap_or(0) >= 1, "node 4 should have caught up by snapshot; /metrics says {installs:?}");
 
-    // Remove node 2 with the command-line tool, then stop it.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
-        .args(["cluster", "--node", &cluster.base(3), "remove", "--id", "2"])
-        .env("ZHANQUN_CLUSTER_SECRET", SECRET)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "cluster remove failed: {}", String::from_utf8_lossy(&out.stderr));
+    // Remove node 2 with the command-line tool while a second operator, at
+    // the same moment, adds a learner through another node: Raft takes one
+    // membership change at a time, and the one that comes second waits for
+    // the first instead of failing. (Node 9's address is a closed port; it
+    // only has to be in the membership, and is removed again below.)
+    let cli = |node: u64, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
+            .args(["cluster", "--node", &cluster.base(node)])
+            .args(args)
+            .env("ZHANQUN_CLUSTER_SECRET", SECRET)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let remove = cli(3, &["remove", "--id", "2"]);
+    let add = cli(1, &["add", "--learner", "--id", "9", "--addr", "http://127.0.0.1:9"]);
+    for (what, child) in [("remove node 2", remove), ("add learner 9", add)] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "cluster {what} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = cli(4, &["remove", "--id", "9"]).wait_with_output().unwrap();
+    assert!(out.status.success(), "cluster remove node 9 failed: {}", String::from_utf8_lossy(&out.stderr));
     cluster.node(2).kill();
     stop.store(true, Ordering::Relaxed);
     for w in writers {

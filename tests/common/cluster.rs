@@ -207,7 +207,8 @@ impl Cluster {
         while Instant::now() < deadline {
             if let Some(s) = peer_call(&self.nodes[0].base(), "/_raft/cluster", Duration::from_secs(3)).await {
                 let members = s["members"].as_array().cloned().unwrap_or_default();
-                if members.iter().filter(|m| m["voter"] == true && m["reachable"] == true).count() == n && s["leader"].is_u64() {
+                let settled = s["membership_changing"] == false;
+                if members.iter().filter(|m| m["voter"] == true && m["reachable"] == true).count() == n && s["leader"].is_u64() && settled {
                     return;
                 }
                 last = s;

@@ -6,11 +6,11 @@
 //! is purged), and only then becomes a voter, so a slow joiner never weakens
 //! the quorum.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use openraft::error::{ClientWriteError, RaftError};
-use openraft::{BasicNode, ChangeMembers};
+use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
+use openraft::{BasicNode, ChangeMembers, RaftMetrics};
 use serde::{Deserialize, Serialize};
 
 use crate::network::{PeerError, paths};
@@ -24,6 +24,10 @@ const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(600);
 /// arrives in the next append or two. (Demanding zero lag would never end
 /// under steady writes.)
 const CAUGHT_UP_LAG: u64 = 50;
+
+/// How long a membership change waits for the one before it (a joint
+/// configuration being replaced by its final one) to be committed.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A change to the cluster's membership.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +77,9 @@ pub struct ClusterStatus {
     pub term: u64,
     pub last_log_index: u64,
     pub applied_index: u64,
+    /// A membership change is under way (its joint or final configuration
+    /// is not yet committed): another change now would wait for it.
+    pub membership_changing: bool,
     pub members: Vec<MemberStatus>,
 }
 
@@ -116,7 +123,10 @@ impl Node {
     /// applied index asked of the member itself (1 s each, in parallel).
     pub async fn cluster_status(&self) -> ClusterStatus {
         let local = self.local_status();
-        let membership = self.raft.metrics().borrow().membership_config.clone();
+        let (membership, membership_changing) = {
+            let m = self.raft.metrics().borrow().clone();
+            (m.membership_config.clone(), !membership_settled(&m))
+        };
         let voters: BTreeSet<u64> = membership.membership().voter_ids().collect();
         let nodes: Vec<(u64, String)> = membership.membership().nodes().map(|(id, n)| (*id, n.addr.clone())).collect();
         let reports = futures::future::join_all(nodes.iter().map(|(id, addr)| async move {
@@ -145,6 +155,7 @@ impl Node {
             term: local.term,
             last_log_index: local.last_log_index,
             applied_index: local.applied_index,
+            membership_changing,
             members,
         }
     }
@@ -176,10 +187,6 @@ impl Node {
         let membership = self.raft.metrics().borrow().membership_config.clone();
         let is_voter = |id: u64| membership.membership().voter_ids().any(|v| v == id);
         let known = |id: u64| membership.membership().get_node(&id).cloned();
-        let explain = |e: RaftError<u64, ClientWriteError<u64, BasicNode>>| match e {
-            RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => format!("{NOT_LEADER}: node {} is no longer the leader", self.id),
-            other => other.to_string(),
-        };
         match op {
             ClusterOp::Join { id, addr } | ClusterOp::AddLearner { id, addr } => {
                 if let Some(existing) = known(*id)
@@ -193,14 +200,15 @@ impl Node {
                 }
                 if known(*id).is_none() {
                     tracing::info!(node = id, addr, "adding a learner; it catches up before anything else");
-                    self.raft.add_learner(*id, BasicNode { addr: addr.clone() }, false).await.map_err(explain)?;
+                    // What openraft's non-blocking `add_learner` proposes.
+                    self.propose_membership(ChangeMembers::AddNodes(BTreeMap::from([(*id, BasicNode { addr: addr.clone() })]))).await?;
                 }
                 if join {
                     // Also on a retry that finds the learner already added
                     // (the first attempt's leader may have stepped down).
                     self.wait_caught_up(*id).await?;
                     tracing::info!(node = id, "promoting the caught-up learner to voter");
-                    self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*id])), false).await.map_err(explain)?;
+                    self.propose_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*id]))).await?;
                 }
                 Ok(())
             }
@@ -211,7 +219,7 @@ impl Node {
                 if !is_voter(*id) {
                     self.wait_caught_up(*id).await?;
                 }
-                self.raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*id])), false).await.map(|_| ()).map_err(explain)
+                self.propose_membership(ChangeMembers::AddVoterIds(BTreeSet::from([*id]))).await
             }
             ClusterOp::Remove { id } => {
                 if known(*id).is_none() {
@@ -222,11 +230,49 @@ impl Node {
                     return Err(format!("node {id} is the last voter; a cluster cannot remove its last voter"));
                 }
                 if is_voter(*id) {
-                    self.raft.change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([*id])), false).await.map(|_| ()).map_err(explain)
+                    self.propose_membership(ChangeMembers::RemoveVoters(BTreeSet::from([*id]))).await
                 } else {
-                    self.raft.change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([*id])), false).await.map(|_| ()).map_err(explain)
+                    self.propose_membership(ChangeMembers::RemoveNodes(BTreeSet::from([*id]))).await
                 }
             }
+        }
+    }
+
+    /// Proposes one membership change once the one before it has settled.
+    ///
+    /// openraft changes voters in two steps (a joint configuration, then
+    /// the final one) and refuses a new change until both are committed.
+    /// Waiting here means an operator who removes a node right after adding
+    /// one, or whose join raced another, gets the change instead of an
+    /// "already undergoing a configuration change" error.
+    async fn propose_membership(&self, change: ChangeMembers<u64, BasicNode>) -> Result<(), String> {
+        let mut attempts = 0;
+        loop {
+            self.wait_membership_settled().await?;
+            match self.raft.change_membership(change.clone(), false).await {
+                Ok(_) => return Ok(()),
+                // Another change slipped in between the wait and the proposal.
+                Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(ChangeMembershipError::InProgress(_)))) if attempts < 5 => attempts += 1,
+                Err(e) => return Err(self.explain(e)),
+            }
+        }
+    }
+
+    /// Waits until the newest membership in the log is a single (not joint)
+    /// configuration and has been applied, i.e. no change is under way.
+    async fn wait_membership_settled(&self) -> Result<(), String> {
+        self.raft
+            .wait(Some(SETTLE_TIMEOUT))
+            .metrics(membership_settled, "membership settled")
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("a previous membership change has not finished: {e}"))
+    }
+
+    fn explain(&self, e: RaftError<u64, ClientWriteError<u64, BasicNode>>) -> String {
+        match e {
+            RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => format!("{NOT_LEADER}: node {} is no longer the leader", self.id),
+            other => other.to_string(),
         }
     }
 
@@ -292,6 +338,13 @@ impl Node {
     pub async fn probe(&self, url: &str) -> Option<LocalStatus> {
         self.peers.call::<_, LocalStatus>(url, paths::STATUS, &(), Duration::from_secs(2)).await.ok()
     }
+}
+
+/// No membership change under way: the newest membership is a single
+/// configuration, and it is applied (so committed).
+fn membership_settled(m: &RaftMetrics<u64, BasicNode>) -> bool {
+    let stored = &m.membership_config;
+    stored.membership().get_joint_config().len() == 1 && stored.log_id().map(|l| l.index) <= m.last_applied.map(|l| l.index)
 }
 
 /// Prefix of the error a former leader answers with, so the caller retries

@@ -85,6 +85,9 @@ fn explain(e: PeerError) -> anyhow::Error {
 fn print_status(s: &ClusterStatus) {
     let leader = s.leader.map_or("none (election in progress?)".to_string(), |l| l.to_string());
     println!("leader: {leader}   term: {}   answered by node {} (last log index {})", s.term, s.node_id, s.last_log_index);
+    if s.membership_changing {
+        println!("a membership change is under way (not yet committed); the roles below are the ones it proposes");
+    }
     println!("{:>4}  {:<8} {:<32} {:>10} {:>8}", "id", "role", "address", "applied", "lag");
     for m in &s.members {
         let role = if Some(m.id) == s.leader {
