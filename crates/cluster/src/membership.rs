@@ -186,6 +186,7 @@ impl Node {
     pub async fn change_members_here(&self, op: &ClusterOp) -> Result<(), String> {
         let membership = self.raft.metrics().borrow().membership_config.clone();
         let is_voter = |id: u64| membership.membership().voter_ids().any(|v| v == id);
+        let uniform = membership.membership().get_joint_config().len() == 1;
         let known = |id: u64| membership.membership().get_node(&id).cloned();
         match op {
             ClusterOp::Join { id, addr } | ClusterOp::AddLearner { id, addr } => {
@@ -195,7 +196,9 @@ impl Node {
                     return Err(format!("node {id} is already a member at {}; remove it first to change its address", existing.addr));
                 }
                 let join = matches!(op, ClusterOp::Join { .. });
-                if join && is_voter(*id) {
+                // A voter in a joint configuration (a join whose leader
+                // stepped down between the two steps) is finished below.
+                if join && is_voter(*id) && uniform {
                     return Ok(());
                 }
                 if known(*id).is_none() {
@@ -238,35 +241,40 @@ impl Node {
         }
     }
 
-    /// Proposes one membership change once the one before it has settled.
+    /// Proposes one membership change once the one before it is committed.
     ///
     /// openraft changes voters in two steps (a joint configuration, then
-    /// the final one) and refuses a new change until both are committed.
-    /// Waiting here means an operator who removes a node right after adding
-    /// one, or whose join raced another, gets the change instead of an
-    /// "already undergoing a configuration change" error.
+    /// the final one) and refuses a new change while a membership entry is
+    /// uncommitted. Waiting here means an operator who removes a node right
+    /// after adding one, or whose join raced another, gets the change
+    /// instead of an "already undergoing a configuration change" error.
+    ///
+    /// A change can still slip in between the two steps of another (a
+    /// learner added while a joint configuration is committed but its
+    /// final one not yet proposed); openraft then refuses the second step.
+    /// Proposing the same change again finishes it: from a joint
+    /// configuration, the next step towards its own goal is the final one.
     async fn propose_membership(&self, change: ChangeMembers<u64, BasicNode>) -> Result<(), String> {
         let mut attempts = 0;
         loop {
-            self.wait_membership_settled().await?;
+            self.wait_membership_committed().await?;
             match self.raft.change_membership(change.clone(), false).await {
                 Ok(_) => return Ok(()),
-                // Another change slipped in between the wait and the proposal.
                 Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(ChangeMembershipError::InProgress(_)))) if attempts < 5 => attempts += 1,
                 Err(e) => return Err(self.explain(e)),
             }
         }
     }
 
-    /// Waits until the newest membership in the log is a single (not joint)
-    /// configuration and has been applied, i.e. no change is under way.
-    async fn wait_membership_settled(&self) -> Result<(), String> {
+    /// Waits until the newest membership entry in the log is applied (so
+    /// committed): Raft takes one membership change at a time.
+    async fn wait_membership_committed(&self) -> Result<(), String> {
         self.raft
             .wait(Some(SETTLE_TIMEOUT))
-            .metrics(membership_settled, "membership settled")
+            .metrics(membership_committed, "membership committed")
             .await
             .map(|_| ())
-            .map_err(|e| format!("a previous membership change has not finished: {e}"))
+            .map_err(|e| format!("a previous membership change has not been committed: {e}"))
     }
 
     fn explain(&self, e: RaftError<u64, ClientWriteError<u64, BasicNode>>) -> String {
@@ -340,11 +348,15 @@ impl Node {
     }
 }
 
-/// No membership change under way: the newest membership is a single
-/// configuration, and it is applied (so committed).
+/// The newest membership entry in the log is applied, so committed.
+fn membership_committed(m: &RaftMetrics<u64, BasicNode>) -> bool {
+    m.membership_config.log_id().map(|l| l.index) <= m.last_applied.map(|l| l.index)
+}
+
+/// No membership change under way: the newest membership is committed and
+/// is a single configuration, not a joint one between two.
 fn membership_settled(m: &RaftMetrics<u64, BasicNode>) -> bool {
-    let stored = &m.membership_config;
-    stored.membership().get_joint_config().len() == 1 && stored.log_id().map(|l| l.index) <= m.last_applied.map(|l| l.index)
+    membership_committed(m) && m.membership_config.membership().get_joint_config().len() == 1
 }
 
 /// Prefix of the error a former leader answers with, so the caller retries

@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -17,6 +18,9 @@ use zhanqun_model::{Command, Proposal, TenantRole, User};
 
 use crate::error::{ApiError, ApiResult};
 use crate::{App, now_ms};
+
+/// How long a follower waits to catch up before calling a token unknown.
+const SESSION_CATCH_UP: Duration = Duration::from_secs(2);
 
 /// An authenticated API caller.
 pub struct Caller {
@@ -69,11 +73,19 @@ impl FromRequestParts<Arc<App>> for Caller {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`"))?;
-        let user = app
-            .store
-            .session_user(&token_digest(token), now_ms())
-            .await?
-            .ok_or(ApiError::Unauthenticated("the session token is unknown or expired; log in again"))?;
+        let digest = token_digest(token);
+        let mut user = app.store.session_user(&digest, now_ms()).await?;
+        if user.is_none() && app.node.leader().is_some_and(|(leader, _)| leader != app.node.id) {
+            // A login answered by another node a moment ago may not have
+            // reached this one yet (a load balancer sends the next request
+            // anywhere). Catch up with what the leader has committed, then
+            // look again. Costs the leader one quorum round per unknown
+            // token; such requests are refusals, counted on /metrics.
+            if app.node.read_barrier(SESSION_CATCH_UP).await.is_ok() {
+                user = app.store.session_user(&digest, now_ms()).await?;
+            }
+        }
+        let user = user.ok_or(ApiError::Unauthenticated("the session token is unknown or expired; log in again"))?;
         Ok(Caller { user, client_ip: client_ip(parts) })
     }
 }
