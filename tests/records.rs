@@ -269,3 +269,57 @@ async fn the_three_platform_roles_are_separate() {
         assert_eq!(status, 403, "{path}: {body}");
     }
 }
+
+/// 登录失败处理: wrong passwords in a row lock an account for the time the
+/// 安全管理员's policy says, the right password included.
+#[tokio::test]
+async fn wrong_passwords_in_a_row_lock_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("node"), &[]).await;
+    let security = server.security_token().await;
+    let (status, _, policy) = api(&server, &security, Method::GET, "/api/v1/settings/password-policy", None).await;
+    assert_eq!((status, policy["max_failed_logins"].as_u64(), policy["lockout_minutes"].as_u64()), (200, Some(5), Some(15)), "{policy}");
+    let (status, _, body) = api(
+        &server,
+        &security,
+        Method::PUT,
+        "/api/v1/settings/password-policy",
+        Some(json!({ "min_length": 10, "min_classes": 3, "max_failed_logins": 1, "lockout_minutes": 2 })),
+    )
+    .await;
+    assert_eq!((status, error_code(&body).as_str()), (422, "invalid_policy"), "{body}");
+    let policy = json!({ "min_length": 10, "min_classes": 3, "max_failed_logins": 3, "lockout_minutes": 2 });
+    let (status, _, _) = api(&server, &security, Method::PUT, "/api/v1/settings/password-policy", Some(policy)).await;
+    assert_eq!(status, 200);
+    site_account(&server.url(""), "guessed", &[]).await;
+
+    let attempt = |username: &'static str, password: &'static str| {
+        let url = server.url("/api/v1/session");
+        async move {
+            let r = client().post(url).json(&json!({ "username": username, "password": password })).send().await.unwrap();
+            let retry_after = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            (r.status().as_u16(), retry_after, r.json::<Value>().await.unwrap())
+        }
+    };
+    for _ in 0..2 {
+        let (status, _, body) = attempt("guessed", "Wrong-Guess-2026").await;
+        assert_eq!((status, error_code(&body).as_str()), (401, "unauthenticated"), "{body}");
+    }
+    let (status, retry_after, body) = attempt("guessed", "Wrong-Guess-2026").await;
+    assert_eq!((status, error_code(&body).as_str(), retry_after), (429, "login_locked", Some(120)), "the third wrong password locks: {body}");
+    assert!(message(&body).contains("2 more minute"), "{body}");
+    let (status, retry_after, body) = attempt("guessed", STAFF_PASSWORD).await;
+    assert_eq!((status, error_code(&body).as_str()), (429, "login_locked"), "the right password is refused while locked: {body}");
+    assert!(retry_after.is_some_and(|s| (1..=120).contains(&s)), "{retry_after:?}");
+    // Someone else is not affected; a name that does not exist locks the
+    // same way, so a lock tells nothing about which accounts exist.
+    assert_eq!(attempt("security", SECURITY_PASSWORD).await.0, 201);
+    for expected in [401, 401, 429] {
+        assert_eq!(attempt("no-such-user", "Wrong-Guess-2026").await.0, expected);
+    }
+    let metrics = client().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("zhanqun_login_lockouts_total 2"), "{}", metrics.lines().filter(|l| l.contains("lockout")).collect::<Vec<_>>().join("\n"));
+    let log = server.log();
+    assert!(log.contains("account locked") && log.contains("guessed"), "the lock is logged with the account");
+    assert!(!log.contains("Wrong-Guess-2026"), "a tried password reached the log");
+}

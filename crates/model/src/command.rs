@@ -214,7 +214,10 @@ impl Command {
             Command::Batch { commands } => Some(format!("{} commands", commands.len())),
             Command::RestoreRevision { revision, .. } => Some(format!("revision {revision}")),
             Command::SetRoles { grants, .. } => Some(grants.iter().map(|g| format!("{}:{}", g.tenant_id, g.role)).collect::<Vec<_>>().join(", ")),
-            Command::SetPasswordPolicy { policy } => Some(format!("min_length {}, min_classes {}", policy.min_length, policy.min_classes)),
+            Command::SetPasswordPolicy { policy } => Some(format!(
+                "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}",
+                policy.min_length, policy.min_classes, policy.max_failed_logins, policy.lockout_minutes
+            )),
             Command::ScheduleDocument { publish_at, unpublish_at, .. } => Some(format!("publish_at {publish_at:?}, unpublish_at {unpublish_at:?}")),
             Command::SetValidity { validity, replaced_by, .. } => Some(match replaced_by {
                 Some(id) => format!("{validity}, replaced by {id}"),

@@ -120,12 +120,28 @@ pub struct PasswordPolicy {
     pub min_length: u32,
     /// Of lowercase, uppercase, digits, symbols: how many kinds at least (1–4).
     pub min_classes: u32,
+    /// Wrong passwords in a row that lock an account (3–10; 登录失败处理).
+    #[serde(default = "default_max_failed_logins")]
+    pub max_failed_logins: u32,
+    /// How long the lock lasts, in minutes (1–1440).
+    #[serde(default = "default_lockout_minutes")]
+    pub lockout_minutes: u32,
+}
+
+// Policies stored before the lock existed get these.
+fn default_max_failed_logins() -> u32 {
+    5
+}
+
+fn default_lockout_minutes() -> u32 {
+    15
 }
 
 impl Default for PasswordPolicy {
-    /// 10 characters of 3 kinds: what 等级保护 2.0 assessors usually accept.
+    /// 10 characters of 3 kinds, 5 tries then 15 minutes locked: what
+    /// 等级保护 2.0 assessors usually accept.
     fn default() -> Self {
-        PasswordPolicy { min_length: 10, min_classes: 3 }
+        PasswordPolicy { min_length: 10, min_classes: 3, max_failed_logins: default_max_failed_logins(), lockout_minutes: default_lockout_minutes() }
     }
 }
 
@@ -134,7 +150,15 @@ impl PasswordPolicy {
         if !(8..=64).contains(&self.min_length) || !(1..=4).contains(&self.min_classes) {
             return Err(crate::Rejection::invalid("invalid_policy", "min_length must be 8–64 and min_classes 1–4"));
         }
+        if !(3..=10).contains(&self.max_failed_logins) || !(1..=1440).contains(&self.lockout_minutes) {
+            return Err(crate::Rejection::invalid("invalid_policy", "max_failed_logins must be 3–10 and lockout_minutes 1–1440"));
+        }
         Ok(())
+    }
+
+    /// How long a locked account stays locked.
+    pub fn lockout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.lockout_minutes) * 60)
     }
 
     /// Refuses a password that falls short, saying what the policy asks.
@@ -155,5 +179,17 @@ impl PasswordPolicy {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PasswordPolicy;
+
+    #[test]
+    fn a_policy_stored_before_the_login_lock_existed_reads_with_the_default_lock() {
+        let stored: PasswordPolicy = serde_json::from_str(r#"{"min_length":12,"min_classes":2}"#).unwrap();
+        assert_eq!((stored.min_length, stored.max_failed_logins, stored.lockout_minutes), (12, 5, 15));
+        assert!(stored.validate().is_ok());
     }
 }

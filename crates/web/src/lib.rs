@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod blobs;
 mod error;
+mod login_guard;
 mod peer;
 mod public;
 mod refusals;
@@ -62,6 +63,8 @@ pub struct App {
     pub starting: std::sync::atomic::AtomicBool,
     /// Refused API requests by status (see `refusals`).
     refusals: prometheus::IntCounterVec,
+    /// Failed logins per account on this node (see `login_guard`).
+    login_guard: login_guard::LoginGuard,
 }
 
 pub type AppState = State<Arc<App>>;
@@ -100,7 +103,8 @@ impl App {
         let store = node.store.clone();
         set_id_node(node.id);
         let refusals = refusals::counter(&node.metrics.registry);
-        App { node, store, blobs, derived, templates: Templates::new(), config, starting: Default::default(), search: None, refusals }
+        let login_guard = login_guard::LoginGuard::new(&node.metrics.registry);
+        App { node, store, blobs, derived, templates: Templates::new(), config, starting: Default::default(), search: None, refusals, login_guard }
     }
 }
 

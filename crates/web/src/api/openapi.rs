@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// (method, path, summary, request schema, success status)
 const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
-    ("post", "/session", "Log in; answers a bearer token", Some("Login"), 201),
+    ("post", "/session", "Log in; answers a bearer token (429 login_locked after too many wrong passwords in a row, with Retry-After)", Some("Login"), 201),
     ("delete", "/session", "Log out (the token stops working)", None, 200),
     ("get", "/tenants", "List the sites the caller holds a role in (every site for the platform and security admins)", None, 200),
     ("post", "/tenants", "Create a site (platform admin)", Some("NewTenant"), 201),
@@ -69,7 +69,13 @@ const OPERATIONS: &[(&str, &str, &str, Option<&str>, u16)] = &[
     ("post", "/users", "Create a user with roles per site (安全管理员 only; a platform account holds no site role)", Some("NewUser"), 201),
     ("put", "/users/{username}/roles", "Replace a user's site roles; [] takes them all (安全管理员 only)", Some("NewRoles"), 200),
     ("get", "/settings/password-policy", "The password policy (安全管理员 only)", None, 200),
-    ("put", "/settings/password-policy", "Set the password policy: min_length 8–64, min_classes 1–4 (安全管理员 only)", Some("PasswordPolicy"), 200),
+    (
+        "put",
+        "/settings/password-policy",
+        "Set the password policy: min_length 8–64, min_classes 1–4, max_failed_logins 3–10, lockout_minutes 1–1440 (安全管理员 only)",
+        Some("PasswordPolicy"),
+        200,
+    ),
     ("get", "/audit/verify", "Recompute the audit trail's hash chain: entries, intact, first_broken_id (审计管理员 only)", None, 200),
     ("get", "/audit", "The audit trail (审计管理员 only): tenant, target, before, limit, format=csv", None, 200),
     (
@@ -110,7 +116,11 @@ fn schemas() -> Value {
             "interprets": { "type": "integer", "description": "the policy this 政策解读 explains (same site)" },
             "interpretation_kind": { "enum": ["文字解读", "图解", "视频解读", "新闻发布会"] },
             "attachment_ids": { "type": "array", "items": s("integer") } } },
-        "PasswordPolicy": { "type": "object", "required": ["min_length", "min_classes"], "properties": { "min_length": s("integer"), "min_classes": s("integer") } },
+        "PasswordPolicy": {
+            "type": "object",
+            "required": ["min_length", "min_classes"],
+            "properties": { "min_length": s("integer"), "min_classes": s("integer"), "max_failed_logins": s("integer"), "lockout_minutes": s("integer") },
+        },
         "ReturnBody": { "type": "object", "required": ["reason"], "properties": { "reason": text } },
         "SignOffBody": { "type": "object", "required": ["passed", "conclusion"], "properties": { "passed": s("boolean"), "conclusion": text } },
         "ScheduleBody": { "type": "object", "properties": {
