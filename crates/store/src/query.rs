@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use sqlx::Row;
-use zhanqun_model::{Attachment, Channel, Document, Grant, Tenant, TenantRole, User};
+use zhanqun_model::{Attachment, Channel, Document, Tenant, User};
 
 use crate::rows::{self, ATTACHMENT_COLUMNS, CHANNEL_COLUMNS, DOCUMENT_COLUMNS, TENANT_COLUMNS};
 use crate::{Result, Store, parse};
@@ -182,25 +182,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: i64) -> Result<Option<User>> {
-        let pool = self.reader();
-        let Some(row) = sqlx::query("SELECT id, username, display_name, password_hash, platform_role, created_at FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let grants = sqlx::query("SELECT tenant_id, role FROM grants WHERE user_id = ? ORDER BY tenant_id, role").bind(id).fetch_all(&pool).await?;
-        let platform_role: Option<String> = row.try_get("platform_role")?;
-        Ok(Some(User {
-            id: row.try_get("id")?,
-            username: row.try_get("username")?,
-            display_name: row.try_get("display_name")?,
-            password_hash: row.try_get("password_hash")?,
-            platform_role: platform_role.as_deref().map(parse).transpose()?,
-            grants: grants.iter().map(|g| Ok(Grant { tenant_id: g.try_get(0)?, role: parse::<TenantRole>(g.try_get(1)?)? })).collect::<Result<_>>()?,
-            created_at: row.try_get("created_at")?,
-        }))
+        rows::user(&mut *self.reader().acquire().await?, id).await
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {

@@ -1,8 +1,8 @@
 //! Turning rows into model types. Enums are stored by their stable names.
 
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use zhanqun_model::{Attachment, Channel, Document, GovMeta, ReturnNote, SecrecySignOff, Tenant};
+use sqlx::{Row, SqliteConnection};
+use zhanqun_model::{Attachment, Channel, Document, GovMeta, Grant, ReturnNote, SecrecySignOff, Tenant, TenantRole, User};
 
 use crate::{Result, parse};
 
@@ -125,4 +125,28 @@ pub(crate) fn attachment(row: &SqliteRow) -> Result<Attachment> {
         created_at: row.try_get("created_at")?,
         created_by: row.try_get("created_by")?,
     })
+}
+
+/// A user with their site roles. Takes a connection so that the state
+/// machine reads the actor inside its own transaction and queries read
+/// from the reader pool, through one loader.
+pub(crate) async fn user(conn: &mut SqliteConnection, id: i64) -> Result<Option<User>> {
+    let Some(row) = sqlx::query("SELECT id, username, display_name, password_hash, platform_role, created_at FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let grants = sqlx::query("SELECT tenant_id, role FROM grants WHERE user_id = ? ORDER BY tenant_id, role").bind(id).fetch_all(&mut *conn).await?;
+    let platform_role: Option<String> = row.try_get("platform_role")?;
+    Ok(Some(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+        platform_role: platform_role.as_deref().map(parse).transpose()?,
+        grants: grants.iter().map(|g| Ok(Grant { tenant_id: g.try_get(0)?, role: parse::<TenantRole>(g.try_get(1)?)? })).collect::<Result<_>>()?,
+        created_at: row.try_get("created_at")?,
+    }))
 }

@@ -3,32 +3,21 @@
 //! is decided by `zhanqun_model::workflow`; this module loads the document
 //! and the actor, asks, and writes the new state.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 use zhanqun_model::workflow::{self, Step as WorkStep};
-use zhanqun_model::{Applied, DocState, Document, Grant, Proposal, Rejection, ReviewStage, User, rules};
+use zhanqun_model::{Applied, DocState, Document, Proposal, Rejection, ReviewStage, User, rules};
 
 use crate::apply::{Step, Touched, check_document, load_document};
-use crate::parse;
+use crate::rows;
 
 /// The user who proposed, with their grants; `None` for the system itself
 /// (bootstrap, demo load), which may take any step.
 pub(crate) async fn actor(conn: &mut SqliteConnection, p: &Proposal) -> Step<Option<User>> {
     let Some(id) = p.actor else { return Ok(None) };
-    let row = sqlx::query("SELECT id, username, display_name, platform_role, created_at FROM users WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
-    let Some(row) = row else { return Err(Rejection::forbidden("unknown_actor", "the acting user no longer exists").into()) };
-    let mut grants = Vec::new();
-    for g in sqlx::query("SELECT tenant_id, role FROM grants WHERE user_id = ?").bind(id).fetch_all(&mut *conn).await? {
-        grants.push(Grant { tenant_id: g.get(0), role: parse(g.get::<&str, _>(1))? });
+    match rows::user(conn, id).await? {
+        Some(user) => Ok(Some(user)),
+        None => Err(Rejection::forbidden("unknown_actor", "the acting user no longer exists").into()),
     }
-    Ok(Some(User {
-        id,
-        username: row.get(1),
-        display_name: row.get(2),
-        password_hash: String::new(),
-        platform_role: row.get::<Option<&str>, _>(3).map(parse).transpose()?,
-        grants,
-        created_at: row.get(4),
-    }))
 }
 
 /// Refuses unless the proposer may take `step` on `d`.
