@@ -12,7 +12,7 @@ use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::time::{parse_date, to_civil};
 use zhanqun_model::{Applied, Command, DocState, Document, Outcome, Proposal, Rejection, Tenant, TenantPatch};
 
-use crate::{Result, Store, StoreError, accounts, edit, workflow};
+use crate::{Result, Store, StoreError, accounts, audit, edit, workflow};
 
 /// What an applied entry touched, so that derived state (render caches,
 /// the tenant directory) can be refreshed on every node.
@@ -91,7 +91,7 @@ impl Store {
             }
         };
         if let Some(p) = proposal {
-            audit(&mut tx, p, &outcome).await?;
+            audit::record(&mut tx, p, &outcome).await?;
         }
         set_meta(&mut tx, "last_applied", log_id).await?;
         if let Some(m) = membership {
@@ -100,42 +100,6 @@ impl Store {
         tx.commit().await?;
         Ok((outcome, touched))
     }
-}
-
-/// One line of the audit trail per proposal, refused ones included, in the
-/// same transaction as the change (so the trail and the content never
-/// disagree, on any node).
-async fn audit(conn: &mut SqliteConnection, p: &Proposal, outcome: &Outcome) -> Result<()> {
-    let (tenant, target) = p.command.audit_subject();
-    let (result, detail) = match outcome {
-        Ok(_) => ("ok".to_string(), p.command.audit_detail()),
-        Err(r) => (r.code.clone(), Some(r.message.clone())),
-    };
-    let previous: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
-    let line = crate::AuditLine {
-        at: p.at,
-        actor: p.actor,
-        client_ip: p.client_ip.clone(),
-        tenant_id: tenant,
-        target_id: target,
-        action: p.command.name().to_string(),
-        result,
-        detail,
-    };
-    let hash = line.chain(previous.as_deref().unwrap_or(""));
-    sqlx::query("INSERT INTO audit_log (at, actor, client_ip, tenant_id, target_id, action, result, detail, hash) VALUES (?,?,?,?,?,?,?,?,?)")
-        .bind(line.at)
-        .bind(line.actor)
-        .bind(&line.client_ip)
-        .bind(line.tenant_id)
-        .bind(line.target_id)
-        .bind(&line.action)
-        .bind(&line.result)
-        .bind(&line.detail)
-        .bind(hash)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 async fn set_meta(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {

@@ -16,6 +16,7 @@ macro_rules! sql {
 
 mod accounts;
 mod apply;
+mod audit;
 mod edit;
 mod query;
 mod rows;
@@ -32,7 +33,8 @@ use sqlx::{ConnectOptions, SqliteConnection};
 use tokio::sync::Mutex;
 
 pub use apply::Touched;
-pub use query::{AuditEntry, AuditLine, ChainCheck, DocumentFilter, Due, Page};
+pub use audit::{AuditEntry, AuditLine, ChainCheck};
+pub use query::{DocumentFilter, Due, Page};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 

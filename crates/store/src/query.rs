@@ -213,84 +213,6 @@ impl Store {
     }
 }
 
-/// What one audit line says, and how it is chained to the one before.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
-pub struct AuditLine {
-    pub at: i64,
-    pub actor: Option<i64>,
-    pub client_ip: Option<String>,
-    pub tenant_id: Option<i64>,
-    pub target_id: Option<i64>,
-    pub action: String,
-    /// `ok`, or the code of the refusal.
-    pub result: String,
-    pub detail: Option<String>,
-}
-
-impl AuditLine {
-    /// SHA-256 over the previous line's hash and this line's fields, each
-    /// length-prefixed so that no two different lines encode alike.
-    pub fn chain(&self, previous: &str) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        let opt = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
-        for part in [
-            previous.to_string(),
-            self.at.to_string(),
-            opt(self.actor),
-            self.client_ip.clone().unwrap_or_default(),
-            opt(self.tenant_id),
-            opt(self.target_id),
-            self.action.clone(),
-            self.result.clone(),
-            self.detail.clone().unwrap_or_default(),
-        ] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part.as_bytes());
-        }
-        hex::encode(h.finalize())
-    }
-}
-
-/// Whether the audit chain holds, and where it breaks if not.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ChainCheck {
-    pub entries: u64,
-    pub intact: bool,
-    /// The first line whose hash does not follow from the lines before it.
-    pub first_broken_id: Option<i64>,
-}
-
-/// One stored line of the audit trail: its id, what it says, its hash.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
-pub struct AuditEntry {
-    pub id: i64,
-    #[serde(flatten)]
-    #[sqlx(flatten)]
-    pub line: AuditLine,
-    pub hash: String,
-}
-
-impl Store {
-    /// Audit lines, newest first, optionally of one site and/or one target,
-    /// older than `before` (an id, for paging back).
-    pub async fn audit(&self, tenant_id: Option<i64>, target_id: Option<i64>, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
-        Ok(sqlx::query_as(
-            "SELECT id, at, actor, client_ip, tenant_id, target_id, action, result, detail, hash FROM audit_log
-             WHERE (? IS NULL OR tenant_id = ?) AND (? IS NULL OR target_id = ?) AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
-        )
-        .bind(tenant_id)
-        .bind(tenant_id)
-        .bind(target_id)
-        .bind(target_id)
-        .bind(before)
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&self.reader())
-        .await?)
-    }
-}
-
 impl Store {
     /// Published, public 政策解读 of a policy, newest first.
     pub async fn public_interpretations_of(&self, tenant_id: i64, policy_id: i64) -> Result<Vec<Document>> {
@@ -392,26 +314,5 @@ impl Store {
             Some(v) => serde_json::from_str(&v).map_err(|e| crate::StoreError::Corrupt(format!("password policy: {e}"))),
             None => Ok(Default::default()),
         }
-    }
-}
-
-impl Store {
-    /// Recomputes the audit chain from the first line (lines written
-    /// before the chain existed carry no hash and start it afresh).
-    pub async fn verify_audit_chain(&self) -> Result<ChainCheck> {
-        use futures::TryStreamExt;
-        let pool = self.reader();
-        let mut rows =
-            sqlx::query_as::<_, AuditEntry>("SELECT id, at, actor, client_ip, tenant_id, target_id, action, result, detail, hash FROM audit_log ORDER BY id")
-                .fetch(&pool);
-        let (mut previous, mut entries, mut first_broken_id) = (String::new(), 0u64, None);
-        while let Some(e) = rows.try_next().await? {
-            entries += 1;
-            if !e.hash.is_empty() && first_broken_id.is_none() && e.line.chain(&previous) != e.hash {
-                first_broken_id = Some(e.id);
-            }
-            previous = e.hash;
-        }
-        Ok(ChainCheck { entries, intact: first_broken_id.is_none(), first_broken_id })
     }
 }

@@ -1,0 +1,145 @@
+//! The audit trail: one hash-chained line per proposal, applied or refused.
+//!
+//! The state machine writes it ([`record`]) in the same transaction as the
+//! change, so the trail and the content never disagree on any node; the
+//! auditor reads it and checks the chain ([`Store::verify_audit_chain`]).
+
+use sqlx::SqliteConnection;
+use zhanqun_model::{Outcome, Proposal};
+
+use crate::{Result, Store};
+
+/// The columns of an [`AuditLine`], in its field order. A macro so that
+/// the statements stay `&'static str` (one is run on every apply).
+macro_rules! line_columns {
+    () => {
+        "at, actor, client_ip, tenant_id, target_id, action, result, detail"
+    };
+}
+
+/// What one audit line says, and how it is chained to the one before.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AuditLine {
+    pub at: i64,
+    pub actor: Option<i64>,
+    pub client_ip: Option<String>,
+    pub tenant_id: Option<i64>,
+    pub target_id: Option<i64>,
+    pub action: String,
+    /// `ok`, or the code of the refusal.
+    pub result: String,
+    pub detail: Option<String>,
+}
+
+impl AuditLine {
+    /// SHA-256 over the previous line's hash and this line's fields, each
+    /// length-prefixed so that no two different lines encode alike.
+    pub fn chain(&self, previous: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let opt = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
+        let (at, actor, tenant, target) = (self.at.to_string(), opt(self.actor), opt(self.tenant_id), opt(self.target_id));
+        for part in
+            [previous, &at, &actor, self.client_ip.as_deref().unwrap_or(""), &tenant, &target, &self.action, &self.result, self.detail.as_deref().unwrap_or("")]
+        {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+/// Whether the audit chain holds, and where it breaks if not.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChainCheck {
+    pub entries: u64,
+    pub intact: bool,
+    /// The first line whose hash does not follow from the lines before it.
+    pub first_broken_id: Option<i64>,
+}
+
+/// One stored line of the audit trail: its id, what it says, its hash.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub line: AuditLine,
+    pub hash: String,
+}
+
+impl Store {
+    /// Audit lines, newest first, optionally of one site and/or one target,
+    /// older than `before` (an id, for paging back).
+    pub async fn audit(&self, tenant_id: Option<i64>, target_id: Option<i64>, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
+        Ok(sqlx::query_as(concat!(
+            "SELECT id, ",
+            line_columns!(),
+            ", hash FROM audit_log WHERE (? IS NULL OR tenant_id = ?) AND (? IS NULL OR target_id = ?) AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(tenant_id)
+        .bind(tenant_id)
+        .bind(target_id)
+        .bind(target_id)
+        .bind(before)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.reader())
+        .await?)
+    }
+}
+
+/// One line of the audit trail per proposal, refused ones included, in the
+/// same transaction as the change (so the trail and the content never
+/// disagree, on any node).
+pub(crate) async fn record(conn: &mut SqliteConnection, p: &Proposal, outcome: &Outcome) -> Result<()> {
+    let (tenant, target) = p.command.audit_subject();
+    let (result, detail) = match outcome {
+        Ok(_) => ("ok".to_string(), p.command.audit_detail()),
+        Err(r) => (r.code.clone(), Some(r.message.clone())),
+    };
+    let previous: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+    let line = AuditLine {
+        at: p.at,
+        actor: p.actor,
+        client_ip: p.client_ip.clone(),
+        tenant_id: tenant,
+        target_id: target,
+        action: p.command.name().to_string(),
+        result,
+        detail,
+    };
+    let hash = line.chain(previous.as_deref().unwrap_or(""));
+    sqlx::query(concat!("INSERT INTO audit_log (", line_columns!(), ", hash) VALUES (?,?,?,?,?,?,?,?,?)"))
+        .bind(line.at)
+        .bind(line.actor)
+        .bind(&line.client_ip)
+        .bind(line.tenant_id)
+        .bind(line.target_id)
+        .bind(&line.action)
+        .bind(&line.result)
+        .bind(&line.detail)
+        .bind(hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Recomputes the audit chain from the first line (lines written
+    /// before the chain existed carry no hash and start it afresh).
+    pub async fn verify_audit_chain(&self) -> Result<ChainCheck> {
+        use futures::TryStreamExt;
+        let pool = self.reader();
+        let mut rows = sqlx::query_as::<_, AuditEntry>(concat!("SELECT id, ", line_columns!(), ", hash FROM audit_log ORDER BY id")).fetch(&pool);
+        let (mut previous, mut entries, mut first_broken_id) = (String::new(), 0u64, None);
+        while let Some(e) = rows.try_next().await? {
+            entries += 1;
+            if !e.hash.is_empty() && first_broken_id.is_none() && e.line.chain(&previous) != e.hash {
+                first_broken_id = Some(e.id);
+            }
+            previous = e.hash;
+        }
+        Ok(ChainCheck { entries, intact: first_broken_id.is_none(), first_broken_id })
+    }
+}
