@@ -87,7 +87,7 @@ async fn run() {
         d.meta.disclosure = Some(Disclosure::Proactive);
         commands.push(Command::CreateDocument { document: d, attachment_ids: vec![] });
     }
-    let written = node.write(Proposal { at: now, actor: None, client_ip: None, command: Command::Batch { commands } }).await.unwrap();
+    let written = node.write(Proposal::new(now, None, None, Command::Batch { commands })).await.unwrap();
     written.outcome.unwrap();
     let blobs = Blobs::local(&dir.path().join("blobs")).unwrap();
     let app = Arc::new(App::new(node.clone(), blobs, derived.clone(), WebConfig::default()));

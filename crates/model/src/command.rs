@@ -20,6 +20,31 @@ pub struct Proposal {
     /// Where the request came from, for the audit trail.
     pub client_ip: Option<String>,
     pub command: Command,
+    /// The rules this proposal was made under ([`Proposal::VERSION`] when
+    /// made; entries written before versions existed read as 0). Apply
+    /// checks an entry by the rules of its version, so a node that replays
+    /// an old entry, or an old node in a rolling upgrade that applies a new
+    /// one, decides it exactly as every other node does.
+    #[serde(default)]
+    pub version: u32,
+}
+
+impl Proposal {
+    /// The rules new proposals are made under.
+    /// - 1: free-text limits (`rules::limits`), no invisible or
+    ///   text-direction characters, body size, column links checked by
+    ///   apply; platform accounts only from the operator.
+    pub const VERSION: u32 = 1;
+
+    /// A proposal made now, under the current rules.
+    pub fn new(at: Millis, actor: Option<i64>, client_ip: Option<String>, command: Command) -> Proposal {
+        Proposal { at, actor, client_ip, command, version: Self::VERSION }
+    }
+
+    /// Whether this entry is checked by the rules of `version` or later.
+    pub fn made_under(&self, version: u32) -> bool {
+        self.version >= version
+    }
 }
 
 // A command lives briefly (parse → propose → apply) and travels as JSON;

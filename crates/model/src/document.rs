@@ -177,6 +177,25 @@ impl Document {
         }
     }
 
+    /// Checks the free-text fields against their limits (`rules::limits`):
+    /// what the state machine checks for proposals of version 1 on, and
+    /// what the API checks before proposing.
+    pub fn check_texts(&self) -> Result<(), crate::Rejection> {
+        use crate::rules::limits::*;
+        TITLE.required(&self.title)?;
+        ISSUING_ORGAN.required(&self.meta.issuing_organ)?;
+        SUMMARY.check(self.summary.as_deref())?;
+        SOURCE.check(self.source.as_deref())?;
+        AUTHOR.check(self.author.as_deref())?;
+        TOPIC.check(self.meta.topic.as_deref())?;
+        DISCLOSURE_BASIS.check(self.meta.disclosure_basis.as_deref())?;
+        DISCLOSURE_REASON.check(self.meta.disclosure_reason.as_deref())?;
+        if self.body_html.len() > BODY_HTML_BYTES {
+            return Err(crate::Rejection::invalid("too_long", format!("the body is larger than {} MiB of HTML", BODY_HTML_BYTES / 1024 / 1024)));
+        }
+        Ok(())
+    }
+
     /// Invariant 6: the public sees only published, proactively disclosed documents.
     pub fn is_public(&self) -> bool {
         self.state == DocState::Published && self.meta.disclosure == Some(Disclosure::Proactive)
@@ -208,6 +227,25 @@ pub struct DocumentPatch {
     pub interpretation_kind: Option<InterpretationKind>,
     /// Attachments to link to the document (appended in this order).
     pub attachment_ids: Option<Vec<i64>>,
+}
+
+impl DocumentPatch {
+    /// The limits of the free-text fields it sets (see [`Document::check_texts`]).
+    pub fn check_texts(&self) -> Result<(), crate::Rejection> {
+        use crate::rules::limits::*;
+        if let Some(title) = &self.title {
+            TITLE.required(title)?;
+        }
+        if let Some(organ) = &self.issuing_organ {
+            ISSUING_ORGAN.required(organ)?;
+        }
+        SUMMARY.check(self.summary.as_deref())?;
+        SOURCE.check(self.source.as_deref())?;
+        AUTHOR.check(self.author.as_deref())?;
+        TOPIC.check(self.topic.as_deref())?;
+        DISCLOSURE_BASIS.check(self.disclosure_basis.as_deref())?;
+        DISCLOSURE_REASON.check(self.disclosure_reason.as_deref())
+    }
 }
 
 /// A file of a document, stored content-addressed in the object store.

@@ -71,11 +71,13 @@ pub struct Revision {
     pub content: RevisionContent,
 }
 
-/// One line of a diff: `" "` kept, `"-"` removed, `"+"` added.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DiffLine {
-    pub op: &'static str,
-    pub text: String,
+/// A revision as a list shows it: without its content.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RevisionSummary {
+    pub revision: i64,
+    pub at: Millis,
+    pub actor: Option<i64>,
+    pub title: String,
 }
 
 /// Splits HTML into lines at block boundaries, so that a diff shows
@@ -88,51 +90,13 @@ pub fn html_lines(html: &str) -> Vec<String> {
     marked.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
 }
 
-/// A line diff by longest common subsequence (documents are short: a few
-/// hundred lines at most, so the quadratic table is small).
-pub fn diff_lines(before: &[String], after: &[String]) -> Vec<DiffLine> {
-    let (n, m) = (before.len(), after.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if before[i] == after[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, Vec::new());
-    while i < n || j < m {
-        if i < n && j < m && before[i] == after[j] {
-            out.push(DiffLine { op: " ", text: before[i].clone() });
-            (i, j) = (i + 1, j + 1);
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(DiffLine { op: "+", text: after[j].clone() });
-            j += 1;
-        } else {
-            out.push(DiffLine { op: "-", text: before[i].clone() });
-            i += 1;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_changed_paragraph_shows_as_removed_and_added() {
-        let a = html_lines("<p>一、总体要求。</p><p>二、工作任务。</p><p>三、保障措施。</p>");
-        let b = html_lines("<p>一、总体要求。</p><p>二、重点工作任务。</p><p>三、保障措施。</p><p>四、附则。</p>");
-        let d = diff_lines(&a, &b);
-        let ops: Vec<(&str, &str)> = d.iter().map(|l| (l.op, l.text.as_str())).collect();
-        assert_eq!(
-            ops,
-            vec![
-                (" ", "<p>一、总体要求。</p>"),
-                ("+", "<p>二、重点工作任务。</p>"),
-                ("-", "<p>二、工作任务。</p>"),
-                (" ", "<p>三、保障措施。</p>"),
-                ("+", "<p>四、附则。</p>"),
-            ]
-        );
+    fn html_splits_into_lines_at_block_ends() {
+        let lines = html_lines("<p>一、总体要求。</p><p>二、工作任务。</p><ul><li>甲</li><li>乙</li></ul>正文<br>续");
+        assert_eq!(lines, vec!["<p>一、总体要求。</p>", "<p>二、工作任务。</p>", "<ul><li>甲</li>", "<li>乙</li>", "</ul>正文<br>", "续"]);
     }
 }

@@ -95,16 +95,122 @@ pub fn check_disclosure(disclosure: Disclosure, reason: Option<&str>) -> Result<
 
 /// A required single-line text: not blank, no control characters, bounded.
 pub fn check_text(field: &str, value: &str, max_chars: usize) -> Result<(), Rejection> {
-    if value.trim().is_empty() {
-        return Err(Rejection::invalid("missing_field", format!("{field} must not be empty")));
+    Limit { field, max_chars, lines: false }.required(value)
+}
+
+/// The limit of one free-text field: how long it may be and whether it may
+/// hold line breaks. Every free-text field a person fills in has one (see
+/// [`LIMITS`]); the API answers early with it and the state machine has
+/// the last word.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit<'a> {
+    pub field: &'a str,
+    pub max_chars: usize,
+    /// Line breaks and tabs allowed (a reason, a summary), or one line.
+    pub lines: bool,
+}
+
+impl Limit<'_> {
+    /// Checks a value that may be absent; present, it may be empty.
+    pub fn check(&self, value: Option<&str>) -> Result<(), Rejection> {
+        let Some(value) = value else { return Ok(()) };
+        let field = self.field;
+        if value.chars().count() > self.max_chars {
+            return Err(Rejection::invalid("too_long", format!("{field} is longer than {} characters", self.max_chars)));
+        }
+        if let Some(c) = value.chars().find(|c| is_deceptive(*c)) {
+            return Err(Rejection::invalid(
+                "invalid_text",
+                format!("{field} contains an invisible or text-direction character (U+{:04X}), which can disguise what it says; remove it", c as u32),
+            ));
+        }
+        if value.chars().any(|c| c.is_control() && !(self.lines && matches!(c, '\n' | '\r' | '\t'))) {
+            let what = if self.lines { "control characters other than line breaks and tabs" } else { "control characters or line breaks" };
+            return Err(Rejection::invalid("invalid_text", format!("{field} must not contain {what}")));
+        }
+        Ok(())
     }
-    if value.chars().count() > max_chars {
-        return Err(Rejection::invalid("too_long", format!("{field} is longer than {max_chars} characters")));
+
+    /// Checks a value that must be there and not blank.
+    pub fn required(&self, value: &str) -> Result<(), Rejection> {
+        if value.trim().is_empty() {
+            return Err(Rejection::invalid("missing_field", format!("{} must not be empty", self.field)));
+        }
+        self.check(Some(value))
     }
-    if value.chars().any(|c| c.is_control()) {
-        return Err(Rejection::invalid("invalid_text", format!("{field} must not contain control characters")));
+}
+
+/// Characters that change how text around them is shown without being seen
+/// themselves: bidirectional overrides, embeddings and isolates (which
+/// turn `a\u{202e}gnp.exe` into what looks like `aexe.png`), marks,
+/// zero-width characters and the byte-order mark.
+pub fn is_deceptive(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// The limits of the free-text fields people fill in, by field. The README's
+/// Security section lists the same numbers.
+pub mod limits {
+    use super::Limit;
+
+    const fn line(field: &'static str, max_chars: usize) -> Limit<'static> {
+        Limit { field, max_chars, lines: false }
     }
-    Ok(())
+    const fn text(field: &'static str, max_chars: usize) -> Limit<'static> {
+        Limit { field, max_chars, lines: true }
+    }
+
+    pub const TITLE: Limit = line("title", 200);
+    pub const SUMMARY: Limit = text("summary", 1_000);
+    pub const SOURCE: Limit = line("source (来源)", 100);
+    pub const AUTHOR: Limit = line("author", 100);
+    pub const ISSUING_ORGAN: Limit = line("issuing_organ (发布机构)", 100);
+    pub const TOPIC: Limit = line("topic (主题分类)", 50);
+    pub const DISCLOSURE_BASIS: Limit = text("disclosure_basis (公开依据)", 500);
+    pub const DISCLOSURE_REASON: Limit = text("disclosure_reason", 500);
+    pub const RETURN_REASON: Limit = text("reason (退文理由)", 500);
+    pub const CONCLUSION: Limit = text("conclusion (保密审查结论)", 500);
+    pub const SITE_NAME: Limit = line("name", 100);
+    pub const CHANNEL_NAME: Limit = line("name", 60);
+    pub const REGISTRATION: Limit = line("filing number (网站标识码, ICP备案号, 公安备案号)", 100);
+    pub const MAILBOX: Limit = line("mailbox", 254);
+    pub const LINK_URL: Limit = line("link_url", 2_000);
+    pub const DISPLAY_NAME: Limit = line("display_name", 50);
+    pub const FILE_NAME: Limit = line("file name", 200);
+
+    /// Every limit above, for the documentation and its test.
+    pub const ALL: &[Limit<'static>] = &[
+        TITLE,
+        SUMMARY,
+        SOURCE,
+        AUTHOR,
+        ISSUING_ORGAN,
+        TOPIC,
+        DISCLOSURE_BASIS,
+        DISCLOSURE_REASON,
+        RETURN_REASON,
+        CONCLUSION,
+        SITE_NAME,
+        CHANNEL_NAME,
+        REGISTRATION,
+        MAILBOX,
+        LINK_URL,
+        DISPLAY_NAME,
+        FILE_NAME,
+    ];
+
+    /// A document body, sanitized HTML, in bytes.
+    pub const BODY_HTML_BYTES: usize = 2 * 1024 * 1024;
+}
+
+/// A column's link: an http(s) URL or a path on the site.
+pub fn check_link_url(url: &str) -> Result<(), Rejection> {
+    limits::LINK_URL.required(url)?;
+    if url.starts_with("https://") || url.starts_with("http://") || (url.starts_with('/') && !url.starts_with("//")) {
+        Ok(())
+    } else {
+        Err(Rejection::invalid("invalid_link", "link_url must be an http(s) URL or a path on the site (starting with one `/`)"))
+    }
 }
 
 /// A username: latin letters, digits, `.`, `_`, `-`, 2–64 long.
@@ -150,6 +256,20 @@ mod tests {
     #[test]
     fn index_no_pads_serial_to_five_digits() {
         assert_eq!(index_no("11210381MB0123456X", 2017, 37), "11210381MB0123456X/2017-00037");
+    }
+
+    #[test]
+    fn free_text_refuses_direction_overrides_and_stray_controls_but_reasons_keep_their_lines() {
+        for deceptive in ["a\u{202e}gnp.exe", "通知\u{200b}", "\u{2066}标题\u{2069}", "\u{feff}标题"] {
+            assert_eq!(limits::TITLE.required(deceptive).unwrap_err().code, "invalid_text", "{deceptive:?}");
+        }
+        assert_eq!(limits::SOURCE.check(Some("新华社\u{7}")).unwrap_err().code, "invalid_text");
+        assert_eq!(limits::AUTHOR.check(Some("张三\n李四")).unwrap_err().code, "invalid_text", "one-line fields refuse line breaks");
+        assert!(limits::DISCLOSURE_REASON.check(Some("涉及个人隐私；\n依据第十五条。")).is_ok(), "reasons may run over lines");
+        assert_eq!(limits::SUMMARY.check(Some(&"摘".repeat(1_001))).unwrap_err().code, "too_long");
+        assert!(limits::SUMMARY.check(Some(&"摘".repeat(1_000))).is_ok(), "the limit counts characters, not bytes");
+        assert!(check_link_url("//evil.example/").is_err() && check_link_url("javascript:alert(1)").is_err());
+        assert!(check_link_url("https://www.gov.cn/").is_ok() && check_link_url("/col/tzgg/").is_ok());
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! never holds a site role.
 
 use sqlx::SqliteConnection;
-use zhanqun_model::{Applied, Grant, PlatformRole, Rejection, User, rules};
+use zhanqun_model::{Applied, Grant, PlatformRole, Proposal, Rejection, User, rules};
 
 use crate::apply::{Step, tenant_exists};
 use crate::parse;
 
-pub(crate) async fn create_user(conn: &mut SqliteConnection, user: &User) -> Step<Applied> {
+pub(crate) async fn create_user(conn: &mut SqliteConnection, p: &Proposal, user: &User) -> Step<Applied> {
     rules::check_username(&user.username)?;
+    if p.made_under(1) {
+        rules::limits::DISPLAY_NAME.required(&user.display_name)?;
+    }
     User::check_separation(user.platform_role, &user.grants)?;
     let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?").bind(&user.username).fetch_optional(&mut *conn).await?;
     if taken.is_some() {

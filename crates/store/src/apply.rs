@@ -115,9 +115,9 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
     // Boxed because `Batch` recurses.
     Box::pin(async move {
         match cmd {
-            Command::CreateTenant { tenant } => create_tenant(conn, tenant, touched).await,
+            Command::CreateTenant { tenant } => create_tenant(conn, p, tenant, touched).await,
             Command::UpdateTenant { tenant_id, patch } => update_tenant(conn, p, *tenant_id, patch, touched).await,
-            Command::CreateChannel { channel } => create_channel(conn, channel, touched).await,
+            Command::CreateChannel { channel } => create_channel(conn, p, channel, touched).await,
             Command::CreateDocument { document, attachment_ids } => create_document(conn, p, document, attachment_ids, touched).await,
             Command::UpdateDocument { tenant_id, document_id, patch } => edit::update_document(conn, p, *tenant_id, *document_id, patch, touched).await,
             Command::RestoreRevision { tenant_id, document_id, revision } => edit::restore(conn, p, *tenant_id, *document_id, *revision, touched).await,
@@ -137,6 +137,9 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
             Command::WithdrawDocument { tenant_id, document_id } => workflow::withdraw(conn, p, *tenant_id, *document_id, touched).await,
             Command::AddAttachment { attachment: a } => {
                 tenant_exists(conn, a.tenant_id).await?;
+                if p.made_under(1) {
+                    rules::limits::FILE_NAME.required(&a.file_name)?;
+                }
                 if let Some(doc) = a.document_id {
                     load_document(conn, a.tenant_id, doc).await?;
                     touched.tenants.insert(a.tenant_id);
@@ -158,7 +161,7 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
                     .await?;
                 Ok(Applied::default())
             }
-            Command::CreateUser { user } => accounts::create_user(conn, user).await,
+            Command::CreateUser { user } => accounts::create_user(conn, p, user).await,
             Command::SetRoles { user_id, grants } => accounts::set_roles(conn, *user_id, grants).await,
             Command::CreateSession { token_sha256, user_id, expires_at } => {
                 sqlx::query("INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) VALUES (?,?,?,?)")
@@ -210,13 +213,27 @@ async fn check_hosts(conn: &mut SqliteConnection, tenant_id: i64, hosts: &[Strin
     Ok(())
 }
 
-async fn create_tenant(conn: &mut SqliteConnection, t: &Tenant, touched: &mut Touched) -> Step<Applied> {
+/// A site's own texts: its name, filing numbers and mailbox (rules of version 1).
+fn check_site_texts(name: Option<&str>, registrations: [&Option<String>; 3], mailbox: &Option<String>) -> Step {
+    use rules::limits::*;
+    SITE_NAME.check(name)?;
+    for r in registrations {
+        REGISTRATION.check(r.as_deref())?;
+    }
+    MAILBOX.check(mailbox.as_deref())?;
+    Ok(())
+}
+
+async fn create_tenant(conn: &mut SqliteConnection, p: &Proposal, t: &Tenant, touched: &mut Touched) -> Step<Applied> {
     rules::check_code("tenant code", &t.code)?;
     if rules::RESERVED_CODES.contains(&t.code.as_str()) {
         return Err(Rejection::invalid("reserved_code", format!("`{}` is used by the platform's own URLs; choose another code", t.code)).into());
     }
     rules::check_organ_code(&t.organ_code)?;
     check_text("name", &t.name, 100)?;
+    if p.made_under(1) {
+        check_site_texts(Some(&t.name), [&t.site_id_code, &t.icp, &t.police_record], &t.mailbox)?;
+    }
     let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM tenants WHERE code = ? OR id = ?").bind(&t.code).bind(t.id).fetch_optional(&mut *conn).await?;
     if taken.is_some() {
         return Err(Rejection::conflict("duplicate_code", format!("a tenant with code `{}` already exists", t.code)).into());
@@ -250,6 +267,9 @@ async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch
     if let Some(name) = &patch.name {
         check_text("name", name, 100)?;
     }
+    if p.made_under(1) {
+        check_site_texts(patch.name.as_deref(), [&patch.site_id_code, &patch.icp, &patch.police_record], &patch.mailbox)?;
+    }
     if let Some(hosts) = &patch.hosts {
         check_hosts(conn, id, hosts).await?;
         sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = ?").bind(id).execute(&mut *conn).await?;
@@ -280,10 +300,16 @@ async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch
     Ok(Applied { id: Some(id), index_no: None })
 }
 
-async fn create_channel(conn: &mut SqliteConnection, c: &zhanqun_model::Channel, touched: &mut Touched) -> Step<Applied> {
+async fn create_channel(conn: &mut SqliteConnection, p: &Proposal, c: &zhanqun_model::Channel, touched: &mut Touched) -> Step<Applied> {
     tenant_exists(conn, c.tenant_id).await?;
     rules::check_code("channel slug", &c.slug)?;
     check_text("name", &c.name, 60)?;
+    if p.made_under(1) {
+        rules::limits::CHANNEL_NAME.required(&c.name)?;
+        if let Some(url) = &c.link_url {
+            rules::check_link_url(url)?;
+        }
+    }
     if let Some(parent) = c.parent_id {
         channel_in_tenant(conn, c.tenant_id, parent).await?;
     }
@@ -319,8 +345,14 @@ pub(crate) async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i6
     found.map(|_| ()).ok_or_else(|| Rejection::not_found("unknown_channel", format!("this site has no channel with id {channel_id}")).into())
 }
 
-/// Checks the fields of a document that the state machine owns the truth of.
-pub(crate) fn check_document(d: &Document) -> Step {
+/// Checks the fields of a document that the state machine owns the truth of,
+/// by the rules of `version` (see `Proposal::VERSION`): what an edit is
+/// proposed under, or 0 where a step only needs the document to be sound
+/// (publishing a text written under older limits must not fail for them).
+pub(crate) fn check_document(version: u32, d: &Document) -> Step {
+    if version >= 1 {
+        d.check_texts()?;
+    }
     check_text("title", &d.title, 200)?;
     check_text("issuing_organ (发布机构)", &d.meta.issuing_organ, 100)?;
     if let Some(no) = &d.meta.doc_no {
@@ -360,7 +392,7 @@ pub(crate) async fn link_attachments(conn: &mut SqliteConnection, tenant_id: i64
 async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document, attachment_ids: &[i64], touched: &mut Touched) -> Step<Applied> {
     let organ_code = tenant_exists(conn, d.tenant_id).await?;
     channel_in_tenant(conn, d.tenant_id, d.channel_id).await?;
-    check_document(d)?;
+    check_document(p.version, d)?;
     // People start drafts; only the system (demo, imports) loads documents
     // in a later state.
     if p.actor.is_some() && d.state != DocState::Draft {
@@ -441,10 +473,14 @@ pub(crate) async fn check_interpretation_link(conn: &mut SqliteConnection, d: &D
     Ok(())
 }
 
-/// 文号 is unique per 发布机构.
+/// 文号 is unique per 发布机构 within a site. Only within: the 发布机构 is
+/// free text, so a check across sites would let one site's editor block
+/// another's numbers by claiming its organ's name, and would answer with
+/// the other site's unpublished draft (invariant 5).
 pub(crate) async fn check_doc_no_unique(conn: &mut SqliteConnection, d: &Document) -> Step {
     let Some(no) = &d.meta.doc_no else { return Ok(()) };
-    let other: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE doc_no = ? AND issuing_organ = ? AND id != ?")
+    let other: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE tenant_id = ? AND doc_no = ? AND issuing_organ = ? AND id != ?")
+        .bind(d.tenant_id)
         .bind(no)
         .bind(&d.meta.issuing_organ)
         .bind(d.id)

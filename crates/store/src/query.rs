@@ -276,20 +276,36 @@ impl Store {
 }
 
 impl Store {
-    /// Every revision of a document, oldest first.
-    pub async fn revisions(&self, tenant_id: i64, document_id: i64) -> Result<Vec<zhanqun_model::revision::Revision>> {
-        let rows: Vec<(i64, i64, Option<i64>, String)> =
-            sqlx::query_as("SELECT revision, at, actor, content FROM document_revisions WHERE tenant_id = ? AND document_id = ? ORDER BY revision")
+    /// A document's revisions, oldest first, without their content: each
+    /// may be megabytes, and a list needs only who, when and the title.
+    pub async fn revision_list(&self, tenant_id: i64, document_id: i64) -> Result<Vec<zhanqun_model::revision::RevisionSummary>> {
+        let rows: Vec<(i64, i64, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT revision, at, actor, json_extract(content, '$.title') FROM document_revisions WHERE tenant_id = ? AND document_id = ? ORDER BY revision",
+        )
+        .bind(tenant_id)
+        .bind(document_id)
+        .fetch_all(&self.reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(revision, at, actor, title)| zhanqun_model::revision::RevisionSummary { revision, at, actor, title: title.unwrap_or_default() })
+            .collect())
+    }
+
+    /// One revision of a document, with its content.
+    pub async fn revision(&self, tenant_id: i64, document_id: i64, revision: i64) -> Result<Option<zhanqun_model::revision::Revision>> {
+        let row: Option<(i64, Option<i64>, String)> =
+            sqlx::query_as("SELECT at, actor, content FROM document_revisions WHERE tenant_id = ? AND document_id = ? AND revision = ?")
                 .bind(tenant_id)
                 .bind(document_id)
-                .fetch_all(&self.reader())
+                .bind(revision)
+                .fetch_optional(&self.reader())
                 .await?;
-        rows.into_iter()
-            .map(|(revision, at, actor, content)| {
-                let content = serde_json::from_str(&content).map_err(|e| crate::StoreError::Corrupt(format!("revision {revision} of {document_id}: {e}")))?;
-                Ok(zhanqun_model::revision::Revision { revision, at, actor, content })
-            })
-            .collect()
+        row.map(|(at, actor, content)| {
+            let content = serde_json::from_str(&content).map_err(|e| crate::StoreError::Corrupt(format!("revision {revision} of {document_id}: {e}")))?;
+            Ok(zhanqun_model::revision::Revision { revision, at, actor, content })
+        })
+        .transpose()
     }
 }
 

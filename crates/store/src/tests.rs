@@ -7,7 +7,7 @@ use crate::Store;
 fn proposal(at: i64, command: Command) -> Proposal {
     // The system acts (no user): these tests are about storage, the API
     // tests walk the permissions.
-    Proposal { at, actor: None, client_ip: Some("10.0.0.9".into()), command }
+    Proposal::new(at, None, Some("10.0.0.9".into()), command)
 }
 
 fn tenant(id: i64, code: &str) -> Tenant {
@@ -94,6 +94,26 @@ async fn a_rejected_batch_changes_nothing_but_the_applied_position() {
     assert!(err.message.starts_with("command 4 of the batch"), "{}", err.message);
     assert!(s.tenants().await.unwrap().is_empty());
     assert_eq!(s.last_applied().await.unwrap().as_deref(), Some("{\"index\":7}"));
+}
+
+#[tokio::test]
+async fn a_doc_no_taken_in_one_site_neither_blocks_nor_names_another_sites_draft() {
+    let (_dir, s) = store().await;
+    apply(&s, 1, Command::CreateTenant { tenant: tenant(1, "xiliu") }).await.unwrap();
+    apply(&s, 2, Command::CreateTenant { tenant: tenant(2, "niuzhuang") }).await.unwrap();
+    apply(&s, 3, Command::CreateChannel { channel: channel(10, 1) }).await.unwrap();
+    apply(&s, 4, Command::CreateChannel { channel: channel(20, 2) }).await.unwrap();
+    // Both use the same 发布机构 text (free text): the other site's editor
+    // claims 西柳镇's organ and number first.
+    let claimed = document(200, 2, 20, Some("西政发〔2026〕3号"));
+    apply(&s, 5, Command::CreateDocument { document: claimed, attachment_ids: vec![] }).await.unwrap();
+    let own = document(100, 1, 10, Some("西政发〔2026〕3号"));
+    apply(&s, 6, Command::CreateDocument { document: own, attachment_ids: vec![] }).await.expect("a site's own number is not blocked by another site");
+    // Within a site the number stays unique, and the refusal names the holder.
+    let again = document(101, 1, 10, Some("西政发〔2026〕3号"));
+    let err = apply(&s, 7, Command::CreateDocument { document: again, attachment_ids: vec![] }).await.unwrap_err();
+    assert_eq!(err.code, "duplicate_doc_no");
+    assert!(err.message.contains("document 100") && !err.message.contains("200"), "{}", err.message);
 }
 
 #[tokio::test]

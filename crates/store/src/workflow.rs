@@ -55,7 +55,7 @@ pub(crate) async fn submit(conn: &mut SqliteConnection, p: &Proposal, tenant_id:
     if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
         return Err(wrong_state(&d, "only a draft (or a withdrawn document) can be submitted").into());
     }
-    check_document(&d)?;
+    check_document(p.version, &d)?;
     workflow::check_submission(&d)?;
     sqlx::query("UPDATE documents SET return_reason = NULL, return_stage = NULL, returned_by = NULL, returned_at = NULL WHERE id = ?")
         .bind(d.id)
@@ -87,7 +87,11 @@ pub(crate) async fn send_back(conn: &mut SqliteConnection, p: &Proposal, tenant_
         return Err(wrong_state(&d, "only a document under review can be returned").into());
     }
     require(conn, p, &d, WorkStep::Return).await?;
-    rules::check_text("reason (退文理由)", reason, 1000)?;
+    if p.made_under(1) {
+        rules::limits::RETURN_REASON.required(reason)?;
+    } else {
+        rules::check_text("reason (退文理由)", reason, 1000)?;
+    }
     record_return(conn, p, &d, reason, d.review_stage.unwrap_or(ReviewStage::Content)).await?;
     done(&d, touched)
 }
@@ -118,7 +122,11 @@ pub(crate) async fn sign_off(
         return Err(wrong_state(&d, "only a document waiting for secrecy review can be signed off").into());
     }
     require(conn, p, &d, WorkStep::SignOff).await?;
-    rules::check_text("conclusion (审查结论)", conclusion, 1000)?;
+    if p.made_under(1) {
+        rules::limits::CONCLUSION.required(conclusion)?;
+    } else {
+        rules::check_text("conclusion (审查结论)", conclusion, 1000)?;
+    }
     sqlx::query("UPDATE documents SET secrecy_passed = ?, secrecy_conclusion = ?, secrecy_by = ?, secrecy_at = ? WHERE id = ?")
         .bind(passed)
         .bind(conclusion.trim())
@@ -154,7 +162,7 @@ fn ready(d: &Document) -> bool {
 }
 
 async fn publish_one(conn: &mut SqliteConnection, p: &Proposal, d: &Document, touched: &mut Touched) -> Step {
-    check_document(d)?;
+    check_document(0, d)?;
     // 成文日期 ≤ 发布日期 (dates in Beijing time; YYYY-MM-DD compares as text).
     let publication_date = zhanqun_model::time::format_date(d.published_at.unwrap_or(p.at));
     if let Some(written) = d.meta.written_date.as_deref()

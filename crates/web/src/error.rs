@@ -21,6 +21,8 @@ pub enum ApiError {
     #[error("{1}")]
     Conflict(String, String),
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -60,6 +62,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(code, _) => (StatusCode::NOT_FOUND, code),
             ApiError::Conflict(code, _) => (StatusCode::CONFLICT, code),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::LoginLocked { .. } => (StatusCode::TOO_MANY_REQUESTS, "login_locked"),

@@ -8,15 +8,19 @@
 mod api;
 mod auth;
 mod blobs;
+mod diff;
 mod error;
+mod headers;
+pub mod heavy;
 mod login_guard;
 mod peer;
 mod public;
 mod refusals;
+pub mod sanitize;
 pub mod schedule;
 pub mod search;
+mod serve;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +36,8 @@ pub use auth::hash_password;
 pub use blobs::Blobs;
 pub use error::ApiError;
 pub use public::{Directory, PageCache, Templates};
+pub use serve::ClientTimeouts;
+use sha2::Digest;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -40,11 +46,60 @@ pub struct WebConfig {
     pub max_upload_bytes: usize,
     /// How long a login lasts.
     pub session_ttl: Duration,
+    /// Deadlines for slow or silent clients.
+    pub timeouts: ClientTimeouts,
+    /// What `/` answers on a host no site owns.
+    pub landing: Landing,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`
+    /// (kept as its SHA-256, compared in constant time).
+    pub metrics_token: Option<MetricsToken>,
+    /// `/metrics` is served on its own listener ([`metrics_router`]) and not
+    /// on the public one.
+    pub metrics_elsewhere: bool,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { max_upload_bytes: 100 * 1024 * 1024, session_ttl: Duration::from_secs(12 * 3600) }
+        WebConfig {
+            max_upload_bytes: 100 * 1024 * 1024,
+            session_ttl: Duration::from_secs(12 * 3600),
+            timeouts: ClientTimeouts::default(),
+            landing: Landing::OnlineSites,
+            metrics_token: None,
+            metrics_elsewhere: false,
+        }
+    }
+}
+
+/// What `/` shows on a host that belongs to no site (a bare IP, a
+/// load-balancer probe, someone guessing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landing {
+    /// The online sites, with links: handy on one machine.
+    OnlineSites,
+    /// A 404 page that names nothing.
+    Nothing,
+}
+
+/// A bearer token for `/metrics`, held only as its digest.
+#[derive(Clone)]
+pub struct MetricsToken([u8; 32]);
+
+impl MetricsToken {
+    pub fn new(token: &str) -> Self {
+        MetricsToken(sha2::Sha256::digest(token.as_bytes()).into())
+    }
+
+    fn admits(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = sha2::Sha256::digest(presented.as_bytes()).into();
+        // Constant time: every byte compared whatever the first mismatch.
+        digest.iter().zip(self.0.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(…)")
     }
 }
 
@@ -65,6 +120,12 @@ pub struct App {
     refusals: prometheus::IntCounterVec,
     /// Failed logins per account on this node (see `login_guard`).
     login_guard: login_guard::LoginGuard,
+    /// Sanitizing bodies, diffing revisions, hashing uploads (see `heavy`).
+    pub content_work: heavy::Pool,
+    /// argon2 hashing and verifying: memory-hard on purpose, so bounded.
+    pub password_work: heavy::Pool,
+    /// Search queries, public and admin.
+    pub search_work: heavy::Pool,
 }
 
 pub type AppState = State<Arc<App>>;
@@ -76,6 +137,13 @@ pub struct Derived {
     pub cache: PageCache,
     pub directory: Directory,
     pub search: search::SearchFeed,
+}
+
+impl Derived {
+    /// Derived state whose page cache holds at most `bytes` of pages.
+    pub fn with_page_cache(bytes: usize) -> Derived {
+        Derived { cache: PageCache::with_budget(bytes), directory: Directory::default(), search: search::SearchFeed::default() }
+    }
 }
 
 impl ApplyObserver for Derived {
@@ -104,22 +172,47 @@ impl App {
         set_id_node(node.id);
         let refusals = refusals::counter(&node.metrics.registry);
         let login_guard = login_guard::LoginGuard::new(&node.metrics.registry);
-        App { node, store, blobs, derived, templates: Templates::new(), config, starting: Default::default(), search: None, refusals, login_guard }
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        App {
+            node,
+            store,
+            blobs,
+            derived,
+            templates: Templates::new(),
+            config,
+            starting: Default::default(),
+            search: None,
+            refusals,
+            login_guard,
+            content_work: heavy::Pool::half_the_cores("edits (sanitizing, diffs, uploads)"),
+            password_work: heavy::Pool::half_the_cores("logins"),
+            search_work: heavy::Pool::new("searches", cores),
+        }
     }
 }
 
 /// The whole HTTP surface of a node.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .nest("/api/v1", api::router(&app.config).layer(middleware::from_fn_with_state(app.clone(), refusals::note)))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .route("/readyz", axum::routing::get(readyz))
-        .route("/metrics", axum::routing::get(metrics))
+        .route("/readyz", axum::routing::get(readyz));
+    if !app.config.metrics_elsewhere {
+        routes = routes.route("/metrics", axum::routing::get(metrics));
+    }
+    routes
         .merge(peer::router())
         .fallback(public::site)
         .layer(middleware::from_fn_with_state(app.clone(), min_index))
         .layer(tower_http::compression::CompressionLayer::new())
+        .layer(middleware::from_fn(headers::add))
         .with_state(app)
+}
+
+/// `/metrics` alone, for a listener of its own (`--metrics-listen`): the
+/// public port then has none.
+pub fn metrics_router(app: Arc<App>) -> Router {
+    Router::new().route("/metrics", axum::routing::get(metrics)).layer(middleware::from_fn(headers::add)).with_state(app)
 }
 
 async fn readyz(State(app): AppState) -> Response {
@@ -133,7 +226,13 @@ async fn readyz(State(app): AppState) -> Response {
 }
 
 /// Prometheus text: Raft state, snapshots, forwarding, refused peer calls.
-async fn metrics(State(app): AppState) -> Response {
+async fn metrics(State(app): AppState, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &app.config.metrics_token {
+        let presented = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        if !presented.is_some_and(|p| token.admits(p.trim())) {
+            return ApiError::Unauthenticated("/metrics needs `Authorization: Bearer <the metrics token>` on this node").into_response();
+        }
+    }
     app.node.refresh_metrics();
     let mut out = String::new();
     match prometheus::TextEncoder::new().encode_utf8(&app.node.metrics.registry.gather(), &mut out) {
@@ -164,10 +263,21 @@ async fn min_index(State(app): AppState, req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// Serves until `shutdown` resolves, then finishes in-flight requests (see
+/// `serve` for the deadlines every connection has).
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    let timeouts = app.config.timeouts;
+    serve::serve(router(app), listener, timeouts, shutdown).await
+}
+
+/// Serves [`metrics_router`] on its own listener until `shutdown` resolves.
+pub async fn serve_metrics(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let timeouts = app.config.timeouts;
+    serve::serve(metrics_router(app), listener, timeouts, shutdown).await
 }
 
 /// Milliseconds since the epoch: the time a proposal carries.

@@ -50,7 +50,7 @@ pub async fn run_scheduler(node: Arc<Node>) {
             let node = node.clone();
             tokio::spawn(async move {
                 let what = if d.publish { "publish" } else { "withdraw" };
-                match node.write_here(Proposal { at: now_ms(), actor: None, client_ip: None, command }).await {
+                match node.write_here(Proposal::new(now_ms(), None, None, command)).await {
                     Ok(w) => match w.outcome {
                         Ok(_) => tracing::info!(document = d.document_id, index = w.index, "scheduled {what} done"),
                         Err(r) => tracing::info!(document = d.document_id, code = %r.code, "scheduled {what} refused: {}", r.message),

@@ -20,6 +20,21 @@ pub struct FileConfig {
     pub s3_endpoint: Option<String>,
     pub blobs_dir: Option<PathBuf>,
     pub search_dictionary: Option<PathBuf>,
+    pub page_cache_mb: Option<usize>,
+    pub landing: Option<LandingSetting>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub header_timeout_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
+}
+
+/// What `/` shows on a host no site owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LandingSetting {
+    /// The online sites.
+    Sites,
+    /// Nothing (404).
+    None,
 }
 
 impl FileConfig {
@@ -39,6 +54,10 @@ pub struct Settings {
     pub max_upload_bytes: usize,
     pub blobs: BlobSetting,
     pub search_dictionary: Option<PathBuf>,
+    pub page_cache_bytes: usize,
+    pub landing: LandingSetting,
+    pub metrics_listen: Option<SocketAddr>,
+    pub timeouts: zhanqun_web::ClientTimeouts,
 }
 
 /// Where attachment bytes live.
@@ -53,3 +72,4 @@ pub enum BlobSetting {
 pub const DEFAULT_DATA: &str = "./zhanqun-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_MB: usize = 100;
+pub const DEFAULT_PAGE_CACHE_MB: usize = 256;

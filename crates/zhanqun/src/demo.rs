@@ -327,7 +327,7 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
     }
 
     let count = b.commands.len();
-    let written = node.write(Proposal { at: now, actor: None, client_ip: None, command: Command::Batch { commands: b.commands } }).await?;
+    let written = node.write(Proposal::new(now, None, None, Command::Batch { commands: b.commands })).await?;
     if let Err(r) = written.outcome {
         bail!("the demo content was refused: {}", r.message);
     }

@@ -17,7 +17,7 @@ use zhanqun_cluster::{ClusterSecret, Node, NodeConfig};
 use zhanqun_model::{Command, PlatformRole, Proposal, User};
 use zhanqun_web::{App, Blobs, Derived, WebConfig};
 
-use crate::config::{BlobSetting, DEFAULT_DATA, DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_MB, FileConfig, Settings};
+use crate::config::{BlobSetting, DEFAULT_DATA, DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PAGE_CACHE_MB, FileConfig, LandingSetting, Settings};
 
 /// zhanqun (站群): many government websites on one clustered platform.
 #[derive(Parser)]
@@ -100,6 +100,27 @@ struct ServeArgs {
     /// Snapshot the store and purge the Raft log every this many entries.
     #[arg(long, env = "ZHANQUN_SNAPSHOT_EVERY", default_value_t = zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY)]
     snapshot_every: u64,
+    /// Memory for rendered public pages, MiB; past it the site holding the
+    /// most gives up its oldest pages first. [default: 256]
+    #[arg(long, env = "ZHANQUN_PAGE_CACHE_MB")]
+    page_cache_mb: Option<usize>,
+    /// What `/` shows on a host no site owns: `sites` (the online sites) or
+    /// `none` (a plain 404). [default: sites]
+    #[arg(long, env = "ZHANQUN_LANDING")]
+    landing: Option<LandingSetting>,
+    /// Serve /metrics on this address only (e.g. 0.0.0.0:9090 on a network
+    /// the public cannot reach), not on the public listener. A token in
+    /// ZHANQUN_METRICS_TOKEN is asked for in either case.
+    #[arg(long, env = "ZHANQUN_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Seconds a client has to send a request's head; also how long an
+    /// idle keep-alive connection stays open. [default: 20]
+    #[arg(long, env = "ZHANQUN_HEADER_TIMEOUT_SECS")]
+    header_timeout_secs: Option<u64>,
+    /// Seconds a request body (or a client reading an answer) may stall
+    /// before the connection is closed. [default: 30]
+    #[arg(long, env = "ZHANQUN_BODY_TIMEOUT_SECS")]
+    body_timeout_secs: Option<u64>,
     /// Extra words for Chinese search, one per line (`word [frequency] [tag]`),
     /// added to jieba's dictionary and zhanqun's government terms. Changing
     /// the file rebuilds the index at the next start.
@@ -129,7 +150,26 @@ impl ServeArgs {
             (None, Some(dir)) => BlobSetting::Local(dir),
             (None, None) => BlobSetting::Local(data.join("blobs")),
         };
+        let page_cache_mb = self.page_cache_mb.or(file.page_cache_mb).unwrap_or(DEFAULT_PAGE_CACHE_MB);
+        if page_cache_mb > 65_536 {
+            bail!("page_cache_mb must be at most 65536 (got {page_cache_mb}); 0 turns the page cache off");
+        }
+        let seconds = |name: &str, v: Option<u64>, default: u64| -> anyhow::Result<Duration> {
+            match v.unwrap_or(default) {
+                0 => bail!("{name} must be at least 1 second"),
+                s if s > 3600 => bail!("{name} must be at most 3600 seconds (got {s})"),
+                s => Ok(Duration::from_secs(s)),
+            }
+        };
+        let timeouts = zhanqun_web::ClientTimeouts {
+            header: seconds("header_timeout_secs", self.header_timeout_secs.or(file.header_timeout_secs), 20)?,
+            body: seconds("body_timeout_secs", self.body_timeout_secs.or(file.body_timeout_secs), 30)?,
+        };
         Ok(Settings {
+            page_cache_bytes: page_cache_mb * 1024 * 1024,
+            landing: self.landing.or(file.landing).unwrap_or(LandingSetting::Sites),
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            timeouts,
             search_dictionary: self.search_dictionary.clone().or(file.search_dictionary),
             blobs,
             data,
@@ -174,6 +214,19 @@ pub(crate) fn cluster_secret() -> anyhow::Result<Option<ClusterSecret>> {
     }
 }
 
+/// The `/metrics` token, from the environment only (never a flag: `ps`).
+fn metrics_token() -> anyhow::Result<Option<zhanqun_web::MetricsToken>> {
+    match std::env::var("ZHANQUN_METRICS_TOKEN") {
+        Ok(v) if !v.is_empty() => {
+            if v.len() < 16 {
+                bail!("ZHANQUN_METRICS_TOKEN must be at least 16 characters");
+            }
+            Ok(Some(zhanqun_web::MetricsToken::new(&v)))
+        }
+        _ => Ok(None),
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
     let secret = cluster_secret()?;
@@ -181,7 +234,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bail!("--join needs the cluster secret: set ZHANQUN_CLUSTER_SECRET to the same value on every node");
     }
     let blobs = open_blobs(&settings).await?;
-    let derived = Arc::new(Derived::default());
+    let derived = Arc::new(Derived::with_page_cache(settings.page_cache_bytes));
     // Connected before Raft starts, so that entries replayed at start reach the index.
     let search_changes = derived.search.connect();
     let search_index = Arc::new(search_cmd::open_index(&settings.data, settings.search_dictionary.as_deref())?);
@@ -195,7 +248,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let node =
         Node::start(node_config, derived.clone()).await.with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
     let node = Arc::new(node);
-    let mut app = App::new(node.clone(), blobs, derived, WebConfig { max_upload_bytes: settings.max_upload_bytes, ..Default::default() });
+    let web_config = WebConfig {
+        max_upload_bytes: settings.max_upload_bytes,
+        timeouts: settings.timeouts,
+        landing: match settings.landing {
+            LandingSetting::Sites => zhanqun_web::Landing::OnlineSites,
+            LandingSetting::None => zhanqun_web::Landing::Nothing,
+        },
+        metrics_token: metrics_token()?,
+        metrics_elsewhere: settings.metrics_listen.is_some(),
+        ..Default::default()
+    };
+    let mut app = App::new(node.clone(), blobs, derived, web_config);
     app.search = Some(search_index.clone());
     let app = Arc::new(app);
     tokio::spawn(zhanqun_web::search::run_indexer(search_index, node.clone(), search_changes));
@@ -205,6 +269,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
     app.starting.store(true, Ordering::Release);
     let server = tokio::spawn(zhanqun_web::serve(app.clone(), listener, shutdown_signal()));
+    if let Some(addr) = settings.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for /metrics on {addr}"))?;
+        tokio::spawn(zhanqun_web::serve_metrics(app.clone(), metrics_listener, shutdown_signal()));
+    }
     tracing::info!(listen = %settings.listen, advertise = %settings.advertise, data = %settings.data.display(), node = settings.node_id, "serving");
 
     let founded = form_cluster(&node, &args).await?;
@@ -329,7 +397,7 @@ async fn bootstrap_admin(node: &Node) -> anyhow::Result<()> {
             format!("    {title}  username: {username}  password from {variable}")
         });
     }
-    let written = node.write(Proposal { at, actor: None, client_ip: None, command: Command::Batch { commands } }).await?;
+    let written = node.write(Proposal::new(at, None, None, Command::Batch { commands })).await?;
     if let Err(r) = written.outcome {
         bail!("could not create the platform accounts: {}", r.message);
     }

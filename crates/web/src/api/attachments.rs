@@ -5,14 +5,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::BytesMut;
 use sha2::{Digest, Sha256};
 use zhanqun_model::{Attachment, Command, TenantRole};
 
-use super::{WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{Multipart, Path, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
 use crate::blobs::serve;
 use crate::error::{ApiError, ApiResult};
@@ -35,7 +35,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-pub async fn upload(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, mut form: Multipart) -> WriteResult {
+pub async fn upload(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, Multipart(mut form): Multipart) -> WriteResult {
     let t = tenant_by_code(&app, &code).await?;
     caller.require(t.id, &[TenantRole::Admin, TenantRole::Editor])?;
     let limit = app.config.max_upload_bytes;
@@ -67,6 +67,8 @@ pub async fn upload(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
         }
     }
     let (file_name, declared, data) = file.ok_or_else(|| ApiError::bad_request("missing_file", "send the file as the multipart part named `file`"))?;
+    // A right-to-left override makes `a\u{202e}gnp.exe` look like a picture.
+    zhanqun_model::rules::limits::FILE_NAME.required(&file_name).map_err(ApiError::from)?;
     if let Some(doc) = document_id {
         app.store
             .document(t.id, doc)
@@ -75,7 +77,8 @@ pub async fn upload(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     }
     // The name decides the type we serve; a browser-declared type is only a fallback.
     let content_type = mime_guess::from_path(&file_name).first_raw().map(str::to_string).or(declared).unwrap_or_else(|| "application/octet-stream".into());
-    let sha256 = hex::encode(Sha256::digest(&data));
+    // Hashing 100 MiB takes a few hundred milliseconds: the heavy pool.
+    let (sha256, data) = app.content_work.run(move || (hex::encode(Sha256::digest(&data)), data)).await?;
     let size = data.len() as i64;
     app.blobs.put(&sha256, data).await.map_err(ApiError::internal)?;
     let attachment = Attachment {

@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use zhanqun_model::time::format_minute;
 
 use super::csv::Csv;
-use super::tenant_by_code;
+use super::{Query, tenant_by_code};
 use crate::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use zhanqun_model::{Attachment, Command, Disclosure, DocState, Document, DocumentPatch, InterpretationKind, Tenant, TenantRole, Validity, rules};
 use zhanqun_store::DocumentFilter;
 
-use super::{ApiJson, Paging, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{ApiJson, Paging, Path, Query, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
@@ -76,9 +76,14 @@ pub struct ListQuery {
     per_page: Option<i64>,
 }
 
-/// Strips scripts, event handlers and anything else unsafe; keeps the rest.
-fn sanitize(html: &str) -> String {
-    ammonia::clean(html)
+/// Strips scripts, event handlers and anything else unsafe, keeps the rest;
+/// refuses HTML too deep or tangled to parse in bounded time. Runs in the
+/// node's pool for heavy edits, never on the async workers.
+async fn sanitize(app: &App, html: String) -> ApiResult<String> {
+    if html.is_empty() {
+        return Ok(html);
+    }
+    Ok(app.content_work.run(move || crate::sanitize::body_html(&html)).await??)
 }
 
 fn check_written_date(date: Option<&str>) -> ApiResult<()> {
@@ -141,7 +146,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
         rules::check_disclosure(disclosure, body.disclosure_reason.as_deref()).map_err(ApiError::from)?;
     }
     let mut document = Document::draft(new_id(), t.id, channel.id, body.title.trim(), body.issuing_organ.unwrap_or_else(|| t.name.clone()), now_ms());
-    document.body_html = sanitize(&body.body_html);
+    document.body_html = sanitize(&app, body.body_html).await?;
     document.summary = body.summary;
     document.source = body.source;
     document.author = body.author;
@@ -157,6 +162,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     document.needs_interpretation = body.needs_interpretation;
     document.interprets = body.interprets;
     document.interpretation_kind = body.interpretation_kind;
+    document.check_texts().map_err(ApiError::from)?;
     let id = document.id;
     let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids: body.attachment_ids })).await?;
     let created = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after create"))?;
@@ -171,8 +177,9 @@ pub async fn update(
 ) -> WriteResult {
     let (t, _) = load(&app, &caller, &code, id).await?;
     caller.require(t.id, WRITERS)?;
-    if let Some(body) = &patch.body_html {
-        patch.body_html = Some(sanitize(body));
+    patch.check_texts().map_err(ApiError::from)?;
+    if let Some(body) = patch.body_html.take() {
+        patch.body_html = Some(sanitize(&app, body).await?);
     }
     if patch.doc_no.is_some() {
         patch.doc_no = normalize_doc_no(patch.doc_no.take())?;

@@ -11,13 +11,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use zhanqun_model::{Disclosure, Document, TenantRole};
 
 use super::csv::Csv;
-use super::tenant_by_code;
+use super::{Path, Query, tenant_by_code};
 use crate::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};

@@ -17,7 +17,8 @@ mod workflow;
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -71,6 +72,9 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(uploads)
         .fallback(|| async { ApiError::NotFound("no_such_endpoint".into(), "no such API endpoint; see /api/v1/openapi.json".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::MethodNotAllowed("this endpoint does not take that method; see /api/v1/openapi.json for the ones it takes".into())
+        })
 }
 
 /// `Json` whose refusals are API errors with a clear message.
@@ -92,6 +96,50 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             }
             Err(e) => Err(ApiError::bad_request("unreadable_body", e.body_text())),
         }
+    }
+}
+
+/// Path parameters whose refusal is the API's JSON error (axum's own answers
+/// `text/plain`): `/documents/abc` is a 400 naming what was wrong.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => Err(ApiError::bad_request("invalid_path", e.body_text())),
+        }
+    }
+}
+
+/// Query parameters, refused the same way as [`Path`].
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(e) => Err(ApiError::bad_request("invalid_query", e.body_text())),
+        }
+    }
+}
+
+/// A multipart upload, refused the same way as [`Path`] when the body is
+/// not multipart at all.
+pub struct Multipart(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for Multipart {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(Multipart)
+            .map_err(|e| ApiError::UnsupportedMediaType(format!("send the upload as `multipart/form-data`: {}", e.body_text())))
     }
 }
 

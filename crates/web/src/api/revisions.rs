@@ -8,37 +8,31 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use zhanqun_model::Command;
-use zhanqun_model::revision::{Revision, diff_lines, html_lines};
+use zhanqun_model::revision::{Revision, html_lines};
 
 use super::documents::{load, view};
-use super::{WriteResponse, WriteResult, propose};
+use super::{Path, Query, WriteResponse, WriteResult, propose};
 use crate::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 
-async fn revisions(app: &App, caller: &Caller, code: &str, id: i64) -> ApiResult<Vec<Revision>> {
+/// One revision of a document the caller may read, or a 404 naming it.
+async fn revision(app: &App, caller: &Caller, code: &str, id: i64, n: i64) -> ApiResult<Revision> {
     let (t, d) = load(app, caller, code, id).await?;
-    Ok(app.store.revisions(t.id, d.id).await?)
-}
-
-fn pick(all: &[Revision], n: i64) -> ApiResult<&Revision> {
-    all.iter().find(|r| r.revision == n).ok_or_else(|| ApiError::NotFound("unknown_revision".into(), format!("this document has no revision {n}")))
+    app.store.revision(t.id, d.id, n).await?.ok_or_else(|| ApiError::NotFound("unknown_revision".into(), format!("this document has no revision {n}")))
 }
 
 pub async fn list(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> ApiResult<Json<serde_json::Value>> {
-    let all = revisions(&app, &caller, &code, id).await?;
-    let items: Vec<serde_json::Value> =
-        all.iter().map(|r| serde_json::json!({ "revision": r.revision, "at": r.at, "actor": r.actor, "title": r.content.title })).collect();
-    Ok(Json(serde_json::json!({ "items": items })))
+    let (t, d) = load(&app, &caller, &code, id).await?;
+    Ok(Json(serde_json::json!({ "items": app.store.revision_list(t.id, d.id).await? })))
 }
 
 pub async fn show(State(app): State<Arc<App>>, caller: Caller, Path((code, id, n)): Path<(String, i64, i64)>) -> ApiResult<Json<Revision>> {
-    let all = revisions(&app, &caller, &code, id).await?;
-    Ok(Json(pick(&all, n)?.clone()))
+    Ok(Json(revision(&app, &caller, &code, id, n).await?))
 }
 
 #[derive(Deserialize)]
@@ -54,9 +48,8 @@ pub async fn diff(
     Path((code, id, n)): Path<(String, i64, i64)>,
     Query(q): Query<DiffQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let all = revisions(&app, &caller, &code, id).await?;
-    let after = pick(&all, n)?;
-    let before = pick(&all, q.against.unwrap_or(n - 1))?;
+    let after = revision(&app, &caller, &code, id, n).await?;
+    let before = revision(&app, &caller, &code, id, q.against.unwrap_or(n - 1)).await?;
     let fields: Vec<serde_json::Value> = before
         .content
         .fields()
@@ -65,7 +58,12 @@ pub async fn diff(
         .filter(|((_, a), (_, b))| a != b)
         .map(|((name, a), (_, b))| serde_json::json!({ "field": name, "before": a, "after": b }))
         .collect();
-    let body = diff_lines(&html_lines(&before.content.body_html), &html_lines(&after.content.body_html));
+    // Splitting and diffing a large body takes real CPU: the heavy pool.
+    let (old_body, new_body) = (before.content.body_html.clone(), after.content.body_html.clone());
+    let body = app
+        .content_work
+        .run(move || crate::diff::diff_lines(&html_lines(&old_body), &html_lines(&new_body), std::time::Instant::now() + crate::diff::DEADLINE))
+        .await?;
     let changed = body.iter().any(|l| l.op != " ");
     Ok(Json(serde_json::json!({ "from": before.revision, "to": after.revision, "fields": fields, "body_changed": changed, "body": body })))
 }

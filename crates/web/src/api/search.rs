@@ -5,10 +5,10 @@
 //! sites the caller holds a role in (none for the platform accounts).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 
 use crate::AppState;
-use crate::api::tenant_by_code;
+use crate::api::{Query, tenant_by_code};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::search::request::{self, SearchParams, SearchView};
@@ -36,7 +36,7 @@ pub async fn search(State(app): AppState, caller: Caller, Query(p): Query<Search
         let sites = app.derived.directory.current(&app.store).await?;
         return Ok(Json(request::view(&p, Default::default(), &sites, per_page, |_, _| String::new())));
     }
-    let results = request::run(index, query).await.map_err(|e| match e {
+    let results = request::run(&app.search_work, index, query).await?.map_err(|e| match e {
         zhanqun_search::SearchError::BadQuery(m) => bad_query(m),
         other => ApiError::internal(other),
     })?;

@@ -36,7 +36,7 @@ pub async fn login(State(app): State<Arc<App>>, ConnectInfo(addr): ConnectInfo<s
     let user = app.store.user_by_name(&body.username).await?;
     let hash = user.as_ref().map_or(DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password = body.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+    let ok = app.password_work.run(move || verify_password(&password, &hash)).await?;
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
@@ -52,12 +52,12 @@ pub async fn login(State(app): State<Arc<App>>, ConnectInfo(addr): ConnectInfo<s
     app.login_guard.succeeded(&body.username);
     let token = new_token();
     let expires_at = now_ms() + app.config.session_ttl.as_millis() as i64;
-    let proposal = Proposal {
-        at: now_ms(),
-        actor: Some(user.id),
-        client_ip: Some(addr.ip().to_string()),
-        command: Command::CreateSession { token_sha256: token_digest(&token), user_id: user.id, expires_at },
-    };
+    let proposal = Proposal::new(
+        now_ms(),
+        Some(user.id),
+        Some(addr.ip().to_string()),
+        Command::CreateSession { token_sha256: token_digest(&token), user_id: user.id, expires_at },
+    );
     let (headers, _) = propose(&app, proposal).await?;
     tracing::info!(user = %user.username, ip = %addr.ip(), "logged in");
     Ok(WriteResponse(StatusCode::CREATED, headers, json!({ "token": token, "expires_at": expires_at, "username": user.username })))

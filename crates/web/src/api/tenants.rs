@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use zhanqun_model::{Channel, ChannelKind, Command, Lifecycle, Tenant, TenantKind, TenantPatch, UpdateClass, rules};
 
-use super::{ApiJson, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{ApiJson, Path, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};

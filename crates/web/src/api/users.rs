@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use zhanqun_model::{Command, Grant, PasswordPolicy, PlatformRole, TenantRole, User};
 
-use super::{ApiJson, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{ApiJson, Path, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::{Caller, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
@@ -44,7 +44,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): 
     app.store.password_policy().await?.check(&body.password).map_err(crate::ApiError::from)?;
     let grants = resolve_grants(&app, &body.roles).await?;
     let password = body.password;
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(crate::ApiError::internal)?;
+    let password_hash = app.password_work.run(move || hash_password(&password)).await?;
     let user = User {
         id: new_id(),
         display_name: body.display_name.unwrap_or_else(|| body.username.clone()),

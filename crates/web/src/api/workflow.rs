@@ -11,13 +11,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use zhanqun_model::Command;
 
 use super::documents::{load, view};
-use super::{ApiJson, WriteResponse, WriteResult, propose};
+use super::{ApiJson, Path, WriteResponse, WriteResult, propose};
 use crate::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};

@@ -19,7 +19,7 @@ mod search_page;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
 use zhanqun_model::{Lifecycle, Tenant};
@@ -77,13 +77,37 @@ fn parse_target(rest: &str, query: Option<&str>) -> Target {
         [""] | ["index.html"] => Target::Home,
         ["col", slug, ""] | ["col", slug, "index.html"] => Target::Channel { slug: slug.to_string(), page },
         ["col", slug, "rss.xml"] => Target::Rss { slug: slug.to_string() },
-        ["art", file] => file.strip_suffix(".html").and_then(|id| id.parse().ok()).map_or(Target::NotFound, |id| Target::Document { id }),
-        ["att", id] | ["att", id, _] => id.parse().map_or(Target::NotFound, |id| Target::Attachment { id }),
+        ["art", file] => file.strip_suffix(".html").and_then(canonical_id).map_or(Target::NotFound, |id| Target::Document { id }),
+        ["att", id] | ["att", id, _] => canonical_id(id).map_or(Target::NotFound, |id| Target::Attachment { id }),
         ["sitemap.xml"] => Target::Sitemap,
         ["robots.txt"] => Target::Robots,
         ["search"] | ["search", ""] | ["search.html"] => Target::Search,
         ["zcjd", ""] | ["zcjd", "index.html"] => Target::Interpretations { page },
         _ => Target::NotFound,
+    }
+}
+
+/// An id as the site writes it in its links: decimal digits without a
+/// sign or leading zeros. Any other spelling (`0042`, `+42`) is not a page,
+/// so one document cannot be fetched — and cached — under many names.
+fn canonical_id(s: &str) -> Option<i64> {
+    let canonical = !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
+    canonical.then(|| s.parse().ok()).flatten()
+}
+
+impl Target {
+    /// The page cache's key of what this target shows: one key per page,
+    /// however the path was spelled (`/`, `/index.html`).
+    fn cache_key(&self) -> Option<String> {
+        Some(match self {
+            Target::Home => "home".into(),
+            Target::Channel { slug, page } => format!("col/{slug}/{page}"),
+            Target::Rss { slug } => format!("rss/{slug}"),
+            Target::Document { id } => format!("art/{id}"),
+            Target::Sitemap => "sitemap".into(),
+            Target::Robots => "robots".into(),
+            Target::Attachment { .. } | Target::Search | Target::Interpretations { .. } | Target::NotFound => return None,
+        })
     }
 }
 
@@ -129,7 +153,20 @@ fn resolve<'a>(sites: &Sites, host: &str, path: &'a str) -> Option<(Mount, &'a s
 }
 
 /// The one handler of every public URL.
-pub async fn site(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMap, uri: Uri) -> Response {
+    // Public pages are read, never written: anything but GET and HEAD
+    // (POST, TRACE, made-up methods) is 405 with the methods that work.
+    if method != Method::GET && method != Method::HEAD {
+        let mut resp = notice(
+            &app,
+            &Mount { tenant: placeholder(), base: String::new(), origin: String::new() },
+            StatusCode::METHOD_NOT_ALLOWED,
+            "请求方式不受支持",
+            "公开页面只支持浏览（GET）。",
+        );
+        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
     let sites = match app.derived.directory.current(&app.store).await {
         Ok(s) => s,
         Err(e) => return server_error(&app, e),
@@ -137,7 +174,7 @@ pub async fn site(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> 
     let host = host_of(&headers);
     let path = uri.path();
     let Some((mount, rest)) = resolve(&sites, &host, path) else {
-        if path == "/" {
+        if path == "/" && app.config.landing == crate::Landing::OnlineSites {
             return app.templates.landing(&sites).map_or_else(|e| server_error(&app, e), |html| html_response(StatusCode::OK, html));
         }
         return not_found(&app, None);
@@ -168,9 +205,8 @@ pub async fn site(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> 
             Err(e) => server_error(&app, e),
         };
     }
-    let key = match &target {
-        Target::Channel { slug, page } => format!("{}|col/{slug}/{page}", mount.base),
-        _ => format!("{}|{rest}", mount.base),
+    let Some(key) = target.cache_key().map(|k| format!("{}|{k}", mount.base)) else {
+        return not_found(&app, Some(&mount));
     };
     let page = match app.derived.cache.get(mount.tenant.id, &key) {
         Some(p) => p,
@@ -290,6 +326,12 @@ mod tests {
         assert_eq!(parse_target("/art/../../etc/passwd", None), Target::NotFound);
         assert_eq!(parse_target("/../../etc/passwd", None), Target::NotFound);
         assert_eq!(parse_target("/att/9", None), Target::Attachment { id: 9 });
+        for other_spelling in ["/art/0123.html", "/art/+123.html", "/art/00000000000000000000123.html", "/art/123.html.html", "/art/1%32.html"] {
+            assert_eq!(parse_target(other_spelling, None), Target::NotFound, "{other_spelling}");
+        }
+        assert_eq!(parse_target("/att/09", None), Target::NotFound);
+        assert_eq!(parse_target("/index.html", None).cache_key(), parse_target("/", None).cache_key());
+        assert_eq!(parse_target("/col/tzgg/index.html", Some("page=02&x=1")).cache_key(), parse_target("/col/tzgg/", Some("page=2")).cache_key());
     }
 
     #[test]

@@ -60,10 +60,13 @@ impl Templates {
         self.env.get_template(name)?.render(ctx)
     }
 
+    /// The sites of this cluster that are online: a site being planned or
+    /// built, suspended or closed is nobody's business yet (or any more).
     pub fn landing(&self, sites: &Sites) -> Result<String, minijinja::Error> {
         let list: Vec<Value> = sites
             .tenants()
-            .map(|t| context! { name => t.name, code => t.code, kind => t.kind.as_str(), lifecycle => t.lifecycle.as_str(), hosts => t.hosts })
+            .filter(|t| t.lifecycle == zhanqun_model::Lifecycle::Online)
+            .map(|t| context! { name => t.name, code => t.code, kind => t.kind.as_str(), hosts => t.hosts })
             .collect();
         self.render("landing.html", context! { sites => list })
     }

@@ -274,8 +274,13 @@ pub fn view(params: &SearchParams, results: Results, sites: &Sites, per_page: us
 }
 
 /// Runs a query off the async threads (a broad portal query scores tens of
-/// thousands of documents).
-pub async fn run(index: &std::sync::Arc<zhanqun_search::SearchIndex>, query: zhanqun_search::Query) -> Result<Results, zhanqun_search::SearchError> {
+/// thousands of documents), in the node's search pool: the outer error is
+/// the pool's refusal when it stayed busy (see `heavy`).
+pub async fn run(
+    pool: &crate::heavy::Pool,
+    index: &std::sync::Arc<zhanqun_search::SearchIndex>,
+    query: zhanqun_search::Query,
+) -> Result<Result<Results, zhanqun_search::SearchError>, crate::ApiError> {
     let index = index.clone();
-    tokio::task::spawn_blocking(move || index.search(&query)).await.map_err(|e| zhanqun_search::SearchError::Io(std::io::Error::other(e)))?
+    pool.run(move || index.search(&query)).await
 }

@@ -1,0 +1,175 @@
+//! Accepting connections: HTTP/1.1 with deadlines on everything a client
+//! controls, and a graceful stop.
+//!
+//! A client that sends its request head one byte a minute, stops sending a
+//! body half-way, never reads its answer, or keeps a connection open and
+//! silent, would otherwise hold a task, a socket and its buffers for ever;
+//! a few thousand of them take a node off the network. So:
+//! - the request head must arrive within `header_timeout`, counted from
+//!   when the connection starts waiting for it — which is also the limit on
+//!   an idle keep-alive connection;
+//! - a request body may pause at most `body_timeout` between pieces;
+//! - an answer may wait at most `body_timeout` for the client to take more
+//!   of it.
+//!
+//! On shutdown the listener closes, every connection finishes the request
+//! it is serving (keep-alive ends), and the stop waits for them at most
+//! [`DRAIN`].
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, Sleep};
+use tower_http::timeout::TimeoutBody;
+
+/// Deadlines for what clients send and take.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientTimeouts {
+    /// For the request head, and for an idle keep-alive connection.
+    pub header: Duration,
+    /// Between pieces of a request body, and of an answer the client reads.
+    pub body: Duration,
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        ClientTimeouts { header: Duration::from_secs(20), body: Duration::from_secs(30) }
+    }
+}
+
+/// How long a stopping node waits for requests in flight.
+pub const DRAIN: Duration = Duration::from_secs(25);
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains.
+pub async fn serve(
+    router: Router,
+    listener: TcpListener,
+    timeouts: ClientTimeouts,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a moment, go on.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(addr));
+                let req = req.map(|body| Body::new(TimeoutBody::new(timeouts.body, body)));
+                let mut router = router.clone();
+                async move { tower::Service::call(&mut router, req).await }
+            });
+            let io = TokioIo::new(Stalling::new(stream, timeouts.body));
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeouts.header)
+                .keep_alive(true)
+                .serve_connection(io, service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                // The only change ever sent is the stop.
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        // Reap finished connections so the set does not grow.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(DRAIN, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(left = connections.len(), "requests still running after the drain time; closing them");
+        connections.abort_all();
+    }
+    Ok(())
+}
+
+/// A TCP stream whose writes fail once the peer has taken nothing for
+/// `limit` (a client that asks and never reads).
+struct Stalling {
+    inner: TcpStream,
+    limit: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl Stalling {
+    fn new(inner: TcpStream, limit: Duration) -> Self {
+        Stalling { inner, limit, stalled: None }
+    }
+}
+
+impl AsyncRead for Stalling {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl Stalling {
+    /// What a write that made no progress answers: wait, or fail once the
+    /// client has taken nothing for the limit.
+    fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let limit = self.limit;
+        let timer = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + limit)));
+        ready!(timer.as_mut().poll(cx));
+        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client took nothing of the answer for too long")))
+    }
+
+    fn progressed<T>(&mut self, r: io::Result<T>) -> Poll<io::Result<T>> {
+        self.stalled = None;
+        Poll::Ready(r)
+    }
+}
+
+impl AsyncWrite for Stalling {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Ready(r) => self.progressed(r),
+            Poll::Pending => self.pending(cx),
+        }
+    }
+
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Ready(r) => self.progressed(r),
+            Poll::Pending => self.pending(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
