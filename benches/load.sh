@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 zq_port=18181 ng_port=18182
-ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD='Bench-Admin-2026' ./target/release/zhanqun serve --demo --data "$tmp/data" --listen 127.0.0.1:$zq_port 2>"$tmp/zhanqun.log" &
+ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD='Bench-Sysop-2026' ./target/release/zhanqun serve --demo --data "$tmp/data" --listen 127.0.0.1:$zq_port 2>"$tmp/zhanqun.log" &
 zq_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$zq_port/readyz" >/dev/null && break; sleep 0.2; done
 # The 2017 notice, by Host, as the public would reach it.

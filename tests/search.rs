@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, api, error_code, login, page};
+use common::{Server, api, error_code, page};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -84,11 +84,11 @@ async fn search_follows_the_log_and_stays_in_scope() {
         &security,
         Method::POST,
         "/api/v1/users",
-        Some(json!({ "username": "xiliu-editor", "password": "Xiliu-Editor-1", "roles": [{ "tenant": "xiliu", "role": "editor" }] })),
+        Some(json!({ "username": "xiliu-editor", "password": common::INITIAL_PASSWORD, "roles": [{ "tenant": "xiliu", "role": "editor" }] })),
     )
     .await;
     assert_eq!(status, 201);
-    let editor = login(&server, "xiliu-editor", "Xiliu-Editor-1").await;
+    let editor = common::first_login(&server.base, "xiliu-editor", common::INITIAL_PASSWORD).await;
     let (status, body) = search(&server, &editor, "秸秆禁烧").await;
     assert_eq!(status, 200);
     assert_eq!(body["total"], 0, "another township's document leaked: {body}");

@@ -43,11 +43,24 @@ async fn publish_a_first_document_and_withdraw_it() {
         &security,
         Method::POST,
         "/api/v1/users",
-        Some(json!({ "username": "shifan-web", "password": "Shifan-Web-2026", "roles": [{ "tenant": "shifan", "role": "admin" }] })),
+        Some(json!({ "username": "shifan-web", "password": "Shifan-Start-2026", "roles": [{ "tenant": "shifan", "role": "admin" }] })),
     )
     .await;
     assert_eq!(status, 201, "{user}");
-    let token = login(&server, "shifan-web", "Shifan-Web-2026").await;
+    // The 安全管理员 knows that password, so the owner changes it before
+    // anything else: until then every request is refused.
+    let token = login(&server, "shifan-web", "Shifan-Start-2026").await;
+    let (status, _, refused) = api(&server, &token, Method::GET, "/api/v1/tenants/shifan/documents", None).await;
+    assert_eq!((status, error_code(&refused).as_str()), (403, "password_change_required"));
+    let (status, _, changed) = api(
+        &server,
+        &token,
+        Method::PUT,
+        "/api/v1/session/password",
+        Some(json!({ "current_password": "Shifan-Start-2026", "new_password": "Winter-Heat-2026" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
 
     // Body HTML with a script and an event handler: both stripped, text kept.
     let (status, _, doc) = api(
@@ -164,14 +177,14 @@ async fn an_editor_of_one_site_cannot_touch_another() {
         Method::POST,
         "/api/v1/users",
         Some(json!({
-            "username": "editor-a", "password": "Editor-A-pass-1", "roles": [{ "tenant": "town-a", "role": "editor" }]
+            "username": "editor-a", "password": common::INITIAL_PASSWORD, "roles": [{ "tenant": "town-a", "role": "editor" }]
         })),
     )
     .await;
     assert_eq!(status, 201, "{user}");
     assert!(user.get("password_hash").is_none(), "hashes never leave the server");
 
-    let editor = login(&server, "editor-a", "Editor-A-pass-1").await;
+    let editor = common::first_login(&server.base, "editor-a", common::INITIAL_PASSWORD).await;
     let (status, _, _) = api(&server, &editor, Method::POST, "/api/v1/tenants/town-a/documents", Some(json!({ "channel": "gzdt", "title": "甲镇动态" }))).await;
     assert_eq!(status, 201, "an editor writes in their own site");
     for (method, path, body) in [

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-pub const ADMIN_PASSWORD: &str = "Test-Admin-Pass-2026";
-pub const SECURITY_PASSWORD: &str = "Test-Security-Pass-2026";
-pub const AUDITOR_PASSWORD: &str = "Test-Auditor-Pass-2026";
+// Passwords that pass the checks: none contains its account's name.
+pub const ADMIN_PASSWORD: &str = "Test-Sysop-Pass-2026";
+pub const SECURITY_PASSWORD: &str = "Test-Secops-Pass-2026";
+pub const AUDITOR_PASSWORD: &str = "Test-Audit-Pass-2026";
 
 /// A `zhanqun serve` child process; killed when dropped.
 pub struct Server {
@@ -114,8 +115,28 @@ impl Server {
     }
 }
 
-/// Password of every account [`site_account`] makes.
-pub const STAFF_PASSWORD: &str = "Test-Staff-Pass-2026";
+/// The password the 安全管理员 gives every account the tests make; its
+/// owner must change it at the first login ([`first_login`]).
+pub const INITIAL_PASSWORD: &str = "Given-Once-Pass-2026";
+
+/// What every account the tests make changes its password to.
+pub const STAFF_PASSWORD: &str = "Test-Desk-Pass-2026";
+
+/// Logs `username` in at `base` with the password the 安全管理员 gave,
+/// changes it to [`STAFF_PASSWORD`] as the owner must before doing anything
+/// else, and returns the session (which the change keeps).
+pub async fn first_login(base: &str, username: &str, initial: &str) -> String {
+    let token = login_at(base, username, initial).await;
+    let r = client()
+        .put(format!("{base}/api/v1/session/password"))
+        .bearer_auth(&token)
+        .json(&json!({ "current_password": initial, "new_password": STAFF_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{username} changing the given password: {}", r.text().await.unwrap());
+    token
+}
 
 /// Logs in at the node `base` (retrying a few seconds while a cluster
 /// settles) and returns the token.
@@ -142,19 +163,19 @@ pub async fn site_account(base: &str, username: &str, roles: &[(&str, &str)]) ->
     let r = c
         .post(format!("{base}/api/v1/users"))
         .bearer_auth(&security)
-        .json(&json!({ "username": username, "password": STAFF_PASSWORD, "roles": roles }))
+        .json(&json!({ "username": username, "password": INITIAL_PASSWORD, "roles": roles }))
         .send()
         .await
         .unwrap();
     match r.status().as_u16() {
-        201 => {}
+        201 => first_login(base, username, INITIAL_PASSWORD).await,
         409 => {
             let r = c.put(format!("{base}/api/v1/users/{username}/roles")).bearer_auth(&security).json(&json!({ "roles": roles })).send().await.unwrap();
             assert_eq!(r.status(), 200, "setting the roles of {username}: {}", r.text().await.unwrap());
+            login_at(base, username, STAFF_PASSWORD).await
         }
         other => panic!("creating {username}: {other} {}", r.text().await.unwrap()),
     }
-    login_at(base, username, STAFF_PASSWORD).await
 }
 
 impl Drop for Server {

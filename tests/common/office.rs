@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Server, api, login};
+use super::{INITIAL_PASSWORD, Server, api, first_login};
 
 pub struct Office {
     pub server: Server,
@@ -38,17 +38,16 @@ pub async fn office(dir: &std::path::Path) -> Office {
     for (name, role) in
         [("wf-editor", "editor"), ("wf-reviewer", "reviewer"), ("wf-gkb", "disclosure_reviewer"), ("wf-bm", "secrecy_reviewer"), ("wf-admin", "admin")]
     {
-        let password = format!("{name}-Pass-2026");
         let (status, _, body) = api(
             &server,
             &security,
             Method::POST,
             "/api/v1/users",
-            Some(json!({ "username": name, "password": password, "roles": [{ "tenant": "wf", "role": role }] })),
+            Some(json!({ "username": name, "password": INITIAL_PASSWORD, "roles": [{ "tenant": "wf", "role": role }] })),
         )
         .await;
         assert_eq!(status, 201, "{body}");
-        tokens.push(login(&server, name, &password).await);
+        tokens.push(first_login(&server.base, name, INITIAL_PASSWORD).await);
     }
     let [editor, reviewer, disclosure, secrecy, site_admin] = tokens.try_into().unwrap();
     Office { server, admin, editor, reviewer, disclosure, secrecy, site_admin }

@@ -30,6 +30,8 @@ pub mod paths {
     pub const STATUS: &str = "/_raft/status";
     pub const CLUSTER: &str = "/_raft/cluster";
     pub const CHECKSUM: &str = "/_raft/checksum";
+    /// The operator's account changes (`zhanqun account`).
+    pub const ACCOUNT: &str = "/_raft/account";
 }
 
 /// Why a call to a peer failed.

@@ -143,6 +143,36 @@ pub enum Command {
     SetPasswordPolicy {
         policy: crate::PasswordPolicy,
     },
+    /// The owner changes their own password; a change the 安全管理员 asked
+    /// for is then done, and every other session of the account ends.
+    ChangePassword {
+        user_id: i64,
+        password_hash: String,
+        /// The session the change was made in (SHA-256 of its token): it
+        /// stays.
+        keep_session: Option<String>,
+    },
+    /// The 安全管理员 sets a new password: every session ends and the
+    /// owner must change it before doing anything else.
+    ResetPassword {
+        user_id: i64,
+        password_hash: String,
+    },
+    /// The 安全管理员 disables an account (it cannot log in; its sessions
+    /// end) or enables it again.
+    SetAccountDisabled {
+        user_id: i64,
+        disabled: bool,
+    },
+    /// The 安全管理员 ends every session of an account.
+    RevokeSessions {
+        user_id: i64,
+    },
+    /// Lifts the failed-login lock of an account on every node (the lock
+    /// itself is node-local; this command only carries the word).
+    UnlockAccount {
+        username: String,
+    },
     /// A login. Only the SHA-256 of the token is replicated.
     CreateSession {
         token_sha256: String,
@@ -180,6 +210,12 @@ impl Command {
             Command::CreateUser { .. } => "create_user",
             Command::SetRoles { .. } => "set_roles",
             Command::SetPasswordPolicy { .. } => "set_password_policy",
+            Command::ChangePassword { .. } => "change_password",
+            Command::ResetPassword { .. } => "reset_password",
+            Command::SetAccountDisabled { disabled: true, .. } => "disable_account",
+            Command::SetAccountDisabled { disabled: false, .. } => "enable_account",
+            Command::RevokeSessions { .. } => "revoke_sessions",
+            Command::UnlockAccount { .. } => "unlock_account",
             Command::CreateSession { .. } => "create_session",
             Command::DeleteSession { .. } => "delete_session",
             Command::Batch { .. } => "batch",
@@ -208,6 +244,11 @@ impl Command {
             | Command::SetRoles { .. }
             | Command::CreateSession { .. }
             | Command::SetPasswordPolicy { .. }
+            | Command::ChangePassword { .. }
+            | Command::ResetPassword { .. }
+            | Command::SetAccountDisabled { .. }
+            | Command::RevokeSessions { .. }
+            | Command::UnlockAccount { .. }
             | Command::DeleteSession { .. }
             | Command::Batch { .. } => None,
         }
@@ -225,7 +266,11 @@ impl Command {
             Command::AddAttachment { attachment } => (Some(attachment.tenant_id), Some(attachment.id)),
             Command::CreateUser { user } => (None, Some(user.id)),
             Command::SetRoles { user_id, .. } => (None, Some(*user_id)),
-            Command::CreateSession { user_id, .. } => (None, Some(*user_id)),
+            Command::CreateSession { user_id, .. }
+            | Command::ChangePassword { user_id, .. }
+            | Command::ResetPassword { user_id, .. }
+            | Command::SetAccountDisabled { user_id, .. }
+            | Command::RevokeSessions { user_id } => (None, Some(*user_id)),
             _ => (None, None),
         }
     }
@@ -243,6 +288,7 @@ impl Command {
                 "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}",
                 policy.min_length, policy.min_classes, policy.max_failed_logins, policy.lockout_minutes
             )),
+            Command::UnlockAccount { username } => Some(username.clone()),
             Command::ScheduleDocument { publish_at, unpublish_at, .. } => Some(format!("publish_at {publish_at:?}, unpublish_at {unpublish_at:?}")),
             Command::SetValidity { validity, replaced_by, .. } => Some(match replaced_by {
                 Some(id) => format!("{validity}, replaced by {id}"),

@@ -13,6 +13,7 @@ pub mod rules;
 pub mod tenant;
 pub mod time;
 pub mod user;
+pub mod weak_passwords;
 pub mod workflow;
 
 pub use command::{Applied, Command, Outcome, Proposal, Rejection, RejectionKind};

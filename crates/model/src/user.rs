@@ -65,9 +65,40 @@ pub struct User {
     pub platform_role: Option<PlatformRole>,
     pub grants: Vec<Grant>,
     pub created_at: Millis,
+    /// When the 安全管理员 disabled the account: it cannot log in, and its
+    /// sessions ended then.
+    #[serde(default)]
+    pub disabled_at: Option<Millis>,
+    /// The password was set by the 安全管理员, who therefore knows it: the
+    /// owner must change it before doing anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl User {
+    /// A new account as the 安全管理员 or the operator makes it: enabled,
+    /// with the roles given, its password to be changed by its owner when
+    /// someone else chose it.
+    pub fn new(id: i64, username: impl Into<String>, display_name: impl Into<String>, password_hash: String, at: Millis) -> User {
+        User {
+            id,
+            username: username.into(),
+            display_name: display_name.into(),
+            password_hash,
+            platform_role: None,
+            grants: vec![],
+            created_at: at,
+            disabled_at: None,
+            must_change_password: false,
+        }
+    }
+
+    /// Whether the account holds any duty at all: a platform role or a
+    /// role in some site. An account with none has nothing to log in for.
+    pub fn has_any_role(&self) -> bool {
+        self.platform_role.is_some() || !self.grants.is_empty()
+    }
+
     pub fn is_platform_admin(&self) -> bool {
         self.platform_role == Some(PlatformRole::Admin)
     }
@@ -159,6 +190,19 @@ impl PasswordPolicy {
     /// How long a locked account stays locked.
     pub fn lockout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(u64::from(self.lockout_minutes) * 60)
+    }
+
+    /// Refuses a password for `username` that falls short of the policy or
+    /// is among the first a guessing script tries (see `weak_passwords`).
+    pub fn check_for(&self, password: &str, username: &str) -> Result<(), crate::Rejection> {
+        self.check(password)?;
+        if password.chars().count() > 128 {
+            return Err(crate::Rejection::invalid("weak_password", "the password must be at most 128 characters"));
+        }
+        match crate::weak_passwords::weakness(password, username) {
+            Some(why) => Err(crate::Rejection::invalid("weak_password", format!("this password is too easy to guess: {why}; choose another"))),
+            None => Ok(()),
+        }
     }
 
     /// Refuses a password that falls short, saying what the policy asks.

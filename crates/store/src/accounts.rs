@@ -1,46 +1,126 @@
-//! Applying account commands: creating a user and replacing their site
-//! roles. Both keep 三权分立 (`User::check_separation`): a platform account
-//! never holds a site role.
+//! Applying account commands: creating a user, replacing their site roles,
+//! and the account's life (passwords, disabling, sessions, the login lock).
+//!
+//! 三权分立 is kept here, on every node, whatever front door proposed:
+//! - a platform account never holds a site role (`User::check_separation`);
+//! - accounts are the 安全管理员's business alone, and among them only
+//!   site accounts: platform accounts (系统/安全/审计管理员) are created,
+//!   reset, disabled and unlocked only by the operator, who proposes as
+//!   the system (`zhanqun account …` with the cluster secret), so no
+//!   administrator can make themselves a second duty;
+//! - a password the 安全管理员 chose is known to them, so its owner must
+//!   change it before doing anything else (see [`gate`]).
+//!
+//! These rules belong to proposals of version 1 on (`Proposal::VERSION`);
+//! older entries replay as they were decided.
 
 use sqlx::SqliteConnection;
-use zhanqun_model::{Applied, Grant, PlatformRole, Proposal, Rejection, User, rules};
+use zhanqun_model::{Applied, Command, Grant, PlatformRole, Proposal, Rejection, User, rules};
 
-use crate::apply::{Step, tenant_exists};
-use crate::parse;
+use crate::apply::{Step, Touched, tenant_exists};
+use crate::{parse, rows};
+
+/// Refuses a command of version 1 or later from an actor whose account is
+/// disabled or gone, or who must first change a password someone else set
+/// (only logging in, out, and that change are left to them).
+pub(crate) async fn gate(conn: &mut SqliteConnection, p: &Proposal) -> Step {
+    let Some(actor) = p.actor else { return Ok(()) };
+    if !p.made_under(1) {
+        return Ok(());
+    }
+    let state: Option<(Option<i64>, bool)> =
+        sqlx::query_as("SELECT disabled_at, must_change_password FROM users WHERE id = ?").bind(actor).fetch_optional(&mut *conn).await?;
+    match state {
+        None => Err(Rejection::forbidden("unknown_actor", "the acting user no longer exists").into()),
+        Some((Some(_), _)) => Err(Rejection::forbidden("account_disabled", "this account is disabled; ask the 安全管理员").into()),
+        Some((None, true)) if !matches!(p.command, Command::ChangePassword { .. } | Command::CreateSession { .. } | Command::DeleteSession { .. }) => Err(
+            Rejection::forbidden("password_change_required", "change the password the 安全管理员 set for this account first (PUT /api/v1/session/password)")
+                .into(),
+        ),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Who manages accounts: the system (the operator, the first start), or
+/// the 安全管理员 for site accounts. `target_role` is the platform role of
+/// the account acted on.
+async fn require_account_manager(conn: &mut SqliteConnection, p: &Proposal, target_role: Option<PlatformRole>) -> Step {
+    let Some(actor) = p.actor else { return Ok(()) };
+    if !p.made_under(1) {
+        return Ok(());
+    }
+    let user = rows::user(conn, actor).await?.ok_or_else(|| Rejection::forbidden("unknown_actor", "the acting user no longer exists"))?;
+    if !user.is_security_admin() {
+        return Err(Rejection::forbidden("not_your_duty", "only the 安全管理员 (security administrator) manages accounts").into());
+    }
+    if let Some(role) = target_role {
+        return Err(Rejection::forbidden(
+            "platform_account",
+            format!("platform accounts ({role}) are managed by the operator with `zhanqun account` and the cluster secret, not through the API"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The password policy, like accounts, is the 安全管理员's.
+pub(crate) async fn require_security_admin(conn: &mut SqliteConnection, p: &Proposal) -> Step {
+    require_account_manager(conn, p, None).await
+}
 
 pub(crate) async fn create_user(conn: &mut SqliteConnection, p: &Proposal, user: &User) -> Step<Applied> {
     rules::check_username(&user.username)?;
+    User::check_separation(user.platform_role, &user.grants)?;
+    require_account_manager(conn, p, user.platform_role).await?;
     if p.made_under(1) {
         rules::limits::DISPLAY_NAME.required(&user.display_name)?;
     }
-    User::check_separation(user.platform_role, &user.grants)?;
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?").bind(&user.username).fetch_optional(&mut *conn).await?;
-    if taken.is_some() {
-        return Err(Rejection::conflict("duplicate_username", format!("a user named `{}` already exists", user.username)).into());
+    // Names are unique whatever their case (from version 1): `NA-EDITOR`
+    // beside `na-editor` would be two accounts nobody can tell apart.
+    let taken: Option<String> = if p.made_under(1) {
+        sqlx::query_scalar("SELECT username FROM users WHERE lower(username) = lower(?)").bind(&user.username).fetch_optional(&mut *conn).await?
+    } else {
+        sqlx::query_scalar("SELECT username FROM users WHERE username = ?").bind(&user.username).fetch_optional(&mut *conn).await?
+    };
+    if let Some(existing) = taken {
+        return Err(Rejection::conflict("duplicate_username", format!("a user named `{existing}` already exists (names are compared without case)")).into());
     }
-    sqlx::query("INSERT INTO users (id, username, display_name, password_hash, platform_role, created_at) VALUES (?,?,?,?,?,?)")
-        .bind(user.id)
-        .bind(&user.username)
-        .bind(&user.display_name)
-        .bind(&user.password_hash)
-        .bind(user.platform_role.map(|r| r.as_str()))
-        .bind(user.created_at)
-        .execute(&mut *conn)
-        .await?;
+    // Someone else chose this password: its owner changes it first.
+    let must_change = user.must_change_password || (p.made_under(1) && p.actor.is_some());
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, password_hash, platform_role, created_at, must_change_password, password_changed_at)
+         VALUES (?,?,?,?,?,?,?,?)",
+    )
+    .bind(user.id)
+    .bind(&user.username)
+    .bind(&user.display_name)
+    .bind(&user.password_hash)
+    .bind(user.platform_role.map(|r| r.as_str()))
+    .bind(user.created_at)
+    .bind(must_change)
+    .bind(p.at)
+    .execute(&mut *conn)
+    .await?;
     insert_grants(conn, user.id, &user.grants).await?;
     Ok(Applied { id: Some(user.id), index_no: None })
+}
+
+/// The platform role of an existing account, or a refusal naming the id.
+async fn target(conn: &mut SqliteConnection, user_id: i64) -> Step<Option<PlatformRole>> {
+    let role: Option<Option<String>> = sqlx::query_scalar("SELECT platform_role FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut *conn).await?;
+    let Some(role) = role else {
+        return Err(Rejection::not_found("user_not_found", format!("no user with id {user_id}")).into());
+    };
+    Ok(role.map(|r| parse::<PlatformRole>(&r)).transpose()?)
 }
 
 /// Replaces every site role of the user with `grants` (an empty list takes
 /// them all away). Sessions stay valid; the next request sees the new roles,
 /// since every request reads the caller's roles afresh.
-pub(crate) async fn set_roles(conn: &mut SqliteConnection, user_id: i64, grants: &[Grant]) -> Step<Applied> {
-    let role: Option<Option<String>> = sqlx::query_scalar("SELECT platform_role FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut *conn).await?;
-    let Some(role) = role else {
-        return Err(Rejection::not_found("user_not_found", format!("no user with id {user_id}")).into());
-    };
-    let role = role.map(|r| parse::<PlatformRole>(&r)).transpose()?;
+pub(crate) async fn set_roles(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, grants: &[Grant]) -> Step<Applied> {
+    let role = target(conn, user_id).await?;
     User::check_separation(role, grants)?;
+    require_account_manager(conn, p, role).await?;
     sqlx::query("DELETE FROM grants WHERE user_id = ?").bind(user_id).execute(&mut *conn).await?;
     insert_grants(conn, user_id, grants).await?;
     Ok(Applied { id: Some(user_id), index_no: None })
@@ -56,5 +136,76 @@ async fn insert_grants(conn: &mut SqliteConnection, user_id: i64, grants: &[Gran
             .execute(&mut *conn)
             .await?;
     }
+    Ok(())
+}
+
+/// The owner's own change: only the owner makes it.
+pub(crate) async fn change_password(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, password_hash: &str, keep_session: Option<&str>) -> Step<Applied> {
+    target(conn, user_id).await?;
+    if p.actor.is_some_and(|a| a != user_id) {
+        return Err(Rejection::forbidden("not_your_account", "a password is changed by its owner; the 安全管理员 resets it instead").into());
+    }
+    sqlx::query("UPDATE users SET password_hash = ?, must_change_password = 0, password_changed_at = ? WHERE id = ?")
+        .bind(password_hash)
+        .bind(p.at)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_sha256 IS NOT ?").bind(user_id).bind(keep_session).execute(&mut *conn).await?;
+    Ok(Applied { id: Some(user_id), index_no: None })
+}
+
+pub(crate) async fn reset_password(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, password_hash: &str) -> Step<Applied> {
+    let role = target(conn, user_id).await?;
+    require_account_manager(conn, p, role).await?;
+    sqlx::query("UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ? WHERE id = ?")
+        .bind(password_hash)
+        // The operator resetting a platform account's password from the
+        // console is its owner's own act; the 安全管理员's is not.
+        .bind(p.actor.is_some())
+        .bind(p.at)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    end_sessions(conn, user_id).await?;
+    Ok(Applied { id: Some(user_id), index_no: None })
+}
+
+pub(crate) async fn set_disabled(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, disabled: bool) -> Step<Applied> {
+    let role = target(conn, user_id).await?;
+    require_account_manager(conn, p, role).await?;
+    if p.actor == Some(user_id) {
+        return Err(Rejection::invalid("own_account", "an administrator cannot disable their own account").into());
+    }
+    sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ?").bind(disabled.then_some(p.at)).bind(user_id).execute(&mut *conn).await?;
+    if disabled {
+        end_sessions(conn, user_id).await?;
+    }
+    Ok(Applied { id: Some(user_id), index_no: None })
+}
+
+pub(crate) async fn revoke_sessions(conn: &mut SqliteConnection, p: &Proposal, user_id: i64) -> Step<Applied> {
+    let role = target(conn, user_id).await?;
+    require_account_manager(conn, p, role).await?;
+    end_sessions(conn, user_id).await?;
+    Ok(Applied { id: Some(user_id), index_no: None })
+}
+
+/// Lifts the login lock of `username` on every node: the lock is node-local
+/// state, so applying this only names the account in `touched`, for each
+/// node's login guard.
+pub(crate) async fn unlock(conn: &mut SqliteConnection, p: &Proposal, username: &str, touched: &mut Touched) -> Step<Applied> {
+    let found: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT id, platform_role FROM users WHERE lower(username) = lower(?)").bind(username).fetch_optional(&mut *conn).await?;
+    let Some((id, role)) = found else {
+        return Err(Rejection::not_found("user_not_found", format!("no user named `{}`", username.chars().take(64).collect::<String>())).into());
+    };
+    require_account_manager(conn, p, role.map(|r| parse::<PlatformRole>(&r)).transpose()?).await?;
+    touched.unlocked.push(username.to_lowercase());
+    Ok(Applied { id: Some(id), index_no: None })
+}
+
+async fn end_sessions(conn: &mut SqliteConnection, user_id: i64) -> Step {
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user_id).execute(&mut *conn).await?;
     Ok(())
 }

@@ -25,6 +25,9 @@ pub struct Touched {
     /// Documents created or changed, as (tenant, document): the search
     /// index re-reads them.
     pub documents: BTreeSet<(i64, i64)>,
+    /// Accounts (lowercased names) whose failed-login lock is lifted: each
+    /// node clears its own count.
+    pub unlocked: Vec<String>,
 }
 
 /// A refusal or a storage failure while applying one command.
@@ -76,7 +79,11 @@ impl Store {
             None => Ok(Applied::default()),
             Some(p) => {
                 let mut savepoint = tx.begin().await?;
-                match run(&mut savepoint, p, &p.command, &mut touched).await {
+                let result = match accounts::gate(&mut savepoint, p).await {
+                    Ok(()) => run(&mut savepoint, p, &p.command, &mut touched).await,
+                    Err(refused) => Err(refused),
+                };
+                match result {
                     Ok(applied) => {
                         savepoint.commit().await?;
                         Ok(applied)
@@ -153,6 +160,7 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
                 Ok(Applied { id: Some(a.id), index_no: None })
             }
             Command::SetPasswordPolicy { policy } => {
+                accounts::require_security_admin(conn, p).await?;
                 policy.validate()?;
                 let value = serde_json::to_string(policy).expect("policy serializes");
                 sqlx::query("INSERT INTO settings (key, value) VALUES ('password_policy', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
@@ -162,7 +170,14 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
                 Ok(Applied::default())
             }
             Command::CreateUser { user } => accounts::create_user(conn, p, user).await,
-            Command::SetRoles { user_id, grants } => accounts::set_roles(conn, *user_id, grants).await,
+            Command::SetRoles { user_id, grants } => accounts::set_roles(conn, p, *user_id, grants).await,
+            Command::ChangePassword { user_id, password_hash, keep_session } => {
+                accounts::change_password(conn, p, *user_id, password_hash, keep_session.as_deref()).await
+            }
+            Command::ResetPassword { user_id, password_hash } => accounts::reset_password(conn, p, *user_id, password_hash).await,
+            Command::SetAccountDisabled { user_id, disabled } => accounts::set_disabled(conn, p, *user_id, *disabled).await,
+            Command::RevokeSessions { user_id } => accounts::revoke_sessions(conn, p, *user_id).await,
+            Command::UnlockAccount { username } => accounts::unlock(conn, p, username, touched).await,
             Command::CreateSession { token_sha256, user_id, expires_at } => {
                 sqlx::query("INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) VALUES (?,?,?,?)")
                     .bind(token_sha256)

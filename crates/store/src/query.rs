@@ -173,8 +173,14 @@ impl Store {
         row.as_ref().map(rows::attachment).transpose()
     }
 
+    /// The account of `username`, whatever the case it is typed in (names
+    /// are unique without case; an older exact match wins).
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?").bind(username).fetch_optional(&self.reader()).await?;
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE lower(username) = lower(?) ORDER BY username = ? DESC, id LIMIT 1")
+            .bind(username)
+            .bind(username)
+            .fetch_optional(&self.reader())
+            .await?;
         match id {
             Some(id) => self.user(id).await,
             None => Ok(None),
@@ -194,13 +200,16 @@ impl Store {
         Ok(users)
     }
 
-    /// The user a live session token (by its SHA-256) belongs to.
+    /// The user a live session token (by its SHA-256) belongs to, unless
+    /// the account is disabled.
     pub async fn session_user(&self, token_sha256: &str, now: i64) -> Result<Option<User>> {
-        let user_id: Option<i64> = sqlx::query_scalar("SELECT user_id FROM sessions WHERE token_sha256 = ? AND expires_at > ?")
-            .bind(token_sha256)
-            .bind(now)
-            .fetch_optional(&self.reader())
-            .await?;
+        let user_id: Option<i64> = sqlx::query_scalar(
+            "SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ? AND s.expires_at > ? AND u.disabled_at IS NULL",
+        )
+        .bind(token_sha256)
+        .bind(now)
+        .fetch_optional(&self.reader())
+        .await?;
         match user_id {
             Some(id) => self.user(id).await,
             None => Ok(None),

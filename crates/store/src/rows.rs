@@ -131,10 +131,11 @@ pub(crate) fn attachment(row: &SqliteRow) -> Result<Attachment> {
 /// machine reads the actor inside its own transaction and queries read
 /// from the reader pool, through one loader.
 pub(crate) async fn user(conn: &mut SqliteConnection, id: i64) -> Result<Option<User>> {
-    let Some(row) = sqlx::query("SELECT id, username, display_name, password_hash, platform_role, created_at FROM users WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
+    let Some(row) =
+        sqlx::query("SELECT id, username, display_name, password_hash, platform_role, created_at, disabled_at, must_change_password FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
     else {
         return Ok(None);
     };
@@ -148,5 +149,7 @@ pub(crate) async fn user(conn: &mut SqliteConnection, id: i64) -> Result<Option<
         platform_role: platform_role.as_deref().map(parse).transpose()?,
         grants: grants.iter().map(|g| Ok(Grant { tenant_id: g.try_get(0)?, role: parse::<TenantRole>(g.try_get(1)?)? })).collect::<Result<_>>()?,
         created_at: row.try_get("created_at")?,
+        disabled_at: row.try_get("disabled_at")?,
+        must_change_password: row.try_get("must_change_password")?,
     }))
 }

@@ -4,25 +4,36 @@
 //! only ever stores their SHA-256, so a copy of the database (or a snapshot
 //! in transit) does not let anyone log in.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use zhanqun_model::{Command, Proposal, TenantRole, User};
 
+use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::{App, now_ms};
 
 /// How long a follower waits to catch up before calling a token unknown.
 const SESSION_CATCH_UP: Duration = Duration::from_secs(2);
 
-/// An authenticated API caller.
+/// The holder of a live session, whatever state their account is in: what
+/// logging out and changing one's own password need.
+pub struct SessionUser {
+    pub user: User,
+    pub client_ip: Option<String>,
+    /// SHA-256 of the bearer token the request came with.
+    pub token_sha256: String,
+}
+
+/// An authenticated API caller who may act: a [`SessionUser`] whose
+/// password was not set by someone else (if it was, every endpoint but the
+/// change of password and logout answers 403 `password_change_required`).
 pub struct Caller {
     pub user: User,
     pub client_ip: Option<String>,
@@ -55,11 +66,12 @@ impl Caller {
     }
 }
 
+/// The client's address as the request's [`ClientAddr`] says (see `client`).
 pub fn client_ip(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+    parts.extensions.get::<ClientAddr>().map(|c| c.0.to_string())
 }
 
-impl FromRequestParts<Arc<App>> for Caller {
+impl FromRequestParts<Arc<App>> for SessionUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
@@ -85,8 +97,20 @@ impl FromRequestParts<Arc<App>> for Caller {
                 user = app.store.session_user(&digest, now_ms()).await?;
             }
         }
-        let user = user.ok_or(ApiError::Unauthenticated("the session token is unknown or expired; log in again"))?;
-        Ok(Caller { user, client_ip: client_ip(parts) })
+        let user = user.ok_or(ApiError::Unauthenticated("the session token is unknown or expired, or the account was disabled; log in again"))?;
+        Ok(SessionUser { user, client_ip: client_ip(parts), token_sha256: digest })
+    }
+}
+
+impl FromRequestParts<Arc<App>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let SessionUser { user, client_ip, .. } = SessionUser::from_request_parts(parts, app).await?;
+        if user.must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
+        }
+        Ok(Caller { user, client_ip })
     }
 }
 

@@ -16,6 +16,9 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// The 安全管理员 set this account's password: its owner changes it first.
+    #[error("the 安全管理员 set this account's password; change it first: PUT /api/v1/session/password {{\"current_password\", \"new_password\"}}")]
+    PasswordChangeRequired,
     #[error("{1}")]
     NotFound(String, String),
     #[error("{1}")]
@@ -60,6 +63,7 @@ impl ApiError {
             ApiError::Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::PasswordChangeRequired => (StatusCode::FORBIDDEN, "password_change_required"),
             ApiError::NotFound(code, _) => (StatusCode::NOT_FOUND, code),
             ApiError::Conflict(code, _) => (StatusCode::CONFLICT, code),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
@@ -79,6 +83,7 @@ impl From<Rejection> for ApiError {
             RejectionKind::NotFound => ApiError::NotFound(r.code, r.message),
             RejectionKind::Conflict => ApiError::Conflict(r.code, r.message),
             RejectionKind::Invalid => ApiError::Unprocessable(r.code, r.message),
+            RejectionKind::Forbidden if r.code == "password_change_required" => ApiError::PasswordChangeRequired,
             RejectionKind::Forbidden => ApiError::Forbidden(r.message),
         }
     }

@@ -8,11 +8,13 @@
 mod api;
 mod auth;
 mod blobs;
+pub mod client;
 mod diff;
 mod error;
 mod headers;
 pub mod heavy;
-mod login_guard;
+pub mod login_guard;
+pub mod operator;
 mod peer;
 mod public;
 mod refusals;
@@ -56,6 +58,8 @@ pub struct WebConfig {
     /// `/metrics` is served on its own listener ([`metrics_router`]) and not
     /// on the public one.
     pub metrics_elsewhere: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `client`).
+    pub trusted_proxies: Vec<client::Cidr>,
 }
 
 impl Default for WebConfig {
@@ -67,6 +71,7 @@ impl Default for WebConfig {
             landing: Landing::OnlineSites,
             metrics_token: None,
             metrics_elsewhere: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -118,8 +123,6 @@ pub struct App {
     pub starting: std::sync::atomic::AtomicBool,
     /// Refused API requests by status (see `refusals`).
     refusals: prometheus::IntCounterVec,
-    /// Failed logins per account on this node (see `login_guard`).
-    login_guard: login_guard::LoginGuard,
     /// Sanitizing bodies, diffing revisions, hashing uploads (see `heavy`).
     pub content_work: heavy::Pool,
     /// argon2 hashing and verifying: memory-hard on purpose, so bounded.
@@ -137,12 +140,15 @@ pub struct Derived {
     pub cache: PageCache,
     pub directory: Directory,
     pub search: search::SearchFeed,
+    /// Failed logins on this node (see `login_guard`); an applied unlock
+    /// clears an account here.
+    pub login_guard: login_guard::LoginGuard,
 }
 
 impl Derived {
     /// Derived state whose page cache holds at most `bytes` of pages.
     pub fn with_page_cache(bytes: usize) -> Derived {
-        Derived { cache: PageCache::with_budget(bytes), directory: Directory::default(), search: search::SearchFeed::default() }
+        Derived { cache: PageCache::with_budget(bytes), ..Derived::default() }
     }
 }
 
@@ -156,6 +162,9 @@ impl ApplyObserver for Derived {
         }
         if !touched.documents.is_empty() {
             self.search.send(search::Change::Documents(touched.documents.iter().copied().collect()));
+        }
+        for account in &touched.unlocked {
+            self.login_guard.unlock(account);
         }
     }
 
@@ -171,7 +180,7 @@ impl App {
         let store = node.store.clone();
         set_id_node(node.id);
         let refusals = refusals::counter(&node.metrics.registry);
-        let login_guard = login_guard::LoginGuard::new(&node.metrics.registry);
+        derived.login_guard.register(&node.metrics.registry);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         App {
             node,
@@ -183,7 +192,6 @@ impl App {
             starting: Default::default(),
             search: None,
             refusals,
-            login_guard,
             content_work: heavy::Pool::half_the_cores("edits (sanitizing, diffs, uploads)"),
             password_work: heavy::Pool::half_the_cores("logins"),
             search_work: heavy::Pool::new("searches", cores),
@@ -193,6 +201,7 @@ impl App {
 
 /// The whole HTTP surface of a node.
 pub fn router(app: Arc<App>) -> Router {
+    let trusted = Arc::new(app.config.trusted_proxies.clone());
     let mut routes = Router::new()
         .nest("/api/v1", api::router(&app.config).layer(middleware::from_fn_with_state(app.clone(), refusals::note)))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
@@ -206,6 +215,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), min_index))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(middleware::from_fn(headers::add))
+        .layer(middleware::from_fn(move |req, next| client::mark(trusted.clone(), req, next)))
         .with_state(app)
 }
 

@@ -35,6 +35,7 @@ pub fn router() -> Router<Arc<App>> {
         .route(paths::STATUS, post(status))
         .route(paths::CLUSTER, post(cluster))
         .route(paths::CHECKSUM, post(checksum))
+        .route(paths::ACCOUNT, post(crate::operator::account))
         .layer(DefaultBodyLimit::max(PEER_BODY_LIMIT))
 }
 

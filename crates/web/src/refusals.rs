@@ -9,10 +9,9 @@
 //! step taken by the wrong person) are in the trail, written by the state
 //! machine.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, OriginalUri, Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
@@ -33,7 +32,7 @@ pub(crate) async fn note(State(app): State<Arc<App>>, req: Request, next: Next) 
     let method = req.method().clone();
     // The full path: inside the nested router the URI has lost `/api/v1`.
     let path = req.extensions().get::<OriginalUri>().map_or_else(|| req.uri().path().to_owned(), |u| u.0.path().to_owned());
-    let client_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let client_ip = req.extensions().get::<crate::client::ClientAddr>().map(|c| c.0.to_string());
     let token = req.headers().get(AUTHORIZATION).and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer ")).map(|t| t.trim().to_owned());
     let response = next.run(req).await;
     let status = response.status();

@@ -75,7 +75,7 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn explain(e: PeerError) -> anyhow::Error {
+pub(crate) fn explain(e: PeerError) -> anyhow::Error {
     match e {
         PeerError::Refused { status: 401 | 403, .. } => anyhow::anyhow!("{e}\n(is ZHANQUN_CLUSTER_SECRET the cluster's secret?)"),
         other => anyhow::anyhow!("{other}"),

@@ -25,6 +25,8 @@ pub struct FileConfig {
     pub metrics_listen: Option<SocketAddr>,
     pub header_timeout_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// What `/` shows on a host no site owns.
@@ -58,6 +60,7 @@ pub struct Settings {
     pub landing: LandingSetting,
     pub metrics_listen: Option<SocketAddr>,
     pub timeouts: zhanqun_web::ClientTimeouts,
+    pub trusted_proxies: Vec<zhanqun_web::client::Cidr>,
 }
 
 /// Where attachment bytes live.

@@ -1,5 +1,6 @@
 //! `zhanqun`: one binary for every node of a zhanqun cluster.
 
+mod account_cmd;
 mod cluster_cmd;
 mod config;
 mod demo;
@@ -35,6 +36,9 @@ enum Cmd {
     Cluster(cluster_cmd::ClusterArgs),
     /// Rebuild this node's search index from its content store (node stopped).
     Reindex(search_cmd::ReindexArgs),
+    /// Platform accounts (系统/安全/审计管理员): create, set a password,
+    /// disable, enable, end sessions, unlock (needs ZHANQUN_CLUSTER_SECRET).
+    Account(account_cmd::AccountArgs),
 }
 
 #[derive(clap::Args)]
@@ -121,6 +125,11 @@ struct ServeArgs {
     /// before the connection is closed. [default: 30]
     #[arg(long, env = "ZHANQUN_BODY_TIMEOUT_SECS")]
     body_timeout_secs: Option<u64>,
+    /// Reverse proxies (addresses or networks like 10.0.0.0/8, comma
+    /// separated) whose X-Forwarded-For names the client: login locks and
+    /// the audit trail then see the client's address, not the proxy's.
+    #[arg(long, env = "ZHANQUN_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxy: Vec<zhanqun_web::client::Cidr>,
     /// Extra words for Chinese search, one per line (`word [frequency] [tag]`),
     /// added to jieba's dictionary and zhanqun's government terms. Changing
     /// the file rebuilds the index at the next start.
@@ -169,6 +178,11 @@ impl ServeArgs {
             page_cache_bytes: page_cache_mb * 1024 * 1024,
             landing: self.landing.or(file.landing).unwrap_or(LandingSetting::Sites),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            trusted_proxies: if self.trusted_proxy.is_empty() {
+                file.trusted_proxies.iter().map(|c| c.parse().map_err(|e: String| anyhow::anyhow!("trusted_proxies: {e}"))).collect::<anyhow::Result<_>>()?
+            } else {
+                self.trusted_proxy.clone()
+            },
             timeouts,
             search_dictionary: self.search_dictionary.clone().or(file.search_dictionary),
             blobs,
@@ -196,6 +210,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Serve(args) => runtime.block_on(serve(*args)),
         Cmd::Cluster(args) => runtime.block_on(cluster_cmd::run(args)),
         Cmd::Reindex(args) => runtime.block_on(search_cmd::reindex(args)),
+        Cmd::Account(args) => runtime.block_on(account_cmd::run(args)),
     }
 }
 
@@ -229,6 +244,7 @@ fn metrics_token() -> anyhow::Result<Option<zhanqun_web::MetricsToken>> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
+    check_bootstrap_passwords()?;
     let secret = cluster_secret()?;
     if args.join.is_some() && secret.is_none() {
         bail!("--join needs the cluster secret: set ZHANQUN_CLUSTER_SECRET to the same value on every node");
@@ -257,6 +273,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         metrics_token: metrics_token()?,
         metrics_elsewhere: settings.metrics_listen.is_some(),
+        trusted_proxies: settings.trusted_proxies.clone(),
         ..Default::default()
     };
     let mut app = App::new(node.clone(), blobs, derived, web_config);
@@ -366,31 +383,18 @@ async fn bootstrap_admin(node: &Node) -> anyhow::Result<()> {
     if node.store.has_users().await? {
         return Ok(());
     }
-    let accounts = [
-        ("admin", "系统管理员", PlatformRole::Admin, "ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD"),
-        ("security", "安全管理员", PlatformRole::Security, "ZHANQUN_BOOTSTRAP_SECURITY_PASSWORD"),
-        ("auditor", "审计管理员", PlatformRole::Auditor, "ZHANQUN_BOOTSTRAP_AUDITOR_PASSWORD"),
-    ];
     let at = zhanqun_web::now_ms();
     let mut commands = Vec::new();
     let mut told = Vec::new();
-    for (username, title, role, variable) in accounts {
+    for (username, title, role, variable) in BOOTSTRAP_ACCOUNTS {
         let (password, generated) = match std::env::var(variable) {
             Ok(p) if !p.is_empty() => (p, false),
             _ => (generate_password(), true),
         };
         let (password_hash, password) = tokio::task::spawn_blocking(move || (zhanqun_web::hash_password(&password), password)).await?;
-        commands.push(Command::CreateUser {
-            user: User {
-                id: zhanqun_web::new_id(),
-                username: username.into(),
-                display_name: title.into(),
-                password_hash,
-                platform_role: Some(role),
-                grants: vec![],
-                created_at: at,
-            },
-        });
+        let mut user = User::new(zhanqun_web::new_id(), username, title, password_hash, at);
+        user.platform_role = Some(role);
+        commands.push(Command::CreateUser { user });
         told.push(if generated {
             format!("    {title}  username: {username}  password: {password}")
         } else {
@@ -409,7 +413,30 @@ async fn bootstrap_admin(node: &Node) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn generate_password() -> String {
+/// The three platform accounts made at the first start, and the variables
+/// their passwords may come from.
+const BOOTSTRAP_ACCOUNTS: [(&str, &str, PlatformRole, &str); 3] = [
+    ("admin", "系统管理员", PlatformRole::Admin, "ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD"),
+    ("security", "安全管理员", PlatformRole::Security, "ZHANQUN_BOOTSTRAP_SECURITY_PASSWORD"),
+    ("auditor", "审计管理员", PlatformRole::Auditor, "ZHANQUN_BOOTSTRAP_AUDITOR_PASSWORD"),
+];
+
+/// Refuses to start with a bootstrap password the default policy would
+/// refuse (too short, too few kinds of characters, a common word dressed
+/// up): checked before anything starts, so the error is the first line.
+fn check_bootstrap_passwords() -> anyhow::Result<()> {
+    for (username, _, _, variable) in BOOTSTRAP_ACCOUNTS {
+        if let Ok(p) = std::env::var(variable)
+            && !p.is_empty()
+            && let Err(weak) = zhanqun_model::PasswordPolicy::default().check_for(&p, username)
+        {
+            bail!("{variable}: {}", weak.message);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn generate_password() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut p: String = (0..16).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect();
     // Meets the password policy (three character classes) by construction.

@@ -40,7 +40,8 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         // Multipart framing on top of the file itself.
         .layer(DefaultBodyLimit::max(config.max_upload_bytes + 64 * 1024));
     Router::new()
-        .route("/session", post(session::login).delete(session::logout))
+        .route("/session", post(session::login).get(session::whoami).delete(session::logout))
+        .route("/session/password", put(session::change_password))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/tenants/{code}", get(tenants::show).patch(tenants::update))
         .route("/tenants/{code}/channels", get(tenants::list_channels).post(tenants::create_channel))
@@ -63,6 +64,11 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
         .route("/tenants/{code}/attachments/{id}", get(attachments::download))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{username}/roles", put(users::set_roles))
+        .route("/users/{username}/password", post(users::reset_password))
+        .route("/users/{username}/disable", post(users::disable))
+        .route("/users/{username}/enable", post(users::enable))
+        .route("/users/{username}/sessions", axum::routing::delete(users::revoke_sessions))
+        .route("/users/{username}/unlock", post(users::unlock))
         .route("/cluster/status", get(cluster::status))
         .route("/search", get(search::search))
         .route("/audit", get(audit::list))

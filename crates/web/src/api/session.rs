@@ -1,17 +1,19 @@
-//! Logging in and out.
+//! Logging in and out, and changing one's own password.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use zhanqun_model::{Command, Proposal};
 
 use super::{ApiJson, WriteResponse, WriteResult, propose};
-use crate::auth::{Caller, new_token, token_digest, verify_password};
-use crate::error::ApiError;
+use crate::auth::{SessionUser, hash_password, new_token, token_digest, verify_password};
+use crate::client::ClientAddr;
+use crate::error::{ApiError, ApiResult};
 use crate::{App, now_ms};
 
 #[derive(Deserialize)]
@@ -25,12 +27,15 @@ pub struct Login {
 // as a real check, so response times do not reveal which usernames exist.
 static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| crate::auth::hash_password(&new_token()));
 
-pub async fn login(State(app): State<Arc<App>>, ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>, ApiJson(body): ApiJson<Login>) -> WriteResult {
+/// `POST /api/v1/session`.
+pub async fn login(State(app): State<Arc<App>>, client: Option<axum::Extension<ClientAddr>>, ApiJson(body): ApiJson<Login>) -> WriteResult {
+    let source = client.map_or_else(|| "-".to_string(), |c| c.0.0.to_string());
     let shown_name = body.username.chars().filter(|c| !c.is_control()).take(64).collect::<String>();
-    // A locked account is refused before its password is even checked
-    // (which also spares the CPU an argon2 hash per guess).
-    if let Err(left) = app.login_guard.check(&body.username, Instant::now()) {
-        tracing::info!(username = %shown_name, ip = %addr.ip(), "login refused: account locked");
+    let guard = &app.derived.login_guard;
+    // A source locked out of the account is refused before the password is
+    // even checked (which also spares an argon2 hash per guess).
+    if let Err(left) = guard.check(&body.username, &source, Instant::now()) {
+        tracing::info!(username = %shown_name, ip = %source, "login refused: locked out from this address");
         return Err(locked(left).into());
     }
     let user = app.store.user_by_name(&body.username).await?;
@@ -40,41 +45,99 @@ pub async fn login(State(app): State<Arc<App>>, ConnectInfo(addr): ConnectInfo<s
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
-            tracing::info!(username = %shown_name, ip = %addr.ip(), "login refused");
+            tracing::info!(username = %shown_name, ip = %source, "login refused");
             let policy = app.store.password_policy().await?;
-            if let Some(lock) = app.login_guard.failed(&body.username, &policy, Instant::now()) {
-                tracing::warn!(username = %shown_name, ip = %addr.ip(), failures = policy.max_failed_logins, "account locked on this node after too many failed logins");
+            let verdict = guard.failed(&body.username, &source, &policy, Instant::now());
+            // Held back before answering: a guessing script slows down,
+            // someone who mistyped once does not notice.
+            tokio::time::sleep(verdict.delay).await;
+            if let Some(lock) = verdict.locked {
+                tracing::warn!(username = %shown_name, ip = %source, failures = policy.max_failed_logins, "login locked for this address after too many failed logins");
                 return Err(locked(lock).into());
             }
             return Err(ApiError::Unauthenticated("wrong username or password").into());
         }
     };
-    app.login_guard.succeeded(&body.username);
+    guard.succeeded(&body.username, &source);
+    // Only someone who knows the password learns these.
+    if user.disabled_at.is_some() {
+        tracing::info!(user = %user.username, ip = %source, "login refused: account disabled");
+        return Err(ApiError::Forbidden("this account is disabled; ask the 安全管理员".into()).into());
+    }
+    if !user.has_any_role() {
+        tracing::info!(user = %user.username, ip = %source, "login refused: the account holds no role");
+        return Err(ApiError::Forbidden("this account holds no role in any site; ask the 安全管理员 to grant one".into()).into());
+    }
     let token = new_token();
     let expires_at = now_ms() + app.config.session_ttl.as_millis() as i64;
     let proposal = Proposal::new(
         now_ms(),
         Some(user.id),
-        Some(addr.ip().to_string()),
+        Some(source.clone()),
         Command::CreateSession { token_sha256: token_digest(&token), user_id: user.id, expires_at },
     );
     let (headers, _) = propose(&app, proposal).await?;
-    tracing::info!(user = %user.username, ip = %addr.ip(), "logged in");
-    Ok(WriteResponse(StatusCode::CREATED, headers, json!({ "token": token, "expires_at": expires_at, "username": user.username })))
+    tracing::info!(user = %user.username, ip = %source, "logged in");
+    Ok(WriteResponse(
+        StatusCode::CREATED,
+        headers,
+        json!({ "token": token, "expires_at": expires_at, "username": user.username, "must_change_password": user.must_change_password }),
+    ))
 }
 
 fn locked(left: Duration) -> ApiError {
     let minutes = left.as_secs().div_ceil(60).max(1);
     ApiError::LoginLocked {
         message: format!(
-            "too many failed logins for this account: it is locked for {minutes} more minute(s); try again then, or ask the 安全管理员 to check the account"
+            "too many failed logins for this account from this address: it is locked here for {minutes} more minute(s); try again then, or ask the 安全管理员 to unlock it"
         ),
         retry_after: left,
     }
 }
 
-pub async fn logout(State(app): State<Arc<App>>, caller: Caller, headers: axum::http::HeaderMap) -> WriteResult {
-    let token = headers.get("authorization").and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer ")).unwrap_or_default();
-    let (headers, _) = propose(&app, caller.propose(Command::DeleteSession { token_sha256: token_digest(token.trim()) })).await?;
+/// `GET /api/v1/session`: who the token belongs to, and whether they must
+/// change their password first.
+pub async fn whoami(session: SessionUser) -> ApiResult<Json<serde_json::Value>> {
+    let u = &session.user;
+    Ok(Json(json!({
+        "username": u.username, "display_name": u.display_name, "platform_role": u.platform_role,
+        "grants": u.grants, "must_change_password": u.must_change_password,
+    })))
+}
+
+/// `DELETE /api/v1/session`: the token stops working.
+pub async fn logout(State(app): State<Arc<App>>, session: SessionUser) -> WriteResult {
+    let proposal = Proposal::new(now_ms(), Some(session.user.id), session.client_ip.clone(), Command::DeleteSession { token_sha256: session.token_sha256 });
+    let (headers, _) = propose(&app, proposal).await?;
     Ok(WriteResponse(StatusCode::OK, headers, json!({ "logged_out": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOwnPassword {
+    current_password: String,
+    new_password: String,
+}
+
+/// `PUT /api/v1/session/password`: the owner changes their own password,
+/// proving the current one. Every other session of the account ends; this
+/// one stays. Also what a user whose password the 安全管理员 set must do
+/// before anything else.
+pub async fn change_password(State(app): State<Arc<App>>, session: SessionUser, ApiJson(body): ApiJson<NewOwnPassword>) -> WriteResult {
+    let user = &session.user;
+    let hash = user.password_hash.clone();
+    if body.new_password == body.current_password {
+        return Err(ApiError::Unprocessable("same_password".into(), "new_password must differ from the current one".into()).into());
+    }
+    let current = body.current_password;
+    if !app.password_work.run(move || verify_password(&current, &hash)).await? {
+        return Err(ApiError::Unprocessable("wrong_password".into(), "current_password is not this account's password".into()).into());
+    }
+    app.store.password_policy().await?.check_for(&body.new_password, &user.username).map_err(ApiError::from)?;
+    let new = body.new_password;
+    let password_hash = app.password_work.run(move || hash_password(&new)).await?;
+    let command = Command::ChangePassword { user_id: user.id, password_hash, keep_session: Some(session.token_sha256.clone()) };
+    let (headers, _) = propose(&app, Proposal::new(now_ms(), Some(user.id), session.client_ip.clone(), command)).await?;
+    tracing::info!(user = %user.username, "password changed by its owner");
+    Ok(WriteResponse(StatusCode::OK, headers, json!({ "changed": true })))
 }

@@ -40,22 +40,91 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json
 
 pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): ApiJson<NewUser>) -> WriteResult {
     caller.require_security_admin()?;
-    zhanqun_model::rules::check_username(&body.username).map_err(crate::ApiError::from)?;
-    app.store.password_policy().await?.check(&body.password).map_err(crate::ApiError::from)?;
+    if let Some(role) = body.platform_role {
+        // 三权分立: no administrator makes another administrator.
+        return Err(ApiError::Forbidden(format!(
+            "platform accounts ({role}) are created by the operator on a node's console (`zhanqun account create --role {role}` with the cluster secret), never through the API"
+        ))
+        .into());
+    }
+    zhanqun_model::rules::check_username(&body.username).map_err(ApiError::from)?;
+    let display_name = body.display_name.unwrap_or_else(|| body.username.clone());
+    zhanqun_model::rules::limits::DISPLAY_NAME.required(&display_name).map_err(ApiError::from)?;
+    app.store.password_policy().await?.check_for(&body.password, &body.username).map_err(ApiError::from)?;
+    if let Some(existing) = app.store.user_by_name(&body.username).await? {
+        return Err(ApiError::Conflict(
+            "duplicate_username".into(),
+            format!("a user named `{}` already exists (names are compared without case)", existing.username),
+        )
+        .into());
+    }
     let grants = resolve_grants(&app, &body.roles).await?;
     let password = body.password;
     let password_hash = app.password_work.run(move || hash_password(&password)).await?;
-    let user = User {
-        id: new_id(),
-        display_name: body.display_name.unwrap_or_else(|| body.username.clone()),
-        username: body.username,
-        password_hash,
-        platform_role: body.platform_role,
-        grants,
-        created_at: now_ms(),
-    };
+    let mut user = User::new(new_id(), body.username, display_name, password_hash, now_ms());
+    user.grants = grants;
+    // The 安全管理员 chose this password: its owner changes it first.
+    user.must_change_password = true;
     let (headers, _) = propose(&app, caller.propose(Command::CreateUser { user: user.clone() })).await?;
     Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&User { password_hash: String::new(), ..user })))
+}
+
+/// The account named in the path, or a 404 naming it.
+async fn account(app: &App, username: &str) -> ApiResult<User> {
+    let shown: String = username.chars().filter(|c| !c.is_control()).take(64).collect();
+    app.store.user_by_name(username).await?.ok_or_else(|| ApiError::NotFound("user_not_found".into(), format!("no user named `{shown}`")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    password: String,
+}
+
+/// `POST /api/v1/users/{username}/password`: the 安全管理员 sets a new
+/// password (the owner forgot theirs). Every session of the account ends,
+/// and the owner must change the password at the next login.
+pub async fn reset_password(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<NewPassword>) -> WriteResult {
+    caller.require_security_admin()?;
+    let user = account(&app, &username).await?;
+    app.store.password_policy().await?.check_for(&body.password, &user.username).map_err(ApiError::from)?;
+    let password = body.password;
+    let password_hash = app.password_work.run(move || hash_password(&password)).await?;
+    let (headers, _) = propose(&app, caller.propose(Command::ResetPassword { user_id: user.id, password_hash })).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "username": user.username, "must_change_password": true })))
+}
+
+/// `POST /api/v1/users/{username}/disable` and `…/enable`.
+pub async fn disable(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>) -> WriteResult {
+    set_disabled(&app, &caller, &username, true).await
+}
+
+pub async fn enable(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>) -> WriteResult {
+    set_disabled(&app, &caller, &username, false).await
+}
+
+async fn set_disabled(app: &App, caller: &Caller, username: &str, disabled: bool) -> WriteResult {
+    caller.require_security_admin()?;
+    let user = account(app, username).await?;
+    let (headers, _) = propose(app, caller.propose(Command::SetAccountDisabled { user_id: user.id, disabled })).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "username": user.username, "disabled": disabled })))
+}
+
+/// `DELETE /api/v1/users/{username}/sessions`: every login of the account ends.
+pub async fn revoke_sessions(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>) -> WriteResult {
+    caller.require_security_admin()?;
+    let user = account(&app, &username).await?;
+    let (headers, _) = propose(&app, caller.propose(Command::RevokeSessions { user_id: user.id })).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "username": user.username, "sessions_revoked": true })))
+}
+
+/// `POST /api/v1/users/{username}/unlock`: lifts the failed-login lock of
+/// the account on every node, for every address.
+pub async fn unlock(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>) -> WriteResult {
+    caller.require_security_admin()?;
+    let user = account(&app, &username).await?;
+    let (headers, _) = propose(&app, caller.propose(Command::UnlockAccount { username: user.username.clone() })).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "username": user.username, "unlocked": true })))
 }
 
 #[derive(Deserialize)]
@@ -68,7 +137,7 @@ pub struct NewRoles {
 /// (`{"roles": []}` takes them all away). Effective from the next request.
 pub async fn set_roles(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<NewRoles>) -> WriteResult {
     caller.require_security_admin()?;
-    let user = app.store.user_by_name(&username).await?.ok_or_else(|| ApiError::NotFound("user_not_found".into(), format!("no user named `{username}`")))?;
+    let user = account(&app, &username).await?;
     let grants = resolve_grants(&app, &body.roles).await?;
     let (headers, _) = propose(&app, caller.propose(Command::SetRoles { user_id: user.id, grants: grants.clone() })).await?;
     Ok(WriteResponse(StatusCode::OK, headers, to_json(&User { password_hash: String::new(), grants, ..user })))
