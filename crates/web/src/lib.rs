@@ -129,6 +129,8 @@ pub struct App {
     pub password_work: heavy::Pool,
     /// Search queries, public and admin.
     pub search_work: heavy::Pool,
+    /// Bytes held by the page cache, set when `/metrics` is read.
+    cache_bytes: prometheus::IntGauge,
 }
 
 pub type AppState = State<Arc<App>>;
@@ -182,6 +184,10 @@ impl App {
         let refusals = refusals::counter(&node.metrics.registry);
         derived.login_guard.register(&node.metrics.registry);
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let cache_bytes =
+            prometheus::IntGauge::new("zhanqun_page_cache_bytes", "Bytes of rendered pages held in this node's page cache").expect("valid metric");
+        // A second App over the same node (tests) finds it registered already.
+        let _ = node.metrics.registry.register(Box::new(cache_bytes.clone()));
         App {
             node,
             store,
@@ -195,6 +201,7 @@ impl App {
             content_work: heavy::Pool::half_the_cores("edits (sanitizing, diffs, uploads)"),
             password_work: heavy::Pool::half_the_cores("logins"),
             search_work: heavy::Pool::new("searches", cores),
+            cache_bytes,
         }
     }
 }
@@ -244,6 +251,7 @@ async fn metrics(State(app): AppState, headers: axum::http::HeaderMap) -> Respon
         }
     }
     app.node.refresh_metrics();
+    app.cache_bytes.set(app.derived.cache.bytes() as i64);
     let mut out = String::new();
     match prometheus::TextEncoder::new().encode_utf8(&app.node.metrics.registry.gather(), &mut out) {
         Ok(()) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response(),
