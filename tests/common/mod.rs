@@ -36,6 +36,11 @@ impl Server {
     }
 
     pub async fn start_on(data: &Path, port: u16, extra: &[&str]) -> Server {
+        Self::start_with_env(data, port, extra, &[]).await
+    }
+
+    /// [`Server::start_on`] with extra environment variables.
+    pub async fn start_with_env(data: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let log = std::fs::File::create(data.with_extension("log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_zhanqun"))
             .arg("serve")
@@ -44,6 +49,7 @@ impl Server {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .args(extra)
+            .envs(env.iter().copied())
             .env("ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("ZHANQUN_BOOTSTRAP_SECURITY_PASSWORD", SECURITY_PASSWORD)
             .env("ZHANQUN_BOOTSTRAP_AUDITOR_PASSWORD", AUDITOR_PASSWORD)
