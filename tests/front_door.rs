@@ -1,0 +1,190 @@
+//! What an anonymous client meets at the door of a real server: security
+//! headers on every answer, only GET and HEAD on public pages, JSON errors
+//! for every bad API request, a landing page that lists only online sites
+//! (or nothing), `/metrics` behind a token or on its own address, and
+//! deadlines for clients that send slowly, stall or just sit there.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+
+async fn with_sites(extra: &[&str], env: &[(&str, &str)]) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(&dir.path().join("node"), free_port(), extra, env).await;
+    let admin = server.admin_token().await;
+    for (code, name, lifecycle) in
+        [("kaifang", "开放镇人民政府", "online"), ("jianshe", "建设中镇人民政府", "building"), ("guanting", "关停镇人民政府", "closed")]
+    {
+        let site = json!({ "code": code, "name": name, "kind": "township", "organ_code": code.to_uppercase(), "lifecycle": lifecycle, "hosts": [format!("{code}.example.gov.cn")] });
+        assert_eq!(api(&server, &admin, Method::POST, "/api/v1/tenants", Some(site)).await.0, 201);
+    }
+    (dir, server)
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_for_what_it_is() {
+    let (_dir, server) = with_sites(&[], &[]).await;
+    let c = client();
+    let page = c.get(server.url("/sites/kaifang/")).send().await.unwrap();
+    let h = page.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'self'") && csp.contains("object-src 'none'"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+    assert_eq!(h["x-frame-options"], "SAMEORIGIN");
+    assert!(h["cache-control"].to_str().unwrap().starts_with("public"), "public pages may be cached");
+    let login = c.post(server.url("/api/v1/session")).json(&json!({ "username": "admin", "password": ADMIN_PASSWORD })).send().await.unwrap();
+    assert_eq!(login.status(), 201);
+    let h = login.headers();
+    assert_eq!(h["cache-control"], "no-store", "a login answer holds a token");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    let err = c.get(server.url("/api/v1/tenants")).send().await.unwrap();
+    assert_eq!((err.status().as_u16(), err.headers()["cache-control"].to_str().unwrap()), (401, "no-store"));
+}
+
+#[tokio::test]
+async fn public_pages_answer_only_get_and_head_and_bad_api_requests_get_json() {
+    let (_dir, server) = with_sites(&[], &[]).await;
+    let c = client();
+    for method in ["POST", "PUT", "DELETE", "TRACE", "FOO", "PATCH"] {
+        let r = c.request(Method::from_bytes(method.as_bytes()).unwrap(), server.url("/sites/kaifang/")).send().await.unwrap();
+        assert_eq!(r.status(), 405, "{method}");
+        assert_eq!(r.headers()["allow"], "GET, HEAD", "{method}");
+    }
+    let head = c.head(server.url("/sites/kaifang/")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    let token = server.admin_token().await;
+    // Each answer is the JSON error, whatever went wrong where.
+    for (method, path, status, code) in [
+        (Method::GET, "/api/v1/tenants/kaifang/documents/not-a-number", 400, "invalid_path"),
+        (Method::GET, "/api/v1/tenants/kaifang/documents/99999999999999999999999", 400, "invalid_path"),
+        (Method::GET, "/api/v1/audit?limit=lots", 400, "invalid_query"),
+        (Method::GET, "/api/v1/tenants/kaifang/documents?state=lost", 400, "invalid_query"),
+        (Method::DELETE, "/api/v1/tenants", 405, "method_not_allowed"),
+        (Method::from_bytes(b"TRACE").unwrap(), "/api/v1/session", 405, "method_not_allowed"),
+        (Method::GET, "/api/v1/no/such/thing", 404, "no_such_endpoint"),
+    ] {
+        let r = c.request(method.clone(), server.url(path)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{method} {path}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{method} {path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(error_code(&body), code, "{method} {path}: {body}");
+    }
+    let r = c.post(server.url("/api/v1/tenants/kaifang/attachments")).bearer_auth(&token).body("not multipart").send().await.unwrap();
+    assert_eq!(r.status(), 415);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+}
+
+#[tokio::test]
+async fn strangers_learn_only_what_is_public() {
+    // The landing page of an unknown host: online sites only.
+    let (_dir, server) = with_sites(&[], &[]).await;
+    let (status, landing) = page(&server, Some("203.0.113.9"), "/").await;
+    assert_eq!(status, 200);
+    assert!(landing.contains("开放镇人民政府") && landing.contains("kaifang.example.gov.cn"), "{landing}");
+    for hidden in ["建设中镇", "jianshe.example.gov.cn", "关停镇", "guanting", "openapi"] {
+        assert!(!landing.contains(hidden), "{hidden} on the landing page");
+    }
+    // /metrics is open on this node (no token set).
+    assert_eq!(client().get(server.url("/metrics")).send().await.unwrap().status(), 200);
+    drop(server);
+
+    // Landing off, metrics behind a token.
+    let token = "metrics-token-for-the-test-2026";
+    let (_dir, server) = with_sites(&["--landing", "none"], &[("ZHANQUN_METRICS_TOKEN", token)]).await;
+    let (status, landing) = page(&server, Some("203.0.113.9"), "/").await;
+    assert_eq!(status, 404);
+    assert!(!landing.contains("开放镇"), "{landing}");
+    let c = client();
+    assert_eq!(c.get(server.url("/metrics")).send().await.unwrap().status(), 401);
+    assert_eq!(c.get(server.url("/metrics")).bearer_auth("wrong-token").send().await.unwrap().status(), 401);
+    let r = c.get(server.url("/metrics")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("zhanqun_raft_term"));
+    drop(server);
+
+    // Metrics on their own address: none on the public one.
+    let metrics_port = free_port();
+    let listen = format!("127.0.0.1:{metrics_port}");
+    let (_dir, server) = with_sites(&["--metrics-listen", &listen], &[]).await;
+    assert_eq!(c.get(server.url("/metrics")).send().await.unwrap().status(), 404);
+    let r = c.get(format!("http://{listen}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("zhanqun_raft_term"));
+}
+
+/// Waits for the server to close `stream`, at most `limit`; returns how long
+/// it took, or `None` if it was still open.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn clients_that_trickle_stall_or_idle_are_dropped() {
+    // Short deadlines so the test does not wait for the defaults (20 s, 30 s).
+    let (_dir, server) = with_sites(&["--header-timeout-secs", "2", "--body-timeout-secs", "2"], &[]).await;
+    let addr = format!("127.0.0.1:{}", server.port);
+    let limit = Duration::from_secs(15);
+    let opened = Instant::now();
+    let check = move |what: &str, stream: &mut TcpStream| {
+        closed_within(stream, limit).unwrap_or_else(|| panic!("{what}: still open after {limit:?}"));
+        // Closed by the deadline, not by an error straight away.
+        assert!(opened.elapsed() >= Duration::from_millis(1500), "{what}: closed too early ({:?})", opened.elapsed());
+    };
+    // Silent: connects and sends nothing.
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    // Trickling: a byte of the request head every half second, for ever.
+    let mut trickle = TcpStream::connect(&addr).unwrap();
+    let trickler = {
+        let mut s = trickle.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for b in
+                b"GET /sites/kaifang/ HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().chain(b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter())
+            {
+                if s.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    // Stalling: announces a body and sends half of it.
+    let mut stall = TcpStream::connect(&addr).unwrap();
+    stall.write_all(b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"username\":").unwrap();
+    // Kept alive after one answer, then silent.
+    let mut kept = TcpStream::connect(&addr).unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut first = [0u8; 64];
+    let n = kept.read(&mut first).unwrap();
+    assert!(std::str::from_utf8(&first[..n]).unwrap().starts_with("HTTP/1.1 200"));
+
+    let blocking = tokio::task::spawn_blocking(move || {
+        check("silent", &mut idle);
+        check("trickling head", &mut trickle);
+        check("stalled body", &mut stall);
+        check("idle keep-alive", &mut kept);
+    });
+    blocking.await.unwrap();
+    trickler.join().unwrap();
+    // The node still serves everyone else.
+    let (status, _) = page(&server, None, "/sites/kaifang/").await;
+    assert_eq!(status, 200);
+}
