@@ -37,6 +37,7 @@ async fn run() {
         advertise: "http://127.0.0.1:0".into(),
         secret: None,
         snapshot_every: zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY,
+        adopt_identity: false,
     };
     let node = Arc::new(Node::start(config, derived.clone()).await.unwrap());
     node.bootstrap().await.unwrap();

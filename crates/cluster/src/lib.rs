@@ -16,6 +16,7 @@
 // that build one share the trait's signature rather than box it twice.
 #![allow(clippy::result_large_err)]
 
+mod identity;
 pub mod log_store;
 mod membership;
 pub mod metrics;
@@ -24,6 +25,7 @@ pub mod node;
 mod secret;
 pub mod state_machine;
 
+pub use identity::{Identity, Member, TARGET_HEADER};
 pub use membership::{ClusterOp, ClusterStatus, LocalStatus, MemberStatus};
 pub use metrics::ClusterMetrics;
 pub use node::{DEFAULT_SNAPSHOT_EVERY, Node, NodeConfig, WriteError, Written};
@@ -37,7 +39,7 @@ openraft::declare_raft_types!(
         D = zhanqun_model::Proposal,
         R = zhanqun_model::Outcome,
         NodeId = u64,
-        Node = openraft::BasicNode,
+        Node = crate::Member,
         SnapshotData = tokio::fs::File,
 );
 

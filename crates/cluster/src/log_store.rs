@@ -43,6 +43,30 @@ impl LogStore {
         Ok(LogStore { writer: Arc::new(Mutex::new(writer)), readers })
     }
 
+    /// This data directory's incarnation (see `identity`), made the first
+    /// time it is asked for. A directory that already held a log or a vote
+    /// then is legacy: it was a member before incarnations existed.
+    pub async fn identity(&self) -> Result<crate::Identity, sqlx::Error> {
+        let mut conn = self.writer.lock().await;
+        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = 'identity'").fetch_optional(&mut *conn).await?;
+        if let Some(identity) = stored.and_then(|s| serde_json::from_str(&s).ok()) {
+            return Ok(identity);
+        }
+        let used: i64 = sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM log) + (SELECT COUNT(*) FROM state WHERE key IN ('vote', 'last_purged', 'committed'))")
+            .fetch_one(&mut *conn)
+            .await?;
+        let identity = crate::Identity::new(used > 0);
+        Self::put_state(&mut conn, "identity", &identity).await?;
+        Ok(identity)
+    }
+
+    /// Takes on the incarnation the cluster expects (the operator's
+    /// `--adopt-identity`), durably.
+    pub async fn set_identity(&self, identity: &crate::Identity) -> Result<(), sqlx::Error> {
+        let mut conn = self.writer.lock().await;
+        Self::put_state(&mut conn, "identity", identity).await
+    }
+
     async fn get_state<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
         let value: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = ?")
             .bind(key)

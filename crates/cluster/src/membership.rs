@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
-use openraft::{BasicNode, ChangeMembers, RaftMetrics};
+use openraft::{ChangeMembers, RaftMetrics};
+
+use crate::Member;
 use serde::{Deserialize, Serialize};
 
 use crate::network::{PeerError, paths};
@@ -34,10 +36,24 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ClusterOp {
     /// Add a node as a learner, wait until it has caught up, make it a voter.
-    /// Idempotent: a voter at the same address is left as it is.
-    Join { id: u64, addr: String },
+    /// Idempotent: a voter at the same address is left as it is. A node
+    /// that comes back as another incarnation (it lost its data) is removed
+    /// first and added anew (see `identity`).
+    Join {
+        id: u64,
+        addr: String,
+        /// The joiner's incarnation; when absent (an operator's `cluster
+        /// add`, an older binary) it is asked of the node.
+        #[serde(default)]
+        incarnation: Option<String>,
+    },
     /// Add a node as a learner only (it replicates, does not vote).
-    AddLearner { id: u64, addr: String },
+    AddLearner {
+        id: u64,
+        addr: String,
+        #[serde(default)]
+        incarnation: Option<String>,
+    },
     /// Make a learner a voter, once it has caught up.
     Promote { id: u64 },
     /// Take a node out of the cluster entirely.
@@ -54,6 +70,13 @@ pub struct LocalStatus {
     pub term: u64,
     pub last_log_index: u64,
     pub applied_index: u64,
+    /// Which life of the node this is (see `identity`); absent from older nodes.
+    #[serde(default)]
+    pub incarnation: Option<String>,
+    /// The node holds Raft state: a membership, log entries or a vote. A
+    /// node without any is brand new, or lost its data.
+    #[serde(default)]
+    pub has_state: bool,
 }
 
 /// One member as the cluster sees it.
@@ -94,6 +117,8 @@ impl Node {
             term: m.current_term,
             last_log_index: m.last_log_index.unwrap_or(0),
             applied_index: self.applied_index(),
+            incarnation: Some(self.identity().incarnation),
+            has_state: m.current_term > 0 || m.last_log_index.is_some() || m.membership_config.membership().nodes().next().is_some(),
         }
     }
 
@@ -189,22 +214,39 @@ impl Node {
         let uniform = membership.membership().get_joint_config().len() == 1;
         let known = |id: u64| membership.membership().get_node(&id).cloned();
         match op {
-            ClusterOp::Join { id, addr } | ClusterOp::AddLearner { id, addr } => {
-                if let Some(existing) = known(*id)
-                    && existing.addr != *addr
-                {
-                    return Err(format!("node {id} is already a member at {}; remove it first to change its address", existing.addr));
-                }
+            ClusterOp::Join { id, addr, incarnation } | ClusterOp::AddLearner { id, addr, incarnation } => {
                 let join = matches!(op, ClusterOp::Join { .. });
-                // A voter in a joint configuration (a join whose leader
-                // stepped down between the two steps) is finished below.
-                if join && is_voter(*id) && uniform {
-                    return Ok(());
+                // Which life of the node this is: said by the node when it
+                // joins, asked of it when an operator adds it.
+                let incarnation = match incarnation {
+                    Some(i) => Some(i.clone()),
+                    None => self.probe(addr).await.and_then(|s| s.incarnation),
+                };
+                let mut add = known(*id).is_none();
+                if let Some(existing) = known(*id) {
+                    if incarnation.is_some() && existing.incarnation != incarnation {
+                        // It lost its data: the member the cluster knows is
+                        // gone, and must not be counted or voted as.
+                        tracing::warn!(
+                            node = id,
+                            "node {id} came back as another incarnation (it lost its data): removing the old member, then adding it anew as a learner that catches up"
+                        );
+                        self.remove_member(*id, is_voter(*id), &membership).await?;
+                        add = true;
+                    } else if existing.addr != *addr {
+                        return Err(format!("node {id} is already a member at {}; remove it first to change its address", existing.addr));
+                    } else if join && is_voter(*id) && uniform {
+                        // A voter in a joint configuration (a join whose
+                        // leader stepped down between the two steps) is
+                        // finished below.
+                        return Ok(());
+                    }
                 }
-                if known(*id).is_none() {
+                if add {
                     tracing::info!(node = id, addr, "adding a learner; it catches up before anything else");
+                    let member = Member { addr: addr.clone(), incarnation };
                     // What openraft's non-blocking `add_learner` proposes.
-                    self.propose_membership(ChangeMembers::AddNodes(BTreeMap::from([(*id, BasicNode { addr: addr.clone() })]))).await?;
+                    self.propose_membership(ChangeMembers::AddNodes(BTreeMap::from([(*id, member)]))).await?;
                 }
                 if join {
                     // Also on a retry that finds the learner already added
@@ -228,16 +270,21 @@ impl Node {
                 if known(*id).is_none() {
                     return Err(format!("node {id} is not a member"));
                 }
-                let voters: BTreeSet<u64> = membership.membership().voter_ids().collect();
-                if voters.len() == 1 && voters.contains(id) {
-                    return Err(format!("node {id} is the last voter; a cluster cannot remove its last voter"));
-                }
-                if is_voter(*id) {
-                    self.propose_membership(ChangeMembers::RemoveVoters(BTreeSet::from([*id]))).await
-                } else {
-                    self.propose_membership(ChangeMembers::RemoveNodes(BTreeSet::from([*id]))).await
-                }
+                self.remove_member(*id, is_voter(*id), &membership).await
             }
+        }
+    }
+
+    /// Takes node `id` out of the membership entirely.
+    async fn remove_member(&self, id: u64, voter: bool, membership: &openraft::StoredMembership<u64, Member>) -> Result<(), String> {
+        let voters: BTreeSet<u64> = membership.membership().voter_ids().collect();
+        if voters.len() == 1 && voters.contains(&id) {
+            return Err(format!("node {id} is the last voter; a cluster cannot remove its last voter"));
+        }
+        if voter {
+            self.propose_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id]))).await
+        } else {
+            self.propose_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id]))).await
         }
     }
 
@@ -254,7 +301,7 @@ impl Node {
     /// final one not yet proposed); openraft then refuses the second step.
     /// Proposing the same change again finishes it: from a joint
     /// configuration, the next step towards its own goal is the final one.
-    async fn propose_membership(&self, change: ChangeMembers<u64, BasicNode>) -> Result<(), String> {
+    async fn propose_membership(&self, change: ChangeMembers<u64, Member>) -> Result<(), String> {
         let mut attempts = 0;
         loop {
             self.wait_membership_committed().await?;
@@ -277,7 +324,7 @@ impl Node {
             .map_err(|e| format!("a previous membership change has not been committed: {e}"))
     }
 
-    fn explain(&self, e: RaftError<u64, ClientWriteError<u64, BasicNode>>) -> String {
+    fn explain(&self, e: RaftError<u64, ClientWriteError<u64, Member>>) -> String {
         match e {
             RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => format!("{NOT_LEADER}: node {} is no longer the leader", self.id),
             other => other.to_string(),
@@ -293,7 +340,7 @@ impl Node {
     /// and with it voting the cluster tolerates one failure fewer until it
     /// has caught up.
     async fn wait_caught_up(&self, id: u64) -> Result<(), String> {
-        let caught_up = |m: &openraft::RaftMetrics<u64, BasicNode>| match &m.replication {
+        let caught_up = |m: &openraft::RaftMetrics<u64, Member>| match &m.replication {
             // No longer the leader: stop waiting (reported below).
             None => true,
             Some(targets) => {
@@ -313,7 +360,7 @@ impl Node {
     /// until a leader accepts. Does nothing if this node already belongs to
     /// a cluster (a restart).
     pub async fn join(&self, member_url: &str) {
-        let op = ClusterOp::Join { id: self.id, addr: self.advertise.clone() };
+        let op = ClusterOp::Join { id: self.id, addr: self.advertise.clone(), incarnation: Some(self.identity().incarnation) };
         let mut attempt = 0u32;
         loop {
             if self.is_voter_here() {
@@ -349,13 +396,13 @@ impl Node {
 }
 
 /// The newest membership entry in the log is applied, so committed.
-fn membership_committed(m: &RaftMetrics<u64, BasicNode>) -> bool {
+fn membership_committed(m: &RaftMetrics<u64, Member>) -> bool {
     m.membership_config.log_id().map(|l| l.index) <= m.last_applied.map(|l| l.index)
 }
 
 /// No membership change under way: the newest membership is committed and
 /// is a single configuration, not a joint one between two.
-fn membership_settled(m: &RaftMetrics<u64, BasicNode>) -> bool {
+fn membership_settled(m: &RaftMetrics<u64, Member>) -> bool {
     membership_committed(m) && m.membership_config.membership().get_joint_config().len() == 1
 }
 

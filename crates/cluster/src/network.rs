@@ -7,12 +7,16 @@
 //! joining, changing membership. Snapshot chunks travel as raw bytes behind a
 //! small JSON head rather than as a JSON array of numbers.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest, VoteResponse};
-use openraft::{BasicNode, SnapshotMeta, Vote};
+use openraft::{SnapshotMeta, Vote};
+
+use crate::Member;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +75,9 @@ impl Peers {
         install_tls_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
-            .pool_idle_timeout(Duration::from_secs(30))
+            // Below the nodes' idle-connection deadline (20 s by default), so
+            // a pooled connection is never one the peer has just closed.
+            .pool_idle_timeout(Duration::from_secs(10))
             .tcp_nodelay(true)
             .build()
             .expect("the HTTP client builds with static settings");
@@ -116,7 +122,7 @@ fn classify(addr: &str, e: reqwest::Error) -> PeerError {
 #[derive(Serialize, Deserialize)]
 pub struct SnapshotChunkHead {
     pub vote: Vote<u64>,
-    pub meta: SnapshotMeta<u64, BasicNode>,
+    pub meta: SnapshotMeta<u64, Member>,
     pub offset: u64,
     pub done: bool,
 }
@@ -144,34 +150,50 @@ pub fn decode_snapshot_chunk(body: &[u8]) -> Result<InstallSnapshotRequest<TypeC
 #[derive(Clone)]
 pub struct HttpNetwork {
     pub peers: Peers,
+    /// Whether this node may ask for votes (see `identity`).
+    pub admitted: Arc<AtomicBool>,
 }
 
 pub struct PeerConnection {
     peers: Peers,
     target: u64,
     addr: String,
+    /// The incarnation of the target this node's membership records: every
+    /// call says so, and another life of the target refuses it.
+    incarnation: Option<String>,
+    admitted: Arc<AtomicBool>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
     type Network = PeerConnection;
 
-    async fn new_client(&mut self, target: u64, node: &BasicNode) -> Self::Network {
-        PeerConnection { peers: self.peers.clone(), target, addr: node.addr.clone() }
+    async fn new_client(&mut self, target: u64, node: &Member) -> Self::Network {
+        PeerConnection { peers: self.peers.clone(), target, addr: node.addr.clone(), incarnation: node.incarnation.clone(), admitted: self.admitted.clone() }
     }
 }
 
 impl PeerConnection {
-    async fn rpc<Req, Resp, E>(&self, path: &str, body: &Req, option: &RPCOption) -> Result<Resp, RPCError<u64, BasicNode, RaftError<u64, E>>>
+    async fn rpc<Req, Resp, E>(&self, path: &str, body: &Req, option: &RPCOption) -> Result<Resp, RPCError<u64, Member, RaftError<u64, E>>>
     where
         Req: Serialize,
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
-        let answer: Result<Resp, RaftError<u64, E>> = self.peers.call(&self.addr, path, body, option.hard_ttl()).await.map_err(|e| self.rpc_error(e))?;
+        let req = self.request(path, option)?.json(body);
+        let answer: Result<Resp, RaftError<u64, E>> = Peers::finish(&self.addr, req).await.map_err(|e| self.rpc_error(e))?;
         answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 
-    fn rpc_error<E: std::error::Error>(&self, e: PeerError) -> RPCError<u64, BasicNode, E> {
+    /// A Raft call to the target, naming the incarnation it is meant for.
+    fn request<E: std::error::Error>(&self, path: &str, option: &RPCOption) -> Result<reqwest::RequestBuilder, RPCError<u64, Member, E>> {
+        let req = self.peers.request(&self.addr, path, option.hard_ttl()).map_err(|e| self.rpc_error(e))?;
+        Ok(match &self.incarnation {
+            Some(inc) => req.header(crate::TARGET_HEADER, inc.as_str()),
+            None => req,
+        })
+    }
+
+    fn rpc_error<E: std::error::Error>(&self, e: PeerError) -> RPCError<u64, Member, E> {
         match e {
             PeerError::NotSent(_) => RPCError::Unreachable(Unreachable::new(&e)),
             _ => RPCError::Network(NetworkError::new(&e)),
@@ -184,7 +206,7 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         &mut self,
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
-    ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
+    ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, Member, RaftError<u64>>> {
         self.rpc(paths::APPEND, &rpc, &option).await
     }
 
@@ -192,15 +214,20 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         &mut self,
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
-    ) -> Result<InstallSnapshotResponse<u64>, RPCError<u64, BasicNode, RaftError<u64, InstallSnapshotError>>> {
-        let req = self.peers.request(&self.addr, paths::SNAPSHOT, option.hard_ttl()).map_err(|e| self.rpc_error(e))?;
+    ) -> Result<InstallSnapshotResponse<u64>, RPCError<u64, Member, RaftError<u64, InstallSnapshotError>>> {
+        let req = self.request(paths::SNAPSHOT, &option)?;
         let req = req.header("content-type", "application/octet-stream").body(encode_snapshot_chunk(&rpc));
         let answer: Result<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>> =
             Peers::finish(&self.addr, req).await.map_err(|e| self.rpc_error(e))?;
         answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 
-    async fn vote(&mut self, rpc: VoteRequest<u64>, option: RPCOption) -> Result<VoteResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
+    async fn vote(&mut self, rpc: VoteRequest<u64>, option: RPCOption) -> Result<VoteResponse<u64>, RPCError<u64, Member, RaftError<u64>>> {
+        // A node the membership does not name as itself asks nobody for a
+        // vote (it should not be a candidate at all: see `Admission`).
+        if !self.admitted.load(Ordering::Acquire) {
+            return Err(RPCError::Unreachable(Unreachable::new(&PeerError::NotSent("this node is not admitted to vote".into()))));
+        }
         self.rpc(paths::VOTE, &rpc, &option).await
     }
 }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::storage::RaftLogStorage;
-use openraft::{BasicNode, Config, SnapshotPolicy};
+use openraft::{Config, SnapshotPolicy};
+
+use crate::Member;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use zhanqun_model::{Outcome, Proposal};
@@ -46,6 +48,11 @@ pub struct NodeConfig {
     /// Build a snapshot (and purge the log behind it) every this many
     /// applied entries.
     pub snapshot_every: u64,
+    /// The operator's word that this node may take on whatever incarnation
+    /// the cluster expects of it (see `identity`): for a node whose data is
+    /// lost when the cluster cannot do without its vote. Entries it had
+    /// acknowledged may be lost with it.
+    pub adopt_identity: bool,
 }
 
 /// The default of [`NodeConfig::snapshot_every`].
@@ -100,6 +107,14 @@ pub struct Node {
     /// What was committed before this start: serving before applying it
     /// would show older content than a client may already have seen.
     committed_at_start: u64,
+    /// Which life of this node this is (see `identity`).
+    identity: Arc<std::sync::RwLock<crate::Identity>>,
+    /// The membership names this node with its own incarnation: it may vote
+    /// and stand for election. Shared with the network, which sends no vote
+    /// request while this is false.
+    admitted: Arc<std::sync::atomic::AtomicBool>,
+    warned: Arc<std::sync::atomic::AtomicBool>,
+    adopt_identity: bool,
 }
 
 impl Node {
@@ -110,6 +125,7 @@ impl Node {
         std::fs::create_dir_all(&cfg.data_dir).map_err(zhanqun_store::StoreError::from)?;
         let store = Arc::new(Store::open(&cfg.data_dir.join("content.db")).await?);
         let mut log = LogStore::open(&cfg.data_dir.join("raft-log.db")).await?;
+        let identity = log.identity().await?;
         let committed_at_start = log.read_committed().await.map_err(|e| StartError::Raft(e.to_string()))?.map_or(0, |l| l.index);
         // Entries applied before this start are not applied again: begin the
         // watch where the store stands.
@@ -137,10 +153,86 @@ impl Node {
         .validate()?;
         let peers = Peers::new(cfg.node_id, cfg.secret.clone());
         let log_reader = log.clone();
-        let raft =
-            Raft::new(cfg.node_id, Arc::new(config), HttpNetwork { peers: peers.clone() }, log, sm).await.map_err(|e| StartError::Raft(e.to_string()))?;
+        let admitted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let network = HttpNetwork { peers: peers.clone(), admitted: admitted.clone() };
+        let raft = Raft::new(cfg.node_id, Arc::new(config), network, log, sm).await.map_err(|e| StartError::Raft(e.to_string()))?;
         tokio::spawn(count_leader_changes(raft.metrics(), metrics.clone()));
-        Ok(Node { id: cfg.node_id, advertise: cfg.advertise, raft, store, metrics, peers, log: log_reader, applied: applied_rx, committed_at_start })
+        let node = Node {
+            id: cfg.node_id,
+            advertise: cfg.advertise,
+            raft,
+            store,
+            metrics,
+            peers,
+            log: log_reader,
+            applied: applied_rx,
+            committed_at_start,
+            identity: Arc::new(std::sync::RwLock::new(identity)),
+            admitted,
+            warned: Arc::default(),
+            adopt_identity: cfg.adopt_identity,
+        };
+        node.follow_admission();
+        Ok(node)
+    }
+
+    /// This node's incarnation.
+    pub fn identity(&self) -> crate::Identity {
+        self.identity.read().expect("identity lock").clone()
+    }
+
+    /// Whether a Raft call meant for incarnation `expected` of this node is
+    /// for this node. With `--adopt-identity`, a call naming an incarnation
+    /// makes it this node's (once, durably): the operator said so.
+    pub async fn accepts_call_for(&self, expected: Option<&str>) -> bool {
+        if self.identity().is(expected) {
+            return true;
+        }
+        if self.adopt_identity {
+            {
+                let adopted = match expected {
+                    Some(inc) => crate::Identity { incarnation: inc.to_string(), legacy: false },
+                    // A member recorded before incarnations: be that one.
+                    None => crate::Identity { legacy: true, ..self.identity() },
+                };
+                if let Err(e) = self.log.set_identity(&adopted).await {
+                    tracing::error!(error = %e, "cannot record the adopted incarnation");
+                    return false;
+                }
+                tracing::warn!(incarnation = ?expected, "adopted the incarnation the cluster expects (--adopt-identity): entries this node had acknowledged before losing its data may be lost");
+                *self.identity.write().expect("identity lock") = adopted;
+                self.update_admission(&self.raft.metrics().borrow().clone());
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether the membership names this node with its own incarnation.
+    pub fn admitted(&self) -> bool {
+        self.admitted.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Keeps `admitted`, and whether this node may stand for election, in
+    /// step with the membership it sees.
+    fn follow_admission(&self) {
+        let admission = self.admission();
+        let mut rx = self.raft.metrics();
+        admission.update(&rx.borrow().clone());
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let m = rx.borrow().clone();
+                admission.update(&m);
+            }
+        });
+    }
+
+    fn admission(&self) -> Admission {
+        Admission { id: self.id, raft: self.raft.clone(), identity: self.identity.clone(), admitted: self.admitted.clone(), warned: self.warned.clone() }
+    }
+
+    fn update_admission(&self, m: &openraft::RaftMetrics<u64, Member>) {
+        self.admission().update(m);
     }
 
     /// Whether this node's log already holds a membership (it bootstrapped
@@ -155,7 +247,7 @@ impl Node {
         if self.is_initialized().await {
             return Ok(());
         }
-        let members = std::collections::BTreeMap::from([(self.id, BasicNode { addr: self.advertise.clone() })]);
+        let members = std::collections::BTreeMap::from([(self.id, self.identity().member(&self.advertise))]);
         self.raft.initialize(members).await.map_err(|e| StartError::Raft(e.to_string()))?;
         tracing::info!(node = self.id, "bootstrapped a new one-member cluster");
         Ok(())
@@ -324,7 +416,42 @@ impl Node {
     }
 }
 
-async fn count_leader_changes(mut rx: watch::Receiver<openraft::RaftMetrics<u64, BasicNode>>, metrics: Arc<ClusterMetrics>) {
+/// What decides whether this node may vote: its id, its incarnation and
+/// the membership Raft reports.
+struct Admission {
+    id: u64,
+    raft: Raft,
+    identity: Arc<std::sync::RwLock<crate::Identity>>,
+    admitted: Arc<std::sync::atomic::AtomicBool>,
+    /// The mismatch was logged (once per spell, not per metrics update).
+    warned: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Admission {
+    fn update(&self, m: &openraft::RaftMetrics<u64, Member>) {
+        let membership = m.membership_config.membership();
+        let recorded = membership.get_node(&self.id);
+        let identity = self.identity.read().expect("identity lock").clone();
+        let admitted = recorded.is_some_and(|n| identity.is(n.incarnation.as_deref()));
+        // Only an admitted node may stand for election.
+        self.raft.runtime_config().elect(admitted);
+        let was = self.admitted.swap(admitted, std::sync::atomic::Ordering::AcqRel);
+        if admitted && !was {
+            tracing::info!(node = self.id, "the membership names this node as itself: it may vote and stand for election");
+        }
+        if admitted {
+            self.warned.store(false, std::sync::atomic::Ordering::Relaxed);
+        } else if recorded.is_some() && !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                node = self.id,
+                incarnation = %identity.incarnation,
+                "the cluster knows this node as another incarnation (this data directory is not the one it had): it will neither vote nor stand for election until it is removed and re-added, which it asks for when it joins"
+            );
+        }
+    }
+}
+
+async fn count_leader_changes(mut rx: watch::Receiver<openraft::RaftMetrics<u64, Member>>, metrics: Arc<ClusterMetrics>) {
     let mut last = rx.borrow().current_leader;
     while rx.changed().await.is_ok() {
         let now = rx.borrow().current_leader;

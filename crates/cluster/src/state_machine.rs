@@ -25,7 +25,7 @@ pub trait ApplyObserver: Send + Sync + 'static {
     fn reset(&self);
 }
 
-type Membership = StoredMembership<u64, openraft::BasicNode>;
+type Membership = StoredMembership<u64, crate::Member>;
 
 #[derive(Clone)]
 pub struct StateMachine {
@@ -115,7 +115,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok(Box::new(file))
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta<u64, openraft::BasicNode>, snapshot: Box<tokio::fs::File>) -> Result<(), StorageError> {
+    async fn install_snapshot(&mut self, meta: &SnapshotMeta<u64, crate::Member>, snapshot: Box<tokio::fs::File>) -> Result<(), StorageError> {
         let err = |e: &dyn std::fmt::Display| io_err(ErrorSubject::Snapshot(Some(meta.signature())), ErrorVerb::Write, std::io::Error::other(e.to_string()));
         let started = std::time::Instant::now();
         snapshot.sync_all().await.map_err(|e| err(&e))?;
@@ -137,14 +137,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let (db, meta_path) = self.current_paths();
         let Ok(meta_json) = tokio::fs::read_to_string(&meta_path).await else { return Ok(None) };
-        let meta: SnapshotMeta<u64, openraft::BasicNode> =
+        let meta: SnapshotMeta<u64, crate::Member> =
             serde_json::from_str(&meta_json).map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
         let file = tokio::fs::File::open(&db).await.map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
         Ok(Some(Snapshot { meta, snapshot: Box::new(file) }))
     }
 }
 
-async fn write_meta(path: &Path, meta: &SnapshotMeta<u64, openraft::BasicNode>) -> std::io::Result<()> {
+async fn write_meta(path: &Path, meta: &SnapshotMeta<u64, crate::Member>) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     tokio::fs::write(&tmp, serde_json::to_vec(meta).expect("snapshot meta serializes")).await?;
     tokio::fs::rename(&tmp, path).await

@@ -66,15 +66,42 @@ impl FromRequestParts<Arc<App>> for Peer {
     }
 }
 
-async fn append(_: Peer, State(app): AppState, Json(rpc): Json<AppendEntriesRequest<TypeConfig>>) -> Json<serde_json::Value> {
+/// A Raft call meant for this very node: the incarnation the caller's
+/// membership records for it is this node's own (see the cluster crate's
+/// `identity`). Another life of the node — one that lost its data — refuses
+/// every call, so the leader neither counts it nor sends it anything, and
+/// no candidate gets its vote, until the cluster has re-added it.
+pub struct ForThisNode;
+
+impl FromRequestParts<Arc<App>> for ForThisNode {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let expected = parts.headers.get(zhanqun_cluster::TARGET_HEADER).and_then(|v| v.to_str().ok());
+        if app.node.accepts_call_for(expected).await {
+            return Ok(ForThisNode);
+        }
+        app.node.metrics.refused_peer_calls.with_label_values(&["identity"]).inc();
+        Err(ApiError::Conflict(
+            "identity_mismatch".into(),
+            format!(
+                "node {} is not the incarnation {} the caller's membership records (it lost its data and must be removed and re-added; it asks for that when it joins)",
+                app.node.id,
+                expected.unwrap_or("(none, from before incarnations)")
+            ),
+        ))
+    }
+}
+
+async fn append(_: Peer, _: ForThisNode, State(app): AppState, Json(rpc): Json<AppendEntriesRequest<TypeConfig>>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(app.node.raft.append_entries(rpc).await).expect("raft answers serialize"))
 }
 
-async fn vote(_: Peer, State(app): AppState, Json(rpc): Json<VoteRequest<u64>>) -> Json<serde_json::Value> {
+async fn vote(_: Peer, _: ForThisNode, State(app): AppState, Json(rpc): Json<VoteRequest<u64>>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(app.node.raft.vote(rpc).await).expect("raft answers serialize"))
 }
 
-async fn snapshot(_: Peer, State(app): AppState, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn snapshot(_: Peer, _: ForThisNode, State(app): AppState, body: Bytes) -> Result<Json<serde_json::Value>, ApiError> {
     let rpc = decode_snapshot_chunk(&body).map_err(|e| ApiError::bad_request("bad_snapshot_chunk", e))?;
     Ok(Json(serde_json::to_value(app.node.raft.install_snapshot(rpc).await).expect("raft answers serialize")))
 }

@@ -61,8 +61,9 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<()> {
             }
             return Ok(());
         }
-        Action::Add { id, addr, learner: true } => ClusterOp::AddLearner { id, addr },
-        Action::Add { id, addr, learner: false } => ClusterOp::Join { id, addr },
+        // The node is asked which incarnation it is.
+        Action::Add { id, addr, learner: true } => ClusterOp::AddLearner { id, addr, incarnation: None },
+        Action::Add { id, addr, learner: false } => ClusterOp::Join { id, addr, incarnation: None },
         Action::Promote { id } => ClusterOp::Promote { id },
         Action::Remove { id } => ClusterOp::Remove { id },
     };

@@ -81,10 +81,23 @@ struct ServeArgs {
     /// Join the cluster of the node at this URL (any member; a Kubernetes
     /// headless service name works). The node enters as a learner, catches
     /// up, then becomes a voter. Ignored on restart: the node is a member.
-    /// Node 1 started with --join and no cluster answering bootstraps one
-    /// instead, so that pod 0 of a StatefulSet can use the same arguments.
+    /// A node that lost its data and joins again is re-added as a new member.
     #[arg(long, env = "ZHANQUN_JOIN")]
     join: Option<String>,
+    /// The other nodes of a cluster that forms itself (a StatefulSet's pods),
+    /// comma separated. Node 1 started empty with --join founds the cluster
+    /// only when every one of them answers and none holds any Raft state —
+    /// never when one is down or busy electing, so a node 1 that lost its
+    /// data rejoins instead of founding a second cluster.
+    #[arg(long, env = "ZHANQUN_PEERS", value_delimiter = ',')]
+    peers: Vec<String>,
+    /// The operator's word that this node, whose data is lost, may take on
+    /// the identity the cluster remembers for it and vote again at once —
+    /// for when the cluster cannot elect a leader without it. Entries it
+    /// had acknowledged before may be lost. Otherwise a node that lost its
+    /// data votes only once re-added (see README, Durability).
+    #[arg(long)]
+    adopt_identity: bool,
     /// Take the node id from the host name's ordinal suffix plus one
     /// (`zhanqun-0` → 1, `zhanqun-2` → 3), as a StatefulSet names its pods.
     #[arg(long, conflicts_with = "node_id")]
@@ -260,6 +273,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         advertise: settings.advertise.clone(),
         secret,
         snapshot_every: args.snapshot_every,
+        adopt_identity: args.adopt_identity,
     };
     let node =
         Node::start(node_config, derived.clone()).await.with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
@@ -331,14 +345,9 @@ async fn form_cluster(node: &Arc<Node>, args: &ServeArgs) -> anyhow::Result<bool
     }
     let bootstrap = match &args.join {
         None => true,
-        // StatefulSet mode: pod 0 founds the cluster unless one answers.
-        Some(url) if node.id == 1 && !args.bootstrap => match node.probe(url).await {
-            Some(status) if status.leader.is_some() => false,
-            _ => {
-                tracing::info!(via = url, "no cluster answers at the join address: node 1 bootstraps one");
-                true
-            }
-        },
+        // StatefulSet mode: pod 0 founds the cluster only when it can show
+        // that none exists.
+        Some(_) if node.id == 1 && !args.bootstrap => no_cluster_among(node, &args.peers).await,
         Some(_) => false,
     };
     if bootstrap {
@@ -349,6 +358,36 @@ async fn form_cluster(node: &Arc<Node>, args: &ServeArgs) -> anyhow::Result<bool
     let joiner = node.clone();
     tokio::spawn(async move { joiner.join(&url).await });
     Ok(false)
+}
+
+/// Whether node 1, empty and told to join, should found the cluster: only
+/// when `peers` are named and every one of them answers without any Raft
+/// state (a fresh install). Waits while any peer does not answer: it may be
+/// starting, or be the cluster, busy electing. Without peers, node 1 never
+/// founds on its own (pass --bootstrap for that).
+async fn no_cluster_among(node: &Node, peers: &[String]) -> bool {
+    if peers.is_empty() {
+        tracing::info!("node 1 joins like the others: it founds a cluster only with --bootstrap, or with --peers that all answer empty");
+        return false;
+    }
+    let mut waited = 0u32;
+    loop {
+        let answers = futures::future::join_all(peers.iter().map(|p| node.probe(p))).await;
+        if answers.iter().flatten().any(|s| s.has_state) {
+            tracing::info!("a peer holds cluster state: joining the cluster instead of founding one");
+            return false;
+        }
+        let silent: Vec<&String> = peers.iter().zip(&answers).filter(|(_, a)| a.is_none()).map(|(p, _)| p).collect();
+        if silent.is_empty() {
+            tracing::info!(peers = peers.len(), "every peer answers and none holds cluster state: founding the cluster");
+            return true;
+        }
+        if waited % 15 == 0 {
+            tracing::info!(?silent, "waiting for every peer to answer before deciding whether a cluster exists");
+        }
+        waited += 1;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }
 
 /// What the first node of a new cluster does once it leads: create the
