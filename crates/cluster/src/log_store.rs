@@ -52,9 +52,10 @@ impl LogStore {
         if let Some(identity) = stored.and_then(|s| serde_json::from_str(&s).ok()) {
             return Ok(identity);
         }
-        let used: i64 = sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM log) + (SELECT COUNT(*) FROM state WHERE key IN ('vote', 'last_purged', 'committed'))")
-            .fetch_one(&mut *conn)
-            .await?;
+        let used: i64 =
+            sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM log) + (SELECT COUNT(*) FROM state WHERE key IN ('vote', 'last_purged', 'committed'))")
+                .fetch_one(&mut *conn)
+                .await?;
         let identity = crate::Identity::new(used > 0);
         Self::put_state(&mut conn, "identity", &identity).await?;
         Ok(identity)

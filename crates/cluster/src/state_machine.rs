@@ -137,8 +137,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let (db, meta_path) = self.current_paths();
         let Ok(meta_json) = tokio::fs::read_to_string(&meta_path).await else { return Ok(None) };
-        let meta: SnapshotMeta<u64, crate::Member> =
-            serde_json::from_str(&meta_json).map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
+        let meta: SnapshotMeta<u64, crate::Member> = serde_json::from_str(&meta_json).map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
         let file = tokio::fs::File::open(&db).await.map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
         Ok(Some(Snapshot { meta, snapshot: Box::new(file) }))
     }
