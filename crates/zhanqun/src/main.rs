@@ -382,7 +382,7 @@ async fn no_cluster_among(node: &Node, peers: &[String]) -> bool {
             tracing::info!(peers = peers.len(), "every peer answers and none holds cluster state: founding the cluster");
             return true;
         }
-        if waited % 15 == 0 {
+        if waited.is_multiple_of(15) {
             tracing::info!(?silent, "waiting for every peer to answer before deciding whether a cluster exists");
         }
         waited += 1;
