@@ -1,5 +1,6 @@
-//! `kill -9` in the middle of a stream of 500 writes, then a restart: every
-//! acknowledged write is there, exactly once, and nothing nobody wrote.
+//! `kill -9` in the middle of a stream of writes (4 writers sending 125 each,
+//! one after another), then a restart: every acknowledged write is there,
+//! exactly once, and nothing nobody wrote.
 
 mod common;
 
@@ -26,9 +27,11 @@ async fn acknowledged_writes_survive_kill_9() {
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let attempted: Arc<Mutex<HashSet<String>>> = Arc::default();
+    // Why each writer stopped, if it did before the kill.
+    let stopped: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
-        let (base, token, acked, attempted) = (server.base.clone(), token.clone(), acked.clone(), attempted.clone());
+        let (base, token, acked, attempted, stopped) = (server.base.clone(), token.clone(), acked.clone(), attempted.clone(), stopped.clone());
         tasks.push(tokio::spawn(async move {
             let c = client();
             for n in 0..PER_WRITER {
@@ -42,18 +45,29 @@ async fn acknowledged_writes_survive_kill_9() {
                     .await;
                 match r {
                     Ok(r) if r.status() == 201 => acked.lock().unwrap().push(title),
-                    // The server died under us: stop this writer.
-                    _ => return,
+                    // The server died under us (or refused): stop this writer.
+                    Ok(r) => {
+                        let why = format!("writer {w}: {} {}", r.status(), r.text().await.unwrap_or_default());
+                        return stopped.lock().unwrap().push(why);
+                    }
+                    Err(e) => return stopped.lock().unwrap().push(format!("writer {w}: {e}")),
                 }
             }
         }));
     }
     // Kill once a good part of the stream is acknowledged, mid-flight.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        if acked.lock().unwrap().len() >= 150 {
+        let n = acked.lock().unwrap().len();
+        if n >= 150 {
             break;
         }
+        let why = stopped.lock().unwrap().clone();
+        assert!(
+            std::time::Instant::now() < deadline && tasks.iter().any(|t| !t.is_finished()),
+            "waiting for 150 acknowledged writes before the kill: {n} so far; writers that stopped: {why:?}"
+        );
     }
     server.kill();
     for t in tasks {
