@@ -54,8 +54,12 @@ impl AuditLine {
 pub struct ChainCheck {
     pub entries: u64,
     pub intact: bool,
-    /// The first line whose hash does not follow from the lines before it.
+    /// The first line whose hash does not follow from the lines before it,
+    /// or the first line missing from the end of the trail.
     pub first_broken_id: Option<i64>,
+    /// Lines are missing from the end: the last line is not the one the
+    /// state machine recorded as the chain's head.
+    pub tail_cut: bool,
 }
 
 /// One stored line of the audit trail: its id, what it says, its hash.
@@ -119,8 +123,16 @@ pub(crate) async fn record(conn: &mut SqliteConnection, p: &Proposal, outcome: &
         .bind(&line.action)
         .bind(&line.result)
         .bind(&line.detail)
-        .bind(hash)
-        .execute(conn)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+    // The chain's head, beside it in the same transaction: a chain alone
+    // cannot tell that lines were cut off its end, the head can.
+    let id: i64 = sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(&mut *conn).await?;
+    let head = serde_json::json!({ "id": id, "hash": hash }).to_string();
+    sqlx::query("INSERT INTO raft_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(head)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -132,15 +144,25 @@ impl Store {
         use futures::TryStreamExt;
         let pool = self.reader();
         let mut rows = sqlx::query_as::<_, AuditEntry>(concat!("SELECT id, ", line_columns!(), ", hash FROM audit_log ORDER BY id")).fetch(&pool);
-        let (mut previous, mut entries, mut first_broken_id) = (String::new(), 0u64, None);
+        let (mut previous, mut entries, mut first_broken_id, mut last_id) = (String::new(), 0u64, None, 0i64);
         while let Some(e) = rows.try_next().await? {
             entries += 1;
             if !e.hash.is_empty() && first_broken_id.is_none() && e.line.chain(&previous) != e.hash {
                 first_broken_id = Some(e.id);
             }
             previous = e.hash;
+            last_id = e.id;
         }
-        Ok(ChainCheck { entries, intact: first_broken_id.is_none(), first_broken_id })
+        drop(rows);
+        // Trails older than the head record have none: their end cannot be checked.
+        let head: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'audit_head'").fetch_optional(&pool).await?;
+        let head: Option<(i64, String)> =
+            head.and_then(|h| serde_json::from_str::<serde_json::Value>(&h).ok()).and_then(|h| Some((h["id"].as_i64()?, h["hash"].as_str()?.to_string())));
+        let tail_cut = head.as_ref().is_some_and(|(id, hash)| *id != last_id || *hash != previous);
+        if tail_cut && first_broken_id.is_none() {
+            first_broken_id = Some(last_id + 1);
+        }
+        Ok(ChainCheck { entries, intact: first_broken_id.is_none(), first_broken_id, tail_cut })
     }
 }
 

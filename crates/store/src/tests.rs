@@ -205,3 +205,23 @@ async fn the_audit_trail_records_every_proposal_with_its_result() {
     let check = s.verify_audit_chain().await.unwrap();
     assert_eq!((check.intact, check.first_broken_id), (false, Some(refused_id)));
 }
+
+#[tokio::test]
+async fn a_line_deleted_from_the_audit_trail_or_its_tail_cut_off_is_found() {
+    let (_dir, s) = store().await;
+    for n in 1..=6 {
+        apply(&s, n, Command::CreateTenant { tenant: tenant(n as i64, &format!("t{n}")) }).await.unwrap();
+    }
+    assert!(s.verify_audit_chain().await.unwrap().intact);
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{}", s.path().display())).await.unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id").fetch_all(&mut conn).await.unwrap();
+    // The last two lines cut off: every remaining line still chains, but
+    // the end is not the head the state machine recorded.
+    sqlx::query("DELETE FROM audit_log WHERE id >= ?").bind(ids[4]).execute(&mut conn).await.unwrap();
+    let check = s.verify_audit_chain().await.unwrap();
+    assert_eq!((check.intact, check.tail_cut, check.first_broken_id, check.entries), (false, true, Some(ids[4]), 4), "{check:?}");
+    // A line deleted from the middle breaks the chain at the next one.
+    sqlx::query("DELETE FROM audit_log WHERE id = ?").bind(ids[1]).execute(&mut conn).await.unwrap();
+    let check = s.verify_audit_chain().await.unwrap();
+    assert_eq!((check.intact, check.first_broken_id), (false, Some(ids[2])), "{check:?}");
+}
