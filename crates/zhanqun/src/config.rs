@@ -25,6 +25,7 @@ pub struct FileConfig {
     pub metrics_listen: Option<SocketAddr>,
     pub header_timeout_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
+    pub session_ttl_secs: Option<u64>,
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
 }
@@ -60,6 +61,7 @@ pub struct Settings {
     pub landing: LandingSetting,
     pub metrics_listen: Option<SocketAddr>,
     pub timeouts: zhanqun_web::ClientTimeouts,
+    pub session_ttl: std::time::Duration,
     pub trusted_proxies: Vec<zhanqun_web::client::Cidr>,
 }
 

@@ -130,6 +130,9 @@ struct ServeArgs {
     /// ZHANQUN_METRICS_TOKEN is asked for in either case.
     #[arg(long, env = "ZHANQUN_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// How long a login lasts, in seconds. [default: 43200, twelve hours]
+    #[arg(long, env = "ZHANQUN_SESSION_TTL_SECS")]
+    session_ttl_secs: Option<u64>,
     /// Seconds a client has to send a request's head; also how long an
     /// idle keep-alive connection stays open. [default: 20]
     #[arg(long, env = "ZHANQUN_HEADER_TIMEOUT_SECS")]
@@ -183,11 +186,17 @@ impl ServeArgs {
                 s => Ok(Duration::from_secs(s)),
             }
         };
+        let session_ttl = match self.session_ttl_secs.or(file.session_ttl_secs).unwrap_or(12 * 3600) {
+            0 => bail!("session_ttl_secs must be at least 1"),
+            s if s > 30 * 24 * 3600 => bail!("session_ttl_secs must be at most 2592000 (30 days); got {s}"),
+            s => Duration::from_secs(s),
+        };
         let timeouts = zhanqun_web::ClientTimeouts {
             header: seconds("header_timeout_secs", self.header_timeout_secs.or(file.header_timeout_secs), 20)?,
             body: seconds("body_timeout_secs", self.body_timeout_secs.or(file.body_timeout_secs), 30)?,
         };
         Ok(Settings {
+            session_ttl,
             page_cache_bytes: page_cache_mb * 1024 * 1024,
             landing: self.landing.or(file.landing).unwrap_or(LandingSetting::Sites),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
@@ -281,6 +290,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let web_config = WebConfig {
         max_upload_bytes: settings.max_upload_bytes,
         timeouts: settings.timeouts,
+        session_ttl: settings.session_ttl,
         landing: match settings.landing {
             LandingSetting::Sites => zhanqun_web::Landing::OnlineSites,
             LandingSetting::None => zhanqun_web::Landing::Nothing,
