@@ -216,6 +216,14 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // A document written before node 4 exists: node 4 gets it by snapshot.
+    assert_eq!(write_document(&cluster.base(1), &token, "grow", "快照之前写入的防汛通知").await, Attempt::Acknowledged);
+    {
+        let mut l = ledger.lock().await;
+        l.attempted.insert("快照之前写入的防汛通知".into());
+        l.acked.insert("快照之前写入的防汛通知".into());
+    }
+
     // Node 4 joins while the writers go on.
     let joined = Instant::now();
     cluster.add_node(4, false, &extra).await;
@@ -224,6 +232,9 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
     let metrics = common::client().get(format!("{}/metrics", cluster.base(4))).send().await.unwrap().text().await.unwrap();
     let installs = metrics.lines().find_map(|l| l.strip_prefix("zhanqun_raft_snapshot_install_seconds_count ")).and_then(|v| v.trim().parse::<u64>().ok());
     assert!(installs.unwrap_or(0) >= 1, "node 4 should have caught up by snapshot; /metrics says {installs:?}");
+    // Its search index follows the installed snapshot.
+    // (Titles come back with the matched words in <em>: look for the rest.)
+    search_until(&format!("{}/api/v1/search?q=%E9%98%B2%E6%B1%9B&site=grow", cluster.base(4)), Some(&token), "快照之前写入的").await;
 
     // Remove node 2 with the command-line tool while a second operator, at
     // the same moment, adds a learner through another node: Raft takes one
@@ -300,6 +311,10 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
     let page = c.get(format!("{}/sites/grow/art/{}.html", cluster.base(4), doc["id"])).header("x-zhanqun-min-index", &at).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("经节点一发布、由节点四提供"));
+    // ... and found by the public search of every node, not only the one that took it.
+    for id in [1, 3, 4] {
+        search_until(&format!("{}/sites/grow/search?q=%E8%8A%82%E7%82%B9%E5%9B%9B", cluster.base(id)), None, &format!("/art/{}.html", doc["id"])).await;
+    }
     eprintln!(
         "join/remove: node 4 joined in {} ms under load (snapshot installs: {installs:?}); {} writes agree on 3 nodes at index {index}",
         join_time.as_millis(),
@@ -354,6 +369,27 @@ async fn peer_calls_without_the_cluster_secret_are_refused_and_counted() {
 
 /// `zhanqun cluster --node <base> <args>` with the cluster secret; its
 /// output is captured.
+/// Polls a search (JSON with a token, or a public page) until `expected`
+/// shows in the answer, at most 20 s.
+async fn search_until(url: &str, token: Option<&str>, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        let mut req = common::client().get(url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Ok(r) = req.send().await {
+            last = r.text().await.unwrap_or_default();
+            if last.contains(expected) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{url} did not find {expected} within 20 s; last answer: {}", last.chars().take(500).collect::<String>());
+}
+
 fn cluster_cli(base: &str, args: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"));
     command
