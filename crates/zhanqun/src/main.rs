@@ -298,7 +298,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics_token: metrics_token()?,
         metrics_elsewhere: settings.metrics_listen.is_some(),
         trusted_proxies: settings.trusted_proxies.clone(),
-        ..Default::default()
     };
     let mut app = App::new(node.clone(), blobs, derived, web_config);
     app.search = Some(search_index.clone());
