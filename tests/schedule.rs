@@ -85,12 +85,12 @@ async fn a_scheduled_document_is_published_and_withdrawn_on_time() {
 
     // The past, a withdrawal before the publication, a bad time: refused.
     let (status, body) = call(&server.base, &token, Method::POST, &path, Some(json!({ "publish_at": now_ms() - 1000 }))).await;
-    assert_eq!((status, error_code(&body).as_str()), (422, "in_the_past"), "{body}");
+    assert_eq!((status, error_code(&body).as_str()), (409, "in_the_past"), "{body}");
     let (status, body) = call(&server.base, &token, Method::POST, &path, Some(json!({ "publish_at": "2026-13-01 09:00" }))).await;
     assert_eq!((status, error_code(&body).as_str()), (422, "invalid_time"), "{body}");
     let at = now_ms() + 2_000;
     let (status, body) = call(&server.base, &token, Method::POST, &path, Some(json!({ "publish_at": at, "unpublish_at": at - 500 }))).await;
-    assert_eq!((status, error_code(&body).as_str()), (422, "invalid_schedule"), "{body}");
+    assert_eq!((status, error_code(&body).as_str()), (409, "invalid_schedule"), "{body}");
 
     let (status, body) = call(&server.base, &token, Method::POST, &path, Some(json!({ "publish_at": at, "unpublish_at": at + 3_000 }))).await;
     assert_eq!((status, body["state"].as_str()), (200, Some("scheduled")), "{body}");

@@ -17,7 +17,7 @@ async fn a_submission_needs_its_disclosure_attribute_and_reasons() {
     // No 公开属性: refused with what to do, and the draft stays a draft.
     let id = o.draft(json!({})).await;
     let (status, body) = o.step(&o.editor, id, "submit", None).await;
-    assert_eq!((status, error_code(&body).as_str()), (422, "disclosure_required"), "{body}");
+    assert_eq!((status, error_code(&body).as_str()), (409, "disclosure_required"), "{body}");
     assert!(message(&body).contains("公开属性"), "{body}");
     assert_eq!(o.get(&o.editor, id).await["state"], "draft");
 
@@ -32,7 +32,7 @@ async fn a_submission_needs_its_disclosure_attribute_and_reasons() {
     .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = o.step(&o.editor, id, "submit", None).await;
-    assert_eq!((status, error_code(&body).as_str()), (422, "disclosure_reason_required"));
+    assert_eq!((status, error_code(&body).as_str()), (409, "disclosure_reason_required"));
     assert!(message(&body).contains("disclosure_basis"), "{body}");
 
     // With its basis it goes to the 政务公开 reviewer first.
@@ -358,7 +358,7 @@ async fn metadata_rules_hold_from_draft_to_publication() {
     // 成文日期 after the 发布日期: publication refused, nothing published.
     let late = o.draft(json!({ "disclosure": "主动公开", "written_date": "2099-01-01", "title": "未来成文的文件" })).await;
     let (status, body) = publish(late).await;
-    assert_eq!((status, error_code(&body).as_str()), (422, "written_after_publication"), "{body}");
+    assert_eq!((status, error_code(&body).as_str()), (409, "written_after_publication"), "{body}");
     assert!(message(&body).contains("2099-01-01"), "{body}");
     assert_eq!(o.get(&o.editor, late).await["state"], "approved");
 

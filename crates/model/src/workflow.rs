@@ -96,10 +96,11 @@ pub fn first_stage(d: &Document) -> ReviewStage {
 }
 
 /// Checks a submission: the disclosure attribute is chosen, and explained
-/// when it is not 主动公开. A refusal says what to fill in.
+/// when it is not 主动公开. A refusal says what to fill in; it is a
+/// conflict (409) with the document as it stands, not a malformed request.
 pub fn check_submission(d: &Document) -> Result<(), Rejection> {
     let Some(disclosure) = d.meta.disclosure else {
-        return Err(Rejection::invalid(
+        return Err(Rejection::conflict(
             "disclosure_required",
             "choose the 公开属性 (disclosure: 主动公开, 依申请公开 or 不予公开) before submitting the document for review",
         ));
@@ -107,7 +108,7 @@ pub fn check_submission(d: &Document) -> Result<(), Rejection> {
     if disclosure.needs_reason() {
         let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
         if blank(&d.meta.disclosure_basis) || blank(&d.meta.disclosure_reason) {
-            return Err(Rejection::invalid(
+            return Err(Rejection::conflict(
                 "disclosure_reason_required",
                 format!(
                     "公开属性 {disclosure} needs its legal basis (disclosure_basis) and the reason (disclosure_reason) before the document can be submitted"

@@ -168,7 +168,7 @@ async fn publish_one(conn: &mut SqliteConnection, p: &Proposal, d: &Document, to
     if let Some(written) = d.meta.written_date.as_deref()
         && written > publication_date.as_str()
     {
-        return Err(Rejection::invalid(
+        return Err(Rejection::conflict(
             "written_after_publication",
             format!("《{}》: 成文日期 {written} is after its 发布日期 {publication_date}; correct the 成文日期 or publish it later", d.title),
         )
@@ -320,7 +320,8 @@ pub(crate) async fn schedule(
     }
     for t in [publish_at, unpublish_at].into_iter().flatten() {
         if t <= p.at {
-            return Err(Rejection::invalid("in_the_past", format!("{} has passed; schedule a time ahead", zhanqun_model::time::format_minute(t))).into());
+            // A conflict with the clock, not a malformed request: 409.
+            return Err(Rejection::conflict("in_the_past", format!("{} has passed; schedule a time ahead", zhanqun_model::time::format_minute(t))).into());
         }
     }
     let state = match (publish_at, d.state) {
@@ -333,7 +334,7 @@ pub(crate) async fn schedule(
     if let (Some(a), Some(b)) = (publish_at, unpublish_at)
         && b <= a
     {
-        return Err(Rejection::invalid("invalid_schedule", "unpublish_at must come after publish_at").into());
+        return Err(Rejection::conflict("invalid_schedule", "unpublish_at must come after publish_at").into());
     }
     sqlx::query("UPDATE documents SET state = ?, publish_at = ?, unpublish_at = ?, updated_at = ? WHERE id = ?")
         .bind(state.as_str())

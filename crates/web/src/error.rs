@@ -16,6 +16,9 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with a code of its own (a wrong proof in a well-formed request).
+    #[error("{1}")]
+    Denied(&'static str, String),
     /// The 安全管理员 set this account's password: its owner changes it first.
     #[error("the 安全管理员 set this account's password; change it first: PUT /api/v1/session/password {{\"current_password\", \"new_password\"}}")]
     PasswordChangeRequired,
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::Unprocessable(code, _) => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Denied(code, _) => (StatusCode::FORBIDDEN, code),
             ApiError::PasswordChangeRequired => (StatusCode::FORBIDDEN, "password_change_required"),
             ApiError::NotFound(code, _) => (StatusCode::NOT_FOUND, code),
             ApiError::Conflict(code, _) => (StatusCode::CONFLICT, code),

@@ -5,6 +5,9 @@
 //! command, propose it through [`zhanqun_cluster::Node::write`] and answer
 //! with what the state machine said. Reads go straight to the local store.
 
+// The OpenAPI schemas are one large `json!` literal.
+#![recursion_limit = "512"]
+
 mod api;
 mod auth;
 mod blobs;

@@ -84,24 +84,48 @@ pub fn router(config: &WebConfig) -> Router<Arc<App>> {
 }
 
 /// `Json` whose refusals are API errors with a clear message.
+///
+/// A whole number written with a fraction of zero (`181.0`, as JavaScript
+/// and many JSON libraries write some numbers) is taken as that number:
+/// JSON does not tell `181` from `181.0`, and neither does the OpenAPI
+/// document.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable("invalid_field".into(), e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::bad_request("malformed_json", e.body_text())),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(ApiError::UnsupportedMediaType("send the body as JSON with `Content-Type: application/json`".into()))
+        let refused = |e: JsonRejection| match e {
+            JsonRejection::JsonDataError(e) => ApiError::Unprocessable("invalid_field".into(), e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType("send the body as JSON with `Content-Type: application/json`".into()),
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::TooLarge(format!("the JSON body is larger than {} MiB", JSON_LIMIT / 1024 / 1024))
             }
-            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::TooLarge(format!("the JSON body is larger than {} MiB", JSON_LIMIT / 1024 / 1024)))
+            e => ApiError::bad_request("unreadable_body", e.body_text()),
+        };
+        let Json(mut value) = Json::<serde_json::Value>::from_request(req, state).await.map_err(refused)?;
+        whole_numbers(&mut value);
+        // Through the text again, so a refusal names the field (`a.b[2]`).
+        let text = serde_json::to_vec(&value).map_err(ApiError::internal)?;
+        Json::<T>::from_bytes(&text).map(|Json(v)| ApiJson(v)).map_err(refused)
+    }
+}
+
+/// Turns numbers like `7.0` into `7`, everywhere in `value`.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Exact in an f64, so nothing is rounded into a whole number.
+            if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_991.0 {
+                *value = Value::from(f as i64);
             }
-            Err(e) => Err(ApiError::bad_request("unreadable_body", e.body_text())),
         }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 

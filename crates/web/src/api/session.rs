@@ -126,12 +126,13 @@ pub struct NewOwnPassword {
 pub async fn change_password(State(app): State<Arc<App>>, session: SessionUser, ApiJson(body): ApiJson<NewOwnPassword>) -> WriteResult {
     let user = &session.user;
     let hash = user.password_hash.clone();
+    let current = body.current_password.clone();
+    if !app.password_work.run(move || verify_password(&current, &hash)).await? {
+        // The request is well formed; the proof is wrong: 403, not 422.
+        return Err(ApiError::Denied("wrong_password", "current_password is not this account's password".into()).into());
+    }
     if body.new_password == body.current_password {
         return Err(ApiError::Unprocessable("same_password".into(), "new_password must differ from the current one".into()).into());
-    }
-    let current = body.current_password;
-    if !app.password_work.run(move || verify_password(&current, &hash)).await? {
-        return Err(ApiError::Unprocessable("wrong_password".into(), "current_password is not this account's password".into()).into());
     }
     app.store.password_policy().await?.check_for(&body.new_password, &user.username).map_err(ApiError::from)?;
     let new = body.new_password;

@@ -96,12 +96,14 @@ impl SearchParams {
             Some(k) => Some(k.parse::<ChannelKind>().map_err(|_| BadParam(format!("`kind` is one of list, page, disclosure, interaction, not {k:?}")))?),
         };
         let from = date("from", &self.from)?;
-        // `to` names a day: everything published before the next one.
-        let until = date("to", &self.to)?.map(|ms| ms + 86_400_000);
+        // `to` names a day: everything published before the next one. A
+        // `from` after `to` is a range with nothing in it: no hits.
+        let mut until = date("to", &self.to)?.map(|ms| ms + 86_400_000);
         if let (Some(f), Some(u)) = (from, until)
-            && f >= u
+            && f > u
         {
-            return Err(BadParam("`from` is after `to`".into()));
+            // [from, from): empty, and never an inverted range.
+            until = Some(f);
         }
         let (page, per_page) = (self.page()?, self.per_page()?);
         Ok(zhanqun_search::Query {

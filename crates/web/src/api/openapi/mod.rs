@@ -1,0 +1,240 @@
+//! The OpenAPI 3.1 description of the admin API, served at
+//! `/api/v1/openapi.json`. Kept beside the routes so that adding one without
+//! describing it shows up in review; CI runs Schemathesis against it (see
+//! `.ci/schemathesis.toml`), which fails on an answer that is not what the
+//! document says, and on a request the document calls valid that the API
+//! refuses as malformed.
+
+mod schemas;
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// One operation of the API, described.
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    body: Option<&'static str>,
+    query: Vec<Value>,
+    /// Success status and what it carries.
+    status: u16,
+    answer: Answer,
+    public: bool,
+}
+
+enum Answer {
+    /// JSON of this schema.
+    Json(&'static str),
+    /// JSON of this schema, or CSV when asked with `format=csv`.
+    JsonOrCsv(&'static str),
+    /// The file itself, whatever its type.
+    File,
+}
+
+fn op(method: &'static str, path: &'static str, summary: &'static str, status: u16, answer: Answer) -> Op {
+    Op { method, path, summary, body: None, query: Vec::new(), status, answer, public: false }
+}
+
+impl Op {
+    fn body(mut self, schema: &'static str) -> Op {
+        self.body = Some(schema);
+        self
+    }
+
+    fn query(mut self, name: &str, required: bool, schema: Value, about: &str) -> Op {
+        self.query.push(json!({ "name": name, "in": "query", "required": required, "schema": schema, "description": about }));
+        self
+    }
+
+    fn public(mut self) -> Op {
+        self.public = true;
+        self
+    }
+}
+
+fn string(max: usize) -> Value {
+    json!({ "type": "string", "maxLength": max })
+}
+
+fn int(min: i64, max: i64) -> Value {
+    json!({ "type": "integer", "minimum": min, "maximum": max })
+}
+
+fn operations() -> Vec<Op> {
+    use Answer::*;
+    let step = |path: &'static str, summary: &'static str| op("post", path, summary, 200, Json("Document"));
+    let user_act = |path: &'static str, summary: &'static str| op("post", path, summary, 200, Json("Done"));
+    let year = json!({ "type": "string", "pattern": "^(19[5-9][0-9]|[2-9][0-9]{3})$" });
+    let date = json!({ "type": "string", "format": "date" });
+    vec![
+        op("post", "/session", "Log in; answers a bearer token. 401 for a wrong name or password; 429 login_locked (with Retry-After) after too many wrong passwords from this address", 201, Json("Session")).body("Login").public(),
+        op("get", "/session", "Who this token belongs to, and whether the password must be changed first", 200, Json("Me")),
+        op("delete", "/session", "Log out: the token stops working", 200, Json("Done")),
+        op("put", "/session/password", "Change one's own password (403 wrong_password for a wrong current one; 422 weak_password says why a new one is refused); every other session of the account ends", 200, Json("Done")).body("NewOwnPassword"),
+        op("get", "/tenants", "The sites the caller holds a role in (every site for the platform and security admins)", 200, Json("Tenants")),
+        op("post", "/tenants", "Create a site (系统管理员)", 201, Json("Tenant")).body("NewTenant"),
+        op("get", "/tenants/{code}", "Show a site", 200, Json("Tenant")),
+        op("patch", "/tenants/{code}", "Change a site's name, hosts, footer or lifecycle (系统管理员)", 200, Json("Tenant")).body("TenantPatch"),
+        op("get", "/tenants/{code}/channels", "A site's columns", 200, Json("Channels")),
+        op("post", "/tenants/{code}/channels", "Create a column (the site's admin, or the 系统管理员)", 201, Json("Channel")).body("NewChannel"),
+        op("get", "/tenants/{code}/self-inspection", "Annual self-inspection: the year's documents not 主动公开 with basis and reason; the 依申请公开 ones to reconsider (site admin, reviewers)", 200, JsonOrCsv("Inspection"))
+            .query("year", true, year, "the year, e.g. 2026")
+            .query("format", false, json!({ "enum": ["json", "csv"] }), "csv downloads it for Excel/WPS"),
+        op("get", "/tenants/{code}/documents", "A site's documents, drafts included (people of the site)", 200, Json("Documents"))
+            .query("channel_id", false, schemas::id(), "one column")
+            .query("state", false, json!({ "enum": ["draft", "submitted", "in_review", "secrecy_review", "approved", "scheduled", "published", "withdrawn"] }), "one state")
+            .query("page", false, int(1, 100_000), "from 1")
+            .query("per_page", false, int(1, 200), "default 20"),
+        op("post", "/tenants/{code}/documents", "Create a draft (editor); 404 when the column does not exist; 409 for a 文号 the site's 发布机构 already used", 201, Json("Document")).body("NewDocument"),
+        op("get", "/tenants/{code}/documents/{id}", "A document with its public url and attachments", 200, Json("Document")),
+        op("patch", "/tenants/{code}/documents/{id}", "Edit a draft or withdrawn document (editor); 409 not_editable otherwise", 200, Json("Document")).body("DocumentPatch"),
+        step("/tenants/{code}/documents/{id}/submit", "Submit a draft for review (editor); needs its 公开属性, and basis and reason unless 主动公开"),
+        step("/tenants/{code}/documents/{id}/approve", "Pass the current review stage (政务公开审核员 at the disclosure stage, reviewer after)"),
+        step("/tenants/{code}/documents/{id}/return", "退文: back to the editor with a reason (the current stage's reviewer)").body("ReturnBody"),
+        step("/tenants/{code}/documents/{id}/secrecy-review", "保密审查 sign-off (保密审查员 only)").body("SignOffBody"),
+        step("/tenants/{code}/documents/{id}/publish", "Publish an approved document, with its policy or approved 政策解读 (reviewer or site admin)"),
+        step("/tenants/{code}/documents/{id}/schedule", "Publish at publish_at / withdraw at unpublish_at, times ahead (reviewer or site admin)").body("ScheduleBody"),
+        step("/tenants/{code}/documents/{id}/withdraw", "Withdraw from the public site, with its 政策解读 (reviewer or site admin)"),
+        step("/tenants/{code}/documents/{id}/validity", "Set 有效性 of a published document (reviewer or site admin); 修订 names the replacing document").body("ValidityBody"),
+        op("get", "/tenants/{code}/documents/{id}/audit", "Every step taken on the document, refused ones included: who, when, from where, result", 200, Json("AuditEntries")),
+        op("get", "/tenants/{code}/documents/{id}/revisions", "Every revision of a document (each edit keeps one), without their content", 200, Json("RevisionSummaries")),
+        op("get", "/tenants/{code}/documents/{id}/revisions/{n}", "One revision with its content", 200, Json("Revision")),
+        op("get", "/tenants/{code}/documents/{id}/revisions/{n}/diff", "What changed from revision `against` (default n-1) to n: fields and a line diff of the body", 200, Json("Diff"))
+            .query("against", false, int(1, 1_000_000_000), "the earlier revision"),
+        op("post", "/tenants/{code}/documents/{id}/revisions/{n}/restore", "Restore a draft to revision n (a new revision)", 200, Json("Document")),
+        op("post", "/tenants/{code}/attachments", "Upload an attachment: multipart `file` (with its name), optional `document_id` (editor)", 201, Json("Attachment")).body("Upload"),
+        op("get", "/tenants/{code}/attachments/{id}", "Download an attachment (people of the site)", 200, File),
+        op("get", "/users", "Every account (安全管理员)", 200, Json("Users")),
+        op("post", "/users", "Create a site account with roles per site (安全管理员); its owner must change the password first. Platform accounts are refused (403): the operator makes them with `zhanqun account`", 201, Json("User")).body("NewUser"),
+        op("put", "/users/{username}/roles", "Replace a site account's roles; [] takes them all (安全管理员)", 200, Json("User")).body("NewRoles"),
+        op("post", "/users/{username}/password", "Set a new password for a site account: its sessions end, its owner must change it (安全管理员)", 200, Json("Done")).body("NewPassword"),
+        user_act("/users/{username}/disable", "Disable a site account: no login, its sessions end (安全管理员)"),
+        user_act("/users/{username}/enable", "Enable a disabled site account (安全管理员)"),
+        op("delete", "/users/{username}/sessions", "End every session of a site account (安全管理员)", 200, Json("Done")),
+        user_act("/users/{username}/unlock", "Lift the failed-login lock of a site account on every node (安全管理员)"),
+        op("get", "/settings/password-policy", "The password policy (安全管理员)", 200, Json("PasswordPolicy")),
+        op("put", "/settings/password-policy", "Set the password policy (安全管理员)", 200, Json("PasswordPolicy")).body("PasswordPolicy"),
+        op("get", "/audit", "The audit trail, newest first (审计管理员)", 200, JsonOrCsv("AuditEntries"))
+            .query("tenant", false, schemas::code(), "one site")
+            .query("target", false, int(i64::MIN, i64::MAX), "one thing acted on, by id")
+            .query("before", false, int(i64::MIN, i64::MAX), "entries older than this id: the next page")
+            .query("limit", false, int(1, 1000), "default 100")
+            .query("format", false, json!({ "enum": ["json", "csv"] }), "csv downloads it"),
+        op("get", "/audit/verify", "Recompute the audit trail's hash chain and check its end (审计管理员)", 200, Json("ChainCheck")),
+        op("get", "/search", "Search the caller's sites, drafts included", 200, Json("SearchView"))
+            .query("q", false, string(200), "the words")
+            .query("site", false, schemas::code(), "one site")
+            .query("tenant", false, schemas::code(), "older name of site")
+            .query("year", false, json!({ "type": "string", "pattern": "^(19[5-9][0-9]|[2-9][0-9]{3})$" }), "publication year")
+            .query("from", false, date.clone(), "published on or after")
+            .query("to", false, date, "published on or before")
+            .query("doc_no", false, string(100), "a 文号 or part of one")
+            .query("topic", false, string(50), "主题分类")
+            .query("organ", false, string(100), "发布机构, exact")
+            .query("kind", false, json!({ "enum": ["list", "page", "disclosure", "interaction", "link"] }), "column kind")
+            .query("validity", false, json!({ "enum": ["有效", "失效", "废止", "修订"] }), "有效性")
+            .query("sort", false, json!({ "enum": ["relevance", "date"] }), "default relevance")
+            .query("page", false, int(1, 100), "from 1 (results deeper than 10,000 are not served)")
+            .query("per_page", false, int(1, 100), "default 20"),
+        op("get", "/cluster/status", "Members, leader, term, applied index and lag of each node (系统管理员)", 200, Json("ClusterStatus")),
+    ]
+}
+
+/// The path parameters named in `path`, described.
+fn path_parameters(path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let schema = |p: &str| match p {
+        "code" => schemas::code(),
+        "username" => json!({ "type": "string", "pattern": r"^[A-Za-z0-9._-]{2,64}$" }),
+        _ => schemas::id(),
+    };
+    for p in ["code", "id", "n", "username"] {
+        if path.contains(&format!("{{{p}}}")) {
+            out.push(json!({ "name": p, "in": "path", "required": true, "schema": schema(p) }));
+        }
+    }
+    out
+}
+
+fn describe(o: &Op) -> Value {
+    let json_of = |s: &str| json!({ "application/json": { "schema": { "$ref": format!("#/components/schemas/{s}") } } });
+    let content = match &o.answer {
+        Answer::Json(s) => json_of(s),
+        Answer::JsonOrCsv(s) => {
+            let mut c = json_of(s);
+            c["text/csv"] = json!({ "schema": { "type": "string" } });
+            c
+        }
+        Answer::File => json!({ "*/*": { "schema": { "type": "string", "format": "binary" } } }),
+    };
+    let error = json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } });
+    let mut op = json!({
+        "summary": o.summary,
+        "responses": {
+            o.status.to_string(): { "description": "done; a write carries the Raft index it was applied at in X-Zhanqun-Index", "content": content },
+            "default": { "description": "refused, nothing changed: 4xx with what to change; 503 when no leader can take it now (retry after Retry-After)", "content": error },
+        },
+    });
+    if !o.public {
+        op["security"] = json!([{ "bearer": [] }]);
+    }
+    if let Some(schema) = o.body {
+        let media = if schema == "Upload" { "multipart/form-data" } else { "application/json" };
+        op["requestBody"] = json!({ "required": true, "content": { media: { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
+    }
+    let mut params = path_parameters(o.path);
+    params.extend(o.query.iter().cloned());
+    if !params.is_empty() {
+        op["parameters"] = Value::Array(params);
+    }
+    op
+}
+
+pub fn spec() -> Value {
+    let mut paths = serde_json::Map::new();
+    for o in operations() {
+        paths.entry(o.path.to_string()).or_insert_with(|| json!({}))[o.method] = describe(&o);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "zhanqun admin API", "version": env!("CARGO_PKG_VERSION"),
+            "description": "Every error is {\"error\":{\"code\",\"message\"}}. A request this document calls valid is refused only when what it names does not exist (404), is not the caller's (401/403), or is in the wrong state (409)." },
+        "servers": [{ "url": "/api/v1" }],
+        "paths": paths,
+        "components": { "schemas": schemas::all(), "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } } },
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` names a schema that exists, and every operation's path
+    /// parameters are declared.
+    #[test]
+    fn the_document_refers_only_to_what_it_defines() {
+        let spec = spec();
+        let text = spec.to_string();
+        let defined = spec["components"]["schemas"].as_object().unwrap();
+        for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = r.split('"').next().unwrap();
+            assert!(defined.contains_key(name), "{name} is referred to but not defined");
+        }
+        for (path, ops) in spec["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let declared: Vec<&str> = op["parameters"]
+                    .as_array()
+                    .map(|p| p.iter().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect())
+                    .unwrap_or_default();
+                for name in path.split('{').skip(1).map(|s| s.split('}').next().unwrap()) {
+                    assert!(declared.contains(&name), "{method} {path} does not declare {name}");
+                }
+            }
+        }
+    }
+}
