@@ -4,71 +4,18 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::cluster::{Attempt, Cluster, SECRET, all_titles, peer_call, write_document};
+use common::cluster::{Attempt, Cluster, Ledger, SECRET, all_titles, assert_ledger_holds, peer_call, start_writers, stop_writers, write_document};
 use tokio::sync::Mutex;
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
 /// Election timeout upper bound of a node (crates/cluster/src/node.rs).
 const ELECTION_TIMEOUT_MAX: Duration = Duration::from_millis(2000);
-
-#[derive(Default)]
-struct Ledger {
-    acked: BTreeSet<String>,
-    attempted: BTreeSet<String>,
-}
-
-/// Writers that keep creating documents through random nodes until stopped.
-fn start_writers(
-    bases: Vec<String>,
-    token: String,
-    site: &'static str,
-    writers: usize,
-    ledger: Arc<Mutex<Ledger>>,
-    stop: Arc<AtomicBool>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..writers)
-        .map(|w| {
-            let (bases, token, ledger, stop) = (bases.clone(), token.clone(), ledger.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut seq = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    seq += 1;
-                    let title = format!("{site}-w{w}-{seq}");
-                    let base = &bases[(seq as usize + w) % bases.len()];
-                    ledger.lock().await.attempted.insert(title.clone());
-                    match write_document(base, &token, site, &title).await {
-                        Attempt::Acknowledged => {
-                            ledger.lock().await.acked.insert(title);
-                        }
-                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
-                    }
-                }
-            })
-        })
-        .collect()
-}
-
-/// Every acknowledged title exactly once on the node at `base`, and nothing
-/// nobody attempted.
-async fn assert_ledger_holds(base: &str, token: &str, site: &str, ledger: &Ledger) {
-    let titles = all_titles(base, token, site).await;
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for t in &titles {
-        *counts.entry(t.as_str()).or_default() += 1;
-    }
-    for t in &ledger.acked {
-        assert_eq!(counts.get(t.as_str()).copied().unwrap_or(0), 1, "acknowledged write {t} must be present exactly once on {base}");
-    }
-    for t in counts.keys() {
-        assert!(ledger.attempted.contains(*t), "{base} holds {t}, which nobody wrote");
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_cluster_killed_mid_write_keeps_every_acknowledged_write() {
@@ -79,16 +26,13 @@ async fn whole_cluster_killed_mid_write_keeps_every_acknowledged_write() {
     let bases: Vec<String> = (1..=3).map(|id| cluster.base(id)).collect();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    let writers = start_writers(bases.clone(), token.clone(), "crash", 6, ledger.clone(), stop.clone());
+    let writers = start_writers(bases.clone(), token.clone(), "crash", "crash", 6, ledger.clone(), stop.clone());
 
     tokio::time::sleep(Duration::from_secs(5)).await;
     for id in 1..=3 {
         cluster.node(id).kill();
     }
-    stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        w.await.unwrap();
-    }
+    stop_writers(&stop, writers).await;
     let ledger = ledger.lock().await;
     assert!(ledger.acked.len() >= 20, "too few writes acknowledged before the crash ({}) for the test to mean anything", ledger.acked.len());
 
@@ -195,7 +139,7 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
     let bases: Vec<String> = (1..=3).map(|id| cluster.base(id)).collect();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    let writers = start_writers(bases.clone(), token.clone(), "grow", 6, ledger.clone(), stop.clone());
+    let writers = start_writers(bases.clone(), token.clone(), "grow", "grow", 6, ledger.clone(), stop.clone());
     // Wait until every node has purged log entries behind a snapshot (and
     // enough writes went through), so that whichever node leads when node 4
     // joins cannot feed it from the log alone. (Waiting for the leader only
@@ -250,10 +194,7 @@ async fn a_fourth_node_joins_by_snapshot_under_load_and_a_node_is_removed() {
     let out = cluster_cli(&cluster.base(4), &["remove", "--id", "9"]).output().unwrap();
     assert!(out.status.success(), "cluster remove node 9 failed: {}", String::from_utf8_lossy(&out.stderr));
     cluster.node(2).kill();
-    stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        w.await.unwrap();
-    }
+    stop_writers(&stop, writers).await;
 
     // The three remaining nodes keep taking writes.
     for (i, id) in [1u64, 3, 4, 1, 3, 4].iter().enumerate() {

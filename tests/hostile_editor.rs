@@ -11,6 +11,10 @@ use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+/// One test at a time: each measures another site's page while it loads
+/// its own node, and the others' load would be measured with it.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Two township sites: the attacker's `gongji` and the bystander `pangguan`,
 /// each with a column and a published page; returns the attacker's token.
 async fn two_townships(server: &Server) -> String {
@@ -60,6 +64,7 @@ async fn create(server: &Server, token: &str, body: Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn html_that_would_stall_the_sanitizer_is_refused_and_the_other_sites_keep_answering() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("node"), &[]).await;
     let attacker = two_townships(&server).await;
@@ -103,6 +108,7 @@ async fn html_that_would_stall_the_sanitizer_is_refused_and_the_other_sites_keep
 
 #[tokio::test]
 async fn a_diff_of_two_huge_revisions_answers_in_bounded_time_and_memory() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("node"), &[]).await;
     let attacker = two_townships(&server).await;
@@ -156,6 +162,7 @@ fn rss_kib(server: &Server) -> u64 {
 
 #[tokio::test]
 async fn another_sites_doc_no_is_neither_blocked_nor_revealed() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("node"), &[]).await;
     let attacker = two_townships(&server).await;
@@ -201,6 +208,7 @@ async fn server_login_staff(server: &Server, username: &str) -> String {
 
 #[tokio::test]
 async fn other_spellings_of_a_page_are_not_pages_and_the_cache_stays_within_its_budget() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     // A small budget, so that the test can fill it.
     let server = Server::start(&dir.path().join("node"), &["--page-cache-mb", "4"]).await;
@@ -237,6 +245,7 @@ pub async fn metric(server: &Server, name: &str) -> f64 {
 
 #[tokio::test]
 async fn exports_show_formulas_as_text() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let o = common::office::office(dir.path()).await;
     let formulas = ["=HYPERLINK(\"http://evil.example\",\"点此\")", "+1+2", "-3+4", "@SUM(A1)", "\t=1+1"];
@@ -300,6 +309,7 @@ fn csv_cells(csv: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn free_text_has_limits_and_refuses_invisible_and_control_characters() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("node"), &[]).await;
     let attacker = two_townships(&server).await;

@@ -7,69 +7,15 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::cluster::{Attempt, Cluster, all_titles, peer_call, write_document};
+use common::cluster::{Attempt, Cluster, Ledger, all_titles, assert_ledger_holds, peer_call, start_writers, stop_writers, write_document};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
-
-#[derive(Default)]
-struct Ledger {
-    acked: BTreeSet<String>,
-    attempted: BTreeSet<String>,
-}
-
-/// Writers creating documents through `bases` (in turn) until stopped.
-fn start_writers(bases: Vec<String>, token: String, writers: usize, ledger: Arc<Mutex<Ledger>>, stop: Arc<AtomicBool>) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..writers)
-        .map(|w| {
-            let (bases, token, ledger, stop) = (bases.clone(), token.clone(), ledger.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut seq = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    seq += 1;
-                    let title = format!("disk-w{w}-{seq}-{}", bases.len());
-                    let base = &bases[(seq as usize + w) % bases.len()];
-                    ledger.lock().await.attempted.insert(title.clone());
-                    match write_document(base, &token, "disk", &title).await {
-                        Attempt::Acknowledged => {
-                            ledger.lock().await.acked.insert(title);
-                        }
-                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
-                    }
-                }
-            })
-        })
-        .collect()
-}
-
-async fn stop_writers(stop: &AtomicBool, writers: Vec<tokio::task::JoinHandle<()>>) {
-    stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        // A write in flight ends by its own timeout (30 s at most).
-        tokio::time::timeout(Duration::from_secs(60), w).await.expect("a writer did not stop within 60 s").unwrap();
-    }
-}
-
-/// Every acknowledged title exactly once on the node at `base`, and nothing
-/// nobody attempted.
-async fn assert_ledger_holds(base: &str, token: &str, ledger: &Ledger) {
-    let titles = all_titles(base, token, "disk").await;
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for t in &titles {
-        *counts.entry(t.as_str()).or_default() += 1;
-    }
-    let lost: Vec<&String> = ledger.acked.iter().filter(|t| counts.get(t.as_str()).copied().unwrap_or(0) != 1).collect();
-    assert!(lost.is_empty(), "{} acknowledged writes missing or doubled on {base}, e.g. {:?}", lost.len(), lost.iter().take(5).collect::<Vec<_>>());
-    for t in counts.keys() {
-        assert!(ledger.attempted.contains(*t), "{base} holds {t}, which nobody wrote");
-    }
-}
 
 /// Waits until `check` holds of the cluster status as `base` reports it.
 async fn wait_status(base: &str, what: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
@@ -117,7 +63,7 @@ async fn a_wiped_follower_votes_for_nobody_until_re_added_and_no_acknowledged_wr
     cluster.proxies[index(leader)].block(&[laggard]);
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(AtomicBool::new(false));
-    let writers = start_writers(vec![cluster.base(leader)], token.clone(), 4, ledger.clone(), stop.clone());
+    let writers = start_writers(vec![cluster.base(leader)], token.clone(), "disk", "before", 4, ledger.clone(), stop.clone());
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop_writers(&stop, writers).await;
     let acked_before = ledger.lock().await.acked.len();
@@ -161,14 +107,14 @@ async fn a_wiped_follower_votes_for_nobody_until_re_added_and_no_acknowledged_wr
     {
         let held = ledger.lock().await;
         for id in 1..=3 {
-            assert_ledger_holds(&cluster.base(id), &token, &held).await;
+            assert_ledger_holds(&cluster.base(id), &token, "disk", &held).await;
         }
     }
 
     // Then the faults go on, with the re-added node among the voters.
     let stop = Arc::new(AtomicBool::new(false));
     let bases: Vec<String> = (1..=3).map(|id| cluster.base(id)).collect();
-    let writers = start_writers(bases, token.clone(), 4, ledger.clone(), stop.clone());
+    let writers = start_writers(bases, token.clone(), "disk", "after", 4, ledger.clone(), stop.clone());
     for round in 0..3 {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let leader = cluster.wait_leader(Duration::from_secs(30)).await;
@@ -191,7 +137,7 @@ async fn a_wiped_follower_votes_for_nobody_until_re_added_and_no_acknowledged_wr
     let ledger = ledger.lock().await;
     assert!(ledger.acked.len() > acked_before, "writes were acknowledged during the faults");
     for id in 1..=3 {
-        assert_ledger_holds(&cluster.base(id), &token, &ledger).await;
+        assert_ledger_holds(&cluster.base(id), &token, "disk", &ledger).await;
     }
 }
 

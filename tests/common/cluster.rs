@@ -420,3 +420,68 @@ async fn relay(mut inbound: TcpStream, target_port: u16, mut blocked: watch::Rec
     };
     tokio::select! { _ = copy => {}, _ = cut => {} }
 }
+
+/// What writers attempted and what the cluster acknowledged.
+#[derive(Default)]
+pub struct Ledger {
+    pub acked: BTreeSet<String>,
+    pub attempted: BTreeSet<String>,
+}
+
+/// Writers creating documents in `site` through `bases` (in turn) until
+/// `stop`, titled `<prefix>-w<writer>-<n>`.
+pub fn start_writers(
+    bases: Vec<String>,
+    token: String,
+    site: &'static str,
+    prefix: &str,
+    writers: usize,
+    ledger: Arc<tokio::sync::Mutex<Ledger>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    use std::sync::atomic::Ordering;
+    (0..writers)
+        .map(|w| {
+            let (bases, token, ledger, stop, prefix) = (bases.clone(), token.clone(), ledger.clone(), stop.clone(), prefix.to_string());
+            tokio::spawn(async move {
+                let mut seq = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    seq += 1;
+                    let title = format!("{prefix}-w{w}-{seq}");
+                    let base = &bases[(seq as usize + w) % bases.len()];
+                    ledger.lock().await.attempted.insert(title.clone());
+                    match write_document(base, &token, site, &title).await {
+                        Attempt::Acknowledged => {
+                            ledger.lock().await.acked.insert(title);
+                        }
+                        _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Stops the writers and waits for them (a write in flight ends by its own
+/// timeout, 20 s at most).
+pub async fn stop_writers(stop: &std::sync::atomic::AtomicBool, writers: Vec<tokio::task::JoinHandle<()>>) {
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        tokio::time::timeout(Duration::from_secs(60), w).await.expect("a writer did not stop within 60 s").unwrap();
+    }
+}
+
+/// Every acknowledged title exactly once on the node at `base`, and nothing
+/// nobody attempted.
+pub async fn assert_ledger_holds(base: &str, token: &str, site: &str, ledger: &Ledger) {
+    let titles = all_titles(base, token, site).await;
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for t in &titles {
+        *counts.entry(t.as_str()).or_default() += 1;
+    }
+    let lost: Vec<&String> = ledger.acked.iter().filter(|t| counts.get(t.as_str()).copied().unwrap_or(0) != 1).collect();
+    assert!(lost.is_empty(), "{} acknowledged writes missing or doubled on {base}, e.g. {:?}", lost.len(), lost.iter().take(5).collect::<Vec<_>>());
+    for t in counts.keys() {
+        assert!(ledger.attempted.contains(*t), "{base} holds {t}, which nobody wrote");
+    }
+}

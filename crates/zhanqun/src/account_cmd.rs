@@ -8,15 +8,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use zhanqun_cluster::network::{Peers, paths};
+use zhanqun_cluster::network::paths;
 use zhanqun_model::PlatformRole;
 use zhanqun_web::operator::{AccountAnswer, AccountOp};
 
 #[derive(Args)]
 pub struct AccountArgs {
-    /// Any member of the cluster.
-    #[arg(long, env = "ZHANQUN_NODE", default_value = "http://127.0.0.1:8080", global = true)]
-    node: String,
+    #[command(flatten)]
+    member: crate::cluster_cmd::Member,
     #[command(subcommand)]
     action: Action,
 }
@@ -72,8 +71,7 @@ fn parse_role(s: &str) -> Result<PlatformRole, String> {
 }
 
 pub async fn run(args: AccountArgs) -> anyhow::Result<()> {
-    let secret = crate::cluster_secret()?.context("set ZHANQUN_CLUSTER_SECRET to the cluster's secret (the one the nodes were started with)")?;
-    let peers = Peers::new(0, Some(secret));
+    let peers = args.member.peers()?;
     let mut shown = None;
     let op = match args.action {
         Action::Create { username, role, display_name, generate } => {
@@ -86,7 +84,7 @@ pub async fn run(args: AccountArgs) -> anyhow::Result<()> {
         Action::Revoke { username } => AccountOp::Revoke { username },
         Action::Unlock { username } => AccountOp::Unlock { username },
     };
-    let answer: AccountAnswer = peers.call(&args.node, paths::ACCOUNT, &op, Duration::from_secs(30)).await.map_err(crate::cluster_cmd::explain)?;
+    let answer: AccountAnswer = peers.call(&args.member.node, paths::ACCOUNT, &op, Duration::from_secs(30)).await.map_err(crate::cluster_cmd::explain)?;
     match answer {
         Ok(done) => {
             eprintln!("{done}");

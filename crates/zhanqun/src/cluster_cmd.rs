@@ -8,11 +8,26 @@ use clap::{Args, Subcommand};
 use zhanqun_cluster::network::{PeerError, Peers, paths};
 use zhanqun_cluster::{ClusterOp, ClusterStatus};
 
+/// The member a command-line call goes through.
 #[derive(Args)]
-pub struct ClusterArgs {
+pub struct Member {
     /// Any member of the cluster.
     #[arg(long, env = "ZHANQUN_NODE", default_value = "http://127.0.0.1:8080", global = true)]
-    node: String,
+    pub node: String,
+}
+
+impl Member {
+    /// A client that calls the member with the cluster secret.
+    pub fn peers(&self) -> anyhow::Result<Peers> {
+        let secret = crate::cluster_secret()?.context("set ZHANQUN_CLUSTER_SECRET to the cluster's secret (the one the nodes were started with)")?;
+        Ok(Peers::new(0, Some(secret)))
+    }
+}
+
+#[derive(Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    member: Member,
     #[command(subcommand)]
     action: Action,
 }
@@ -49,11 +64,10 @@ enum Action {
 }
 
 pub async fn run(args: ClusterArgs) -> anyhow::Result<()> {
-    let secret = crate::cluster_secret()?.context("set ZHANQUN_CLUSTER_SECRET to the cluster's secret")?;
-    let peers = Peers::new(0, Some(secret));
+    let peers = args.member.peers()?;
     let op = match args.action {
         Action::Status { json } => {
-            let status: ClusterStatus = peers.call(&args.node, paths::CLUSTER, &(), Duration::from_secs(10)).await.map_err(explain)?;
+            let status: ClusterStatus = peers.call(&args.member.node, paths::CLUSTER, &(), Duration::from_secs(10)).await.map_err(explain)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -67,8 +81,8 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<()> {
         Action::Promote { id } => ClusterOp::Promote { id },
         Action::Remove { id } => ClusterOp::Remove { id },
     };
-    eprintln!("asking {} to {op:?} (a new node first catches up; this can take a while on a large store)", args.node);
-    let answer: Result<(), String> = peers.call(&args.node, paths::MEMBERS, &op, Duration::from_secs(900)).await.map_err(explain)?;
+    eprintln!("asking {} to {op:?} (a new node first catches up; this can take a while on a large store)", args.member.node);
+    let answer: Result<(), String> = peers.call(&args.member.node, paths::MEMBERS, &op, Duration::from_secs(900)).await.map_err(explain)?;
     if let Err(e) = answer {
         bail!("the cluster refused: {e}");
     }
