@@ -28,7 +28,7 @@ use std::time::Instant;
 mod corpus;
 
 use corpus::{BenchQuery, Expect, TENANTS, generate, queries};
-use zhanqun_search::{Query, SearchDoc, SearchIndex, build_jieba};
+use zhanqun_search::{Query, Scope, SearchDoc, SearchIndex, build_jieba};
 
 /// What an engine answers for a query: ids, best first, and each hit's title.
 type Answer = Vec<(i64, String)>;
@@ -55,7 +55,13 @@ impl Engine for Tantivy {
     fn search(&mut self, q: &BenchQuery) -> Answer {
         let r = self
             .index
-            .search(&Query { text: q.text.clone(), tenants: q.tenant.into_iter().collect(), public_only: true, limit: 10, ..Default::default() })
+            .search(&Query {
+                text: q.text.clone(),
+                scope: q.tenant.map_or(Scope::Everywhere, |t| Scope::Sites(vec![t])),
+                public_only: true,
+                limit: 10,
+                ..Default::default()
+            })
             .unwrap();
         r.hits.into_iter().map(|h| (h.id, h.title_html.replace("<em>", "").replace("</em>", ""))).collect()
     }

@@ -30,6 +30,9 @@ async fn with_sites(extra: &[&str], env: &[(&str, &str)]) -> (tempfile::TempDir,
 #[tokio::test]
 async fn every_answer_carries_the_security_headers_for_what_it_is() {
     let (_dir, server) = with_sites(&[], &[]).await;
+    // The start-up line names the address really listened on.
+    let hint = format!("is serving on http://127.0.0.1:{}/", server.port);
+    assert!(server.log().contains(&hint), "{}", server.log());
     let c = client();
     let page = c.get(server.url("/sites/kaifang/")).send().await.unwrap();
     let h = page.headers();
@@ -77,6 +80,12 @@ async fn public_pages_answer_only_get_and_head_and_bad_api_requests_get_json() {
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(error_code(&body), code, "{method} {path}: {body}");
     }
+    // Types that are also logged ignore unknown fields in the log, but the
+    // API still refuses a misspelled one.
+    let r = c.patch(server.url("/api/v1/tenants/kaifang")).bearer_auth(&token).json(&json!({ "nmae": "错字" })).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(error_code(&body) == "invalid_field" && body["error"]["message"].as_str().unwrap().contains("nmae"), "{body}");
     let r = c.post(server.url("/api/v1/tenants/kaifang/attachments")).bearer_auth(&token).body("not multipart").send().await.unwrap();
     assert_eq!(r.status(), 415);
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));

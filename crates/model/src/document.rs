@@ -205,7 +205,8 @@ impl Document {
 /// A partial update of a document; absent fields stay as they are. The
 /// 索引号 is not among them: the state machine assigns it, and it never changes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+// Logged in commands: unknown fields are ignored, so an older node reads a
+// newer entry (invariant 10); the API refuses them (`api::Strict`).
 pub struct DocumentPatch {
     pub channel_id: Option<i64>,
     pub title: Option<String>,

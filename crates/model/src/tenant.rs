@@ -69,7 +69,8 @@ impl Tenant {
 
 /// A partial update of a tenant; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+// Logged in commands: unknown fields are ignored, so an older node reads a
+// newer entry (invariant 10); the API refuses them (`api::Strict`).
 pub struct TenantPatch {
     pub name: Option<String>,
     pub hosts: Option<Vec<String>>,

@@ -145,7 +145,8 @@ impl User {
 
 /// What a password must be, set by the 安全管理员.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+// Logged in commands: unknown fields are ignored, so an older node reads a
+// newer entry (invariant 10); the API refuses them (`api::Strict`).
 pub struct PasswordPolicy {
     /// Characters at least (8–64).
     pub min_length: u32,

@@ -15,7 +15,7 @@ pub mod tokenizer;
 
 pub use gather::Facets;
 pub use index::{SearchDoc, SearchError, SearchIndex};
-pub use query::{Filters, Hit, MAX_OFFSET, MAX_QUERY_CHARS, Query, Results, Sort};
+pub use query::{Filters, Hit, MAX_OFFSET, MAX_QUERY_CHARS, Query, Results, Scope, Sort};
 pub use tokenizer::build_jieba;
 
 #[cfg(test)]

@@ -26,14 +26,24 @@ pub const MAX_OFFSET: usize = 10_000;
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     pub text: String,
-    /// The sites searched. Empty means every site (the portal's 统一检索);
-    /// the web layer decides which sites a caller may search.
-    pub tenants: Vec<i64>,
+    /// The sites searched; the web layer decides which a caller may search.
+    pub scope: Scope,
     pub public_only: bool,
     pub filters: Filters,
     pub sort: Sort,
     pub limit: usize,
     pub offset: usize,
+}
+
+/// Which sites a search covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Every site in the index.
+    #[default]
+    Everywhere,
+    /// These sites only; none when the list is empty (a caller with no site
+    /// finds nothing, never everything).
+    Sites(Vec<i64>),
 }
 
 /// Narrowing a search; every filter set must hold.
@@ -136,8 +146,8 @@ impl SearchIndex {
         if q.public_only {
             clauses.push((Occur::Must, exact(Term::from_field_u64(f.public, 1))));
         }
-        if !q.tenants.is_empty() {
-            let scope = q.tenants.iter().map(|t| (Occur::Should, exact(Term::from_field_i64(f.tenant, *t)))).collect();
+        if let Scope::Sites(sites) = &q.scope {
+            let scope = sites.iter().map(|t| (Occur::Should, exact(Term::from_field_i64(f.tenant, *t)))).collect();
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(scope))));
         }
         let fl = &q.filters;
@@ -191,9 +201,12 @@ impl SearchIndex {
         if q.offset > MAX_OFFSET {
             return Err(SearchError::BadQuery(format!("results deeper than {MAX_OFFSET} are not served; narrow the query with filters")));
         }
+        if q.scope == Scope::Sites(Vec::new()) {
+            return Ok(Results::default());
+        }
         let terms = self.query_terms(&text);
         let filters = self.filter_clauses(q);
-        let has_filter = filters.len() > usize::from(q.public_only) + usize::from(!q.tenants.is_empty());
+        let has_filter = filters.len() > usize::from(q.public_only) + usize::from(matches!(q.scope, Scope::Sites(_)));
         if terms.is_empty() && !has_filter {
             return Ok(Results::default());
         }

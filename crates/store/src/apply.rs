@@ -425,7 +425,7 @@ async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document
         }
         return Err(Rejection::conflict("duplicate_id", format!("document id {} is taken; retry", d.id)).into());
     }
-    check_doc_no_unique(conn, d).await?;
+    check_doc_no_unique(conn, p, d).await?;
     check_interpretation_link(conn, d).await?;
     // The 索引号 year is the year the document was written, else of its creation.
     let year = d.meta.written_date.as_deref().and_then(parse_date).map(|(y, _, _)| y).unwrap_or_else(|| to_civil(p.at).year);
@@ -488,19 +488,29 @@ pub(crate) async fn check_interpretation_link(conn: &mut SqliteConnection, d: &D
     Ok(())
 }
 
-/// 文号 is unique per 发布机构 within a site. Only within: the 发布机构 is
-/// free text, so a check across sites would let one site's editor block
-/// another's numbers by claiming its organ's name, and would answer with
-/// the other site's unpublished draft (invariant 5).
-pub(crate) async fn check_doc_no_unique(conn: &mut SqliteConnection, d: &Document) -> Step {
+/// 文号 is unique per 发布机构 within a site. Only within (from version 1):
+/// the 发布机构 is free text, so a check across sites let one site's editor
+/// block another's numbers by claiming its organ's name, and answered with
+/// the other site's unpublished draft (invariant 5). Entries of version 0
+/// replay with the old, platform-wide check.
+pub(crate) async fn check_doc_no_unique(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
     let Some(no) = &d.meta.doc_no else { return Ok(()) };
-    let other: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE tenant_id = ? AND doc_no = ? AND issuing_organ = ? AND id != ?")
-        .bind(d.tenant_id)
-        .bind(no)
-        .bind(&d.meta.issuing_organ)
-        .bind(d.id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let other: Option<i64> = if p.made_under(1) {
+        sqlx::query_scalar("SELECT id FROM documents WHERE tenant_id = ? AND doc_no = ? AND issuing_organ = ? AND id != ?")
+            .bind(d.tenant_id)
+            .bind(no)
+            .bind(&d.meta.issuing_organ)
+            .bind(d.id)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        sqlx::query_scalar("SELECT id FROM documents WHERE doc_no = ? AND issuing_organ = ? AND id != ?")
+            .bind(no)
+            .bind(&d.meta.issuing_organ)
+            .bind(d.id)
+            .fetch_optional(&mut *conn)
+            .await?
+    };
     match other {
         Some(id) => {
             Err(Rejection::conflict("duplicate_doc_no", format!("{} already has a document numbered {no} (document {id})", d.meta.issuing_organ)).into())

@@ -55,7 +55,7 @@ pub(crate) async fn update_document(
 /// Checks an edited document and writes its editable fields, keeping a revision.
 async fn write(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
     check_document(p.version, d)?;
-    check_doc_no_unique(conn, d).await?;
+    check_doc_no_unique(conn, p, d).await?;
     check_interpretation_link(conn, d).await?;
     write_content(conn, d, p.at).await?;
     record_revision(conn, p, d).await

@@ -307,13 +307,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     // Serve first: a joining node must answer the leader before it is a member.
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
+    // The address really bound (port 0 picks one).
+    let listening = listener.local_addr().unwrap_or(settings.listen);
     app.starting.store(true, Ordering::Release);
     let server = tokio::spawn(zhanqun_web::serve(app.clone(), listener, shutdown_signal()));
     if let Some(addr) = settings.metrics_listen {
         let metrics_listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for /metrics on {addr}"))?;
         tokio::spawn(zhanqun_web::serve_metrics(app.clone(), metrics_listener, shutdown_signal()));
     }
-    tracing::info!(listen = %settings.listen, advertise = %settings.advertise, data = %settings.data.display(), node = settings.node_id, "serving");
+    tracing::info!(listen = %listening, advertise = %settings.advertise, data = %settings.data.display(), node = settings.node_id, "serving");
 
     let founded = form_cluster(&node, &args).await?;
     if founded || node.is_initialized().await {
@@ -335,7 +337,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         app.starting.store(false, Ordering::Release);
     }
-    eprintln!("zhanqun node {} is serving on http://{}/  (sites listed at /, admin API at /api/v1/)", settings.node_id, settings.listen);
+    eprintln!("zhanqun node {} is serving on http://{listening}/  (sites listed at /, admin API at /api/v1/)", settings.node_id);
     server.await.context("the HTTP server stopped")??;
     tracing::info!("shutting down");
     node.shutdown().await;

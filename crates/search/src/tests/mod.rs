@@ -1,6 +1,6 @@
 //! The engine on a small Chinese corpus written for these tests.
 
-use crate::{Query, SearchDoc, SearchIndex, build_jieba};
+use crate::{Query, Scope, SearchDoc, SearchIndex, build_jieba};
 
 fn doc(id: i64, tenant_id: i64, title: &str, body: &str, doc_no: Option<&str>, public: bool) -> SearchDoc {
     SearchDoc {
@@ -49,14 +49,10 @@ fn corpus() -> SearchIndex {
     index
 }
 
+/// The ids found for `text` in `tenants` (`&[]`: every site).
 fn ids(index: &SearchIndex, text: &str, tenants: &[i64]) -> Vec<i64> {
-    index
-        .search(&Query { text: text.into(), tenants: tenants.to_vec(), public_only: true, limit: 10, ..Default::default() })
-        .unwrap()
-        .hits
-        .iter()
-        .map(|h| h.id)
-        .collect()
+    let scope = if tenants.is_empty() { Scope::Everywhere } else { Scope::Sites(tenants.to_vec()) };
+    index.search(&Query { text: text.into(), scope, public_only: true, limit: 10, ..Default::default() }).unwrap().hits.iter().map(|h| h.id).collect()
 }
 
 #[test]
@@ -92,7 +88,7 @@ fn a_site_search_never_shows_another_sites_documents() {
 fn only_public_documents_reach_the_public_search() {
     let index = corpus();
     assert!(ids(&index, "防汛抗旱", &[]).is_empty());
-    let admin = index.search(&Query { text: "防汛抗旱".into(), tenants: vec![2], public_only: false, limit: 10, ..Default::default() }).unwrap();
+    let admin = index.search(&Query { text: "防汛抗旱".into(), scope: Scope::Sites(vec![2]), public_only: false, limit: 10, ..Default::default() }).unwrap();
     assert_eq!(admin.hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![5]);
 }
 
@@ -172,7 +168,7 @@ fn reposted_copies_of_one_source_are_shown_once() {
     assert_eq!(policy[0].copies, 2);
     assert_eq!(r.total, r.hits.len(), "the total counts the policy once");
     // A township's own search shows its own copy.
-    let own = index.search(&Query { tenants: vec![3], ..query("垃圾分类实施意见") }).unwrap();
+    let own = index.search(&Query { scope: Scope::Sites(vec![3]), ..query("垃圾分类实施意见") }).unwrap();
     assert_eq!(own.hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![102]);
 }
 
@@ -259,4 +255,12 @@ fn overlapping_matches_are_highlighted_once() {
     }
     let r = index.search(&Query { text: "一网通办 工作".into(), public_only: true, limit: 5, ..Default::default() }).unwrap();
     assert_eq!(r.hits[0].title_html, "推进<em>一网通办工作</em>", "adjacent matches join");
+}
+
+#[test]
+fn a_search_over_no_sites_finds_nothing_not_everything() {
+    let index = corpus();
+    assert!(!ids(&index, "乡村振兴", &[]).is_empty());
+    let none = index.search(&Query { text: "乡村振兴".into(), scope: Scope::Sites(vec![]), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!((none.total, none.hits.len()), (0, 0));
 }

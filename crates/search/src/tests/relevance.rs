@@ -3,7 +3,7 @@
 //! vocabulary, and 37 queries a resident or a clerk would type, each with the
 //! document they are looking for. It must be among the first three.
 
-use crate::{Query, SearchDoc, SearchIndex, build_jieba};
+use crate::{Query, Scope, SearchDoc, SearchIndex, build_jieba};
 
 /// (id, site, 发布机构, 文号, title, body)
 const CORPUS: &[(i64, i64, &str, &str, &str, &str)] = &[
@@ -230,7 +230,7 @@ fn a_township_search_never_shows_another_townships_document() {
     // Both townships publish a 政府信息公开工作年度报告 and 乡村振兴 news.
     for text in ["政府信息公开工作年度报告", "乡村振兴", "政府信息"] {
         for (own, other) in [(2, 3), (3, 2)] {
-            let r = index.search(&Query { text: text.into(), tenants: vec![own], public_only: true, limit: 100, ..Default::default() }).unwrap();
+            let r = index.search(&Query { text: text.into(), scope: Scope::Sites(vec![own]), public_only: true, limit: 100, ..Default::default() }).unwrap();
             assert!(!r.hits.is_empty(), "{text} finds something in site {own}");
             assert!(r.hits.iter().all(|h| h.tenant_id == own), "{text} in site {own} shows site {other}'s documents");
         }

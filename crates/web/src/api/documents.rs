@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use zhanqun_model::{Attachment, Command, Disclosure, DocState, Document, DocumentPatch, InterpretationKind, Tenant, TenantRole, Validity, rules};
 use zhanqun_store::DocumentFilter;
 
-use super::{ApiJson, Paging, Path, Query, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{ApiJson, Paging, Path, Query, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
@@ -173,7 +173,7 @@ pub async fn update(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path((code, id)): Path<(String, i64)>,
-    ApiJson(mut patch): ApiJson<DocumentPatch>,
+    Strict(mut patch): Strict<DocumentPatch>,
 ) -> WriteResult {
     let (t, _) = load(&app, &caller, &code, id).await?;
     caller.require(t.id, WRITERS)?;

@@ -112,6 +112,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A body of a type that is also logged in commands, refused when it holds
+/// a field the type does not know. Logged types ignore unknown fields (an
+/// older node must read a newer entry); the API still tells a client that
+/// misspelled a field.
+pub struct Strict<T>(pub T);
+
+impl<T: DeserializeOwned + Serialize, S: Send + Sync> FromRequest<S> for Strict<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ApiJson(value) = ApiJson::<serde_json::Value>::from_request(req, state).await?;
+        let parsed: T = Json::<T>::from_bytes(&serde_json::to_vec(&value).map_err(ApiError::internal)?)
+            .map(|Json(v)| v)
+            .map_err(|e| ApiError::Unprocessable("invalid_field".into(), e.body_text()))?;
+        // Every field the type knows comes back when it is written out.
+        let known = serde_json::to_value(&parsed).map_err(ApiError::internal)?;
+        if let (Some(sent), Some(known)) = (value.as_object(), known.as_object())
+            && let Some(unknown) = sent.keys().find(|k| !known.contains_key(*k))
+        {
+            let expected: Vec<&str> = known.keys().map(String::as_str).collect();
+            return Err(ApiError::Unprocessable("invalid_field".into(), format!("unknown field `{unknown}`, expected one of {}", expected.join(", "))));
+        }
+        Ok(Strict(parsed))
+    }
+}
+
 /// Turns numbers like `7.0` into `7`, everywhere in `value`.
 fn whole_numbers(value: &mut serde_json::Value) {
     use serde_json::Value;

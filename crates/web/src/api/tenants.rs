@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use zhanqun_model::{Channel, ChannelKind, Command, Lifecycle, Tenant, TenantKind, TenantPatch, UpdateClass, rules};
 
-use super::{ApiJson, Path, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{ApiJson, Path, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
@@ -86,7 +86,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): 
     Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&created)))
 }
 
-pub async fn update(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, ApiJson(mut patch): ApiJson<TenantPatch>) -> WriteResult {
+pub async fn update(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, Strict(mut patch): Strict<TenantPatch>) -> WriteResult {
     caller.require_platform_admin()?;
     let t = tenant_by_code(&app, &code).await?;
     if let Some(hosts) = &mut patch.hosts {

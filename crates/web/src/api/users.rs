@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use zhanqun_model::{Command, Grant, PasswordPolicy, PlatformRole, TenantRole, User};
 
-use super::{ApiJson, Path, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{ApiJson, Path, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::{Caller, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
@@ -160,7 +160,7 @@ pub async fn password_policy(State(app): State<Arc<App>>, caller: Caller) -> Api
 
 /// `PUT /api/v1/settings/password-policy`: change it (new passwords only;
 /// existing ones are checked when they are next changed).
-pub async fn set_password_policy(State(app): State<Arc<App>>, caller: Caller, ApiJson(policy): ApiJson<PasswordPolicy>) -> WriteResult {
+pub async fn set_password_policy(State(app): State<Arc<App>>, caller: Caller, Strict(policy): Strict<PasswordPolicy>) -> WriteResult {
     caller.require_security_admin()?;
     policy.validate().map_err(crate::ApiError::from)?;
     let (headers, _) = propose(&app, caller.propose(Command::SetPasswordPolicy { policy })).await?;

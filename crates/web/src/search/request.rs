@@ -83,8 +83,8 @@ impl SearchParams {
         Ok(number("per_page", &self.per_page, 1..=MAX_PER_PAGE as i64)?.unwrap_or(PER_PAGE as i64) as usize)
     }
 
-    /// The engine query over `tenants` (already decided by the caller's
-    /// rights; never empty unless the caller may search every site).
+    /// The engine query over the sites `tenants` (decided by the caller's
+    /// rights; an empty list finds nothing).
     pub fn to_query(&self, tenants: Vec<i64>, public_only: bool) -> Result<zhanqun_search::Query, BadParam> {
         let sort = match non_empty(&self.sort) {
             None | Some("relevance") => Sort::Relevance,
@@ -108,7 +108,7 @@ impl SearchParams {
         let (page, per_page) = (self.page()?, self.per_page()?);
         Ok(zhanqun_search::Query {
             text: self.text().to_string(),
-            tenants,
+            scope: zhanqun_search::Scope::Sites(tenants),
             public_only,
             filters: Filters {
                 from,
