@@ -33,8 +33,11 @@ impl Proposal {
     /// The rules new proposals are made under.
     /// - 1: free-text limits (`rules::limits`), no invisible or
     ///   text-direction characters, body size, column links checked by
-    ///   apply; platform accounts only from the operator.
-    pub const VERSION: u32 = 1;
+    ///   apply; platform accounts only from the operator; 文号 unique per
+    ///   site.
+    /// - 2: the one permission policy (`policy`) asked first, for every
+    ///   command.
+    pub const VERSION: u32 = 2;
 
     /// A proposal made now, under the current rules.
     pub fn new(at: Millis, actor: Option<i64>, client_ip: Option<String>, command: Command) -> Proposal {

@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod document;
+pub mod policy;
 pub mod revision;
 pub mod rules;
 pub mod tenant;

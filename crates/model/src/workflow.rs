@@ -71,7 +71,11 @@ pub fn roles_for(step: Step, stage: Option<ReviewStage>) -> &'static [TenantRole
         (Step::Edit | Step::Submit, _) => &[Admin, Editor],
         (Step::Approve | Step::Return, Some(ReviewStage::Disclosure)) => &[DisclosureReviewer],
         (Step::Approve | Step::Return, Some(ReviewStage::Content) | None) => &[Admin, Reviewer],
-        (Step::Approve | Step::Return | Step::SignOff, Some(ReviewStage::Secrecy)) | (Step::SignOff, _) => &[SecrecyReviewer],
+        // Nobody approves at the secrecy stage — it is signed off — so any
+        // reviewer asking is told that (a conflict), not that it is not
+        // their step.
+        (Step::Approve, Some(ReviewStage::Secrecy)) => &[Admin, Reviewer, DisclosureReviewer, SecrecyReviewer],
+        (Step::Return | Step::SignOff, Some(ReviewStage::Secrecy)) | (Step::SignOff, _) => &[SecrecyReviewer],
         (Step::Publish | Step::Withdraw | Step::SetValidity | Step::Schedule, _) => &[Admin, Reviewer],
     }
 }

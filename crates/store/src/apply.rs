@@ -12,7 +12,7 @@ use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::time::{parse_date, to_civil};
 use zhanqun_model::{Applied, Command, DocState, Document, Outcome, Proposal, Rejection, Tenant, TenantPatch};
 
-use crate::{Result, Store, StoreError, accounts, audit, edit, workflow};
+use crate::{Result, Store, StoreError, accounts, audit, edit, permission, workflow};
 
 /// What an applied entry touched, so that derived state (render caches,
 /// the tenant directory) can be refreshed on every node.
@@ -79,7 +79,7 @@ impl Store {
             None => Ok(Applied::default()),
             Some(p) => {
                 let mut savepoint = tx.begin().await?;
-                let result = match accounts::gate(&mut savepoint, p).await {
+                let result = match permission::check(&mut savepoint, p).await {
                     Ok(()) => run(&mut savepoint, p, &p.command, &mut touched).await,
                     Err(refused) => Err(refused),
                 };

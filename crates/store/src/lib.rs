@@ -18,6 +18,7 @@ mod accounts;
 mod apply;
 mod audit;
 mod edit;
+mod permission;
 mod query;
 mod rows;
 mod snapshot;

@@ -1,0 +1,210 @@
+//! The permission matrix: every command against every kind of person, as
+//! the README's roles table says. `ZHANQUN_PRINT_MATRIX=1 cargo test -p
+//! zhanqun-model matrix` prints the table the policy gives.
+
+use super::*;
+use crate::workflow::ReviewStage;
+use crate::{Attachment, Channel, ChannelKind, Document, Grant, Lifecycle, PasswordPolicy, Tenant, TenantKind, TenantPatch, UpdateClass};
+
+const SITE: i64 = 1;
+const OTHER_SITE: i64 = 2;
+const OWNER: i64 = 7;
+
+/// The people of the table's columns, in its order.
+fn people() -> Vec<(&'static str, Option<User>)> {
+    let person = |id: i64, platform: Option<PlatformRole>, grants: &[(i64, TenantRole)]| {
+        let mut u = User::new(id, format!("u{id}"), format!("u{id}"), String::new(), 0);
+        u.platform_role = platform;
+        u.grants = grants.iter().map(|(tenant_id, role)| Grant { tenant_id: *tenant_id, role: *role }).collect();
+        Some(u)
+    };
+    use TenantRole::*;
+    vec![
+        ("operator", None),
+        ("系统管理员", person(1, Some(PlatformRole::Admin), &[])),
+        ("安全管理员", person(2, Some(PlatformRole::Security), &[])),
+        ("审计管理员", person(3, Some(PlatformRole::Auditor), &[])),
+        ("site admin", person(10, None, &[(SITE, Admin)])),
+        ("editor", person(11, None, &[(SITE, Editor)])),
+        ("reviewer", person(12, None, &[(SITE, Reviewer)])),
+        ("政务公开审核员", person(13, None, &[(SITE, DisclosureReviewer)])),
+        ("保密审查员", person(14, None, &[(SITE, SecrecyReviewer)])),
+        ("another site's admin", person(20, None, &[(OTHER_SITE, Admin)])),
+        ("the account itself", person(OWNER, None, &[])),
+    ]
+}
+
+/// A command of every kind, with the facts of its target, named as the
+/// table's rows name them. The match below makes a new command a compile
+/// error here until it has its rows.
+fn rows() -> Vec<(String, Command, Target)> {
+    let tenant = Tenant {
+        id: SITE,
+        code: "t".into(),
+        name: "t".into(),
+        kind: TenantKind::Township,
+        parent_id: None,
+        hosts: vec![],
+        mount_under_parent: false,
+        site_id_code: None,
+        icp: None,
+        police_record: None,
+        organ_code: "T".into(),
+        mailbox: None,
+        lifecycle: Lifecycle::Online,
+        created_at: 0,
+        updated_at: 0,
+    };
+    let channel = Channel {
+        id: 5,
+        tenant_id: SITE,
+        parent_id: None,
+        slug: "c".into(),
+        name: "c".into(),
+        kind: ChannelKind::List,
+        update_class: UpdateClass::Dynamic,
+        position: 0,
+        link_url: None,
+        created_at: 0,
+    };
+    let document = Document::draft(9, SITE, 5, "t", "o", 0);
+    let attachment = Attachment {
+        id: 8,
+        tenant_id: SITE,
+        document_id: None,
+        sha256: "0".repeat(64),
+        size: 1,
+        content_type: "a/b".into(),
+        file_name: "f".into(),
+        created_at: 0,
+        created_by: None,
+    };
+    let site_user = User::new(OWNER, "owner", "owner", String::new(), 0);
+    let platform_user = User { platform_role: Some(PlatformRole::Auditor), ..site_user.clone() };
+    let (t, d) = (SITE, 9);
+    let plain = Target::default();
+    let stage = |s: ReviewStage| Target { review_stage: Some(s), ..Target::default() };
+    let platform = Target { account_role: Some(PlatformRole::Auditor), ..Target::default() };
+    let mut rows: Vec<(String, Command, Target)> = vec![
+        ("create_tenant".into(), Command::CreateTenant { tenant }, plain),
+        ("update_tenant".into(), Command::UpdateTenant { tenant_id: t, patch: TenantPatch::default() }, plain),
+        ("create_channel".into(), Command::CreateChannel { channel }, plain),
+        ("create_document".into(), Command::CreateDocument { document, attachment_ids: vec![] }, plain),
+        ("update_document".into(), Command::UpdateDocument { tenant_id: t, document_id: d, patch: Default::default() }, plain),
+        ("restore_revision".into(), Command::RestoreRevision { tenant_id: t, document_id: d, revision: 1 }, plain),
+        ("add_attachment".into(), Command::AddAttachment { attachment }, plain),
+        ("submit_document".into(), Command::SubmitDocument { tenant_id: t, document_id: d }, plain),
+    ];
+    for (label, s) in [("content", ReviewStage::Content), ("政务公开", ReviewStage::Disclosure), ("保密审查", ReviewStage::Secrecy)] {
+        // At the secrecy stage approval is let through to any reviewer so
+        // that the document's state answers (409: it is signed off instead).
+        let note = if s == ReviewStage::Secrecy { ", then 409: signed off instead" } else { "" };
+        rows.push((format!("approve_document ({label} stage{note})"), Command::ApproveDocument { tenant_id: t, document_id: d }, stage(s)));
+        rows.push((format!("return_document ({label} stage)"), Command::ReturnDocument { tenant_id: t, document_id: d, reason: "r".into() }, stage(s)));
+    }
+    rows.extend([
+        (
+            "sign_off_secrecy".to_string(),
+            Command::SignOffSecrecy { tenant_id: t, document_id: d, passed: true, conclusion: "c".into() },
+            stage(ReviewStage::Secrecy),
+        ),
+        ("publish_document".into(), Command::PublishDocument { tenant_id: t, document_id: d }, plain),
+        ("schedule_document".into(), Command::ScheduleDocument { tenant_id: t, document_id: d, publish_at: Some(1), unpublish_at: None }, plain),
+        ("withdraw_document".into(), Command::WithdrawDocument { tenant_id: t, document_id: d }, plain),
+        ("set_validity".into(), Command::SetValidity { tenant_id: t, document_id: d, validity: crate::Validity::Expired, replaced_by: None }, plain),
+        ("create_user (site account)".into(), Command::CreateUser { user: site_user }, plain),
+        ("create_user (platform account)".into(), Command::CreateUser { user: platform_user }, plain),
+        ("set_roles".into(), Command::SetRoles { user_id: OWNER, grants: vec![] }, plain),
+        ("set_password_policy".into(), Command::SetPasswordPolicy { policy: PasswordPolicy::default() }, plain),
+    ]);
+    for (label, target) in [("site account", plain), ("platform account", platform)] {
+        rows.push((format!("reset_password ({label})"), Command::ResetPassword { user_id: OWNER, password_hash: String::new() }, target));
+        rows.push((format!("disable_account, enable_account ({label})"), Command::SetAccountDisabled { user_id: OWNER, disabled: true }, target));
+        rows.push((format!("revoke_sessions ({label})"), Command::RevokeSessions { user_id: OWNER }, target));
+        rows.push((format!("unlock_account ({label})"), Command::UnlockAccount { username: "owner".into() }, target));
+    }
+    rows.extend([
+        ("change_password".to_string(), Command::ChangePassword { user_id: OWNER, password_hash: String::new(), keep_session: None }, plain),
+        ("create_session (log in)".into(), Command::CreateSession { token_sha256: String::new(), user_id: OWNER, expires_at: 0 }, plain),
+        ("delete_session (log out)".into(), Command::DeleteSession { token_sha256: String::new() }, plain),
+    ]);
+    // Every kind of command has a row (a batch is checked command by command).
+    for (_, c, _) in &rows {
+        match c {
+            Command::CreateTenant { .. }
+            | Command::UpdateTenant { .. }
+            | Command::CreateChannel { .. }
+            | Command::CreateDocument { .. }
+            | Command::UpdateDocument { .. }
+            | Command::RestoreRevision { .. }
+            | Command::SubmitDocument { .. }
+            | Command::ApproveDocument { .. }
+            | Command::ReturnDocument { .. }
+            | Command::SignOffSecrecy { .. }
+            | Command::SetValidity { .. }
+            | Command::ScheduleDocument { .. }
+            | Command::PublishDocument { .. }
+            | Command::WithdrawDocument { .. }
+            | Command::AddAttachment { .. }
+            | Command::CreateUser { .. }
+            | Command::SetRoles { .. }
+            | Command::SetPasswordPolicy { .. }
+            | Command::ChangePassword { .. }
+            | Command::ResetPassword { .. }
+            | Command::SetAccountDisabled { .. }
+            | Command::RevokeSessions { .. }
+            | Command::UnlockAccount { .. }
+            | Command::CreateSession { .. }
+            | Command::DeleteSession { .. }
+            | Command::Batch { .. } => {}
+        }
+    }
+    rows
+}
+
+/// The table the policy gives, as Markdown.
+fn table() -> String {
+    let people = people();
+    let mut out = format!("| command | {} |\n|---|{}\n", people.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" | "), "---|".repeat(people.len()));
+    for (name, command, target) in rows() {
+        let cells: Vec<&str> = people.iter().map(|(_, u)| if check(u.as_ref(), &command, &target).is_ok() { "✓" } else { "·" }).collect();
+        out.push_str(&format!("| {name} | {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+#[test]
+fn the_readme_roles_table_is_what_the_policy_says() {
+    let expected = table();
+    if std::env::var("ZHANQUN_PRINT_MATRIX").is_ok() {
+        println!("{expected}");
+    }
+    let readme = include_str!("../../../../README.md");
+    let start = readme.find("<!-- roles-matrix -->").expect("the README has the roles matrix") + "<!-- roles-matrix -->".len();
+    let end = readme.find("<!-- /roles-matrix -->").expect("the README's roles matrix ends");
+    assert_eq!(readme[start..end].trim(), expected.trim(), "the README's roles table and the policy disagree; the policy's table is:\n{expected}");
+}
+
+#[test]
+fn a_batch_needs_what_each_of_its_commands_needs() {
+    let people = people();
+    let editor = people[5].1.as_ref();
+    let write = Command::CreateDocument { document: Document::draft(9, SITE, 5, "t", "o", 0), attachment_ids: vec![] };
+    let publish = Command::PublishDocument { tenant_id: SITE, document_id: 9 };
+    assert!(check(editor, &Command::Batch { commands: vec![write.clone()] }, &Target::default()).is_ok());
+    let err = check(editor, &Command::Batch { commands: vec![write, publish] }, &Target::default()).unwrap_err();
+    assert_eq!(err.code, "not_your_step");
+}
+
+#[test]
+fn a_disabled_account_or_one_that_must_change_its_password_does_nothing_else() {
+    let people = people();
+    let mut editor = people[5].1.clone().unwrap();
+    let write = Command::CreateDocument { document: Document::draft(9, SITE, 5, "t", "o", 0), attachment_ids: vec![] };
+    editor.must_change_password = true;
+    assert_eq!(check(Some(&editor), &write, &Target::default()).unwrap_err().code, "password_change_required");
+    let change = Command::ChangePassword { user_id: editor.id, password_hash: String::new(), keep_session: None };
+    assert!(check(Some(&editor), &change, &Target::default()).is_ok());
+    editor.disabled_at = Some(1);
+    assert_eq!(check(Some(&editor), &change, &Target::default()).unwrap_err().code, "account_disabled");
+}
