@@ -191,7 +191,52 @@ pub enum Command {
     },
 }
 
+/// The part of the platform a command belongs to. The state machine
+/// hands each command to its domain's apply module; the policy, the audit
+/// trail and the handlers group them the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Sites and their columns (站点与栏目).
+    Sites,
+    /// Documents' content and attachments.
+    Documents,
+    /// The review and publishing steps of a document.
+    Workflow,
+    /// Accounts, roles, sessions and the password policy.
+    Accounts,
+    /// Several commands at once: each goes to its own domain.
+    Batch,
+}
+
 impl Command {
+    /// Which domain applies this command.
+    pub fn domain(&self) -> Domain {
+        use Command::*;
+        match self {
+            CreateTenant { .. } | UpdateTenant { .. } | CreateChannel { .. } => Domain::Sites,
+            CreateDocument { .. } | UpdateDocument { .. } | RestoreRevision { .. } | AddAttachment { .. } => Domain::Documents,
+            SubmitDocument { .. }
+            | ApproveDocument { .. }
+            | ReturnDocument { .. }
+            | SignOffSecrecy { .. }
+            | SetValidity { .. }
+            | ScheduleDocument { .. }
+            | PublishDocument { .. }
+            | WithdrawDocument { .. } => Domain::Workflow,
+            CreateUser { .. }
+            | SetRoles { .. }
+            | SetPasswordPolicy { .. }
+            | ChangePassword { .. }
+            | ResetPassword { .. }
+            | SetAccountDisabled { .. }
+            | RevokeSessions { .. }
+            | UnlockAccount { .. }
+            | CreateSession { .. }
+            | DeleteSession { .. } => Domain::Accounts,
+            Batch { .. } => Domain::Batch,
+        }
+    }
+
     /// A short name for logs and metrics.
     pub fn name(&self) -> &'static str {
         match self {
@@ -259,22 +304,33 @@ impl Command {
 
     /// The site and the thing a command acts on, for the audit trail.
     pub fn audit_subject(&self) -> (Option<i64>, Option<i64>) {
-        if let Some((tenant, document)) = self.document() {
-            return (Some(tenant), Some(document));
-        }
         match self {
             Command::CreateTenant { tenant } => (Some(tenant.id), Some(tenant.id)),
             Command::UpdateTenant { tenant_id, .. } => (Some(*tenant_id), Some(*tenant_id)),
             Command::CreateChannel { channel } => (Some(channel.tenant_id), Some(channel.id)),
             Command::AddAttachment { attachment } => (Some(attachment.tenant_id), Some(attachment.id)),
+            Command::CreateDocument { document, .. } => (Some(document.tenant_id), Some(document.id)),
+            Command::UpdateDocument { tenant_id, document_id, .. }
+            | Command::RestoreRevision { tenant_id, document_id, .. }
+            | Command::SubmitDocument { tenant_id, document_id }
+            | Command::ApproveDocument { tenant_id, document_id }
+            | Command::ReturnDocument { tenant_id, document_id, .. }
+            | Command::SignOffSecrecy { tenant_id, document_id, .. }
+            | Command::SetValidity { tenant_id, document_id, .. }
+            | Command::ScheduleDocument { tenant_id, document_id, .. }
+            | Command::PublishDocument { tenant_id, document_id }
+            | Command::WithdrawDocument { tenant_id, document_id } => (Some(*tenant_id), Some(*document_id)),
             Command::CreateUser { user } => (None, Some(user.id)),
-            Command::SetRoles { user_id, .. } => (None, Some(*user_id)),
-            Command::CreateSession { user_id, .. }
+            Command::SetRoles { user_id, .. }
+            | Command::CreateSession { user_id, .. }
             | Command::ChangePassword { user_id, .. }
             | Command::ResetPassword { user_id, .. }
             | Command::SetAccountDisabled { user_id, .. }
             | Command::RevokeSessions { user_id } => (None, Some(*user_id)),
-            _ => (None, None),
+            // The account is named in the detail: the command carries its
+            // name, not its id.
+            Command::UnlockAccount { .. } => (None, None),
+            Command::SetPasswordPolicy { .. } | Command::DeleteSession { .. } | Command::Batch { .. } => (None, None),
         }
     }
 
@@ -297,7 +353,25 @@ impl Command {
                 Some(id) => format!("{validity}, replaced by {id}"),
                 None => validity.to_string(),
             }),
-            _ => None,
+            // Named by their subject alone; secrets (password hashes,
+            // session tokens) never go into the trail.
+            Command::CreateTenant { .. }
+            | Command::UpdateTenant { .. }
+            | Command::CreateChannel { .. }
+            | Command::CreateDocument { .. }
+            | Command::UpdateDocument { .. }
+            | Command::SubmitDocument { .. }
+            | Command::ApproveDocument { .. }
+            | Command::PublishDocument { .. }
+            | Command::WithdrawDocument { .. }
+            | Command::AddAttachment { .. }
+            | Command::CreateUser { .. }
+            | Command::ChangePassword { .. }
+            | Command::ResetPassword { .. }
+            | Command::SetAccountDisabled { .. }
+            | Command::RevokeSessions { .. }
+            | Command::CreateSession { .. }
+            | Command::DeleteSession { .. } => None,
         }
     }
 

@@ -17,7 +17,7 @@ pub mod user;
 pub mod weak_passwords;
 pub mod workflow;
 
-pub use command::{Applied, Command, Outcome, Proposal, Rejection, RejectionKind};
+pub use command::{Applied, Command, Domain, Outcome, Proposal, Rejection, RejectionKind};
 pub use document::{Attachment, Disclosure, DocState, Document, DocumentPatch, GovMeta, InterpretationKind, Validity};
 pub use tenant::{Channel, ChannelKind, Lifecycle, Tenant, TenantKind, TenantPatch, UpdateClass};
 pub use user::{Grant, PasswordPolicy, PlatformRole, TenantRole, User};

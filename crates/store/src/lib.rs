@@ -14,15 +14,11 @@ macro_rules! sql {
     ($($t:tt)*) => { sqlx::AssertSqlSafe(format!($($t)*)) };
 }
 
-mod accounts;
 mod apply;
 mod audit;
-mod edit;
-mod permission;
 mod query;
 mod rows;
 mod snapshot;
-mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -5,13 +5,14 @@ use sqlx::SqliteConnection;
 use zhanqun_model::revision::RevisionContent;
 use zhanqun_model::{Applied, DocState, Document, DocumentPatch, Proposal, Rejection};
 
-use crate::apply::{Step, Touched, channel_in_tenant, check_doc_no_unique, check_document, check_interpretation_link, link_attachments, load_document};
-use crate::workflow;
+use super::documents::{check_doc_no_unique, check_document, check_interpretation_link, link_attachments, load_document};
+use super::sites::channel_in_tenant;
+use super::{Step, Touched, permission};
 
 /// Only a draft or a withdrawn document is edited, by its editors.
 async fn editable(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64) -> Step<Document> {
     let d = load_document(conn, tenant_id, id).await?;
-    workflow::require(conn, p, &d, zhanqun_model::workflow::Step::Edit).await?;
+    permission::step(conn, p, &d, zhanqun_model::workflow::Step::Edit).await?;
     if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
         return Err(Rejection::conflict(
             "not_editable",

@@ -17,63 +17,54 @@
 use sqlx::SqliteConnection;
 use zhanqun_model::{Applied, Command, Grant, PlatformRole, Proposal, Rejection, User, rules};
 
-use crate::apply::{Step, Touched, tenant_exists};
-use crate::{parse, rows};
+use super::sites::tenant_exists;
+use super::{Step, Touched, misrouted, permission};
+use crate::parse;
 
-/// Refuses a command of version 1 or later from an actor whose account is
-/// disabled or gone, or who must first change a password someone else set
-/// (only logging in, out, and that change are left to them).
-pub(crate) async fn gate(conn: &mut SqliteConnection, p: &Proposal) -> Step {
-    let Some(actor) = p.actor else { return Ok(()) };
-    if !p.made_under(1) {
-        return Ok(());
+pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
+    match command {
+        Command::CreateUser { user } => create_user(conn, p, user).await,
+        Command::SetRoles { user_id, grants } => set_roles(conn, p, *user_id, grants).await,
+        Command::ChangePassword { user_id, password_hash, keep_session } => change_password(conn, p, *user_id, password_hash, keep_session.as_deref()).await,
+        Command::ResetPassword { user_id, password_hash } => reset_password(conn, p, *user_id, password_hash).await,
+        Command::SetAccountDisabled { user_id, disabled } => set_disabled(conn, p, *user_id, *disabled).await,
+        Command::RevokeSessions { user_id } => revoke_sessions(conn, p, *user_id).await,
+        Command::UnlockAccount { username } => unlock(conn, p, username, touched).await,
+        Command::SetPasswordPolicy { policy } => {
+            permission::account_manager(conn, p, None).await?;
+            policy.validate()?;
+            let value = serde_json::to_string(policy).expect("policy serializes");
+            sqlx::query("INSERT INTO settings (key, value) VALUES ('password_policy', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(value)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Applied::default())
+        }
+        Command::CreateSession { token_sha256, user_id, expires_at } => {
+            sqlx::query("INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) VALUES (?,?,?,?)")
+                .bind(token_sha256)
+                .bind(user_id)
+                .bind(p.at)
+                .bind(expires_at)
+                .execute(&mut *conn)
+                .await?;
+            // Expired sessions go as new ones come: no timer needed, and
+            // every node drops the same rows.
+            sqlx::query("DELETE FROM sessions WHERE expires_at < ?").bind(p.at).execute(&mut *conn).await?;
+            Ok(Applied { id: Some(*user_id), index_no: None })
+        }
+        Command::DeleteSession { token_sha256 } => {
+            sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?").bind(token_sha256).execute(&mut *conn).await?;
+            Ok(Applied::default())
+        }
+        other => Err(misrouted(other)),
     }
-    let state: Option<(Option<i64>, bool)> =
-        sqlx::query_as("SELECT disabled_at, must_change_password FROM users WHERE id = ?").bind(actor).fetch_optional(&mut *conn).await?;
-    match state {
-        None => Err(Rejection::forbidden("unknown_actor", "the acting user no longer exists").into()),
-        Some((Some(_), _)) => Err(Rejection::forbidden("account_disabled", "this account is disabled; ask the 安全管理员").into()),
-        Some((None, true)) if !matches!(p.command, Command::ChangePassword { .. } | Command::CreateSession { .. } | Command::DeleteSession { .. }) => Err(
-            Rejection::forbidden("password_change_required", "change the password the 安全管理员 set for this account first (PUT /api/v1/session/password)")
-                .into(),
-        ),
-        Some(_) => Ok(()),
-    }
-}
-
-/// Who manages accounts: the system (the operator, the first start), or
-/// the 安全管理员 for site accounts. `target_role` is the platform role of
-/// the account acted on.
-async fn require_account_manager(conn: &mut SqliteConnection, p: &Proposal, target_role: Option<PlatformRole>) -> Step {
-    let Some(actor) = p.actor else { return Ok(()) };
-    // Version 1 only: before it nobody asked here; from version 2 the
-    // policy was asked before apply began (see `permission`).
-    if !p.made_under(1) || p.made_under(crate::permission::POLICY_FIRST) {
-        return Ok(());
-    }
-    let user = rows::user(conn, actor).await?.ok_or_else(|| Rejection::forbidden("unknown_actor", "the acting user no longer exists"))?;
-    if !user.is_security_admin() {
-        return Err(Rejection::forbidden("not_your_duty", "only the 安全管理员 (security administrator) manages accounts").into());
-    }
-    if let Some(role) = target_role {
-        return Err(Rejection::forbidden(
-            "platform_account",
-            format!("platform accounts ({role}) are managed by the operator with `zhanqun account` and the cluster secret, not through the API"),
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// The password policy, like accounts, is the 安全管理员's.
-pub(crate) async fn require_security_admin(conn: &mut SqliteConnection, p: &Proposal) -> Step {
-    require_account_manager(conn, p, None).await
 }
 
 pub(crate) async fn create_user(conn: &mut SqliteConnection, p: &Proposal, user: &User) -> Step<Applied> {
     rules::check_username(&user.username)?;
     User::check_separation(user.platform_role, &user.grants)?;
-    require_account_manager(conn, p, user.platform_role).await?;
+    permission::account_manager(conn, p, user.platform_role).await?;
     if p.made_under(1) {
         rules::limits::DISPLAY_NAME.required(&user.display_name)?;
     }
@@ -122,7 +113,7 @@ async fn target(conn: &mut SqliteConnection, user_id: i64) -> Step<Option<Platfo
 pub(crate) async fn set_roles(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, grants: &[Grant]) -> Step<Applied> {
     let role = target(conn, user_id).await?;
     User::check_separation(role, grants)?;
-    require_account_manager(conn, p, role).await?;
+    permission::account_manager(conn, p, role).await?;
     sqlx::query("DELETE FROM grants WHERE user_id = ?").bind(user_id).execute(&mut *conn).await?;
     insert_grants(conn, user_id, grants).await?;
     Ok(Applied { id: Some(user_id), index_no: None })
@@ -144,9 +135,7 @@ async fn insert_grants(conn: &mut SqliteConnection, user_id: i64, grants: &[Gran
 /// The owner's own change: only the owner makes it.
 pub(crate) async fn change_password(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, password_hash: &str, keep_session: Option<&str>) -> Step<Applied> {
     target(conn, user_id).await?;
-    if !p.made_under(crate::permission::POLICY_FIRST) && p.actor.is_some_and(|a| a != user_id) {
-        return Err(Rejection::forbidden("not_your_account", "a password is changed by its owner; the 安全管理员 resets it instead").into());
-    }
+    permission::owner(p, user_id)?;
     sqlx::query("UPDATE users SET password_hash = ?, must_change_password = 0, password_changed_at = ? WHERE id = ?")
         .bind(password_hash)
         .bind(p.at)
@@ -159,7 +148,7 @@ pub(crate) async fn change_password(conn: &mut SqliteConnection, p: &Proposal, u
 
 pub(crate) async fn reset_password(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, password_hash: &str) -> Step<Applied> {
     let role = target(conn, user_id).await?;
-    require_account_manager(conn, p, role).await?;
+    permission::account_manager(conn, p, role).await?;
     sqlx::query("UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ? WHERE id = ?")
         .bind(password_hash)
         // The operator resetting a platform account's password from the
@@ -175,7 +164,7 @@ pub(crate) async fn reset_password(conn: &mut SqliteConnection, p: &Proposal, us
 
 pub(crate) async fn set_disabled(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, disabled: bool) -> Step<Applied> {
     let role = target(conn, user_id).await?;
-    require_account_manager(conn, p, role).await?;
+    permission::account_manager(conn, p, role).await?;
     if p.actor == Some(user_id) {
         return Err(Rejection::invalid("own_account", "an administrator cannot disable their own account").into());
     }
@@ -188,7 +177,7 @@ pub(crate) async fn set_disabled(conn: &mut SqliteConnection, p: &Proposal, user
 
 pub(crate) async fn revoke_sessions(conn: &mut SqliteConnection, p: &Proposal, user_id: i64) -> Step<Applied> {
     let role = target(conn, user_id).await?;
-    require_account_manager(conn, p, role).await?;
+    permission::account_manager(conn, p, role).await?;
     end_sessions(conn, user_id).await?;
     Ok(Applied { id: Some(user_id), index_no: None })
 }
@@ -202,7 +191,7 @@ pub(crate) async fn unlock(conn: &mut SqliteConnection, p: &Proposal, username: 
     let Some((id, role)) = found else {
         return Err(Rejection::not_found("user_not_found", format!("no user named `{}`", username.chars().take(64).collect::<String>())).into());
     };
-    require_account_manager(conn, p, role.map(|r| parse::<PlatformRole>(&r)).transpose()?).await?;
+    permission::account_manager(conn, p, role.map(|r| parse::<PlatformRole>(&r)).transpose()?).await?;
     touched.unlocked.push(username.to_lowercase());
     Ok(Applied { id: Some(id), index_no: None })
 }

@@ -5,30 +5,28 @@
 
 use sqlx::SqliteConnection;
 use zhanqun_model::workflow::{self, Step as WorkStep};
-use zhanqun_model::{Applied, DocState, Document, Proposal, Rejection, ReviewStage, User, rules};
+use zhanqun_model::{Applied, Command, DocState, Document, Proposal, Rejection, ReviewStage, rules};
 
-use crate::apply::{Step, Touched, check_document, load_document};
-use crate::rows;
+use super::documents::{check_document, load_document};
+use super::{Step, Touched, misrouted, permission};
 
-/// The user who proposed, with their grants; `None` for the system itself
-/// (bootstrap, demo load), which may take any step.
-pub(crate) async fn actor(conn: &mut SqliteConnection, p: &Proposal) -> Step<Option<User>> {
-    let Some(id) = p.actor else { return Ok(None) };
-    match rows::user(conn, id).await? {
-        Some(user) => Ok(Some(user)),
-        None => Err(Rejection::forbidden("unknown_actor", "the acting user no longer exists").into()),
-    }
-}
-
-/// Refuses unless the proposer may take `step` on `d` — for entries older
-/// than the policy-first version, which asked here (see `permission`).
-pub(crate) async fn require(conn: &mut SqliteConnection, p: &Proposal, d: &Document, step: WorkStep) -> Step {
-    if p.made_under(crate::permission::POLICY_FIRST) {
-        return Ok(());
-    }
-    match actor(conn, p).await? {
-        Some(user) => Ok(workflow::check_may(&user, d, step)?),
-        None => Ok(()),
+pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
+    match command {
+        Command::SubmitDocument { tenant_id, document_id } => submit(conn, p, *tenant_id, *document_id, touched).await,
+        Command::ApproveDocument { tenant_id, document_id } => approve(conn, p, *tenant_id, *document_id, touched).await,
+        Command::ReturnDocument { tenant_id, document_id, reason } => send_back(conn, p, *tenant_id, *document_id, reason, touched).await,
+        Command::SignOffSecrecy { tenant_id, document_id, passed, conclusion } => {
+            sign_off(conn, p, *tenant_id, *document_id, *passed, conclusion, touched).await
+        }
+        Command::SetValidity { tenant_id, document_id, validity, replaced_by } => {
+            set_validity(conn, p, *tenant_id, *document_id, *validity, *replaced_by, touched).await
+        }
+        Command::ScheduleDocument { tenant_id, document_id, publish_at, unpublish_at } => {
+            schedule(conn, p, *tenant_id, *document_id, *publish_at, *unpublish_at, touched).await
+        }
+        Command::PublishDocument { tenant_id, document_id } => publish(conn, p, *tenant_id, *document_id, touched).await,
+        Command::WithdrawDocument { tenant_id, document_id } => withdraw(conn, p, *tenant_id, *document_id, touched).await,
+        other => Err(misrouted(other)),
     }
 }
 
@@ -55,7 +53,7 @@ fn done(d: &Document, touched: &mut Touched) -> Step<Applied> {
 
 pub(crate) async fn submit(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
     let d = load_document(conn, tenant_id, id).await?;
-    require(conn, p, &d, WorkStep::Submit).await?;
+    permission::step(conn, p, &d, WorkStep::Submit).await?;
     if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
         return Err(wrong_state(&d, "only a draft (or a withdrawn document) can be submitted").into());
     }
@@ -79,7 +77,7 @@ pub(crate) async fn approve(conn: &mut SqliteConnection, p: &Proposal, tenant_id
             Rejection::conflict("secrecy_sign_off_required", "the document needs secrecy review: a 保密审查员 must sign it off before it is approved").into()
         );
     }
-    require(conn, p, &d, WorkStep::Approve).await?;
+    permission::step(conn, p, &d, WorkStep::Approve).await?;
     let (state, stage) = workflow::after_approval(&d);
     set(conn, p, &d, state, stage).await?;
     done(&d, touched)
@@ -90,7 +88,7 @@ pub(crate) async fn send_back(conn: &mut SqliteConnection, p: &Proposal, tenant_
     if !workflow::under_review(d.state) {
         return Err(wrong_state(&d, "only a document under review can be returned").into());
     }
-    require(conn, p, &d, WorkStep::Return).await?;
+    permission::step(conn, p, &d, WorkStep::Return).await?;
     if p.made_under(1) {
         rules::limits::RETURN_REASON.required(reason)?;
     } else {
@@ -125,7 +123,7 @@ pub(crate) async fn sign_off(
     if d.state != DocState::SecrecyReview {
         return Err(wrong_state(&d, "only a document waiting for secrecy review can be signed off").into());
     }
-    require(conn, p, &d, WorkStep::SignOff).await?;
+    permission::step(conn, p, &d, WorkStep::SignOff).await?;
     if p.made_under(1) {
         rules::limits::CONCLUSION.required(conclusion)?;
     } else {
@@ -194,7 +192,7 @@ async fn publish_one(conn: &mut SqliteConnection, p: &Proposal, d: &Document, to
 /// transaction, so either both are public or neither is.
 pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
     let d = load_document(conn, tenant_id, id).await?;
-    require(conn, p, &d, WorkStep::Publish).await?;
+    permission::step(conn, p, &d, WorkStep::Publish).await?;
     // The scheduler (no actor) never publishes before the time; a person
     // may publish a scheduled document early on purpose.
     if p.actor.is_none()
@@ -247,7 +245,7 @@ pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id
 
 pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
     let d = load_document(conn, tenant_id, id).await?;
-    require(conn, p, &d, WorkStep::Withdraw).await?;
+    permission::step(conn, p, &d, WorkStep::Withdraw).await?;
     if d.state != DocState::Published {
         return Err(Rejection::conflict("not_published", "only a published document can be withdrawn").into());
     }
@@ -280,7 +278,7 @@ pub(crate) async fn set_validity(
 ) -> Step<Applied> {
     use zhanqun_model::Validity;
     let d = load_document(conn, tenant_id, id).await?;
-    require(conn, p, &d, WorkStep::SetValidity).await?;
+    permission::step(conn, p, &d, WorkStep::SetValidity).await?;
     if !matches!(d.state, DocState::Published | DocState::Withdrawn) {
         return Err(wrong_state(&d, "有效性 is changed on a published document; a draft sets it with its other metadata").into());
     }
@@ -318,7 +316,7 @@ pub(crate) async fn schedule(
     touched: &mut Touched,
 ) -> Step<Applied> {
     let d = load_document(conn, tenant_id, id).await?;
-    require(conn, p, &d, WorkStep::Schedule).await?;
+    permission::step(conn, p, &d, WorkStep::Schedule).await?;
     if publish_at.is_none() && unpublish_at.is_none() {
         return Err(Rejection::invalid("missing_field", "give publish_at and/or unpublish_at (milliseconds since the epoch, or RFC 3339 in the API)").into());
     }

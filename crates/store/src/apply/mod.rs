@@ -1,0 +1,163 @@
+//! Applying commands: the only code in zhanqun that writes content.
+//!
+//! Each proposal runs inside a savepoint of the entry's transaction. A
+//! [`Rejection`] rolls the savepoint back, so a refused command changes
+//! nothing, yet the log position still advances in the same transaction:
+//! every node refuses the same command in the same way, exactly once.
+//!
+//! The permission policy is asked first (`permission`); then each command
+//! goes to the module of its domain (`Command::domain`): `sites`,
+//! `documents` (with `edit`), `workflow`, `accounts`. This module only
+//! dispatches and keeps the transaction.
+
+use std::collections::BTreeSet;
+
+use sqlx::{Acquire, SqliteConnection};
+use zhanqun_model::{Applied, Command, Domain, Outcome, Proposal, Rejection};
+
+use crate::{Result, Store, StoreError, audit};
+
+mod accounts;
+mod documents;
+mod edit;
+mod permission;
+mod sites;
+mod workflow;
+
+/// What an applied entry touched, so that derived state (render caches,
+/// the tenant directory) can be refreshed on every node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Touched {
+    /// Tenants whose public pages may have changed.
+    pub tenants: BTreeSet<i64>,
+    /// Tenants were created or changed (hosts, names, lifecycle).
+    pub directory: bool,
+    /// Documents created or changed, as (tenant, document): the search
+    /// index re-reads them.
+    pub documents: BTreeSet<(i64, i64)>,
+    /// Accounts (lowercased names) whose failed-login lock is lifted: each
+    /// node clears its own count.
+    pub unlocked: Vec<String>,
+}
+
+/// A refusal or a storage failure while applying one command.
+pub(crate) enum Failure {
+    Rejected(Rejection),
+    Store(StoreError),
+}
+
+impl From<Rejection> for Failure {
+    fn from(r: Rejection) -> Self {
+        Failure::Rejected(r)
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        // Constraints are checked before writing; one that still fires is a
+        // conflict the checks missed, and must refuse, not crash the node.
+        if let Some(db) = e.as_database_error() {
+            if db.is_unique_violation() {
+                return Failure::Rejected(Rejection::conflict("conflict", format!("already exists: {}", db.message())));
+            }
+            if db.is_foreign_key_violation() {
+                return Failure::Rejected(Rejection::not_found("not_found", format!("refers to something that does not exist: {}", db.message())));
+            }
+        }
+        Failure::Store(StoreError::Db(e))
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+pub(crate) type Step<T = ()> = std::result::Result<T, Failure>;
+
+impl Store {
+    /// Applies one Raft entry. `log_id` is recorded as the new last-applied
+    /// position in the same transaction; `membership`, when the entry
+    /// carries one, is recorded too. `proposal` is `None` for entries that
+    /// carry no command (blank and membership entries).
+    pub async fn apply_entry(&self, log_id: &str, membership: Option<&str>, proposal: Option<&Proposal>) -> Result<(Outcome, Touched)> {
+        let mut conn = self.writer.lock().await;
+        let mut tx = conn.begin().await?;
+        let mut touched = Touched::default();
+        let outcome = match proposal {
+            None => Ok(Applied::default()),
+            Some(p) => {
+                let mut savepoint = tx.begin().await?;
+                let result = match permission::check(&mut savepoint, p).await {
+                    Ok(()) => run(&mut savepoint, p, &p.command, &mut touched).await,
+                    Err(refused) => Err(refused),
+                };
+                match result {
+                    Ok(applied) => {
+                        savepoint.commit().await?;
+                        Ok(applied)
+                    }
+                    Err(Failure::Rejected(r)) => {
+                        savepoint.rollback().await?;
+                        touched = Touched::default();
+                        Err(r)
+                    }
+                    Err(Failure::Store(e)) => return Err(e),
+                }
+            }
+        };
+        if let Some(p) = proposal {
+            audit::record(&mut tx, p, &outcome).await?;
+        }
+        set_meta(&mut tx, "last_applied", log_id).await?;
+        if let Some(m) = membership {
+            set_meta(&mut tx, "membership", m).await?;
+        }
+        tx.commit().await?;
+        Ok((outcome, touched))
+    }
+}
+
+async fn set_meta(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {
+    sqlx::query("INSERT INTO raft_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Hands a command to its domain's module; a batch runs its commands in
+/// order, all or nothing.
+fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, touched: &'a mut Touched) -> futures::future::BoxFuture<'a, Step<Applied>> {
+    // Boxed because `Batch` recurses.
+    Box::pin(async move {
+        match cmd.domain() {
+            Domain::Sites => sites::apply(conn, p, cmd, touched).await,
+            Domain::Documents => documents::apply(conn, p, cmd, touched).await,
+            Domain::Workflow => workflow::apply(conn, p, cmd, touched).await,
+            Domain::Accounts => accounts::apply(conn, p, cmd, touched).await,
+            Domain::Batch => {
+                let Command::Batch { commands } = cmd else { return Err(misrouted(cmd)) };
+                let mut last = Applied::default();
+                for (i, c) in commands.iter().enumerate() {
+                    last = run(conn, p, c, touched).await.map_err(|f| match f {
+                        Failure::Rejected(mut r) => {
+                            r.message = format!("command {} of the batch ({}): {}", i + 1, c.name(), r.message);
+                            Failure::Rejected(r)
+                        }
+                        other => other,
+                    })?;
+                }
+                Ok(last)
+            }
+        }
+    })
+}
+
+/// A command handed to a module that does not apply it: a bug in
+/// `Command::domain`, which stops this node's apply rather than guess.
+fn misrouted(command: &Command) -> Failure {
+    Failure::Store(StoreError::Corrupt(format!("{} was dispatched to the wrong domain", command.name())))
+}

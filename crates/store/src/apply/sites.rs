@@ -1,0 +1,164 @@
+//! Sites (站点) and their columns (栏目): creating and changing them.
+
+use sqlx::SqliteConnection;
+use zhanqun_model::rules::{self, check_text};
+use zhanqun_model::{Applied, Command, Proposal, Rejection, Tenant, TenantPatch};
+
+use super::{Step, Touched, misrouted};
+
+pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
+    match command {
+        Command::CreateTenant { tenant } => create_tenant(conn, p, tenant, touched).await,
+        Command::UpdateTenant { tenant_id, patch } => update_tenant(conn, p, *tenant_id, patch, touched).await,
+        Command::CreateChannel { channel } => create_channel(conn, p, channel, touched).await,
+        other => Err(misrouted(other)),
+    }
+}
+
+pub(crate) async fn tenant_exists(conn: &mut SqliteConnection, id: i64) -> Step<String> {
+    let organ: Option<String> = sqlx::query_scalar("SELECT organ_code FROM tenants WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
+    organ.ok_or_else(|| Rejection::not_found("unknown_tenant", format!("no tenant with id {id}")).into())
+}
+
+async fn check_hosts(conn: &mut SqliteConnection, tenant_id: i64, hosts: &[String]) -> Step {
+    for h in hosts {
+        rules::check_host(h)?;
+        let owner: Option<i64> = sqlx::query_scalar("SELECT tenant_id FROM tenant_hosts WHERE host = ?").bind(h).fetch_optional(&mut *conn).await?;
+        if owner.is_some_and(|o| o != tenant_id) {
+            return Err(Rejection::conflict("duplicate_host", format!("host `{h}` already belongs to another tenant")).into());
+        }
+    }
+    Ok(())
+}
+
+/// A site's own texts: its name, filing numbers and mailbox (rules of version 1).
+fn check_site_texts(name: Option<&str>, registrations: [&Option<String>; 3], mailbox: &Option<String>) -> Step {
+    use rules::limits::*;
+    SITE_NAME.check(name)?;
+    for r in registrations {
+        REGISTRATION.check(r.as_deref())?;
+    }
+    MAILBOX.check(mailbox.as_deref())?;
+    Ok(())
+}
+
+async fn create_tenant(conn: &mut SqliteConnection, p: &Proposal, t: &Tenant, touched: &mut Touched) -> Step<Applied> {
+    rules::check_code("tenant code", &t.code)?;
+    if rules::RESERVED_CODES.contains(&t.code.as_str()) {
+        return Err(Rejection::invalid("reserved_code", format!("`{}` is used by the platform's own URLs; choose another code", t.code)).into());
+    }
+    rules::check_organ_code(&t.organ_code)?;
+    check_text("name", &t.name, 100)?;
+    if p.made_under(1) {
+        check_site_texts(Some(&t.name), [&t.site_id_code, &t.icp, &t.police_record], &t.mailbox)?;
+    }
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM tenants WHERE code = ? OR id = ?").bind(&t.code).bind(t.id).fetch_optional(&mut *conn).await?;
+    if taken.is_some() {
+        return Err(Rejection::conflict("duplicate_code", format!("a tenant with code `{}` already exists", t.code)).into());
+    }
+    if let Some(parent) = t.parent_id {
+        tenant_exists(conn, parent).await?;
+    }
+    check_hosts(conn, t.id, &t.hosts).await?;
+    sqlx::query(
+        "INSERT INTO tenants (id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, organ_code, mailbox, lifecycle, created_at, updated_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    )
+    .bind(t.id).bind(&t.code).bind(&t.name).bind(t.kind.as_str()).bind(t.parent_id).bind(t.mount_under_parent)
+    .bind(&t.site_id_code).bind(&t.icp).bind(&t.police_record).bind(&t.organ_code).bind(&t.mailbox)
+    .bind(t.lifecycle.as_str()).bind(t.created_at).bind(t.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    for (i, h) in t.hosts.iter().enumerate() {
+        sqlx::query("INSERT INTO tenant_hosts (host, tenant_id, position) VALUES (?, ?, ?)").bind(h).bind(t.id).bind(i as i64).execute(&mut *conn).await?;
+    }
+    touched.directory = true;
+    touched.tenants.insert(t.id);
+    if let Some(parent) = t.parent_id {
+        touched.tenants.insert(parent);
+    }
+    Ok(Applied { id: Some(t.id), index_no: None })
+}
+
+async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch: &TenantPatch, touched: &mut Touched) -> Step<Applied> {
+    tenant_exists(conn, id).await?;
+    if let Some(name) = &patch.name {
+        check_text("name", name, 100)?;
+    }
+    if p.made_under(1) {
+        check_site_texts(patch.name.as_deref(), [&patch.site_id_code, &patch.icp, &patch.police_record], &patch.mailbox)?;
+    }
+    if let Some(hosts) = &patch.hosts {
+        check_hosts(conn, id, hosts).await?;
+        sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = ?").bind(id).execute(&mut *conn).await?;
+        for (i, h) in hosts.iter().enumerate() {
+            sqlx::query("INSERT INTO tenant_hosts (host, tenant_id, position) VALUES (?, ?, ?)").bind(h).bind(id).bind(i as i64).execute(&mut *conn).await?;
+        }
+    }
+    sqlx::query(
+        "UPDATE tenants SET name = COALESCE(?, name), mount_under_parent = COALESCE(?, mount_under_parent),
+            site_id_code = COALESCE(?, site_id_code), icp = COALESCE(?, icp), police_record = COALESCE(?, police_record),
+            mailbox = COALESCE(?, mailbox), lifecycle = COALESCE(?, lifecycle), updated_at = ? WHERE id = ?",
+    )
+    .bind(&patch.name)
+    .bind(patch.mount_under_parent)
+    .bind(&patch.site_id_code)
+    .bind(&patch.icp)
+    .bind(&patch.police_record)
+    .bind(&patch.mailbox)
+    .bind(patch.lifecycle.map(|l| l.as_str()))
+    .bind(p.at)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let parent: Option<i64> = sqlx::query_scalar("SELECT parent_id FROM tenants WHERE id = ?").bind(id).fetch_one(&mut *conn).await?;
+    touched.directory = true;
+    touched.tenants.insert(id);
+    touched.tenants.extend(parent);
+    Ok(Applied { id: Some(id), index_no: None })
+}
+
+async fn create_channel(conn: &mut SqliteConnection, p: &Proposal, c: &zhanqun_model::Channel, touched: &mut Touched) -> Step<Applied> {
+    tenant_exists(conn, c.tenant_id).await?;
+    rules::check_code("channel slug", &c.slug)?;
+    check_text("name", &c.name, 60)?;
+    if p.made_under(1) {
+        rules::limits::CHANNEL_NAME.required(&c.name)?;
+        if let Some(url) = &c.link_url {
+            rules::check_link_url(url)?;
+        }
+    }
+    if let Some(parent) = c.parent_id {
+        channel_in_tenant(conn, c.tenant_id, parent).await?;
+    }
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE (tenant_id = ? AND slug = ?) OR id = ?")
+        .bind(c.tenant_id)
+        .bind(&c.slug)
+        .bind(c.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if taken.is_some() {
+        return Err(Rejection::conflict("duplicate_slug", format!("this site already has a channel `{}`", c.slug)).into());
+    }
+    sqlx::query("INSERT INTO channels (id, tenant_id, parent_id, slug, name, kind, update_class, position, link_url, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        .bind(c.id)
+        .bind(c.tenant_id)
+        .bind(c.parent_id)
+        .bind(&c.slug)
+        .bind(&c.name)
+        .bind(c.kind.as_str())
+        .bind(c.update_class.as_str())
+        .bind(c.position)
+        .bind(&c.link_url)
+        .bind(c.created_at)
+        .execute(&mut *conn)
+        .await?;
+    touched.tenants.insert(c.tenant_id);
+    Ok(Applied { id: Some(c.id), index_no: None })
+}
+
+pub(crate) async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND tenant_id = ?").bind(channel_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
+    found.map(|_| ()).ok_or_else(|| Rejection::not_found("unknown_channel", format!("this site has no channel with id {channel_id}")).into())
+}
