@@ -66,6 +66,38 @@ pub enum Command {
     CreateChannel {
         channel: Channel,
     },
+    /// A column's name changes; its path (`/col/<slug>/`) stays.
+    RenameChannel {
+        tenant_id: i64,
+        channel_id: i64,
+        name: String,
+    },
+    /// A column moves under another of its site's columns (`None`: to the
+    /// top); its path stays, so links keep working.
+    MoveChannel {
+        tenant_id: i64,
+        channel_id: i64,
+        parent_id: Option<i64>,
+    },
+    /// The columns under one parent (`None`: the top level), in their new
+    /// order: every one of them, each once.
+    ReorderChannels {
+        tenant_id: i64,
+        parent_id: Option<i64>,
+        order: Vec<i64>,
+    },
+    /// Deletes a column that holds no documents and no columns.
+    DeleteChannel {
+        tenant_id: i64,
+        channel_id: i64,
+    },
+    /// How often the column must be updated (the inspection rules' 动态类
+    /// and 常态类), or that it need not be.
+    SetUpdateClass {
+        tenant_id: i64,
+        channel_id: i64,
+        update_class: crate::UpdateClass,
+    },
     /// The 索引号 serial inside `document.meta.index_no` is ignored: the
     /// state machine assigns the next serial of the tenant and year.
     CreateDocument {
@@ -213,7 +245,14 @@ impl Command {
     pub fn domain(&self) -> Domain {
         use Command::*;
         match self {
-            CreateTenant { .. } | UpdateTenant { .. } | CreateChannel { .. } => Domain::Sites,
+            CreateTenant { .. }
+            | UpdateTenant { .. }
+            | CreateChannel { .. }
+            | RenameChannel { .. }
+            | MoveChannel { .. }
+            | ReorderChannels { .. }
+            | DeleteChannel { .. }
+            | SetUpdateClass { .. } => Domain::Sites,
             CreateDocument { .. } | UpdateDocument { .. } | RestoreRevision { .. } | AddAttachment { .. } => Domain::Documents,
             SubmitDocument { .. }
             | ApproveDocument { .. }
@@ -243,6 +282,11 @@ impl Command {
             Command::CreateTenant { .. } => "create_tenant",
             Command::UpdateTenant { .. } => "update_tenant",
             Command::CreateChannel { .. } => "create_channel",
+            Command::RenameChannel { .. } => "rename_channel",
+            Command::MoveChannel { .. } => "move_channel",
+            Command::ReorderChannels { .. } => "reorder_channels",
+            Command::DeleteChannel { .. } => "delete_channel",
+            Command::SetUpdateClass { .. } => "set_update_class",
             Command::CreateDocument { .. } => "create_document",
             Command::UpdateDocument { .. } => "update_document",
             Command::RestoreRevision { .. } => "restore_revision",
@@ -287,6 +331,11 @@ impl Command {
             Command::CreateTenant { .. }
             | Command::UpdateTenant { .. }
             | Command::CreateChannel { .. }
+            | Command::RenameChannel { .. }
+            | Command::MoveChannel { .. }
+            | Command::ReorderChannels { .. }
+            | Command::DeleteChannel { .. }
+            | Command::SetUpdateClass { .. }
             | Command::AddAttachment { .. }
             | Command::CreateUser { .. }
             | Command::SetRoles { .. }
@@ -308,6 +357,11 @@ impl Command {
             Command::CreateTenant { tenant } => (Some(tenant.id), Some(tenant.id)),
             Command::UpdateTenant { tenant_id, .. } => (Some(*tenant_id), Some(*tenant_id)),
             Command::CreateChannel { channel } => (Some(channel.tenant_id), Some(channel.id)),
+            Command::RenameChannel { tenant_id, channel_id, .. }
+            | Command::MoveChannel { tenant_id, channel_id, .. }
+            | Command::DeleteChannel { tenant_id, channel_id }
+            | Command::SetUpdateClass { tenant_id, channel_id, .. } => (Some(*tenant_id), Some(*channel_id)),
+            Command::ReorderChannels { tenant_id, parent_id, .. } => (Some(*tenant_id), *parent_id),
             Command::AddAttachment { attachment } => (Some(attachment.tenant_id), Some(attachment.id)),
             Command::CreateDocument { document, .. } => (Some(document.tenant_id), Some(document.id)),
             Command::UpdateDocument { tenant_id, document_id, .. }
@@ -348,6 +402,13 @@ impl Command {
                 policy.min_length, policy.min_classes, policy.max_failed_logins, policy.lockout_minutes
             )),
             Command::UnlockAccount { username } => Some(username.clone()),
+            Command::RenameChannel { name, .. } => Some(name.clone()),
+            Command::MoveChannel { parent_id, .. } => Some(match parent_id {
+                Some(id) => format!("under {id}"),
+                None => "to the top".into(),
+            }),
+            Command::ReorderChannels { order, .. } => Some(order.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
+            Command::SetUpdateClass { update_class, .. } => Some(update_class.to_string()),
             Command::ScheduleDocument { publish_at, unpublish_at, .. } => Some(format!("publish_at {publish_at:?}, unpublish_at {unpublish_at:?}")),
             Command::SetValidity { validity, replaced_by, .. } => Some(match replaced_by {
                 Some(id) => format!("{validity}, replaced by {id}"),
@@ -358,6 +419,7 @@ impl Command {
             Command::CreateTenant { .. }
             | Command::UpdateTenant { .. }
             | Command::CreateChannel { .. }
+            | Command::DeleteChannel { .. }
             | Command::CreateDocument { .. }
             | Command::UpdateDocument { .. }
             | Command::SubmitDocument { .. }

@@ -56,6 +56,11 @@ pub fn need(command: &Command, target: &Target) -> Vec<Need> {
     vec![match command {
         CreateTenant { .. } | UpdateTenant { .. } => Need::PlatformAdmin,
         CreateChannel { channel } => Need::Builder(channel.tenant_id),
+        RenameChannel { tenant_id, .. }
+        | MoveChannel { tenant_id, .. }
+        | ReorderChannels { tenant_id, .. }
+        | DeleteChannel { tenant_id, .. }
+        | SetUpdateClass { tenant_id, .. } => Need::Builder(*tenant_id),
         CreateDocument { document, .. } => Need::SiteRole(document.tenant_id, WRITERS),
         AddAttachment { attachment } => Need::SiteRole(attachment.tenant_id, WRITERS),
         UpdateDocument { tenant_id, .. } | RestoreRevision { tenant_id, .. } => step(*tenant_id, Step::Edit),

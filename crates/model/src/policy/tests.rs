@@ -89,6 +89,11 @@ fn rows() -> Vec<(String, Command, Target)> {
         ("create_tenant".into(), Command::CreateTenant { tenant }, plain),
         ("update_tenant".into(), Command::UpdateTenant { tenant_id: t, patch: TenantPatch::default() }, plain),
         ("create_channel".into(), Command::CreateChannel { channel }, plain),
+        ("rename_channel".into(), Command::RenameChannel { tenant_id: t, channel_id: 5, name: "n".into() }, plain),
+        ("move_channel".into(), Command::MoveChannel { tenant_id: t, channel_id: 5, parent_id: None }, plain),
+        ("reorder_channels".into(), Command::ReorderChannels { tenant_id: t, parent_id: None, order: vec![5] }, plain),
+        ("delete_channel".into(), Command::DeleteChannel { tenant_id: t, channel_id: 5 }, plain),
+        ("set_update_class".into(), Command::SetUpdateClass { tenant_id: t, channel_id: 5, update_class: UpdateClass::Static }, plain),
         ("create_document".into(), Command::CreateDocument { document, attachment_ids: vec![] }, plain),
         ("update_document".into(), Command::UpdateDocument { tenant_id: t, document_id: d, patch: Default::default() }, plain),
         ("restore_revision".into(), Command::RestoreRevision { tenant_id: t, document_id: d, revision: 1 }, plain),
@@ -134,6 +139,11 @@ fn rows() -> Vec<(String, Command, Target)> {
             Command::CreateTenant { .. }
             | Command::UpdateTenant { .. }
             | Command::CreateChannel { .. }
+            | Command::RenameChannel { .. }
+            | Command::MoveChannel { .. }
+            | Command::ReorderChannels { .. }
+            | Command::DeleteChannel { .. }
+            | Command::SetUpdateClass { .. }
             | Command::CreateDocument { .. }
             | Command::UpdateDocument { .. }
             | Command::RestoreRevision { .. }

@@ -1,5 +1,7 @@
 //! Sites (站点) and their columns (栏目): creating and changing them.
 
+use std::collections::HashMap;
+
 use sqlx::SqliteConnection;
 use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::{Applied, Command, Proposal, Rejection, Tenant, TenantPatch};
@@ -11,6 +13,20 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
         Command::CreateTenant { tenant } => create_tenant(conn, p, tenant, touched).await,
         Command::UpdateTenant { tenant_id, patch } => update_tenant(conn, p, *tenant_id, patch, touched).await,
         Command::CreateChannel { channel } => create_channel(conn, p, channel, touched).await,
+        Command::RenameChannel { tenant_id, channel_id, name } => {
+            channel_in_tenant(conn, *tenant_id, *channel_id).await?;
+            rules::limits::CHANNEL_NAME.required(name)?;
+            sqlx::query("UPDATE channels SET name = ? WHERE id = ?").bind(name).bind(channel_id).execute(&mut *conn).await?;
+            changed(*tenant_id, *channel_id, touched)
+        }
+        Command::MoveChannel { tenant_id, channel_id, parent_id } => move_channel(conn, *tenant_id, *channel_id, *parent_id, touched).await,
+        Command::ReorderChannels { tenant_id, parent_id, order } => reorder_channels(conn, *tenant_id, *parent_id, order, touched).await,
+        Command::DeleteChannel { tenant_id, channel_id } => delete_channel(conn, *tenant_id, *channel_id, touched).await,
+        Command::SetUpdateClass { tenant_id, channel_id, update_class } => {
+            channel_in_tenant(conn, *tenant_id, *channel_id).await?;
+            sqlx::query("UPDATE channels SET update_class = ? WHERE id = ?").bind(update_class.as_str()).bind(channel_id).execute(&mut *conn).await?;
+            changed(*tenant_id, *channel_id, touched)
+        }
         other => Err(misrouted(other)),
     }
 }
@@ -161,4 +177,86 @@ pub(crate) async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i6
     let found: Option<i64> =
         sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND tenant_id = ?").bind(channel_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
     found.map(|_| ()).ok_or_else(|| Rejection::not_found("unknown_channel", format!("this site has no channel with id {channel_id}")).into())
+}
+
+/// A column of the site changed: its pages (and the navigation on every
+/// page of the site) are rendered again.
+fn changed(tenant_id: i64, channel_id: i64, touched: &mut Touched) -> Step<Applied> {
+    touched.tenants.insert(tenant_id);
+    Ok(Applied { id: Some(channel_id), index_no: None })
+}
+
+/// The parent of each column of a site.
+async fn parents(conn: &mut SqliteConnection, tenant_id: i64) -> Step<HashMap<i64, Option<i64>>> {
+    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT id, parent_id FROM channels WHERE tenant_id = ?").bind(tenant_id).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Moves a column under another of its site's (or to the top), never
+/// under itself or one of its own descendants.
+async fn move_channel(conn: &mut SqliteConnection, tenant_id: i64, id: i64, parent_id: Option<i64>, touched: &mut Touched) -> Step<Applied> {
+    channel_in_tenant(conn, tenant_id, id).await?;
+    if let Some(parent) = parent_id {
+        channel_in_tenant(conn, tenant_id, parent).await?;
+        let tree = parents(conn, tenant_id).await?;
+        // Walk up from the new parent: meeting the column itself means a cycle.
+        let mut at = Some(parent);
+        while let Some(node) = at {
+            if node == id {
+                return Err(Rejection::conflict("channel_cycle", "a column cannot move under itself or under one of its own columns").into());
+            }
+            at = tree.get(&node).copied().flatten();
+        }
+    }
+    // Last among its new siblings.
+    let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM channels WHERE tenant_id = ? AND parent_id IS ? AND id != ?")
+        .bind(tenant_id)
+        .bind(parent_id)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE channels SET parent_id = ?, position = ? WHERE id = ?").bind(parent_id).bind(position).bind(id).execute(&mut *conn).await?;
+    changed(tenant_id, id, touched)
+}
+
+/// Sets the order of the columns under one parent: the list names each of
+/// them exactly once, so a stale screen cannot drop or duplicate one.
+async fn reorder_channels(conn: &mut SqliteConnection, tenant_id: i64, parent_id: Option<i64>, order: &[i64], touched: &mut Touched) -> Step<Applied> {
+    tenant_exists(conn, tenant_id).await?;
+    if let Some(parent) = parent_id {
+        channel_in_tenant(conn, tenant_id, parent).await?;
+    }
+    let mut siblings: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM channels WHERE tenant_id = ? AND parent_id IS ?").bind(tenant_id).bind(parent_id).fetch_all(&mut *conn).await?;
+    let mut asked = order.to_vec();
+    siblings.sort_unstable();
+    asked.sort_unstable();
+    if siblings != asked {
+        return Err(Rejection::invalid(
+            "incomplete_order",
+            format!("`order` must list each of the {} columns under this parent exactly once (the columns may have changed; reload them)", siblings.len()),
+        )
+        .into());
+    }
+    for (position, id) in order.iter().enumerate() {
+        sqlx::query("UPDATE channels SET position = ? WHERE id = ?").bind(position as i64).bind(id).execute(&mut *conn).await?;
+    }
+    touched.tenants.insert(tenant_id);
+    Ok(Applied { id: parent_id, index_no: None })
+}
+
+/// Deletes a column that holds nothing: its documents (published or not)
+/// and its own columns must go elsewhere first.
+async fn delete_channel(conn: &mut SqliteConnection, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    channel_in_tenant(conn, tenant_id, id).await?;
+    let documents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE channel_id = ?").bind(id).fetch_one(&mut *conn).await?;
+    if documents > 0 {
+        return Err(Rejection::conflict("channel_not_empty", format!("the column holds {documents} documents; move or delete them first")).into());
+    }
+    let children: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE parent_id = ?").bind(id).fetch_one(&mut *conn).await?;
+    if children > 0 {
+        return Err(Rejection::conflict("channel_not_empty", format!("the column holds {children} columns; move or delete them first")).into());
+    }
+    sqlx::query("DELETE FROM channels WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    changed(tenant_id, id, touched)
 }

@@ -2,6 +2,7 @@
 
 mod attachments;
 mod audit;
+mod channels;
 mod cluster;
 mod csv;
 mod documents;
@@ -21,7 +22,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -34,48 +35,85 @@ use crate::{App, WebConfig};
 /// JSON bodies are capped at 2 MiB; attachments have their own limit.
 const JSON_LIMIT: usize = 2 * 1024 * 1024;
 
+/// Every endpoint of the API but the OpenAPI document itself: (method,
+/// path, handler). The router is built from this list, and a test holds
+/// it equal to the operations the OpenAPI document describes.
+pub(super) fn endpoints() -> Vec<(&'static str, &'static str, MethodRouter<Arc<App>>)> {
+    // The method is named once, so the list cannot say one and route another.
+    macro_rules! endpoint {
+        ($method:ident $path:literal => $handler:path) => {
+            (stringify!($method), $path, axum::routing::$method($handler))
+        };
+    }
+    vec![
+        endpoint!(post "/tenants/{code}/attachments" => attachments::upload),
+        endpoint!(post "/session" => session::login),
+        endpoint!(get "/session" => session::whoami),
+        endpoint!(delete "/session" => session::logout),
+        endpoint!(put "/session/password" => session::change_password),
+        endpoint!(get "/tenants" => tenants::list),
+        endpoint!(post "/tenants" => tenants::create),
+        endpoint!(get "/tenants/{code}" => tenants::show),
+        endpoint!(patch "/tenants/{code}" => tenants::update),
+        endpoint!(get "/tenants/{code}/channels" => channels::list),
+        endpoint!(post "/tenants/{code}/channels" => channels::create),
+        endpoint!(put "/tenants/{code}/channels/order" => channels::reorder),
+        endpoint!(delete "/tenants/{code}/channels/{id}" => channels::delete),
+        endpoint!(put "/tenants/{code}/channels/{id}/name" => channels::rename),
+        endpoint!(put "/tenants/{code}/channels/{id}/parent" => channels::move_to),
+        endpoint!(put "/tenants/{code}/channels/{id}/update-class" => channels::set_update_class),
+        endpoint!(get "/tenants/{code}/self-inspection" => inspection::report),
+        endpoint!(get "/tenants/{code}/documents" => documents::list),
+        endpoint!(post "/tenants/{code}/documents" => documents::create),
+        endpoint!(get "/tenants/{code}/documents/{id}" => documents::show),
+        endpoint!(patch "/tenants/{code}/documents/{id}" => documents::update),
+        endpoint!(post "/tenants/{code}/documents/{id}/submit" => workflow::submit),
+        endpoint!(post "/tenants/{code}/documents/{id}/approve" => workflow::approve),
+        endpoint!(post "/tenants/{code}/documents/{id}/return" => workflow::send_back),
+        endpoint!(post "/tenants/{code}/documents/{id}/secrecy-review" => workflow::sign_off),
+        endpoint!(post "/tenants/{code}/documents/{id}/publish" => workflow::publish),
+        endpoint!(post "/tenants/{code}/documents/{id}/withdraw" => workflow::withdraw),
+        endpoint!(post "/tenants/{code}/documents/{id}/validity" => workflow::set_validity),
+        endpoint!(post "/tenants/{code}/documents/{id}/schedule" => workflow::schedule),
+        endpoint!(get "/tenants/{code}/documents/{id}/audit" => workflow::audit),
+        endpoint!(get "/tenants/{code}/documents/{id}/revisions" => revisions::list),
+        endpoint!(get "/tenants/{code}/documents/{id}/revisions/{n}" => revisions::show),
+        endpoint!(get "/tenants/{code}/documents/{id}/revisions/{n}/diff" => revisions::diff),
+        endpoint!(post "/tenants/{code}/documents/{id}/revisions/{n}/restore" => revisions::restore),
+        endpoint!(get "/tenants/{code}/attachments/{id}" => attachments::download),
+        endpoint!(get "/users" => users::list),
+        endpoint!(post "/users" => users::create),
+        endpoint!(put "/users/{username}/roles" => users::set_roles),
+        endpoint!(post "/users/{username}/password" => users::reset_password),
+        endpoint!(post "/users/{username}/disable" => users::disable),
+        endpoint!(post "/users/{username}/enable" => users::enable),
+        endpoint!(delete "/users/{username}/sessions" => users::revoke_sessions),
+        endpoint!(post "/users/{username}/unlock" => users::unlock),
+        endpoint!(get "/cluster/status" => cluster::status),
+        endpoint!(get "/search" => search::search),
+        endpoint!(get "/audit" => audit::list),
+        endpoint!(get "/audit/verify" => audit::verify),
+        endpoint!(get "/settings/password-policy" => users::password_policy),
+        endpoint!(put "/settings/password-policy" => users::set_password_policy),
+    ]
+}
+
+/// The path that takes uploads, with their own body limit.
+const UPLOAD_PATH: &str = "/tenants/{code}/attachments";
+
 pub fn router(config: &WebConfig) -> Router<Arc<App>> {
-    let uploads = Router::new()
-        .route("/tenants/{code}/attachments", post(attachments::upload))
-        // Multipart framing on top of the file itself.
-        .layer(DefaultBodyLimit::max(config.max_upload_bytes + 64 * 1024));
-    Router::new()
-        .route("/session", post(session::login).get(session::whoami).delete(session::logout))
-        .route("/session/password", put(session::change_password))
-        .route("/tenants", get(tenants::list).post(tenants::create))
-        .route("/tenants/{code}", get(tenants::show).patch(tenants::update))
-        .route("/tenants/{code}/channels", get(tenants::list_channels).post(tenants::create_channel))
-        .route("/tenants/{code}/self-inspection", get(inspection::report))
-        .route("/tenants/{code}/documents", get(documents::list).post(documents::create))
-        .route("/tenants/{code}/documents/{id}", get(documents::show).patch(documents::update))
-        .route("/tenants/{code}/documents/{id}/submit", post(workflow::submit))
-        .route("/tenants/{code}/documents/{id}/approve", post(workflow::approve))
-        .route("/tenants/{code}/documents/{id}/return", post(workflow::send_back))
-        .route("/tenants/{code}/documents/{id}/secrecy-review", post(workflow::sign_off))
-        .route("/tenants/{code}/documents/{id}/publish", post(workflow::publish))
-        .route("/tenants/{code}/documents/{id}/withdraw", post(workflow::withdraw))
-        .route("/tenants/{code}/documents/{id}/validity", post(workflow::set_validity))
-        .route("/tenants/{code}/documents/{id}/schedule", post(workflow::schedule))
-        .route("/tenants/{code}/documents/{id}/audit", get(workflow::audit))
-        .route("/tenants/{code}/documents/{id}/revisions", get(revisions::list))
-        .route("/tenants/{code}/documents/{id}/revisions/{n}", get(revisions::show))
-        .route("/tenants/{code}/documents/{id}/revisions/{n}/diff", get(revisions::diff))
-        .route("/tenants/{code}/documents/{id}/revisions/{n}/restore", post(revisions::restore))
-        .route("/tenants/{code}/attachments/{id}", get(attachments::download))
-        .route("/users", get(users::list).post(users::create))
-        .route("/users/{username}/roles", put(users::set_roles))
-        .route("/users/{username}/password", post(users::reset_password))
-        .route("/users/{username}/disable", post(users::disable))
-        .route("/users/{username}/enable", post(users::enable))
-        .route("/users/{username}/sessions", axum::routing::delete(users::revoke_sessions))
-        .route("/users/{username}/unlock", post(users::unlock))
-        .route("/cluster/status", get(cluster::status))
-        .route("/search", get(search::search))
-        .route("/audit", get(audit::list))
-        .route("/audit/verify", get(audit::verify))
-        .route("/settings/password-policy", get(users::password_policy).put(users::set_password_policy))
-        .route("/openapi.json", get(openapi::document))
-        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+    let mut json = Router::new().route("/openapi.json", get(openapi::document));
+    let mut uploads = Router::new();
+    for (method, path, handler) in endpoints() {
+        if path == UPLOAD_PATH && method == "post" {
+            uploads = uploads.route(path, handler);
+        } else {
+            json = json.route(path, handler);
+        }
+    }
+    // Multipart framing on top of the file itself.
+    let uploads = uploads.layer(DefaultBodyLimit::max(config.max_upload_bytes + 64 * 1024));
+    json.layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(uploads)
         .fallback(|| async { ApiError::NotFound("no_such_endpoint".into(), "no such API endpoint; see /api/v1/openapi.json".into()) })
         .method_not_allowed_fallback(|| async {

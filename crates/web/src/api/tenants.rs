@@ -1,4 +1,4 @@
-//! Tenants (sites) and their channels.
+//! Tenants (sites): their settings. Their columns are in `channels`.
 
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use zhanqun_model::{Channel, ChannelKind, Command, Lifecycle, Tenant, TenantKind, TenantPatch, UpdateClass, rules};
+use zhanqun_model::{Command, Lifecycle, Tenant, TenantKind, TenantPatch, rules};
 
 use super::{ApiJson, Path, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
@@ -36,7 +36,7 @@ pub struct NewTenant {
 /// The platform administrator, who runs the sites, and the 安全管理员, who
 /// grants roles in them, see every site's settings (never its documents);
 /// anyone else the sites they hold a role in.
-fn sees_site(caller: &Caller, t: &Tenant) -> bool {
+pub(super) fn sees_site(caller: &Caller, t: &Tenant) -> bool {
     caller.user.is_platform_admin() || caller.user.is_security_admin() || caller.user.belongs_to(t.id)
 }
 
@@ -97,61 +97,4 @@ pub async fn update(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     let (headers, _) = propose(&app, caller.propose(Command::UpdateTenant { tenant_id: t.id, patch })).await?;
     let updated = tenant_by_code(&app, &code).await?;
     Ok(WriteResponse(StatusCode::OK, headers, to_json(&updated)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewChannel {
-    slug: String,
-    name: String,
-    #[serde(default = "default_kind")]
-    kind: ChannelKind,
-    #[serde(default = "default_update_class")]
-    update_class: UpdateClass,
-    parent_id: Option<i64>,
-    #[serde(default)]
-    position: i64,
-    link_url: Option<String>,
-}
-
-fn default_kind() -> ChannelKind {
-    ChannelKind::List
-}
-
-fn default_update_class() -> UpdateClass {
-    UpdateClass::Dynamic
-}
-
-pub async fn list_channels(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>) -> ApiResult<Json<serde_json::Value>> {
-    let t = tenant_by_code(&app, &code).await?;
-    if !sees_site(&caller, &t) {
-        return Err(ApiError::forbidden());
-    }
-    Ok(Json(serde_json::json!({ "items": app.store.channels(t.id).await? })))
-}
-
-pub async fn create_channel(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, ApiJson(body): ApiJson<NewChannel>) -> WriteResult {
-    let t = tenant_by_code(&app, &code).await?;
-    if !caller.user.builds(t.id) {
-        return Err(ApiError::Forbidden("columns are built by the platform administrator or the site's 站点管理员 (admin)".into()).into());
-    }
-    if let Some(url) = &body.link_url
-        && !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
-    {
-        return Err(ApiError::Unprocessable("invalid_link".into(), "link_url must be an http(s) URL or a site path".into()).into());
-    }
-    let channel = Channel {
-        id: new_id(),
-        tenant_id: t.id,
-        parent_id: body.parent_id,
-        slug: body.slug,
-        name: body.name,
-        kind: body.kind,
-        update_class: body.update_class,
-        position: body.position,
-        link_url: body.link_url,
-        created_at: now_ms(),
-    };
-    let (headers, _) = propose(&app, caller.propose(Command::CreateChannel { channel: channel.clone() })).await?;
-    Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&channel)))
 }

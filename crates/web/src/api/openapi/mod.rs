@@ -78,6 +78,11 @@ fn operations() -> Vec<Op> {
         op("patch", "/tenants/{code}", "Change a site's name, hosts, footer or lifecycle (系统管理员)", 200, Json("Tenant")).body("TenantPatch"),
         op("get", "/tenants/{code}/channels", "A site's columns", 200, Json("Channels")),
         op("post", "/tenants/{code}/channels", "Create a column (the site's admin, or the 系统管理员)", 201, Json("Channel")).body("NewChannel"),
+        op("put", "/tenants/{code}/channels/{id}/name", "Rename a column; its path stays (the site's admin, or the 系统管理员)", 200, Json("Channel")).body("NewName"),
+        op("put", "/tenants/{code}/channels/{id}/parent", "Move a column under another of the site's columns, or to the top (null); its path stays; 409 channel_cycle under itself", 200, Json("Channel")).body("NewParent"),
+        op("put", "/tenants/{code}/channels/{id}/update-class", "How often the column must be updated: dynamic (动态, 2 weeks), regular (通知公告/政策文件, 6 months) or static (none)", 200, Json("Channel")).body("NewUpdateClass"),
+        op("put", "/tenants/{code}/channels/order", "Order the columns under one parent (null: the top): `order` lists each of them exactly once (422 incomplete_order otherwise)", 200, Json("Channels")).body("NewOrder"),
+        op("delete", "/tenants/{code}/channels/{id}", "Delete a column that holds no documents and no columns (409 channel_not_empty otherwise)", 200, Json("Done")),
         op("get", "/tenants/{code}/self-inspection", "Annual self-inspection: the year's documents not 主动公开 with basis and reason; the 依申请公开 ones to reconsider (site admin, reviewers)", 200, JsonOrCsv("Inspection"))
             .query("year", true, year, "the year, e.g. 2026")
             .query("format", false, json!({ "enum": ["json", "csv"] }), "csv downloads it for Excel/WPS"),
@@ -213,6 +218,20 @@ pub async fn document() -> Json<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the router serves and what the document describes are the
+    /// same set of (method, path): nothing routed goes undescribed, nothing
+    /// described is missing.
+    #[test]
+    fn every_route_is_documented_and_every_documented_path_is_routed() {
+        use std::collections::BTreeSet;
+        let routed: BTreeSet<(String, String)> = super::super::endpoints().into_iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+        let documented: BTreeSet<(String, String)> = operations().into_iter().map(|o| (o.method.to_string(), o.path.to_string())).collect();
+        let undocumented: Vec<_> = routed.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&routed).collect();
+        assert!(undocumented.is_empty() && unrouted.is_empty(), "routed but not documented: {undocumented:?}; documented but not routed: {unrouted:?}");
+        assert_eq!(routed.len(), operations().len(), "an operation is described twice");
+    }
 
     /// Every `$ref` names a schema that exists, and every operation's path
     /// parameters are declared.

@@ -211,6 +211,12 @@ pub fn all() -> Value {
             "kind": { "enum": ["list", "page", "link", "disclosure", "interaction"] }, "update_class": { "enum": ["dynamic", "regular", "static"] },
             "parent_id": id(), "position": { "type": "integer", "minimum": -1_000_000, "maximum": 1_000_000 },
             "link_url": { "type": "string", "maxLength": LINK_URL.max_chars, "pattern": r"^(https?://[^\s\u0000-\u001f\u007f-\u009f]+|/[^/\s\u0000-\u001f\u007f-\u009f][^\s\u0000-\u001f\u007f-\u009f]*)$" } })),
+        "NewName": closed(&["name"], json!({ "name": text(CHANNEL_NAME, true) })),
+        "NewParent": closed(&["parent_id"], json!({ "parent_id": { "type": ["integer", "null"], "minimum": 1, "maximum": 9_007_199_254_740_991_i64 } })),
+        "NewUpdateClass": closed(&["update_class"], json!({ "update_class": { "enum": ["dynamic", "regular", "static"] } })),
+        "NewOrder": closed(&["parent_id", "order"], json!({
+            "parent_id": { "type": ["integer", "null"], "minimum": 1, "maximum": 9_007_199_254_740_991_i64 },
+            "order": { "type": "array", "maxItems": 1000, "items": id() } })),
         "NewDocument": new_document,
         "DocumentPatch": document_patch,
         "PasswordPolicy": closed(&["min_length", "min_classes"], json!({
