@@ -13,6 +13,7 @@ pub mod revision;
 pub mod rules;
 pub mod tenant;
 pub mod time;
+pub mod urls;
 pub mod user;
 pub mod weak_passwords;
 pub mod workflow;

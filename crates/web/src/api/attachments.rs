@@ -4,6 +4,7 @@
 //! the command proposed, so every node that applies it can find the blob.
 
 use std::sync::Arc;
+use zhanqun_model::urls::{Page, preview_url};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -93,7 +94,7 @@ pub async fn upload(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
         created_by: Some(caller.user.id),
     };
     let (headers, _) = propose(&app, caller.propose(Command::AddAttachment { attachment: attachment.clone() })).await?;
-    let url = format!("/sites/{}/att/{}", t.code, attachment.id);
+    let url = preview_url(&t, &Page::Attachment { id: attachment.id });
     let mut body = to_json(&attachment);
     body["url"] = url.into();
     Ok(WriteResponse(StatusCode::CREATED, headers, body))

@@ -1,6 +1,7 @@
 //! Documents: drafts and edits. The review steps are in `workflow.rs`.
 
 use std::sync::Arc;
+use zhanqun_model::urls::{Page, preview_url};
 
 use axum::Json;
 use axum::extract::State;
@@ -28,7 +29,7 @@ struct DocumentView {
 
 pub(super) async fn view(app: &App, tenant: &Tenant, document: Document) -> ApiResult<serde_json::Value> {
     let attachments = app.store.attachments_of(tenant.id, document.id).await?;
-    let url = format!("/sites/{}/art/{}.html", tenant.code, document.id);
+    let url = preview_url(tenant, &Page::Document { id: document.id });
     Ok(to_json(&DocumentView { document, url, attachments }))
 }
 

@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use zhanqun_model::urls::{Page, preview_url};
 
 use crate::AppState;
 use crate::api::{Query, tenant_by_code};
@@ -36,5 +37,5 @@ pub async fn search(State(app): AppState, caller: Caller, Query(p): Query<Search
         other => ApiError::internal(other),
     })?;
     let sites = app.derived.directory.current(&app.store).await?;
-    Ok(Json(request::view(&p, results, &sites, per_page, |t, id| format!("/sites/{}/art/{id}.html", t.code))))
+    Ok(Json(request::view(&p, results, &sites, per_page, |t, id| preview_url(t, &Page::Document { id }))))
 }

@@ -6,10 +6,8 @@
 //!    `/<code>/…` (国办发〔2017〕47号 puts township sites under the portal);
 //! 3. otherwise `/` lists the sites hosted here.
 //!
-//! Inside a site: `/` home, `/col/<slug>/` channel list (`?page=N`),
-//! `/col/<slug>/rss.xml`, `/art/<id>.html` document, `/att/<id>` attachment,
-//! `/sitemap.xml`, `/robots.txt`, `/search?q=…` (see `search_page.rs`), `/zcjd/`
-//! 政策解读 (on a portal: of every online site).
+//! The pages inside a site, and how each is written as a path, are the URL
+//! map's (`zhanqun_model::urls`); this module finds the site and answers.
 
 mod cache;
 mod directory;
@@ -22,6 +20,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
+pub use zhanqun_model::urls::Mount;
+use zhanqun_model::urls::Page;
 use zhanqun_model::{Lifecycle, Tenant};
 
 pub use cache::{CachedPage, PageCache};
@@ -31,107 +31,10 @@ pub use render::Templates;
 
 use crate::App;
 
-/// A site as one request sees it: which tenant, and under which path prefix
-/// its links must live.
-pub struct Mount {
-    pub tenant: Tenant,
-    /// `""`, `"/niuzhuang"` or `"/sites/niuzhuang"`.
-    pub base: String,
-    /// `http://<the site's own host>` for feeds and sitemaps, or `""` when
-    /// the site is reached under `/sites/` (links stay relative then).
-    pub origin: String,
-}
-
-/// What a site path asks for.
-#[derive(Debug, PartialEq)]
-enum Target {
-    Home,
-    Channel {
-        slug: String,
-        page: i64,
-    },
-    Rss {
-        slug: String,
-    },
-    Document {
-        id: i64,
-    },
-    Attachment {
-        id: i64,
-    },
-    Sitemap,
-    Robots,
-    Search,
-    /// 政策解读: the site's interpretations; on a portal, every site's.
-    Interpretations {
-        page: i64,
-    },
-    NotFound,
-}
-
-fn parse_target(rest: &str, query: Option<&str>) -> Target {
-    let page =
-        query.into_iter().flat_map(|q| q.split('&')).find_map(|kv| kv.strip_prefix("page=")).and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, 100_000);
-    let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        [""] | ["index.html"] => Target::Home,
-        ["col", slug, ""] | ["col", slug, "index.html"] => Target::Channel { slug: slug.to_string(), page },
-        ["col", slug, "rss.xml"] => Target::Rss { slug: slug.to_string() },
-        ["art", file] => file.strip_suffix(".html").and_then(canonical_id).map_or(Target::NotFound, |id| Target::Document { id }),
-        ["att", id] | ["att", id, _] => canonical_id(id).map_or(Target::NotFound, |id| Target::Attachment { id }),
-        ["sitemap.xml"] => Target::Sitemap,
-        ["robots.txt"] => Target::Robots,
-        ["search"] | ["search", ""] | ["search.html"] => Target::Search,
-        ["zcjd", ""] | ["zcjd", "index.html"] => Target::Interpretations { page },
-        _ => Target::NotFound,
-    }
-}
-
-/// An id as the site writes it in its links: decimal digits without a
-/// sign or leading zeros. Any other spelling (`0042`, `+42`) is not a page,
-/// so one document cannot be fetched — and cached — under many names.
-fn canonical_id(s: &str) -> Option<i64> {
-    let canonical = !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
-    canonical.then(|| s.parse().ok()).flatten()
-}
-
-impl Target {
-    /// The page cache's key of what this target shows: one key per page,
-    /// however the path was spelled (`/`, `/index.html`).
-    fn cache_key(&self) -> Option<String> {
-        Some(match self {
-            Target::Home => "home".into(),
-            Target::Channel { slug, page } => format!("col/{slug}/{page}"),
-            Target::Rss { slug } => format!("rss/{slug}"),
-            Target::Document { id } => format!("art/{id}"),
-            Target::Sitemap => "sitemap".into(),
-            Target::Robots => "robots".into(),
-            Target::Attachment { .. } | Target::Search | Target::Interpretations { .. } | Target::NotFound => return None,
-        })
-    }
-}
-
 fn host_of(headers: &HeaderMap) -> String {
     let raw = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     let without_port = if raw.starts_with('[') { raw } else { raw.rsplit_once(':').map_or(raw, |(h, _)| h) };
     without_port.trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// Where a document of `site` lives, seen from a page of `mount`.
-pub(crate) fn document_url(mount: &Mount, site: &Tenant, id: i64) -> String {
-    if site.id == mount.tenant.id {
-        return format!("{}/art/{id}.html", mount.base);
-    }
-    if mount.base.starts_with("/sites/") {
-        return format!("/sites/{}/art/{id}.html", site.code);
-    }
-    if mount.base.is_empty() && site.mount_under_parent && site.parent_id == Some(mount.tenant.id) {
-        return format!("/{}/art/{id}.html", site.code);
-    }
-    match site.hosts.first() {
-        Some(host) => format!("http://{host}/art/{id}.html"),
-        None => format!("/sites/{}/art/{id}.html", site.code),
-    }
 }
 
 /// Finds the site a request is for, and the rest of the path inside it.
@@ -139,17 +42,15 @@ fn resolve<'a>(sites: &Sites, host: &str, path: &'a str) -> Option<(Mount, &'a s
     if let Some(after) = path.strip_prefix("/sites/") {
         let code = after.split('/').next().unwrap_or_default();
         let rest = &after[code.len()..];
-        let tenant = sites.by_code(code)?.clone();
-        return Some((Mount { base: format!("/sites/{}", tenant.code), tenant, origin: String::new() }, rest));
+        return Some((Mount::under_sites(sites.by_code(code)?.clone()), rest));
     }
-    let host_tenant = sites.by_host(host)?;
-    let origin = format!("http://{}", host_tenant.hosts.first().map_or(host, String::as_str));
+    let on_host = Mount::own_host(sites.by_host(host)?.clone(), host);
     let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
-    if let Some(child) = sites.mounted_child(host_tenant.id, first) {
+    if let Some(child) = sites.mounted_child(on_host.tenant.id, first) {
         let rest = &path[1 + first.len()..];
-        return Some((Mount { base: format!("/{}", child.code), tenant: child.clone(), origin }, rest));
+        return Some((Mount::under_portal(child.clone(), &on_host), rest));
     }
-    Some((Mount { tenant: host_tenant.clone(), base: String::new(), origin }, path))
+    Some((on_host, path))
 }
 
 /// The one handler of every public URL.
@@ -181,7 +82,7 @@ pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMa
     };
     // `/sites/x` and `/x` need the slash, or relative paths would break.
     if rest.is_empty() {
-        return Redirect::permanent(&format!("{}/", mount.base)).into_response();
+        return Redirect::permanent(&mount.url(&Page::Home)).into_response();
     }
     match mount.tenant.lifecycle {
         Lifecycle::Online => {}
@@ -189,16 +90,18 @@ pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMa
         Lifecycle::Closed => return notice(&app, &mount, StatusCode::GONE, "站点已关停", "本站已关停，相关信息请访问上级政府门户网站。"),
         Lifecycle::Planned | Lifecycle::Building => return notice(&app, &mount, StatusCode::NOT_FOUND, "站点建设中", "本站尚未上线。"),
     }
-    let target = parse_target(rest, uri.query());
-    if let Target::Attachment { id } = target {
+    let Some(target) = Page::parse(rest, uri.query()) else {
+        return not_found(&app, Some(&mount));
+    };
+    if let Page::Attachment { id } = target {
         return attachment(&app, &mount, id, &headers).await;
     }
-    if target == Target::Search {
+    if target == Page::Search {
         return search_page::page(&app, &sites, &mount, &uri).await.unwrap_or_else(|e| server_error(&app, e));
     }
     // Lists drawn from several sites are not cached: the cache is
     // invalidated per site, and another site's change would not reach it.
-    if let Target::Interpretations { page } = target {
+    if let Page::Interpretations { page } = target {
         return match render::interpretations(&app, &sites, &mount, page).await {
             Ok(Some(html)) => html_response(StatusCode::OK, html),
             Ok(None) => not_found(&app, Some(&mount)),
@@ -316,23 +219,6 @@ fn server_error(_app: &App, e: impl std::fmt::Display) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn site_paths_map_to_targets() {
-        assert_eq!(parse_target("/", None), Target::Home);
-        assert_eq!(parse_target("/col/tzgg/", Some("page=3")), Target::Channel { slug: "tzgg".into(), page: 3 });
-        assert_eq!(parse_target("/col/tzgg/", Some("page=-4")), Target::Channel { slug: "tzgg".into(), page: 1 });
-        assert_eq!(parse_target("/art/123.html", None), Target::Document { id: 123 });
-        assert_eq!(parse_target("/art/../../etc/passwd", None), Target::NotFound);
-        assert_eq!(parse_target("/../../etc/passwd", None), Target::NotFound);
-        assert_eq!(parse_target("/att/9", None), Target::Attachment { id: 9 });
-        for other_spelling in ["/art/0123.html", "/art/+123.html", "/art/00000000000000000000123.html", "/art/123.html.html", "/art/1%32.html"] {
-            assert_eq!(parse_target(other_spelling, None), Target::NotFound, "{other_spelling}");
-        }
-        assert_eq!(parse_target("/att/09", None), Target::NotFound);
-        assert_eq!(parse_target("/index.html", None).cache_key(), parse_target("/", None).cache_key());
-        assert_eq!(parse_target("/col/tzgg/index.html", Some("page=02&x=1")).cache_key(), parse_target("/col/tzgg/", Some("page=2")).cache_key());
-    }
 
     #[test]
     fn host_header_loses_its_port_and_case() {

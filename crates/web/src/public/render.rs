@@ -10,7 +10,9 @@ use serde::Serialize;
 use zhanqun_model::time::{format_date, format_minute, format_rfc822};
 use zhanqun_model::{Channel, ChannelKind, Document};
 
-use super::{Mount, Sites, Target};
+use zhanqun_model::urls::Page;
+
+use super::{Mount, Sites};
 use crate::App;
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -93,15 +95,8 @@ struct NavItem {
     children: Vec<NavItem>,
 }
 
-fn channel_url(mount: &Mount, c: &Channel) -> String {
-    match (&c.kind, &c.link_url) {
-        (ChannelKind::Link, Some(url)) => url.clone(),
-        _ => format!("{}/col/{}/", mount.base, c.slug),
-    }
-}
-
 fn doc_url(mount: &Mount, id: i64) -> String {
-    format!("{}/art/{}.html", mount.base, id)
+    mount.url(&Page::Document { id })
 }
 
 pub(super) fn site_value(mount: &Mount, channels: &[Channel]) -> Value {
@@ -111,16 +106,16 @@ pub(super) fn site_value(mount: &Mount, channels: &[Channel]) -> Value {
         .filter(|c| c.parent_id.is_none())
         .map(|c| NavItem {
             name: c.name.clone(),
-            url: channel_url(mount, c),
+            url: mount.channel_url(c),
             children: channels
                 .iter()
                 .filter(|k| k.parent_id == Some(c.id))
-                .map(|k| NavItem { name: k.name.clone(), url: channel_url(mount, k), children: vec![] })
+                .map(|k| NavItem { name: k.name.clone(), url: mount.channel_url(k), children: vec![] })
                 .collect(),
         })
         .collect();
     context! {
-        name => t.name, code => t.code, base => mount.base, home => format!("{}/", mount.base),
+        name => t.name, code => t.code, base => mount.base, home => mount.url(&Page::Home), search => mount.url(&Page::Search),
         domain => t.hosts.first().cloned().unwrap_or_default(),
         site_id_code => t.site_id_code, icp => t.icp, police_record => t.police_record,
         police_record_number => t.police_record_number(), mailbox => t.mailbox, nav,
@@ -134,7 +129,7 @@ fn doc_item(mount: &Mount, d: &Document) -> Value {
 const PER_PAGE: i64 = 20;
 
 /// Renders a site page; `None` means "no such page" (a 404).
-pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> Result<Option<(String, &'static str)>, BoxError> {
+pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Page) -> Result<Option<(String, &'static str)>, BoxError> {
     const HTML: &str = "text/html; charset=utf-8";
     let t = &mount.tenant;
     let channels = app.store.channels(t.id).await?;
@@ -142,13 +137,13 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
     let by_slug = |slug: &str| channels.iter().find(|c| c.slug == slug);
     let tpl = &app.templates;
     let out = match target {
-        Target::Home => {
+        Page::Home => {
             let mut blocks = Vec::new();
             for c in tree_order(&channels).into_iter().filter(|c| matches!(c.kind, ChannelKind::List | ChannelKind::Disclosure)) {
                 let docs = app.store.public_documents(t.id, Some(c.id), 7, 0).await?;
                 if !docs.items.is_empty() {
                     blocks.push(
-                        context! { name => c.name, url => channel_url(mount, c), docs => docs.items.iter().map(|d| doc_item(mount, d)).collect::<Vec<_>>() },
+                        context! { name => c.name, url => mount.channel_url(c), docs => docs.items.iter().map(|d| doc_item(mount, d)).collect::<Vec<_>>() },
                     );
                 }
             }
@@ -156,64 +151,63 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
                 .children(t.id)
                 .filter(|c| c.lifecycle == zhanqun_model::Lifecycle::Online)
                 .map(|c| {
-                    let url = if mount.base.is_empty() && c.mount_under_parent { format!("/{}/", c.code) } else { format!("/sites/{}/", c.code) };
+                    let url = mount.url_of(c, &Page::Home);
                     context! { name => c.name, url }
                 })
                 .collect();
             Some((tpl.render("home.html", context! { site, blocks, children, column => "首页" })?, HTML))
         }
-        Target::Channel { slug, page } => {
+        Page::Channel { slug, page } => {
             let Some(c) = by_slug(slug) else { return Ok(None) };
             let docs = app.store.public_documents(t.id, Some(c.id), PER_PAGE, (page - 1) * PER_PAGE).await?;
             let pages = ((docs.total + PER_PAGE - 1) / PER_PAGE).max(1);
             if *page > pages {
                 return Ok(None);
             }
-            let parent = c.parent_id.and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => channel_url(mount, p) });
+            let parent = c.parent_id.and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => mount.channel_url(p) });
             let subchannels: Vec<Value> =
-                channels.iter().filter(|k| k.parent_id == Some(c.id)).map(|k| context! { name => k.name, url => channel_url(mount, k) }).collect();
-            let url = channel_url(mount, c);
+                channels.iter().filter(|k| k.parent_id == Some(c.id)).map(|k| context! { name => k.name, url => mount.channel_url(k) }).collect();
+            let at = |page: i64| mount.url(&Page::Channel { slug: c.slug.clone(), page });
+            let rss = mount.url(&Page::Rss { slug: c.slug.clone() });
             Some((
                 tpl.render(
                     "channel.html",
                     context! {
-                        site, column => c.name, channel => context! { name => c.name, url => url, rss => format!("{url}rss.xml") }, parent, subchannels,
+                        site, column => c.name, channel => context! { name => c.name, url => mount.channel_url(c), rss }, parent, subchannels,
                         docs => docs.items.iter().map(|d| doc_item(mount, d)).collect::<Vec<_>>(), total => docs.total,
-                        page => *page, pages, prev => (*page > 1).then(|| format!("{url}?page={}", page - 1)), next => (*page < pages).then(|| format!("{url}?page={}", page + 1)),
+                        page => *page, pages, prev => (*page > 1).then(|| at(page - 1)), next => (*page < pages).then(|| at(page + 1)),
                     },
                 )?,
                 HTML,
             ))
         }
-        Target::Rss { slug } => {
+        Page::Rss { slug } => {
             let Some(c) = by_slug(slug) else { return Ok(None) };
             let docs = app.store.public_documents(t.id, Some(c.id), PER_PAGE, 0).await?;
             let items: Vec<Value> = docs
                 .items
                 .iter()
-                .map(|d| context! { title => d.title, link => format!("{}{}", mount.origin, doc_url(mount, d.id)), published_at => d.published_at.unwrap_or(d.updated_at), summary => d.summary, id => d.id })
+                .map(|d| context! { title => d.title, link => mount.absolute(&Page::Document { id: d.id }), published_at => d.published_at.unwrap_or(d.updated_at), summary => d.summary, id => d.id })
                 .collect();
             Some((
                 tpl.render(
                     "rss.xml",
-                    context! { site, channel => context! { name => c.name, link => format!("{}{}", mount.origin, channel_url(mount, c)) }, items },
+                    context! { site, channel => context! { name => c.name, link => format!("{}{}", mount.origin, mount.channel_url(c)) }, items },
                 )?,
                 "application/rss+xml; charset=utf-8",
             ))
         }
-        Target::Document { id } => {
+        Page::Document { id } => {
             let Some(d) = app.store.public_document(t.id, *id).await? else { return Ok(None) };
             let c = channels.iter().find(|c| c.id == d.channel_id);
-            let parent = c
-                .and_then(|c| c.parent_id)
-                .and_then(|p| channels.iter().find(|k| k.id == p))
-                .map(|p| context! { name => p.name, url => channel_url(mount, p) });
+            let parent =
+                c.and_then(|c| c.parent_id).and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => mount.channel_url(p) });
             let attachments: Vec<Value> = app
                 .store
                 .attachments_of(t.id, d.id)
                 .await?
                 .iter()
-                .map(|a| context! { name => a.file_name, size => a.size, url => format!("{}/att/{}", mount.base, a.id) })
+                .map(|a| context! { name => a.file_name, size => a.size, url => mount.url(&Page::Attachment { id: a.id }) })
                 .collect();
             let column = c.map(|c| c.name.clone()).unwrap_or_default();
             // 政策解读 and their policy link to each other.
@@ -236,7 +230,7 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
                 tpl.render(
                     "document.html",
                     context! {
-                        site, column, channel => c.map(|c| context! { name => c.name, url => channel_url(mount, c) }), parent, attachments,
+                        site, column, channel => c.map(|c| context! { name => c.name, url => mount.channel_url(c) }), parent, attachments,
                         policy, interpretations, kind => d.interpretation_kind.map(|k| k.as_str()), replaced,
                         still_valid => d.meta.validity == zhanqun_model::Validity::Valid,
                         doc => context! {
@@ -250,18 +244,18 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Target) -> R
                 HTML,
             ))
         }
-        Target::Sitemap => {
-            let mut urls = vec![context! { loc => format!("{}{}/", mount.origin, mount.base), lastmod => Value::from(()) }];
+        Page::Sitemap => {
+            let mut urls = vec![context! { loc => mount.absolute(&Page::Home), lastmod => Value::from(()) }];
             for c in channels.iter().filter(|c| c.kind != ChannelKind::Link) {
-                urls.push(context! { loc => format!("{}{}", mount.origin, channel_url(mount, c)), lastmod => Value::from(()) });
+                urls.push(context! { loc => format!("{}{}", mount.origin, mount.channel_url(c)), lastmod => Value::from(()) });
             }
             for (id, updated) in app.store.public_document_stamps(t.id).await? {
-                urls.push(context! { loc => format!("{}{}", mount.origin, doc_url(mount, id)), lastmod => format_date(updated) });
+                urls.push(context! { loc => mount.absolute(&Page::Document { id }), lastmod => format_date(updated) });
             }
             Some((tpl.render("sitemap.xml", context! { urls })?, "application/xml; charset=utf-8"))
         }
-        Target::Robots => Some((format!("User-agent: *\nAllow: /\nSitemap: {}{}/sitemap.xml\n", mount.origin, mount.base), "text/plain; charset=utf-8")),
-        Target::Attachment { .. } | Target::Search | Target::Interpretations { .. } | Target::NotFound => None,
+        Page::Robots => Some((format!("User-agent: *\nAllow: /\nSitemap: {}\n", mount.absolute(&Page::Sitemap)), "text/plain; charset=utf-8")),
+        Page::Attachment { .. } | Page::Search | Page::Interpretations { .. } => None,
     };
     Ok(out)
 }
@@ -281,7 +275,8 @@ pub async fn interpretations(app: &App, sites: &Sites, mount: &Mount, page: i64)
         return Ok(None);
     }
     let channels = app.store.channels(t.id).await?;
-    let url = format!("{}/zcjd/", mount.base);
+    let at = |page: i64| mount.url(&Page::Interpretations { page });
+    let url = at(1);
     let items: Vec<Value> = docs
         .items
         .iter()
@@ -289,7 +284,7 @@ pub async fn interpretations(app: &App, sites: &Sites, mount: &Mount, page: i64)
             let site = sites.by_id(d.tenant_id)?;
             let kind = d.interpretation_kind.map_or("", |k| k.as_str());
             let title = if site.id == t.id { format!("【{kind}】{}", d.title) } else { format!("【{kind}】{}（{}）", d.title, site.name) };
-            Some(context! { title, url => super::document_url(mount, site, d.id), published_at => d.published_at.unwrap_or(d.updated_at), doc_no => d.meta.doc_no })
+            Some(context! { title, url => mount.url_of(site, &Page::Document { id: d.id }), published_at => d.published_at.unwrap_or(d.updated_at), doc_no => d.meta.doc_no })
         })
         .collect();
     Ok(Some(app.templates.render(
@@ -297,7 +292,7 @@ pub async fn interpretations(app: &App, sites: &Sites, mount: &Mount, page: i64)
         context! {
             site => site_value(mount, &channels), column => "政策解读", channel => context! { name => "政策解读", url => url.clone(), rss => () },
             parent => (), subchannels => Vec::<Value>::new(), docs => items, total => docs.total, page, pages,
-            prev => (page > 1).then(|| format!("{url}?page={}", page - 1)), next => (page < pages).then(|| format!("{url}?page={}", page + 1)),
+            prev => (page > 1).then(|| at(page - 1)), next => (page < pages).then(|| at(page + 1)),
         },
     )?))
 }

@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 use zhanqun_model::{Lifecycle, TenantKind};
 
-use super::{Mount, Sites, document_url, render};
+use zhanqun_model::urls::Page;
+
+use super::{Mount, Sites, render};
 use crate::App;
 use crate::search::request::{self, FacetValue, SearchParams};
 
@@ -60,8 +62,8 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, uri: &Uri) -> Result<
             },
         }
     }
-    let view = request::view(&params, results, sites, per_page, |site, id| document_url(mount, site, id));
-    let path = format!("{}/search", mount.base);
+    let view = request::view(&params, results, sites, per_page, |site, id| mount.url_of(site, &Page::Document { id }));
+    let path = mount.url(&Page::Search);
     let facets = if portal {
         let f = &view.facets;
         context! {
