@@ -15,7 +15,8 @@ use axum::http::Request;
 use tower::ServiceExt;
 use zhanqun_cluster::{Node, NodeConfig};
 use zhanqun_model::*;
-use zhanqun_web::{App, Blobs, Derived, WebConfig, new_id, now_ms};
+use zhanqun_platform::{Derived, new_id, now_ms};
+use zhanqun_web::{App, Blobs, WebConfig};
 
 const ROUNDS: usize = 3000;
 
@@ -38,6 +39,7 @@ async fn run() {
         secret: None,
         snapshot_every: zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY,
         adopt_identity: false,
+        metrics: prometheus::Registry::new(),
     };
     let node = Arc::new(Node::start(config, derived.clone()).await.unwrap());
     node.bootstrap().await.unwrap();

@@ -8,6 +8,7 @@
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 pub struct ClusterMetrics {
+    /// The node's registry, which these metrics are registered in.
     pub registry: Registry,
     pub term: IntGauge,
     pub is_leader: IntGauge,
@@ -41,9 +42,11 @@ fn seconds(registry: &Registry, name: &str, help: &str) -> Histogram {
     h
 }
 
-impl Default for ClusterMetrics {
-    fn default() -> Self {
-        let r = Registry::new();
+impl ClusterMetrics {
+    /// The cluster's metrics, registered in the node's one registry
+    /// (created at start and handed to every part; `/metrics` gathers it).
+    pub fn new(registry: &Registry) -> Self {
+        let r = registry.clone();
         let replication_lag =
             IntGaugeVec::new(Opts::new("zhanqun_raft_replication_lag_entries", "Leader only: log entries each follower is behind the leader"), &["peer"])
                 .expect("valid metric");

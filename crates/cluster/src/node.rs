@@ -53,6 +53,9 @@ pub struct NodeConfig {
     /// lost when the cluster cannot do without its vote. Entries it had
     /// acknowledged may be lost with it.
     pub adopt_identity: bool,
+    /// The node's one metrics registry: the cluster registers its metrics
+    /// here, and so does every other part of the node.
+    pub metrics: prometheus::Registry,
 }
 
 /// The default of [`NodeConfig::snapshot_every`].
@@ -133,7 +136,7 @@ impl Node {
             Some(json) => serde_json::from_str::<crate::LogId>(&json).map_err(|e| StartError::Raft(format!("unreadable last-applied position: {e}")))?.index,
             None => 0,
         };
-        let metrics = Arc::new(ClusterMetrics::default());
+        let metrics = Arc::new(ClusterMetrics::new(&cfg.metrics));
         let (applied_tx, applied_rx) = watch::channel(applied_before);
         let sm = StateMachine::new(store.clone(), cfg.data_dir.join("snapshots"), observer, Arc::new(applied_tx), metrics.clone());
         let config = Config {

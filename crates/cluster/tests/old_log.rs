@@ -78,7 +78,13 @@ async fn a_log_written_by_the_version_before_format_versions_replays_to_the_same
     // Replayed, entry by entry, through today's adapter.
     let store = Arc::new(Store::open(&dir.path().join("replayed.db")).await.unwrap());
     let (applied, _) = tokio::sync::watch::channel(0);
-    let mut machine = StateMachine::new(store.clone(), dir.path().join("snapshots"), Arc::new(Nobody), Arc::new(applied), Arc::new(ClusterMetrics::default()));
+    let mut machine = StateMachine::new(
+        store.clone(),
+        dir.path().join("snapshots"),
+        Arc::new(Nobody),
+        Arc::new(applied),
+        Arc::new(ClusterMetrics::new(&prometheus::Registry::new())),
+    );
     let text = std::fs::read_to_string(fixture("log-v0.jsonl")).unwrap();
     let entries: Vec<openraft::Entry<TypeConfig>> = text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:.200}"))).collect();
     let outcomes = machine.apply(entries.clone()).await.unwrap();

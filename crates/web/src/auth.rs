@@ -7,17 +7,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 use zhanqun_model::{Command, Proposal, TenantRole, User};
 
 use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
-use crate::{App, now_ms};
+use zhanqun_platform::now_ms;
+pub use zhanqun_platform::passwords::{hash_password, new_token, token_digest, verify_password};
+
+use crate::App;
 
 /// How long a follower waits to catch up before calling a token unknown.
 const SESSION_CATCH_UP: Duration = Duration::from_secs(2);
@@ -112,22 +112,4 @@ impl FromRequestParts<Arc<App>> for Caller {
         }
         Ok(Caller { user, client_ip })
     }
-}
-
-pub fn token_digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-pub fn new_token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
-/// argon2id with the crate's default (OWASP-recommended) parameters.
-pub fn hash_password(password: &str) -> String {
-    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes is a valid salt length");
-    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashing with valid parameters").to_string()
-}
-
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }

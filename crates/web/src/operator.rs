@@ -12,48 +12,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use zhanqun_model::{Command, PlatformRole, Proposal, User, rules};
+use zhanqun_model::{Command, Proposal, User, rules};
+use zhanqun_platform::operator::role_title;
+pub use zhanqun_platform::operator::{AccountAnswer, AccountOp};
 
 use crate::auth::hash_password;
 use crate::error::ApiError;
 use crate::peer::Peer;
 use crate::{App, new_id, now_ms};
-
-/// One act of the operator on an account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum AccountOp {
-    /// A new platform account (系统管理员, 安全管理员 or 审计管理员).
-    Create {
-        username: String,
-        display_name: Option<String>,
-        role: PlatformRole,
-        password: String,
-    },
-    /// A new password for any account; the operator's choice stands.
-    SetPassword {
-        username: String,
-        password: String,
-    },
-    Disable {
-        username: String,
-    },
-    Enable {
-        username: String,
-    },
-    /// Ends every session of the account.
-    Revoke {
-        username: String,
-    },
-    /// Lifts the failed-login lock on every node.
-    Unlock {
-        username: String,
-    },
-}
-
-/// What the node answers: a line for the operator, or why not.
-pub type AccountAnswer = Result<String, String>;
 
 /// `POST /_raft/account`.
 pub(crate) async fn account(_: Peer, State(app): State<Arc<App>>, parts: axum::http::request::Parts, Json(op): Json<AccountOp>) -> Json<AccountAnswer> {
@@ -106,12 +72,4 @@ async fn apply(app: &App, op: AccountOp, from: Option<String>) -> Result<String,
     }
     tracing::warn!(action = name, from = %from.as_deref().unwrap_or("-"), "operator changed an account with the cluster secret");
     Ok(done)
-}
-
-fn role_title(role: PlatformRole) -> &'static str {
-    match role {
-        PlatformRole::Admin => "系统管理员",
-        PlatformRole::Security => "安全管理员",
-        PlatformRole::Auditor => "审计管理员",
-    }
 }

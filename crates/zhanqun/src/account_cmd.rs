@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use zhanqun_cluster::network::paths;
 use zhanqun_model::PlatformRole;
-use zhanqun_web::operator::{AccountAnswer, AccountOp};
+use zhanqun_platform::operator::{AccountAnswer, AccountOp};
 
 #[derive(Args)]
 pub struct AccountArgs {

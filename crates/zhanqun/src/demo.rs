@@ -10,7 +10,7 @@ use anyhow::bail;
 use zhanqun_cluster::Node;
 use zhanqun_model::time::date_to_millis;
 use zhanqun_model::*;
-use zhanqun_web::{new_id, now_ms};
+use zhanqun_platform::{new_id, now_ms};
 
 struct Builder {
     commands: Vec<Command>,

@@ -16,7 +16,11 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use zhanqun_cluster::{ClusterSecret, Node, NodeConfig};
 use zhanqun_model::{Command, PlatformRole, Proposal, User};
-use zhanqun_web::{App, Blobs, Derived, WebConfig};
+use zhanqun_platform::indexer::Indexer;
+use zhanqun_platform::schedule::Scheduler;
+use zhanqun_platform::worker::Workers;
+use zhanqun_platform::{Derived, new_id, now_ms};
+use zhanqun_web::{App, Blobs, WebConfig};
 
 use crate::config::{BlobSetting, DEFAULT_DATA, DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PAGE_CACHE_MB, FileConfig, LandingSetting, Settings};
 
@@ -283,6 +287,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secret,
         snapshot_every: args.snapshot_every,
         adopt_identity: args.adopt_identity,
+        // The node's one registry: the cluster, the web layer and the
+        // workers all register here; /metrics gathers it.
+        metrics: prometheus::Registry::new(),
     };
     let node =
         Node::start(node_config, derived.clone()).await.with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
@@ -302,8 +309,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut app = App::new(node.clone(), blobs, derived, web_config);
     app.search = Some(search_index.clone());
     let app = Arc::new(app);
-    tokio::spawn(zhanqun_web::search::run_indexer(search_index, node.clone(), search_changes));
-    tokio::spawn(zhanqun_web::schedule::run_scheduler(node.clone()));
+    let mut workers = Workers::default();
+    workers.spawn(Indexer::new(search_index, node.clone(), search_changes));
+    workers.spawn(Scheduler::new(node.clone()));
 
     // Serve first: a joining node must answer the leader before it is a member.
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -340,6 +348,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("zhanqun node {} is serving on http://{listening}/  (sites listed at /, admin API at /api/v1/)", settings.node_id);
     server.await.context("the HTTP server stopped")??;
     tracing::info!("shutting down");
+    workers.shutdown(Duration::from_secs(10)).await;
     node.shutdown().await;
     Ok(())
 }
@@ -433,7 +442,7 @@ async fn bootstrap_admin(node: &Node) -> anyhow::Result<()> {
     if node.store.has_users().await? {
         return Ok(());
     }
-    let at = zhanqun_web::now_ms();
+    let at = now_ms();
     let mut commands = Vec::new();
     let mut told = Vec::new();
     for (username, title, role, variable) in BOOTSTRAP_ACCOUNTS {
@@ -441,8 +450,8 @@ async fn bootstrap_admin(node: &Node) -> anyhow::Result<()> {
             Ok(p) if !p.is_empty() => (p, false),
             _ => (generate_password(), true),
         };
-        let (password_hash, password) = tokio::task::spawn_blocking(move || (zhanqun_web::hash_password(&password), password)).await?;
-        let mut user = User::new(zhanqun_web::new_id(), username, title, password_hash, at);
+        let (password_hash, password) = tokio::task::spawn_blocking(move || (zhanqun_platform::passwords::hash_password(&password), password)).await?;
+        let mut user = User::new(new_id(), username, title, password_hash, at);
         user.platform_role = Some(role);
         commands.push(Command::CreateUser { user });
         told.push(if generated {

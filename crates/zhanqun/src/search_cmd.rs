@@ -75,7 +75,7 @@ pub async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
         None => 0,
     };
     let mut progress = Progress { started: Instant::now(), terminal: std::io::stderr().is_terminal(), last_tenth: 0 };
-    let documents = zhanqun_web::search::rebuild(&index, &store, position, |done, total| progress.show(done, total))
+    let documents = zhanqun_platform::indexer::rebuild(&index, &store, position, |done, total| progress.show(done, total))
         .await
         .map_err(|e| anyhow::anyhow!("rebuilding the search index failed: {e}"))?;
     if progress.terminal {

@@ -9,8 +9,6 @@
 //! The pages inside a site, and how each is written as a path, are the URL
 //! map's (`zhanqun_model::urls`); this module finds the site and answers.
 
-mod cache;
-mod directory;
 mod render;
 mod search_page;
 
@@ -24,10 +22,10 @@ pub use zhanqun_model::urls::Mount;
 use zhanqun_model::urls::Page;
 use zhanqun_model::{Lifecycle, Tenant};
 
-pub use cache::{CachedPage, PageCache};
-pub use directory::{Directory, Sites};
 use render::BoxError;
 pub use render::Templates;
+use zhanqun_platform::directory::Sites;
+use zhanqun_platform::page_cache::CachedPage;
 
 use crate::App;
 
@@ -129,20 +127,18 @@ pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMa
     send_page(&page, &headers)
 }
 
-fn etag_of(body: &str) -> HeaderValue {
+fn etag_of(body: &str) -> String {
     let digest = Sha256::digest(body.as_bytes());
-    HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12]))).expect("hex etag")
+    format!("\"{}\"", hex::encode(&digest[..12]))
 }
 
 fn send_page(page: &CachedPage, request: &HeaderMap) -> Response {
     let cache_control = HeaderValue::from_static("public, max-age=30");
+    let etag = HeaderValue::from_str(&page.etag).expect("a quoted hex digest is a header value");
     if request.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes().split(|b| *b == b',').any(|t| t.trim_ascii() == page.etag.as_bytes())) {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, page.etag.clone()), (header::CACHE_CONTROL, cache_control)]).into_response();
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache_control)]).into_response();
     }
-    (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type)), (header::ETAG, page.etag.clone()), (header::CACHE_CONTROL, cache_control)],
-        page.body.clone(),
-    )
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type)), (header::ETAG, etag), (header::CACHE_CONTROL, cache_control)], page.body.clone())
         .into_response()
 }
 

@@ -1,8 +1,5 @@
-//! Search on this node: keeping the index in step with what the node applies
-//! ([`indexer`]), and turning HTTP parameters into engine queries and engine
-//! results into what pages and the JSON API show ([`request`]).
+//! Search over HTTP: turning parameters into engine queries and engine
+//! results into what pages and the JSON API show ([`request`]). Keeping the
+//! index in step is `zhanqun_platform::indexer`'s.
 
-pub mod indexer;
 pub mod request;
-
-pub use indexer::{BoxResult, Change, SearchFeed, rebuild, run_indexer, search_doc};

@@ -8,7 +8,7 @@ use zhanqun_model::time::{date_to_millis, format_date};
 use zhanqun_model::{ChannelKind, Tenant};
 use zhanqun_search::{Filters, Results, Sort};
 
-use crate::public::Sites;
+use zhanqun_platform::directory::Sites;
 
 /// The query string of a search. Everything is text here so that a bad
 /// value gets our own message, not a deserializer's.

@@ -19,6 +19,8 @@ use zhanqun_model::{ChannelKind, Document};
 use zhanqun_search::{SearchDoc, SearchIndex};
 use zhanqun_store::Store;
 
+use crate::worker::Worker;
+
 pub enum Change {
     Documents(Vec<(i64, i64)>),
     /// The whole store was replaced.
@@ -168,44 +170,74 @@ async fn catch_up(index: &SearchIndex, node: &Node, from: u64) -> BoxResult<bool
     Ok(true)
 }
 
-/// Runs the indexing task until the feed closes.
-pub async fn run_indexer(index: Arc<SearchIndex>, node: Arc<Node>, mut rx: mpsc::UnboundedReceiver<Change>) {
-    let applied = node.applied_index();
-    let start = match index.indexed_position() {
-        Ok(at) if at == applied && (at > 0 || index.is_empty()) => {
-            tracing::info!(position = at, "search index is current");
-            Ok(())
-        }
-        // Behind, with the log still holding what it missed: catch up.
-        Ok(at) if at > 0 && at < applied => match catch_up(&index, &node, at).await {
-            Ok(true) => Ok(()),
-            Ok(false) => rebuild_here(&index, &node).await,
-            Err(e) => Err(e),
-        },
-        // New, ahead of the store (restored from a backup) or unreadable.
-        _ => rebuild_here(&index, &node).await,
-    };
-    if let Err(e) = start {
-        tracing::error!("search index could not be brought up to date: {e}");
+/// The indexing worker: brings the index up to date at start, then indexes
+/// each batch of changes the feed brings.
+pub struct Indexer {
+    index: Arc<SearchIndex>,
+    node: Arc<Node>,
+    rx: mpsc::UnboundedReceiver<Change>,
+    keys: BTreeSet<(i64, i64)>,
+    reset: bool,
+}
+
+impl Indexer {
+    pub fn new(index: Arc<SearchIndex>, node: Arc<Node>, rx: mpsc::UnboundedReceiver<Change>) -> Indexer {
+        Indexer { index, node, rx, keys: BTreeSet::new(), reset: false }
     }
-    while let Some(first) = rx.recv().await {
-        let mut keys = BTreeSet::new();
-        let mut reset = false;
-        let mut take = |c: Change| match c {
-            Change::Documents(d) => keys.extend(d),
-            Change::Reset => reset = true,
-        };
-        take(first);
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(250);
-        while let Ok(Some(c)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-            take(c);
+
+    fn take(&mut self, change: Change) {
+        match change {
+            Change::Documents(d) => self.keys.extend(d),
+            Change::Reset => self.reset = true,
         }
-        let position = node.applied_index();
+    }
+}
+
+impl Worker for Indexer {
+    const NAME: &'static str = "search indexer";
+
+    async fn start(&mut self) {
+        let (index, node) = (&self.index, &self.node);
+        let applied = node.applied_index();
+        let start = match index.indexed_position() {
+            Ok(at) if at == applied && (at > 0 || index.is_empty()) => {
+                tracing::info!(position = at, "search index is current");
+                Ok(())
+            }
+            // Behind, with the log still holding what it missed: catch up.
+            Ok(at) if at > 0 && at < applied => match catch_up(index, node, at).await {
+                Ok(true) => Ok(()),
+                Ok(false) => rebuild_here(index, node).await,
+                Err(e) => Err(e),
+            },
+            // New, ahead of the store (restored from a backup) or unreadable.
+            _ => rebuild_here(index, node).await,
+        };
+        if let Err(e) = start {
+            tracing::error!("search index could not be brought up to date: {e}");
+        }
+    }
+
+    /// The first change, then whatever else arrives within 250 ms: one batch.
+    async fn wait(&mut self) -> bool {
+        let Some(first) = self.rx.recv().await else { return false };
+        self.take(first);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(250);
+        while let Ok(Some(c)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            self.take(c);
+        }
+        true
+    }
+
+    async fn tick(&mut self) {
+        let keys = std::mem::take(&mut self.keys);
+        let reset = std::mem::replace(&mut self.reset, false);
+        let position = self.node.applied_index();
         let result = if reset {
-            rebuild_here(&index, &node).await
+            rebuild_here(&self.index, &self.node).await
         } else {
-            match index_keys(&index, &node.store, keys).await {
-                Ok(()) => index.commit(position).map_err(Into::into),
+            match index_keys(&self.index, &self.node.store, keys).await {
+                Ok(()) => self.index.commit(position).map_err(Into::into),
                 Err(e) => Err(e),
             }
         };

@@ -9,20 +9,20 @@
 //! site, must not grow a node's memory. When a new page would pass the
 //! budget, the site holding the most bytes gives up its oldest pages first,
 //! so a site that fills the cache evicts itself before it evicts others.
-//! Keys are canonical (see `Target::cache_key`): a path spelled another way
+//! Keys are canonical (see `zhanqun_model::urls::Page::cache_key`): a path spelled another way
 //! never becomes a second entry.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use axum::http::HeaderValue;
 use bytes::Bytes;
 
 /// A page ready to send.
 pub struct CachedPage {
     pub body: Bytes,
-    pub etag: HeaderValue,
+    /// The entity tag, quoted, as the `ETag` header carries it.
+    pub etag: String,
     pub content_type: &'static str,
 }
 
@@ -157,7 +157,7 @@ mod tests {
     use super::*;
 
     fn page(size: usize) -> Arc<CachedPage> {
-        Arc::new(CachedPage { body: Bytes::from(vec![b'x'; size]), etag: HeaderValue::from_static("\"e\""), content_type: "text/html" })
+        Arc::new(CachedPage { body: Bytes::from(vec![b'x'; size]), etag: "\"e\"".into(), content_type: "text/html" })
     }
 
     #[test]

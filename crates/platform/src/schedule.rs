@@ -15,33 +15,54 @@ use zhanqun_cluster::Node;
 use zhanqun_model::{Command, Proposal};
 
 use crate::now_ms;
+use crate::worker::Worker;
 
 /// How often the leader looks for due transitions: "at most a few seconds late".
 const TICK: Duration = Duration::from_millis(500);
 /// A transition proposed less than this long ago is not proposed again.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
-pub async fn run_scheduler(node: Arc<Node>) {
-    let mut proposed: HashMap<(i64, bool), Instant> = HashMap::new();
-    loop {
+/// The scheduling worker.
+pub struct Scheduler {
+    node: Arc<Node>,
+    /// What this node proposed lately, and when: not proposed again before
+    /// [`RETRY_AFTER`].
+    proposed: HashMap<(i64, bool), Instant>,
+}
+
+impl Scheduler {
+    pub fn new(node: Arc<Node>) -> Scheduler {
+        Scheduler { node, proposed: HashMap::new() }
+    }
+}
+
+impl Worker for Scheduler {
+    const NAME: &'static str = "scheduler";
+
+    async fn wait(&mut self) -> bool {
         tokio::time::sleep(TICK).await;
+        true
+    }
+
+    async fn tick(&mut self) {
+        let node = &self.node;
         if node.leader().map(|(id, _)| id) != Some(node.id) {
-            proposed.clear();
-            continue;
+            self.proposed.clear();
+            return;
         }
         let due = match node.store.due(now_ms(), 100).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::error!("scheduler: cannot read due transitions: {e}");
-                continue;
+                return;
             }
         };
-        proposed.retain(|_, at| at.elapsed() < RETRY_AFTER);
+        self.proposed.retain(|_, at| at.elapsed() < RETRY_AFTER);
         for d in due {
-            if proposed.contains_key(&(d.document_id, d.publish)) {
+            if self.proposed.contains_key(&(d.document_id, d.publish)) {
                 continue;
             }
-            proposed.insert((d.document_id, d.publish), Instant::now());
+            self.proposed.insert((d.document_id, d.publish), Instant::now());
             let command = if d.publish {
                 Command::PublishDocument { tenant_id: d.tenant_id, document_id: d.document_id }
             } else {

@@ -1,0 +1,54 @@
+//! What each node derives from its content store and keeps in step with
+//! what it applies: rendered pages, the host → site directory, the search
+//! index's feed and the failed-login counts. The cluster calls
+//! [`ApplyObserver`] after every apply; nothing here is replicated.
+
+use zhanqun_cluster::ApplyObserver;
+use zhanqun_store::Touched;
+
+use crate::directory::Directory;
+use crate::indexer::{Change, SearchFeed};
+use crate::login_guard::LoginGuard;
+use crate::page_cache::PageCache;
+
+/// The node-local state derived from the content store: rendered pages and
+/// the host → tenant directory. Both follow what this node applies.
+#[derive(Default)]
+pub struct Derived {
+    pub cache: PageCache,
+    pub directory: Directory,
+    pub search: SearchFeed,
+    /// Failed logins on this node (see `login_guard`); an applied unlock
+    /// clears an account here.
+    pub login_guard: LoginGuard,
+}
+
+impl Derived {
+    /// Derived state whose page cache holds at most `bytes` of pages.
+    pub fn with_page_cache(bytes: usize) -> Derived {
+        Derived { cache: PageCache::with_budget(bytes), ..Derived::default() }
+    }
+}
+
+impl ApplyObserver for Derived {
+    fn applied(&self, touched: &Touched) {
+        for t in &touched.tenants {
+            self.cache.invalidate_tenant(*t);
+        }
+        if touched.directory {
+            self.directory.mark_stale();
+        }
+        if !touched.documents.is_empty() {
+            self.search.send(Change::Documents(touched.documents.iter().copied().collect()));
+        }
+        for account in &touched.unlocked {
+            self.login_guard.unlock(account);
+        }
+    }
+
+    fn reset(&self) {
+        self.cache.clear();
+        self.directory.mark_stale();
+        self.search.send(Change::Reset);
+    }
+}

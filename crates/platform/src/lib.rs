@@ -1,0 +1,30 @@
+//! The application core of a node: what zhanqun does, whatever front door
+//! (the admin API, the public site, the operator's console, later the
+//! workbench and the feeds) asked for it.
+//!
+//! - [`ids`]: the ids and the clock a proposal carries;
+//! - [`passwords`]: argon2id hashes and session token digests;
+//! - [`Derived`]: the state each node derives from what it applies — the
+//!   page cache, the site directory, the search feed, failed logins;
+//! - [`worker`]: the one shape of background jobs, and the jobs: the
+//!   search [`indexer`] and the [`schedule`]r;
+//! - [`inspection`]: the annual self-inspection report.
+//!
+//! Below it sit `cluster` (Raft, the only writer), `store` (SQLite) and
+//! `search` (tantivy); above it the adapters (`web`, the CLI). It knows no
+//! HTTP.
+
+pub mod derived;
+pub mod directory;
+pub mod ids;
+pub mod indexer;
+pub mod inspection;
+pub mod login_guard;
+pub mod operator;
+pub mod page_cache;
+pub mod passwords;
+pub mod schedule;
+pub mod worker;
+
+pub use derived::Derived;
+pub use ids::{new_id, now_ms, set_id_node};
