@@ -2,7 +2,8 @@
 //! (the admin API, the public site, the operator's console, later the
 //! workbench and the feeds) asked for it.
 //!
-//! - [`ids`]: the ids and the clock a proposal carries;
+//! - [`proposal`] and [`ids`]: a proposal with its clock, actor and
+//!   address; ids decided before Raft;
 //! - [`passwords`]: argon2id hashes and session token digests;
 //! - [`Derived`]: the state each node derives from what it applies — the
 //!   page cache, the site directory, the search feed, failed logins;
@@ -28,3 +29,12 @@ pub mod worker;
 
 pub use derived::Derived;
 pub use ids::{new_id, now_ms, set_id_node};
+
+use zhanqun_model::{Command, Proposal};
+
+/// A proposal made now: `actor` is who asked (`None`: the system — the
+/// first start, the demo, the operator, the scheduler), `client_ip` where
+/// from, for the audit trail.
+pub fn proposal(actor: Option<i64>, client_ip: Option<String>, command: Command) -> Proposal {
+    Proposal::new(now_ms(), actor, client_ip, command)
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zhanqun_cluster::Node;
-use zhanqun_model::{Command, Proposal};
+use zhanqun_model::Command;
 
 use crate::now_ms;
 use crate::worker::Worker;
@@ -71,7 +71,7 @@ impl Worker for Scheduler {
             let node = node.clone();
             tokio::spawn(async move {
                 let what = if d.publish { "publish" } else { "withdraw" };
-                match node.write_here(Proposal::new(now_ms(), None, None, command)).await {
+                match node.write_here(crate::proposal(None, None, command)).await {
                     Ok(w) => match w.outcome {
                         Ok(_) => tracing::info!(document = d.document_id, index = w.index, "scheduled {what} done"),
                         Err(r) => tracing::info!(document = d.document_id, code = %r.code, "scheduled {what} refused: {}", r.message),

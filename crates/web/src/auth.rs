@@ -42,7 +42,7 @@ pub struct Caller {
 impl Caller {
     /// Wraps a command with who, when and from where.
     pub fn propose(&self, command: Command) -> Proposal {
-        Proposal::new(now_ms(), Some(self.user.id), self.client_ip.clone(), command)
+        zhanqun_platform::proposal(Some(self.user.id), self.client_ip.clone(), command)
     }
 
     pub fn require(&self, tenant_id: i64, roles: &[TenantRole]) -> ApiResult<()> {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use zhanqun_model::{Command, Proposal, User, rules};
+use zhanqun_model::{Command, User, rules};
 use zhanqun_platform::operator::role_title;
 pub use zhanqun_platform::operator::{AccountAnswer, AccountOp};
 
@@ -66,7 +66,7 @@ async fn apply(app: &App, op: AccountOp, from: Option<String>) -> Result<String,
         }
     };
     let name = command.name();
-    let written = app.node.write(Proposal::new(now_ms(), None, from.clone(), command)).await?;
+    let written = app.node.write(zhanqun_platform::proposal(None, from.clone(), command)).await?;
     if let Err(refused) = written.outcome {
         return Err(refused.into());
     }

@@ -74,7 +74,7 @@ pub enum BlobSetting {
     S3 { bucket: String, endpoint: Option<String> },
 }
 
-pub const DEFAULT_DATA: &str = "./zhanqun-data";
+pub(crate) use crate::DEFAULT_DATA;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_MB: usize = 100;
 pub const DEFAULT_PAGE_CACHE_MB: usize = 256;

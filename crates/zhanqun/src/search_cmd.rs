@@ -63,7 +63,7 @@ impl Progress {
 }
 
 pub async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
-    let data = args.data.unwrap_or_else(|| crate::config::DEFAULT_DATA.into());
+    let data = args.data.unwrap_or_else(|| crate::DEFAULT_DATA.into());
     let db = data.join("content.db");
     if !db.exists() {
         bail!("{} holds no zhanqun content (no content.db); pass the node's --data directory", data.display());

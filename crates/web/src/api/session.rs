@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use zhanqun_model::{Command, Proposal};
+use zhanqun_model::Command;
 
 use super::{ApiJson, WriteResponse, WriteResult, propose};
 use crate::auth::{SessionUser, hash_password, new_token, token_digest, verify_password};
@@ -70,8 +70,7 @@ pub async fn login(State(app): State<Arc<App>>, client: Option<axum::Extension<C
     }
     let token = new_token();
     let expires_at = now_ms() + app.config.session_ttl.as_millis() as i64;
-    let proposal = Proposal::new(
-        now_ms(),
+    let proposal = zhanqun_platform::proposal(
         Some(user.id),
         Some(source.clone()),
         Command::CreateSession { token_sha256: token_digest(&token), user_id: user.id, expires_at },
@@ -107,7 +106,7 @@ pub async fn whoami(session: SessionUser) -> ApiResult<Json<serde_json::Value>> 
 
 /// `DELETE /api/v1/session`: the token stops working.
 pub async fn logout(State(app): State<Arc<App>>, session: SessionUser) -> WriteResult {
-    let proposal = Proposal::new(now_ms(), Some(session.user.id), session.client_ip.clone(), Command::DeleteSession { token_sha256: session.token_sha256 });
+    let proposal = zhanqun_platform::proposal(Some(session.user.id), session.client_ip.clone(), Command::DeleteSession { token_sha256: session.token_sha256 });
     let (headers, _) = propose(&app, proposal).await?;
     Ok(WriteResponse(StatusCode::OK, headers, json!({ "logged_out": true })))
 }
@@ -138,7 +137,7 @@ pub async fn change_password(State(app): State<Arc<App>>, session: SessionUser, 
     let new = body.new_password;
     let password_hash = app.password_work.run(move || hash_password(&new)).await?;
     let command = Command::ChangePassword { user_id: user.id, password_hash, keep_session: Some(session.token_sha256.clone()) };
-    let (headers, _) = propose(&app, Proposal::new(now_ms(), Some(user.id), session.client_ip.clone(), command)).await?;
+    let (headers, _) = propose(&app, zhanqun_platform::proposal(Some(user.id), session.client_ip.clone(), command)).await?;
     tracing::info!(user = %user.username, "password changed by its owner");
     Ok(WriteResponse(StatusCode::OK, headers, json!({ "changed": true })))
 }
