@@ -136,3 +136,74 @@ pub fn after_approval(d: &Document) -> (DocState, Option<ReviewStage>) {
 pub fn under_review(state: DocState) -> bool {
     matches!(state, DocState::Submitted | DocState::InReview | DocState::SecrecyReview)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Disclosure, Grant};
+
+    fn draft(disclosure: Option<Disclosure>) -> Document {
+        let mut d = Document::draft(9, 1, 5, "关于开展秸秆禁烧工作的通知", "示范镇人民政府", 0);
+        d.meta.disclosure = disclosure;
+        d
+    }
+
+    fn holder(role: TenantRole, tenant_id: i64) -> User {
+        let mut u = User::new(7, "u", "u", String::new(), 0);
+        u.grants = vec![Grant { tenant_id, role }];
+        u
+    }
+
+    #[test]
+    fn a_submission_needs_its_disclosure_and_the_reason_when_not_proactive() {
+        assert_eq!(check_submission(&draft(None)).unwrap_err().code, "disclosure_required");
+        assert!(check_submission(&draft(Some(Disclosure::Proactive))).is_ok());
+        let mut d = draft(Some(Disclosure::OnRequest));
+        assert_eq!(check_submission(&d).unwrap_err().code, "disclosure_reason_required");
+        d.meta.disclosure_basis = Some("《条例》第十五条".into());
+        d.meta.disclosure_reason = Some("   ".into());
+        assert_eq!(check_submission(&d).unwrap_err().code, "disclosure_reason_required", "a blank reason is no reason");
+        d.meta.disclosure_reason = Some("涉及第三方合法权益".into());
+        assert!(check_submission(&d).is_ok());
+    }
+
+    #[test]
+    fn review_starts_with_the_disclosure_stage_unless_proactive_and_ends_with_secrecy_when_marked() {
+        assert_eq!(first_stage(&draft(Some(Disclosure::Proactive))), ReviewStage::Content);
+        assert_eq!(first_stage(&draft(Some(Disclosure::Withheld))), ReviewStage::Disclosure);
+        let mut d = draft(Some(Disclosure::OnRequest));
+        d.review_stage = Some(ReviewStage::Disclosure);
+        assert_eq!(after_approval(&d), (DocState::InReview, Some(ReviewStage::Content)));
+        d.review_stage = Some(ReviewStage::Content);
+        assert_eq!(after_approval(&d), (DocState::Approved, None));
+        d.needs_secrecy_review = true;
+        assert_eq!(after_approval(&d), (DocState::SecrecyReview, Some(ReviewStage::Secrecy)));
+        d.secrecy = Some(SecrecySignOff { by: None, at: 0, passed: false, conclusion: "涉密".into() });
+        assert_eq!(after_approval(&d), (DocState::SecrecyReview, Some(ReviewStage::Secrecy)), "a failed sign-off does not let it through");
+        d.secrecy = Some(SecrecySignOff { by: None, at: 0, passed: true, conclusion: "无涉密内容".into() });
+        assert_eq!(after_approval(&d), (DocState::Approved, None));
+    }
+
+    #[test]
+    fn each_stage_is_its_own_reviewers_and_only_in_their_site() {
+        let mut d = draft(Some(Disclosure::OnRequest));
+        d.review_stage = Some(ReviewStage::Disclosure);
+        assert!(check_may(&holder(TenantRole::DisclosureReviewer, 1), &d, Step::Approve).is_ok());
+        let refused = check_may(&holder(TenantRole::Reviewer, 1), &d, Step::Approve).unwrap_err();
+        assert_eq!(refused.code, "not_your_step");
+        assert!(refused.message.contains("政务公开审核员"), "the refusal names the role: {}", refused.message);
+        d.review_stage = Some(ReviewStage::Content);
+        assert!(check_may(&holder(TenantRole::Reviewer, 1), &d, Step::Approve).is_ok());
+        assert!(check_may(&holder(TenantRole::Reviewer, 2), &d, Step::Approve).is_err(), "a reviewer of another site");
+        assert!(check_may(&holder(TenantRole::Editor, 1), &d, Step::Approve).is_err(), "an editor approves nothing");
+        assert!(check_may(&holder(TenantRole::Editor, 1), &d, Step::Submit).is_ok());
+        for step in [Step::Publish, Step::Withdraw, Step::Schedule, Step::SetValidity] {
+            assert!(check_may(&holder(TenantRole::Editor, 1), &d, step).is_err(), "{step:?} by an editor");
+            assert!(check_may(&holder(TenantRole::Admin, 1), &d, step).is_ok(), "{step:?} by the site admin");
+        }
+        d.review_stage = Some(ReviewStage::Secrecy);
+        assert!(check_may(&holder(TenantRole::SecrecyReviewer, 1), &d, Step::SignOff).is_ok());
+        assert!(check_may(&holder(TenantRole::Admin, 1), &d, Step::SignOff).is_err(), "only a 保密审查员 signs off");
+        assert!(under_review(DocState::SecrecyReview) && !under_review(DocState::Approved));
+    }
+}
