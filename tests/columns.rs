@@ -70,7 +70,7 @@ async fn a_site_admin_reshapes_the_columns_and_the_public_site_follows() {
     assert_eq!(top, ["jggk", "gzdt", "tzgg", "zwgk"]);
     let (status, _, body) =
         api(&server, &site_admin, Method::PUT, "/api/v1/tenants/dongyuan/channels/order", Some(json!({ "parent_id": null, "order": &order[..3] }))).await;
-    assert_eq!((status, error_code(&body).as_str()), (422, "incomplete_order"), "{body}");
+    assert_eq!((status, error_code(&body).as_str()), (409, "incomplete_order"), "{body}");
     let top: Vec<String> = columns(&server, &site_admin).await.into_iter().filter(|c| c.2.is_none()).map(|c| c.0).collect();
     assert_eq!(top, ["jggk", "gzdt", "tzgg", "zwgk"], "a refused order changed the order");
 

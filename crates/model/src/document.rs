@@ -84,10 +84,11 @@ pub struct GovMeta {
     pub validity: Validity,
 }
 
+/// What an editor writes: everything a revision keeps and a patch may
+/// change. The document, each of its revisions and the search document are
+/// made of it, so a new editable field is one field here (and its column).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Document {
-    pub id: i64,
-    pub tenant_id: i64,
+pub struct DocumentContent {
     pub channel_id: i64,
     pub title: String,
     /// Sanitized HTML.
@@ -96,16 +97,35 @@ pub struct Document {
     /// 来源.
     pub source: Option<String>,
     pub author: Option<String>,
+    pub meta: GovMeta,
+    /// Must be signed off by a 保密审查员 before approval.
+    #[serde(default)]
+    pub needs_secrecy_review: bool,
+    /// A policy that may not be published without an approved 政策解读.
+    #[serde(default)]
+    pub needs_interpretation: bool,
+    /// This document is a 政策解读 of that policy (same site).
+    #[serde(default)]
+    pub interprets: Option<i64>,
+    #[serde(default)]
+    pub interpretation_kind: Option<InterpretationKind>,
+}
+
+/// A document: its content, and its life (identity, workflow state, dates).
+/// It reads as one flat object, in the log and in the API, as before the
+/// content had a type of its own; `d.title` reads `d.content.title`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Document {
+    pub id: i64,
+    pub tenant_id: i64,
+    #[serde(flatten)]
+    pub content: DocumentContent,
     pub state: DocState,
     pub created_at: Millis,
     pub updated_at: Millis,
     /// 发布日期: set on first publication.
     pub published_at: Option<Millis>,
-    pub meta: GovMeta,
     pub created_by: Option<i64>,
-    /// Must be signed off by a 保密审查员 before approval.
-    #[serde(default)]
-    pub needs_secrecy_review: bool,
     /// Whose turn it is, while under review.
     #[serde(default)]
     pub review_stage: Option<ReviewStage>,
@@ -115,14 +135,6 @@ pub struct Document {
     /// The last 保密审查 sign-off.
     #[serde(default)]
     pub secrecy: Option<SecrecySignOff>,
-    /// A policy that may not be published without an approved 政策解读.
-    #[serde(default)]
-    pub needs_interpretation: bool,
-    /// This document is a 政策解读 of that policy (same site).
-    #[serde(default)]
-    pub interprets: Option<i64>,
-    #[serde(default)]
-    pub interpretation_kind: Option<InterpretationKind>,
     /// The document that replaces this one (修订, or 失效/废止 by a new one).
     #[serde(default)]
     pub replaced_by: Option<i64>,
@@ -134,6 +146,22 @@ pub struct Document {
     pub unpublish_at: Option<Millis>,
 }
 
+// A document is its content plus its life; reading and writing the content
+// through the document keeps the many readers (templates, checks, rows)
+// unchanged.
+impl std::ops::Deref for Document {
+    type Target = DocumentContent;
+    fn deref(&self) -> &DocumentContent {
+        &self.content
+    }
+}
+
+impl std::ops::DerefMut for Document {
+    fn deref_mut(&mut self) -> &mut DocumentContent {
+        &mut self.content
+    }
+}
+
 impl Document {
     /// A new draft: the given identity, title and 发布机构, created `at`, and
     /// everything else empty or at its default. The API, the demo, imports and
@@ -142,35 +170,37 @@ impl Document {
         Document {
             id,
             tenant_id,
-            channel_id,
-            title: title.into(),
-            body_html: String::new(),
-            summary: None,
-            source: None,
-            author: None,
+            content: DocumentContent {
+                channel_id,
+                title: title.into(),
+                body_html: String::new(),
+                summary: None,
+                source: None,
+                author: None,
+                meta: GovMeta {
+                    index_no: String::new(),
+                    doc_no: None,
+                    issuing_organ: issuing_organ.into(),
+                    written_date: None,
+                    topic: None,
+                    disclosure: None,
+                    disclosure_basis: None,
+                    disclosure_reason: None,
+                    validity: Validity::Valid,
+                },
+                needs_secrecy_review: false,
+                needs_interpretation: false,
+                interprets: None,
+                interpretation_kind: None,
+            },
             state: DocState::Draft,
             created_at: at,
             updated_at: at,
             published_at: None,
-            meta: GovMeta {
-                index_no: String::new(),
-                doc_no: None,
-                issuing_organ: issuing_organ.into(),
-                written_date: None,
-                topic: None,
-                disclosure: None,
-                disclosure_basis: None,
-                disclosure_reason: None,
-                validity: Validity::Valid,
-            },
             created_by: None,
-            needs_secrecy_review: false,
             review_stage: None,
             returned: None,
             secrecy: None,
-            needs_interpretation: false,
-            interprets: None,
-            interpretation_kind: None,
             replaced_by: None,
             publish_at: None,
             unpublish_at: None,
@@ -228,6 +258,28 @@ pub struct DocumentPatch {
     pub interpretation_kind: Option<InterpretationKind>,
     /// Attachments to link to the document (appended in this order).
     pub attachment_ids: Option<Vec<i64>>,
+}
+
+/// Sets each field of the content the patch names, leaving the others.
+macro_rules! patch_content {
+    ($patch:ident, $content:ident; $($field:ident => $($target:ident).+),* $(,)?) => {
+        $(if let Some(v) = &$patch.$field { $content.$($target).+ = v.clone().into(); })*
+    };
+}
+
+impl DocumentContent {
+    /// The content with `patch` applied (the column it moves to is checked
+    /// by the state machine; attachments are linked there too).
+    pub fn apply(&mut self, patch: &DocumentPatch) {
+        let content = self;
+        patch_content!(patch, content;
+            channel_id => channel_id, title => title, body_html => body_html, summary => summary, source => source, author => author,
+            doc_no => meta.doc_no, issuing_organ => meta.issuing_organ, written_date => meta.written_date, topic => meta.topic,
+            disclosure => meta.disclosure, disclosure_basis => meta.disclosure_basis, disclosure_reason => meta.disclosure_reason,
+            validity => meta.validity, needs_secrecy_review => needs_secrecy_review, needs_interpretation => needs_interpretation,
+            interprets => interprets, interpretation_kind => interpretation_kind,
+        );
+    }
 }
 
 impl DocumentPatch {

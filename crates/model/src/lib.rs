@@ -19,7 +19,7 @@ pub mod weak_passwords;
 pub mod workflow;
 
 pub use command::{Applied, Command, Domain, Outcome, Proposal, Rejection, RejectionKind};
-pub use document::{Attachment, Disclosure, DocState, Document, DocumentPatch, GovMeta, InterpretationKind, Validity};
+pub use document::{Attachment, Disclosure, DocState, Document, DocumentContent, DocumentPatch, GovMeta, InterpretationKind, Validity};
 pub use tenant::{Channel, ChannelKind, Lifecycle, Tenant, TenantKind, TenantPatch, UpdateClass};
 pub use user::{Grant, PasswordPolicy, PlatformRole, TenantRole, User};
 pub use workflow::{ReturnNote, ReviewStage, SecrecySignOff};

@@ -3,44 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Document, GovMeta, InterpretationKind, Millis};
+use crate::{DocumentContent, Millis};
 
-/// The editable content of a document at one revision (not its workflow
-/// state: a revision records what was written, not who approved it).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RevisionContent {
-    pub channel_id: i64,
-    pub title: String,
-    pub body_html: String,
-    pub summary: Option<String>,
-    pub source: Option<String>,
-    pub author: Option<String>,
-    pub meta: GovMeta,
-    pub needs_secrecy_review: bool,
-    pub needs_interpretation: bool,
-    pub interprets: Option<i64>,
-    pub interpretation_kind: Option<InterpretationKind>,
-}
+/// The content of a document at one revision: what was written, not who
+/// approved it. The same type as the document's content, so a revision
+/// keeps every editable field there is.
+pub type RevisionContent = DocumentContent;
 
-impl From<&Document> for RevisionContent {
-    fn from(d: &Document) -> Self {
-        RevisionContent {
-            channel_id: d.channel_id,
-            title: d.title.clone(),
-            body_html: d.body_html.clone(),
-            summary: d.summary.clone(),
-            source: d.source.clone(),
-            author: d.author.clone(),
-            meta: d.meta.clone(),
-            needs_secrecy_review: d.needs_secrecy_review,
-            needs_interpretation: d.needs_interpretation,
-            interprets: d.interprets,
-            interpretation_kind: d.interpretation_kind,
-        }
-    }
-}
-
-impl RevisionContent {
+impl DocumentContent {
     /// The metadata as (label, value) lines, for diffs.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();

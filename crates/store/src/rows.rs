@@ -2,7 +2,7 @@
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
-use zhanqun_model::{Attachment, Channel, Document, GovMeta, Grant, ReturnNote, SecrecySignOff, Tenant, TenantRole, User};
+use zhanqun_model::{Attachment, Channel, Document, DocumentContent, GovMeta, Grant, ReturnNote, SecrecySignOff, Tenant, TenantRole, User};
 
 use crate::{Result, parse};
 
@@ -57,32 +57,37 @@ pub(crate) fn document(row: &SqliteRow) -> Result<Document> {
     Ok(Document {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
-        channel_id: row.try_get("channel_id")?,
-        title: row.try_get("title")?,
-        body_html: row.try_get("body_html")?,
-        summary: row.try_get("summary")?,
-        source: row.try_get("source")?,
-        author: row.try_get("author")?,
+        content: DocumentContent {
+            channel_id: row.try_get("channel_id")?,
+            title: row.try_get("title")?,
+            body_html: row.try_get("body_html")?,
+            summary: row.try_get("summary")?,
+            source: row.try_get("source")?,
+            author: row.try_get("author")?,
+            meta: GovMeta {
+                index_no: row.try_get("index_no")?,
+                doc_no: row.try_get("doc_no")?,
+                issuing_organ: row.try_get("issuing_organ")?,
+                written_date: row.try_get("written_date")?,
+                topic: row.try_get("topic")?,
+                disclosure: match row.try_get::<&str, _>("disclosure")? {
+                    "" => None,
+                    text => Some(parse(text)?),
+                },
+                disclosure_basis: row.try_get("disclosure_basis")?,
+                disclosure_reason: row.try_get("disclosure_reason")?,
+                validity: parse(row.try_get("validity")?)?,
+            },
+            needs_secrecy_review: row.try_get("needs_secrecy_review")?,
+            needs_interpretation: row.try_get("needs_interpretation")?,
+            interprets: row.try_get("interprets")?,
+            interpretation_kind: row.try_get::<Option<&str>, _>("interpretation_kind")?.map(parse).transpose()?,
+        },
         state: parse(row.try_get("state")?)?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         published_at: row.try_get("published_at")?,
-        meta: GovMeta {
-            index_no: row.try_get("index_no")?,
-            doc_no: row.try_get("doc_no")?,
-            issuing_organ: row.try_get("issuing_organ")?,
-            written_date: row.try_get("written_date")?,
-            topic: row.try_get("topic")?,
-            disclosure: match row.try_get::<&str, _>("disclosure")? {
-                "" => None,
-                text => Some(parse(text)?),
-            },
-            disclosure_basis: row.try_get("disclosure_basis")?,
-            disclosure_reason: row.try_get("disclosure_reason")?,
-            validity: parse(row.try_get("validity")?)?,
-        },
         created_by: row.try_get("created_by")?,
-        needs_secrecy_review: row.try_get("needs_secrecy_review")?,
         review_stage: row.try_get::<Option<&str>, _>("review_stage")?.map(parse).transpose()?,
         returned: match row.try_get::<Option<String>, _>("return_reason")? {
             Some(reason) => Some(ReturnNote {
@@ -102,9 +107,6 @@ pub(crate) fn document(row: &SqliteRow) -> Result<Document> {
             }),
             None => None,
         },
-        needs_interpretation: row.try_get("needs_interpretation")?,
-        interprets: row.try_get("interprets")?,
-        interpretation_kind: row.try_get::<Option<&str>, _>("interpretation_kind")?.map(parse).transpose()?,
         replaced_by: row.try_get("replaced_by")?,
         publish_at: row.try_get("publish_at")?,
         unpublish_at: row.try_get("unpublish_at")?,

@@ -34,23 +34,15 @@ pub(crate) async fn update_document(
     let mut d = editable(conn, p, tenant_id, id).await?;
     if let Some(c) = patch.channel_id {
         channel_in_tenant(conn, tenant_id, c).await?;
-        d.channel_id = c;
     }
-    macro_rules! set {
-        ($($field:ident => $target:expr),*) => { $(if let Some(v) = &patch.$field { $target = v.clone().into(); })* };
-    }
-    set!(title => d.title, body_html => d.body_html, summary => d.summary, source => d.source, author => d.author,
-         doc_no => d.meta.doc_no, issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
-         disclosure => d.meta.disclosure, disclosure_basis => d.meta.disclosure_basis, disclosure_reason => d.meta.disclosure_reason,
-         validity => d.meta.validity, needs_secrecy_review => d.needs_secrecy_review, needs_interpretation => d.needs_interpretation,
-         interprets => d.interprets, interpretation_kind => d.interpretation_kind);
+    d.content.apply(patch);
     write(conn, p, &d).await?;
     if let Some(ids) = &patch.attachment_ids {
         link_attachments(conn, tenant_id, id, ids).await?;
     }
     touched.tenants.insert(tenant_id);
     touched.documents.insert((tenant_id, id));
-    Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
+    Ok(Applied { id: Some(id), index_no: Some(d.content.meta.index_no) })
 }
 
 /// Checks an edited document and writes its editable fields, keeping a revision.
@@ -113,26 +105,16 @@ pub(crate) async fn restore(conn: &mut SqliteConnection, p: &Proposal, tenant_id
     channel_in_tenant(conn, tenant_id, c.channel_id).await?;
     // The 索引号 is the document's, whatever the revision says.
     let index_no = std::mem::take(&mut d.meta.index_no);
-    d.channel_id = c.channel_id;
-    d.title = c.title;
-    d.body_html = c.body_html;
-    d.summary = c.summary;
-    d.source = c.source;
-    d.author = c.author;
-    d.meta = zhanqun_model::GovMeta { index_no, ..c.meta };
-    d.needs_secrecy_review = c.needs_secrecy_review;
-    d.needs_interpretation = c.needs_interpretation;
-    d.interprets = c.interprets;
-    d.interpretation_kind = c.interpretation_kind;
+    d.content = RevisionContent { meta: zhanqun_model::GovMeta { index_no, ..c.meta }, ..c };
     write(conn, p, &d).await?;
     touched.tenants.insert(tenant_id);
     touched.documents.insert((tenant_id, id));
-    Ok(Applied { id: Some(id), index_no: Some(d.meta.index_no) })
+    Ok(Applied { id: Some(id), index_no: Some(d.content.meta.index_no) })
 }
 
 /// Keeps what a create or an edit made of the document as its next revision.
 pub(crate) async fn record_revision(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
-    let content = serde_json::to_string(&RevisionContent::from(d)).expect("revision content serializes");
+    let content = serde_json::to_string(&d.content).expect("revision content serializes");
     sqlx::query(
         "INSERT INTO document_revisions (document_id, revision, tenant_id, at, actor, content)
          SELECT ?, COALESCE(MAX(revision), 0) + 1, ?, ?, ?, ? FROM document_revisions WHERE document_id = ?",

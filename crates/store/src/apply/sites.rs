@@ -232,7 +232,9 @@ async fn reorder_channels(conn: &mut SqliteConnection, tenant_id: i64, parent_id
     siblings.sort_unstable();
     asked.sort_unstable();
     if siblings != asked {
-        return Err(Rejection::invalid(
+        // The request is well formed; it disagrees with the columns as they
+        // are now (a stale screen): a conflict, like any other state.
+        return Err(Rejection::conflict(
             "incomplete_order",
             format!("`order` must list each of the {} columns under this parent exactly once (the columns may have changed; reload them)", siblings.len()),
         )

@@ -7,10 +7,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use zhanqun_model::{Attachment, Command, Disclosure, DocState, Document, DocumentPatch, InterpretationKind, Tenant, TenantRole, Validity, rules};
+use zhanqun_model::{Attachment, Command, DocState, Document, DocumentPatch, Tenant, TenantRole, rules};
 use zhanqun_store::DocumentFilter;
 
-use super::{ApiJson, Paging, Path, Query, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{Paging, Path, Query, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
@@ -33,40 +33,15 @@ pub(super) async fn view(app: &App, tenant: &Tenant, document: Document) -> ApiR
     Ok(to_json(&DocumentView { document, url, attachments }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A new document: the column (by `channel_id` or by slug) and its content
+/// as a patch of an empty draft — the same fields an edit sends, `title`
+/// required. Unknown fields are refused (`Strict`).
+#[derive(Deserialize, Serialize)]
 pub struct NewDocument {
-    /// The channel, by id or by slug.
-    channel_id: Option<i64>,
+    /// The channel by its slug, when `channel_id` is not given.
     channel: Option<String>,
-    title: String,
-    #[serde(default)]
-    body_html: String,
-    summary: Option<String>,
-    source: Option<String>,
-    author: Option<String>,
-    doc_no: Option<String>,
-    /// 发布机构; defaults to the site's name.
-    issuing_organ: Option<String>,
-    written_date: Option<String>,
-    topic: Option<String>,
-    /// 公开属性: may wait until submission, which requires it.
-    disclosure: Option<Disclosure>,
-    /// The legal basis when not 主动公开.
-    disclosure_basis: Option<String>,
-    disclosure_reason: Option<String>,
-    validity: Option<Validity>,
-    /// Needs a 保密审查员's sign-off before approval.
-    #[serde(default)]
-    needs_secrecy_review: bool,
-    /// A policy that is published only with an approved 政策解读.
-    #[serde(default)]
-    needs_interpretation: bool,
-    /// This document is a 政策解读 of that policy (its id, same site).
-    interprets: Option<i64>,
-    interpretation_kind: Option<InterpretationKind>,
-    #[serde(default)]
-    attachment_ids: Vec<i64>,
+    #[serde(flatten)]
+    content: DocumentPatch,
 }
 
 #[derive(Deserialize)]
@@ -132,40 +107,48 @@ pub async fn show(State(app): State<Arc<App>>, caller: Caller, Path((code, id)):
     Ok(Json(view(&app, &t, d).await?))
 }
 
-pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, ApiJson(body): ApiJson<NewDocument>) -> WriteResult {
+/// What the API does to content before proposing it, for a new document
+/// and an edit alike: the limits of the texts, the body sanitized, the 文号
+/// in its standard form, the 成文日期 a real date.
+async fn prepare(app: &App, patch: &mut DocumentPatch) -> ApiResult<()> {
+    patch.check_texts().map_err(ApiError::from)?;
+    if let Some(body) = patch.body_html.take() {
+        patch.body_html = Some(sanitize(app, body).await?);
+    }
+    if patch.doc_no.is_some() {
+        patch.doc_no = normalize_doc_no(patch.doc_no.take())?;
+    }
+    check_written_date(patch.written_date.as_deref())
+}
+
+pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, Strict(body): Strict<NewDocument>) -> WriteResult {
     let t = tenant_by_code(&app, &code).await?;
     caller.require(t.id, WRITERS)?;
+    let NewDocument { channel, content: mut patch } = body;
+    let Some(title) = patch.title.as_deref().map(str::trim).map(String::from) else {
+        return Err(ApiError::Unprocessable("invalid_field".into(), "missing field `title`".into()).into());
+    };
+    patch.title = Some(title.clone());
     let channels = app.store.channels(t.id).await?;
-    let channel = match (body.channel_id, body.channel.as_deref()) {
+    let channel = match (patch.channel_id, channel.as_deref()) {
         (Some(id), _) => channels.iter().find(|c| c.id == id),
         (None, Some(slug)) => channels.iter().find(|c| c.slug == slug),
         (None, None) => return Err(ApiError::Unprocessable("missing_field".into(), "say which channel: `channel_id` or `channel` (its slug)".into()).into()),
     }
     .ok_or_else(|| ApiError::NotFound("unknown_channel".into(), "this site has no such channel".into()))?;
-    check_written_date(body.written_date.as_deref())?;
-    if let Some(disclosure) = body.disclosure {
-        rules::check_disclosure(disclosure, body.disclosure_reason.as_deref()).map_err(ApiError::from)?;
+    patch.channel_id = Some(channel.id);
+    prepare(&app, &mut patch).await?;
+    if let Some(disclosure) = patch.disclosure {
+        rules::check_disclosure(disclosure, patch.disclosure_reason.as_deref()).map_err(ApiError::from)?;
     }
-    let mut document = Document::draft(new_id(), t.id, channel.id, body.title.trim(), body.issuing_organ.unwrap_or_else(|| t.name.clone()), now_ms());
-    document.body_html = sanitize(&app, body.body_html).await?;
-    document.summary = body.summary;
-    document.source = body.source;
-    document.author = body.author;
-    document.meta.doc_no = normalize_doc_no(body.doc_no)?;
-    document.meta.written_date = body.written_date;
-    document.meta.topic = body.topic;
-    document.meta.disclosure = body.disclosure;
-    document.meta.disclosure_basis = body.disclosure_basis;
-    document.meta.disclosure_reason = body.disclosure_reason;
-    document.meta.validity = body.validity.unwrap_or(Validity::Valid);
+    let organ = patch.issuing_organ.take().unwrap_or_else(|| t.name.clone());
+    let mut document = Document::draft(new_id(), t.id, channel.id, title, organ, now_ms());
+    document.content.apply(&patch);
     document.created_by = Some(caller.user.id);
-    document.needs_secrecy_review = body.needs_secrecy_review;
-    document.needs_interpretation = body.needs_interpretation;
-    document.interprets = body.interprets;
-    document.interpretation_kind = body.interpretation_kind;
     document.check_texts().map_err(ApiError::from)?;
     let id = document.id;
-    let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids: body.attachment_ids })).await?;
+    let attachment_ids = patch.attachment_ids.take().unwrap_or_default();
+    let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids })).await?;
     let created = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after create"))?;
     Ok(WriteResponse(StatusCode::CREATED, headers, view(&app, &t, created).await?))
 }
@@ -178,14 +161,7 @@ pub async fn update(
 ) -> WriteResult {
     let (t, _) = load(&app, &caller, &code, id).await?;
     caller.require(t.id, WRITERS)?;
-    patch.check_texts().map_err(ApiError::from)?;
-    if let Some(body) = patch.body_html.take() {
-        patch.body_html = Some(sanitize(&app, body).await?);
-    }
-    if patch.doc_no.is_some() {
-        patch.doc_no = normalize_doc_no(patch.doc_no.take())?;
-    }
-    check_written_date(patch.written_date.as_deref())?;
+    prepare(&app, &mut patch).await?;
     let (headers, _) = propose(&app, caller.propose(Command::UpdateDocument { tenant_id: t.id, document_id: id, patch })).await?;
     let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after update"))?;
     Ok(WriteResponse(StatusCode::OK, headers, view(&app, &t, d).await?))

@@ -81,7 +81,7 @@ fn operations() -> Vec<Op> {
         op("put", "/tenants/{code}/channels/{id}/name", "Rename a column; its path stays (the site's admin, or the 系统管理员)", 200, Json("Channel")).body("NewName"),
         op("put", "/tenants/{code}/channels/{id}/parent", "Move a column under another of the site's columns, or to the top (null); its path stays; 409 channel_cycle under itself", 200, Json("Channel")).body("NewParent"),
         op("put", "/tenants/{code}/channels/{id}/update-class", "How often the column must be updated: dynamic (动态, 2 weeks), regular (通知公告/政策文件, 6 months) or static (none)", 200, Json("Channel")).body("NewUpdateClass"),
-        op("put", "/tenants/{code}/channels/order", "Order the columns under one parent (null: the top): `order` lists each of them exactly once (422 incomplete_order otherwise)", 200, Json("Channels")).body("NewOrder"),
+        op("put", "/tenants/{code}/channels/order", "Order the columns under one parent (null: the top): `order` lists each of them exactly once (409 incomplete_order otherwise, e.g. after someone else added one)", 200, Json("Channels")).body("NewOrder"),
         op("delete", "/tenants/{code}/channels/{id}", "Delete a column that holds no documents and no columns (409 channel_not_empty otherwise)", 200, Json("Done")),
         op("get", "/tenants/{code}/self-inspection", "Annual self-inspection: the year's documents not 主动公开 with basis and reason; the 依申请公开 ones to reconsider (site admin, reviewers)", 200, JsonOrCsv("Inspection"))
             .query("year", true, year, "the year, e.g. 2026")
