@@ -45,23 +45,12 @@ async fn run() {
     node.bootstrap().await.unwrap();
     assert!(node.wait_leader(Duration::from_secs(10)).await);
     let now = now_ms();
-    let tenant = Tenant {
-        id: new_id(),
-        code: "bench".into(),
-        name: "基准测试镇人民政府".into(),
-        kind: TenantKind::Township,
-        parent_id: None,
-        hosts: vec!["bench.example.gov.cn".into()],
-        mount_under_parent: false,
-        site_id_code: Some("2103810099".into()),
-        icp: Some("辽ICP备11014897号-1".into()),
-        police_record: Some("辽公网安备 21038102000126号".into()),
-        organ_code: "BENCH".into(),
-        mailbox: Some("bench@example.gov.cn".into()),
-        lifecycle: Lifecycle::Online,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut tenant = Tenant::new(new_id(), "bench", "基准测试镇人民政府", TenantKind::Township, "BENCH", now);
+    tenant.hosts = vec!["bench.example.gov.cn".into()];
+    tenant.site_id_code = Some("2103810099".into());
+    tenant.icp = Some("辽ICP备11014897号-1".into());
+    tenant.police_record = Some("辽公网安备 21038102000126号".into());
+    tenant.mailbox = Some("bench@example.gov.cn".into());
     let channel = Channel {
         id: new_id(),
         tenant_id: tenant.id,

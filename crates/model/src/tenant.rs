@@ -59,6 +59,29 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// A site with its identity and nothing else yet: no hosts, no parent,
+    /// no filings, online. The demo, imports and tests start here and set
+    /// what they know.
+    pub fn new(id: i64, code: impl Into<String>, name: impl Into<String>, kind: TenantKind, organ_code: impl Into<String>, at: Millis) -> Tenant {
+        Tenant {
+            id,
+            code: code.into(),
+            name: name.into(),
+            kind,
+            parent_id: None,
+            hosts: Vec::new(),
+            mount_under_parent: false,
+            site_id_code: None,
+            icp: None,
+            police_record: None,
+            organ_code: organ_code.into(),
+            mailbox: None,
+            lifecycle: Lifecycle::Online,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
     /// The 公安备案号's record number, used for the link to the police
     /// registration site: the digits of the record text.
     pub fn police_record_number(&self) -> Option<String> {

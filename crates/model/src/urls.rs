@@ -193,26 +193,14 @@ pub fn preview_url(site: &Tenant, page: &Page) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Lifecycle, TenantKind};
+    use crate::TenantKind;
 
     fn site(id: i64, code: &str, hosts: &[&str], parent: Option<i64>, mounted: bool) -> Tenant {
-        Tenant {
-            id,
-            code: code.into(),
-            name: code.into(),
-            kind: TenantKind::Township,
-            parent_id: parent,
-            hosts: hosts.iter().map(|h| h.to_string()).collect(),
-            mount_under_parent: mounted,
-            site_id_code: None,
-            icp: None,
-            police_record: None,
-            organ_code: code.to_uppercase(),
-            mailbox: None,
-            lifecycle: Lifecycle::Online,
-            created_at: 0,
-            updated_at: 0,
-        }
+        let mut t = Tenant::new(id, code, code, TenantKind::Township, code.to_uppercase(), 0);
+        t.hosts = hosts.iter().map(|h| h.to_string()).collect();
+        t.parent_id = parent;
+        t.mount_under_parent = mounted;
+        t
     }
 
     #[test]

@@ -11,23 +11,9 @@ fn proposal(at: i64, command: Command) -> Proposal {
 }
 
 fn tenant(id: i64, code: &str) -> Tenant {
-    Tenant {
-        id,
-        code: code.into(),
-        name: format!("{code} 镇人民政府"),
-        kind: TenantKind::Township,
-        parent_id: None,
-        hosts: vec![format!("{code}.example.gov.cn")],
-        mount_under_parent: false,
-        site_id_code: None,
-        icp: None,
-        police_record: None,
-        organ_code: format!("ORG{id}"),
-        mailbox: None,
-        lifecycle: Lifecycle::Online,
-        created_at: 0,
-        updated_at: 0,
-    }
+    let mut t = Tenant::new(id, code, format!("{code} 镇人民政府"), TenantKind::Township, format!("ORG{id}"), 0);
+    t.hosts = vec![format!("{code}.example.gov.cn")];
+    t
 }
 
 fn channel(id: i64, tenant_id: i64) -> Channel {

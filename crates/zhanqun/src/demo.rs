@@ -26,23 +26,14 @@ impl Builder {
         if kind == TenantKind::Portal {
             hosts = vec!["www.haicheng.gov.cn".into(), "haicheng.gov.cn".into()];
         }
-        let t = Tenant {
-            id: new_id(),
-            code: code.into(),
-            name: name.into(),
-            kind,
-            parent_id: parent,
-            hosts,
-            mount_under_parent: parent.is_some(),
-            site_id_code: Some(site_id_code.into()),
-            icp: Some("辽ICP备11014897号-1".into()),
-            police_record: Some("辽公网安备 21038102000126号".into()),
-            organ_code: organ_code.into(),
-            mailbox: Some(if kind == TenantKind::Portal { "hcszwgk@163.com".into() } else { format!("{code}@haicheng.gov.cn") }),
-            lifecycle: Lifecycle::Online,
-            created_at: self.now,
-            updated_at: self.now,
-        };
+        let mut t = Tenant::new(new_id(), code, name, kind, organ_code, self.now);
+        t.parent_id = parent;
+        t.hosts = hosts;
+        t.mount_under_parent = parent.is_some();
+        t.site_id_code = Some(site_id_code.into());
+        t.icp = Some("辽ICP备11014897号-1".into());
+        t.police_record = Some("辽公网安备 21038102000126号".into());
+        t.mailbox = Some(if kind == TenantKind::Portal { "hcszwgk@163.com".into() } else { format!("{code}@haicheng.gov.cn") });
         self.commands.push(Command::CreateTenant { tenant: t.clone() });
         t
     }

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::workflow::ReviewStage;
-use crate::{Attachment, Channel, ChannelKind, Document, Grant, Lifecycle, PasswordPolicy, Tenant, TenantKind, TenantPatch, UpdateClass};
+use crate::{Attachment, Channel, ChannelKind, Document, Grant, PasswordPolicy, Tenant, TenantKind, TenantPatch, UpdateClass};
 
 const SITE: i64 = 1;
 const OTHER_SITE: i64 = 2;
@@ -38,23 +38,7 @@ fn people() -> Vec<(&'static str, Option<User>)> {
 /// table's rows name them. The match below makes a new command a compile
 /// error here until it has its rows.
 fn rows() -> Vec<(String, Command, Target)> {
-    let tenant = Tenant {
-        id: SITE,
-        code: "t".into(),
-        name: "t".into(),
-        kind: TenantKind::Township,
-        parent_id: None,
-        hosts: vec![],
-        mount_under_parent: false,
-        site_id_code: None,
-        icp: None,
-        police_record: None,
-        organ_code: "T".into(),
-        mailbox: None,
-        lifecycle: Lifecycle::Online,
-        created_at: 0,
-        updated_at: 0,
-    };
+    let tenant = Tenant::new(SITE, "t", "t", TenantKind::Township, "T", 0);
     let channel = Channel {
         id: 5,
         tenant_id: SITE,

@@ -178,23 +178,7 @@ fn not_found(app: &App, mount: Option<&Mount>) -> Response {
 
 /// A site-less stand-in for the 404 page of an unknown host.
 fn placeholder() -> Tenant {
-    Tenant {
-        id: 0,
-        code: String::new(),
-        name: "政府网站".into(),
-        kind: zhanqun_model::TenantKind::Portal,
-        parent_id: None,
-        hosts: vec![],
-        mount_under_parent: false,
-        site_id_code: None,
-        icp: None,
-        police_record: None,
-        organ_code: String::new(),
-        mailbox: None,
-        lifecycle: Lifecycle::Online,
-        created_at: 0,
-        updated_at: 0,
-    }
+    Tenant::new(0, "", "政府网站", zhanqun_model::TenantKind::Portal, "", 0)
 }
 
 fn notice(app: &App, mount: &Mount, status: StatusCode, title: &str, message: &str) -> Response {
