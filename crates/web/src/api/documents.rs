@@ -146,11 +146,12 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     document.content.apply(&patch);
     document.created_by = Some(caller.user.id);
     document.check_texts().map_err(ApiError::from)?;
-    let id = document.id;
     let attachment_ids = patch.attachment_ids.take().unwrap_or_default();
-    let (headers, _) = propose(&app, caller.propose(Command::CreateDocument { document, attachment_ids })).await?;
-    let created = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after create"))?;
-    Ok(WriteResponse(StatusCode::CREATED, headers, view(&app, &t, created).await?))
+    let (headers, applied) = propose(&app, caller.propose(Command::CreateDocument { document: document.clone(), attachment_ids })).await?;
+    // A new draft is stored as proposed but for the 索引号 the state machine
+    // assigns, which it answers with: no re-read of the row.
+    document.content.meta.index_no = applied.index_no.unwrap_or_default();
+    Ok(WriteResponse(StatusCode::CREATED, headers, view(&app, &t, document).await?))
 }
 
 pub async fn update(

@@ -80,10 +80,9 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): 
         created_at: now,
         updated_at: now,
     };
-    let code = tenant.code.clone();
-    let (headers, _) = propose(&app, caller.propose(Command::CreateTenant { tenant })).await?;
-    let created = tenant_by_code(&app, &code).await?;
-    Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&created)))
+    // The state machine stores the site as proposed: answer with it, no re-read.
+    let (headers, _) = propose(&app, caller.propose(Command::CreateTenant { tenant: tenant.clone() })).await?;
+    Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&tenant)))
 }
 
 pub async fn update(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, Strict(mut patch): Strict<TenantPatch>) -> WriteResult {
