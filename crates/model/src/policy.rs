@@ -101,7 +101,10 @@ pub fn check(actor: Option<&User>, command: &Command, target: &Target) -> Result
     need(command, target).into_iter().try_for_each(|n| meets(user, n))
 }
 
-fn meets(user: &User, need: Need) -> Result<(), Rejection> {
+/// Whether `user` has the duty `need`: what a front door asks before it
+/// does work for a command it has not built yet (hashing an upload,
+/// sanitizing a body), with the same answer the state machine will give.
+pub fn meets(user: &User, need: Need) -> Result<(), Rejection> {
     let refuse = |code: &str, message: String| Err(Rejection::forbidden(code, message));
     match need {
         Need::System => refuse(

@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use zhanqun_model::policy::{self, Need};
 use zhanqun_model::{Command, Proposal, TenantRole, User};
 
 use crate::client::ClientAddr;
@@ -45,24 +46,20 @@ impl Caller {
         zhanqun_platform::proposal(Some(self.user.id), self.client_ip.clone(), command)
     }
 
+    /// Refuses early, with the policy's own words, a caller who lacks the
+    /// duty a command will need (the state machine asks again, and has the
+    /// last say).
+    pub fn may(&self, need: Need) -> ApiResult<()> {
+        Ok(policy::meets(&self.user, need)?)
+    }
+
+    /// For reads, which are not commands: one of `roles` in the site.
     pub fn require(&self, tenant_id: i64, roles: &[TenantRole]) -> ApiResult<()> {
         if self.user.may(tenant_id, roles) { Ok(()) } else { Err(ApiError::forbidden()) }
     }
 
-    pub fn require_security_admin(&self) -> ApiResult<()> {
-        if self.user.is_security_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("only the 安全管理员 (security administrator) manages accounts".into()))
-        }
-    }
-
     pub fn require_auditor(&self) -> ApiResult<()> {
         if self.user.is_auditor() { Ok(()) } else { Err(ApiError::Forbidden("only the 审计管理员 (auditor) reads the audit trail".into())) }
-    }
-
-    pub fn require_platform_admin(&self) -> ApiResult<()> {
-        if self.user.is_platform_admin() { Ok(()) } else { Err(ApiError::Forbidden("only the platform administrator may do this".into())) }
     }
 }
 

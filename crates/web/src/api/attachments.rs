@@ -4,14 +4,15 @@
 //! the command proposed, so every node that applies it can find the blob.
 
 use std::sync::Arc;
-use zhanqun_model::urls::{Page, preview_url};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::BytesMut;
 use sha2::{Digest, Sha256};
-use zhanqun_model::{Attachment, Command, TenantRole};
+use zhanqun_model::policy::{Need, WRITERS};
+use zhanqun_model::urls::{Page, preview_url};
+use zhanqun_model::{Attachment, Command};
 
 use super::{Multipart, Path, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
@@ -38,7 +39,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 
 pub async fn upload(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, Multipart(mut form): Multipart) -> WriteResult {
     let t = tenant_by_code(&app, &code).await?;
-    caller.require(t.id, &[TenantRole::Admin, TenantRole::Editor])?;
+    caller.may(Need::SiteRole(t.id, WRITERS))?;
     let limit = app.config.max_upload_bytes;
     let mut file: Option<(String, Option<String>, bytes::Bytes)> = None;
     let mut document_id: Option<i64> = None;

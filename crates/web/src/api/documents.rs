@@ -1,21 +1,20 @@
 //! Documents: drafts and edits. The review steps are in `workflow.rs`.
 
 use std::sync::Arc;
-use zhanqun_model::urls::{Page, preview_url};
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use zhanqun_model::{Attachment, Command, DocState, Document, DocumentPatch, Tenant, TenantRole, rules};
+use zhanqun_model::policy::{Need, WRITERS};
+use zhanqun_model::urls::{Page, preview_url};
+use zhanqun_model::{Attachment, Command, DocState, Document, DocumentPatch, Tenant, rules};
 use zhanqun_store::DocumentFilter;
 
 use super::{Paging, Path, Query, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
-
-const WRITERS: &[TenantRole] = &[TenantRole::Admin, TenantRole::Editor];
 
 /// A document as the API shows it: with its public URL and attachments.
 #[derive(Serialize)]
@@ -123,7 +122,7 @@ async fn prepare(app: &App, patch: &mut DocumentPatch) -> ApiResult<()> {
 
 pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, Strict(body): Strict<NewDocument>) -> WriteResult {
     let t = tenant_by_code(&app, &code).await?;
-    caller.require(t.id, WRITERS)?;
+    caller.may(Need::SiteRole(t.id, WRITERS))?;
     let NewDocument { channel, content: mut patch } = body;
     let Some(title) = patch.title.as_deref().map(str::trim).map(String::from) else {
         return Err(ApiError::Unprocessable("invalid_field".into(), "missing field `title`".into()).into());
@@ -161,7 +160,7 @@ pub async fn update(
     Strict(mut patch): Strict<DocumentPatch>,
 ) -> WriteResult {
     let (t, _) = load(&app, &caller, &code, id).await?;
-    caller.require(t.id, WRITERS)?;
+    caller.may(Need::SiteRole(t.id, WRITERS))?;
     prepare(&app, &mut patch).await?;
     let (headers, _) = propose(&app, caller.propose(Command::UpdateDocument { tenant_id: t.id, document_id: id, patch })).await?;
     let d = app.store.document(t.id, id).await?.ok_or_else(|| ApiError::internal("document vanished after update"))?;

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use zhanqun_model::policy::Need;
 use zhanqun_model::{Command, Lifecycle, Tenant, TenantKind, TenantPatch, rules};
 
 use super::{ApiJson, Path, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
@@ -55,7 +56,7 @@ pub async fn show(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<
 }
 
 pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): ApiJson<NewTenant>) -> WriteResult {
-    caller.require_platform_admin()?;
+    caller.may(Need::PlatformAdmin)?;
     rules::check_code("tenant code", &body.code).map_err(ApiError::from)?;
     let parent_id = match &body.parent {
         Some(code) => Some(tenant_by_code(&app, code).await?.id),
@@ -86,7 +87,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): 
 }
 
 pub async fn update(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, Strict(mut patch): Strict<TenantPatch>) -> WriteResult {
-    caller.require_platform_admin()?;
+    caller.may(Need::PlatformAdmin)?;
     let t = tenant_by_code(&app, &code).await?;
     if let Some(hosts) = &mut patch.hosts {
         for h in hosts.iter_mut() {

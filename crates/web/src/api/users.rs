@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use zhanqun_model::policy::Need;
 use zhanqun_model::{Command, Grant, PasswordPolicy, PlatformRole, TenantRole, User};
 
 use super::{ApiJson, Path, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
@@ -33,13 +34,13 @@ pub struct NewGrant {
 }
 
 pub async fn list(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
-    caller.require_security_admin()?;
+    caller.may(Need::SecurityAdmin)?;
     let users: Vec<User> = app.store.users().await?.into_iter().map(|u| User { password_hash: String::new(), ..u }).collect();
     Ok(Json(serde_json::json!({ "items": users })))
 }
 
 pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): ApiJson<NewUser>) -> WriteResult {
-    caller.require_security_admin()?;
+    caller.may(Need::SecurityAdmin)?;
     if let Some(role) = body.platform_role {
         // 三权分立: no administrator makes another administrator.
         return Err(ApiError::Forbidden(format!(
@@ -85,7 +86,7 @@ pub struct NewPassword {
 /// password (the owner forgot theirs). Every session of the account ends,
 /// and the owner must change the password at the next login.
 pub async fn reset_password(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<NewPassword>) -> WriteResult {
-    caller.require_security_admin()?;
+    caller.may(Need::SecurityAdmin)?;
     let user = account(&app, &username).await?;
     app.store.password_policy().await?.check_for(&body.password, &user.username).map_err(ApiError::from)?;
     let password = body.password;
@@ -104,7 +105,7 @@ pub async fn enable(State(app): State<Arc<App>>, caller: Caller, Path(username):
 }
 
 async fn set_disabled(app: &App, caller: &Caller, username: &str, disabled: bool) -> WriteResult {
-    caller.require_security_admin()?;
+    caller.may(Need::SecurityAdmin)?;
     let user = account(app, username).await?;
     let (headers, _) = propose(app, caller.propose(Command::SetAccountDisabled { user_id: user.id, disabled })).await?;
     Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "username": user.username, "disabled": disabled })))
@@ -112,7 +113,7 @@ async fn set_disabled(app: &App, caller: &Caller, username: &str, disabled: bool
 
 /// `DELETE /api/v1/users/{username}/sessions`: every login of the account ends.
 pub async fn revoke_sessions(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>) -> WriteResult {
-    caller.require_security_admin()?;
+    caller.may(Need::SecurityAdmin)?;
     let user = account(&app, &username).await?;
     let (headers, _) = propose(&app, caller.propose(Command::RevokeSessions { user_id: user.id })).await?;
     Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "username": user.username, "sessions_revoked": true })))
@@ -121,7 +122,7 @@ pub async fn revoke_sessions(State(app): State<Arc<App>>, caller: Caller, Path(u
 /// `POST /api/v1/users/{username}/unlock`: lifts the failed-login lock of
 /// the account on every node, for every address.
 pub async fn unlock(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>) -> WriteResult {
-    caller.require_security_admin()?;
+    caller.may(Need::SecurityAdmin)?;
     let user = account(&app, &username).await?;
     let (headers, _) = propose(&app, caller.propose(Command::UnlockAccount { username: user.username.clone() })).await?;
     Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "username": user.username, "unlocked": true })))
@@ -136,7 +137,7 @@ pub struct NewRoles {
 /// `PUT /api/v1/users/{username}/roles`: replaces the user's site roles
 /// (`{"roles": []}` takes them all away). Effective from the next request.
 pub async fn set_roles(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<NewRoles>) -> WriteResult {
-    caller.require_security_admin()?;
+    caller.may(Need::SecurityAdmin)?;
     let user = account(&app, &username).await?;
     let grants = resolve_grants(&app, &body.roles).await?;
     let (headers, _) = propose(&app, caller.propose(Command::SetRoles { user_id: user.id, grants: grants.clone() })).await?;
@@ -154,14 +155,14 @@ async fn resolve_grants(app: &App, roles: &[NewGrant]) -> ApiResult<Vec<Grant>> 
 
 /// `GET /api/v1/settings/password-policy`: the policy in force.
 pub async fn password_policy(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<PasswordPolicy>> {
-    caller.require_security_admin()?;
+    caller.may(Need::SecurityAdmin)?;
     Ok(Json(app.store.password_policy().await?))
 }
 
 /// `PUT /api/v1/settings/password-policy`: change it (new passwords only;
 /// existing ones are checked when they are next changed).
 pub async fn set_password_policy(State(app): State<Arc<App>>, caller: Caller, Strict(policy): Strict<PasswordPolicy>) -> WriteResult {
-    caller.require_security_admin()?;
+    caller.may(Need::SecurityAdmin)?;
     policy.validate().map_err(crate::ApiError::from)?;
     let (headers, _) = propose(&app, caller.propose(Command::SetPasswordPolicy { policy })).await?;
     Ok(WriteResponse(StatusCode::OK, headers, to_json(&policy)))
