@@ -213,6 +213,16 @@ pub enum Command {
         token_sha256: String,
         user_id: i64,
         expires_at: Millis,
+        /// A browser session ends after this long without a request
+        /// ([`Command::TouchSession`] marks one); API tokens have none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idle_ms: Option<Millis>,
+    },
+    /// A browser session was used: its idle clock starts again. Proposed
+    /// at most every few minutes per session, not per request.
+    TouchSession {
+        token_sha256: String,
+        user_id: i64,
     },
     DeleteSession {
         token_sha256: String,
@@ -271,6 +281,7 @@ impl Command {
             | RevokeSessions { .. }
             | UnlockAccount { .. }
             | CreateSession { .. }
+            | TouchSession { .. }
             | DeleteSession { .. } => Domain::Accounts,
             Batch { .. } => Domain::Batch,
         }
@@ -309,6 +320,7 @@ impl Command {
             Command::RevokeSessions { .. } => "revoke_sessions",
             Command::UnlockAccount { .. } => "unlock_account",
             Command::CreateSession { .. } => "create_session",
+            Command::TouchSession { .. } => "touch_session",
             Command::DeleteSession { .. } => "delete_session",
             Command::Batch { .. } => "batch",
         }
@@ -340,6 +352,7 @@ impl Command {
             | Command::CreateUser { .. }
             | Command::SetRoles { .. }
             | Command::CreateSession { .. }
+            | Command::TouchSession { .. }
             | Command::SetPasswordPolicy { .. }
             | Command::ChangePassword { .. }
             | Command::ResetPassword { .. }
@@ -377,6 +390,7 @@ impl Command {
             Command::CreateUser { user } => (None, Some(user.id)),
             Command::SetRoles { user_id, .. }
             | Command::CreateSession { user_id, .. }
+            | Command::TouchSession { user_id, .. }
             | Command::ChangePassword { user_id, .. }
             | Command::ResetPassword { user_id, .. }
             | Command::SetAccountDisabled { user_id, .. }
@@ -398,8 +412,8 @@ impl Command {
             Command::RestoreRevision { revision, .. } => Some(format!("revision {revision}")),
             Command::SetRoles { grants, .. } => Some(grants.iter().map(|g| format!("{}:{}", g.tenant_id, g.role)).collect::<Vec<_>>().join(", ")),
             Command::SetPasswordPolicy { policy } => Some(format!(
-                "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}",
-                policy.min_length, policy.min_classes, policy.max_failed_logins, policy.lockout_minutes
+                "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}, idle_timeout_minutes {}",
+                policy.min_length, policy.min_classes, policy.max_failed_logins, policy.lockout_minutes, policy.idle_timeout_minutes
             )),
             Command::UnlockAccount { username } => Some(username.clone()),
             Command::RenameChannel { name, .. } => Some(name.clone()),
@@ -433,6 +447,7 @@ impl Command {
             | Command::SetAccountDisabled { .. }
             | Command::RevokeSessions { .. }
             | Command::CreateSession { .. }
+            | Command::TouchSession { .. }
             | Command::DeleteSession { .. } => None,
         }
     }

@@ -78,7 +78,7 @@ pub fn need(command: &Command, target: &Target) -> Vec<Need> {
         // (`User::check_separation`), with its own message.
         SetRoles { .. } => Need::SecurityAdmin,
         ResetPassword { .. } | SetAccountDisabled { .. } | RevokeSessions { .. } | UnlockAccount { .. } => account(),
-        ChangePassword { user_id, .. } | CreateSession { user_id, .. } => Need::Owner(*user_id),
+        ChangePassword { user_id, .. } | CreateSession { user_id, .. } | TouchSession { user_id, .. } => Need::Owner(*user_id),
         DeleteSession { .. } => Need::Anyone,
         Batch { commands } => return commands.iter().flat_map(|c| need(c, target)).collect(),
     }]
@@ -91,7 +91,7 @@ pub fn check(actor: Option<&User>, command: &Command, target: &Target) -> Result
     if user.disabled_at.is_some() {
         return Err(Rejection::forbidden("account_disabled", "this account is disabled; ask the 安全管理员"));
     }
-    let own_way_out = matches!(command, Command::ChangePassword { .. } | Command::CreateSession { .. } | Command::DeleteSession { .. });
+    let own_way_out = matches!(command, Command::ChangePassword { .. } | Command::CreateSession { .. } | Command::TouchSession { .. } | Command::DeleteSession { .. });
     if user.must_change_password && !own_way_out {
         return Err(Rejection::forbidden(
             "password_change_required",

@@ -31,7 +31,7 @@ use tokio::sync::Mutex;
 
 pub use apply::Touched;
 pub use audit::{AuditEntry, AuditLine, ChainCheck};
-pub use query::{DocumentFilter, Due, Page};
+pub use query::{After, DocumentFilter, Due, LiveSession, Page};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 

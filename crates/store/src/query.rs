@@ -16,13 +16,88 @@ pub struct Page<T> {
     pub total: i64,
 }
 
+/// A session that still works, and its idle clock.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub user: User,
+    /// The idle limit of a browser session; `None` for an API token.
+    pub idle_ms: Option<i64>,
+    /// When a request last marked it ([`zhanqun_model::Command::TouchSession`]).
+    pub last_seen_at: i64,
+}
+
 /// Which documents an admin listing wants.
 #[derive(Debug, Clone, Default)]
 pub struct DocumentFilter {
     pub channel_id: Option<i64>,
     pub state: Option<zhanqun_model::DocState>,
+    /// 公开属性.
+    pub disclosure: Option<zhanqun_model::Disclosure>,
+    /// The year of the 索引号 (the year the document was created).
+    pub year: Option<i64>,
+    /// Written by this account.
+    pub created_by: Option<i64>,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// Where a page of an admin list starts: after this (updated_at, id), in
+/// the list's order (newest change first). Paging by key costs the same
+/// on page 5,000 as on page 1; OFFSET reads and drops every row before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct After {
+    pub updated_at: i64,
+    pub id: i64,
+}
+
+impl DocumentFilter {
+    /// The WHERE clause of the filters that are set, and their values in
+    /// order. Only the conditions in use are written, so SQLite picks the
+    /// index that serves them (a `? IS NULL OR …` clause would hide it).
+    fn clause(&self, tenant_id: i64) -> (String, Vec<FilterValue>) {
+        let mut sql = String::from("tenant_id = ?");
+        let mut values = vec![FilterValue::Int(tenant_id)];
+        let mut add = |cond: &str, v: FilterValue| {
+            sql.push_str(" AND ");
+            sql.push_str(cond);
+            values.push(v);
+        };
+        if let Some(c) = self.channel_id {
+            add("channel_id = ?", FilterValue::Int(c));
+        }
+        if let Some(s) = self.state {
+            add("state = ?", FilterValue::Text(s.as_str()));
+        }
+        if let Some(d) = self.disclosure {
+            add("disclosure = ?", FilterValue::Text(d.as_str()));
+        }
+        if let Some(y) = self.year {
+            add("index_year = ?", FilterValue::Int(y));
+        }
+        if let Some(u) = self.created_by {
+            add("created_by = ?", FilterValue::Int(u));
+        }
+        (sql, values)
+    }
+}
+
+enum FilterValue {
+    Int(i64),
+    Text(&'static str),
+}
+
+/// Binds a filter's values to a query or a scalar query.
+macro_rules! bind_all {
+    ($q:expr, $values:expr) => {{
+        let mut q = $q;
+        for v in $values {
+            q = match v {
+                FilterValue::Int(i) => q.bind(i),
+                FilterValue::Text(t) => q.bind(t),
+            };
+        }
+        q
+    }};
 }
 
 /// The public condition (invariant 6), spelled once.
@@ -120,30 +195,29 @@ impl Store {
         Ok(Page { items: rows.iter().map(rows::document).collect::<Result<_>>()?, total })
     }
 
-    /// Every document of a tenant an admin may list.
+    /// Every document of a tenant an admin may list, with the total.
     pub async fn documents(&self, tenant_id: i64, filter: &DocumentFilter) -> Result<Page<Document>> {
-        let pool = self.reader();
-        let where_ = "tenant_id = ? AND (? IS NULL OR channel_id = ?) AND (? IS NULL OR state = ?)";
-        let state = filter.state.map(|s| s.as_str());
-        let rows = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {where_} ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?"))
-            .bind(tenant_id)
-            .bind(filter.channel_id)
-            .bind(filter.channel_id)
-            .bind(state)
-            .bind(state)
+        let items = self.documents_page(tenant_id, filter, None).await?;
+        let (clause, values) = filter.clause(tenant_id);
+        let total: i64 = bind_all!(sqlx::query_scalar(sql!("SELECT COUNT(*) FROM documents WHERE {clause}")), values).fetch_one(&self.reader()).await?;
+        Ok(Page { items, total })
+    }
+
+    /// One page of an admin list, newest change first: after `after` when
+    /// given (by key), else at `filter.offset`.
+    pub async fn documents_page(&self, tenant_id: i64, filter: &DocumentFilter, after: Option<After>) -> Result<Vec<Document>> {
+        let (mut clause, mut values) = filter.clause(tenant_id);
+        if let Some(a) = after {
+            clause.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
+            values.extend([FilterValue::Int(a.updated_at), FilterValue::Int(a.updated_at), FilterValue::Int(a.id)]);
+        }
+        let offset = if after.is_some() { 0 } else { filter.offset };
+        let rows = bind_all!(sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {clause} ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?")), values)
             .bind(filter.limit)
-            .bind(filter.offset)
-            .fetch_all(&pool)
+            .bind(offset)
+            .fetch_all(&self.reader())
             .await?;
-        let total: i64 = sqlx::query_scalar(sql!("SELECT COUNT(*) FROM documents WHERE {where_}"))
-            .bind(tenant_id)
-            .bind(filter.channel_id)
-            .bind(filter.channel_id)
-            .bind(state)
-            .bind(state)
-            .fetch_one(&pool)
-            .await?;
-        Ok(Page { items: rows.iter().map(rows::document).collect::<Result<_>>()?, total })
+        rows.iter().map(rows::document).collect()
     }
 
     /// (id, last change) of every public document of a tenant, for sitemaps.
@@ -203,17 +277,24 @@ impl Store {
     /// The user a live session token (by its SHA-256) belongs to, unless
     /// the account is disabled.
     pub async fn session_user(&self, token_sha256: &str, now: i64) -> Result<Option<User>> {
-        let user_id: Option<i64> = sqlx::query_scalar(
-            "SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ? AND s.expires_at > ? AND u.disabled_at IS NULL",
+        Ok(self.session(token_sha256, now).await?.map(|s| s.user))
+    }
+
+    /// A live session by its token's SHA-256: not expired, not idle past
+    /// its limit, of an account that is not disabled.
+    pub async fn session(&self, token_sha256: &str, now: i64) -> Result<Option<LiveSession>> {
+        let row: Option<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT s.user_id, s.idle_ms, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_sha256 = ? AND s.expires_at > ? AND u.disabled_at IS NULL \
+             AND (s.idle_ms IS NULL OR coalesce(s.last_seen_at, s.created_at) + s.idle_ms > ?)",
         )
         .bind(token_sha256)
         .bind(now)
+        .bind(now)
         .fetch_optional(&self.reader())
         .await?;
-        match user_id {
-            Some(id) => self.user(id).await,
-            None => Ok(None),
-        }
+        let Some((user_id, idle_ms, last_seen_at)) = row else { return Ok(None) };
+        Ok(self.user(user_id).await?.map(|user| LiveSession { user, idle_ms, last_seen_at: last_seen_at.unwrap_or(now) }))
     }
 
     /// Whether any user exists (the platform needs bootstrapping if not).

@@ -86,10 +86,18 @@ pub fn resolve(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) -> IpAddr
 }
 
 /// Middleware: puts the [`ClientAddr`] of every request in its extensions.
+/// Set on a request that came through a trusted reverse proxy, whose
+/// `X-Forwarded-*` headers may then be believed.
+#[derive(Debug, Clone, Copy)]
+pub struct FromTrustedProxy;
+
 pub async fn mark(trusted: std::sync::Arc<Vec<Cidr>>, mut req: Request, next: Next) -> Response {
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
         let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
         let client = resolve(peer.ip(), &forwarded, &trusted);
+        if trusted.iter().any(|c| c.contains(peer.ip())) {
+            req.extensions_mut().insert(FromTrustedProxy);
+        }
         req.extensions_mut().insert(ClientAddr(client));
     }
     next.run(req).await

@@ -60,6 +60,15 @@ impl ApiError {
         ApiError::Internal(e.to_string())
     }
 
+    /// The stable code a client can act on (`error.code` in the JSON).
+    pub fn code(&self) -> &str {
+        self.parts().1
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
     fn parts(&self) -> (StatusCode, &str) {
         match self {
             ApiError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, code),

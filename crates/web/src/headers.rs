@@ -6,6 +6,8 @@
 //!   framed only by the same site, and never sends a full URL to others.
 //! - The admin API and node-to-node calls: never cached by anyone
 //!   (`no-store`: a login answer holds a token), framed by no one.
+//! - The workbench (`/admin/`): like the API, never cached or framed; its
+//!   own scripts only.
 //! - Everything: `X-Content-Type-Options: nosniff`, so a browser never runs
 //!   an answer as a type it was not declared as.
 
@@ -15,14 +17,22 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: http: https:; media-src 'self' http: https:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
+const ADMIN_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: http: https:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 pub async fn add(req: Request, next: Next) -> Response {
     let private = ["/api/", "/_raft/", "/metrics", "/healthz", "/readyz"].iter().any(|p| req.uri().path().starts_with(p));
+    let workbench = req.uri().path().starts_with("/admin");
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     set_if_missing(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    if private {
+    if workbench {
+        // Pages of a logged-in person: kept by no cache, framed by no one.
+        set_if_missing(h, header::CACHE_CONTROL, "no-store");
+        set_if_missing(h, header::CONTENT_SECURITY_POLICY, ADMIN_CSP);
+        set_if_missing(h, header::REFERRER_POLICY, "same-origin");
+        set_if_missing(h, header::X_FRAME_OPTIONS, "DENY");
+    } else if private {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         set_if_missing(h, header::CONTENT_SECURITY_POLICY, API_CSP);
         set_if_missing(h, header::REFERRER_POLICY, "no-referrer");

@@ -23,6 +23,7 @@ mod refusals;
 pub mod sanitize;
 pub mod search;
 mod serve;
+mod workbench;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -179,6 +180,7 @@ pub fn router(app: Arc<App>) -> Router {
     }
     routes
         .merge(peer::router())
+        .merge(workbench::router())
         .fallback(public::site)
         .layer(middleware::from_fn_with_state(app.clone(), min_index))
         .layer(tower_http::compression::CompressionLayer::new())

@@ -211,6 +211,49 @@ const PORTAL_ITEMS: &[(&str, &str, &str)] = &[
     ("海城市城区道路改造工程施工期间交通管制公告", "gsgg", "交通"),
 ];
 
+/// The people of the demo: for 牛庄镇 an editor, a reviewer, a
+/// 政务公开审核员 and a 保密审查员; an editor of 西柳镇 (to see that one
+/// township cannot see another's work); an editor of the portal.
+const DEMO_ACCOUNTS: &[(&str, &str, &str, TenantRole)] = &[
+    ("nz-editor", "牛庄镇 编辑 王芳", "niuzhuang", TenantRole::Editor),
+    ("nz-reviewer", "牛庄镇 审核员 李强", "niuzhuang", TenantRole::Reviewer),
+    ("nz-gongkai", "牛庄镇 政务公开审核员 赵敏", "niuzhuang", TenantRole::DisclosureReviewer),
+    ("nz-baomi", "牛庄镇 保密审查员 孙伟", "niuzhuang", TenantRole::SecrecyReviewer),
+    ("xl-editor", "西柳镇 编辑 周洁", "xiliu", TenantRole::Editor),
+    ("hc-editor", "市政府门户 编辑 陈晨", "haicheng", TenantRole::Editor),
+];
+
+/// Adds the demo's site accounts to the batch. One password for all of
+/// them from ZHANQUN_DEMO_PASSWORD, or one generated per account; either
+/// way returned for printing once.
+async fn demo_accounts(b: &mut Builder, sites: &[(&str, i64)]) -> anyhow::Result<Vec<String>> {
+    let shared = std::env::var("ZHANQUN_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
+    let mut told = Vec::new();
+    let mut shared_hash: Option<String> = None;
+    for (username, name, site, role) in DEMO_ACCOUNTS {
+        let Some(&(_, tenant_id)) = sites.iter().find(|(code, _)| code == site) else { continue };
+        let (hash, shown) = match &shared {
+            Some(p) => {
+                if shared_hash.is_none() {
+                    let p = p.clone();
+                    shared_hash = Some(tokio::task::spawn_blocking(move || zhanqun_platform::passwords::hash_password(&p)).await?);
+                }
+                (shared_hash.clone().unwrap_or_default(), "password from ZHANQUN_DEMO_PASSWORD".to_string())
+            }
+            None => {
+                let p = crate::generate_password();
+                let shown = format!("password: {p}");
+                (tokio::task::spawn_blocking(move || zhanqun_platform::passwords::hash_password(&p)).await?, shown)
+            }
+        };
+        let mut user = User::new(new_id(), *username, *name, hash, b.now);
+        user.grants = vec![Grant { tenant_id, role: *role }];
+        b.commands.push(Command::CreateUser { user });
+        told.push(format!("    {name}  username: {username}  {shown}"));
+    }
+    Ok(told)
+}
+
 fn body_for(title: &str, organ: &str) -> String {
     format!(
         "<p>{title}。</p><p>{organ}高度重视此项工作，按照市委、市政府统一部署，明确责任分工，细化工作措施，确保各项任务按时保质完成。</p>\
@@ -288,6 +331,7 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
         "综合政务",
     );
 
+    let mut site_ids = vec![("haicheng", portal.id)];
     let sites = [
         ("niuzhuang", "牛庄镇人民政府", TenantKind::Township, "112103810011001", "2103810011"),
         ("xiliu", "西柳镇人民政府", TenantKind::Township, "112103810011002", "2103810012"),
@@ -297,6 +341,7 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
     ];
     for (n, (code, name, kind, organ, site_id)) in sites.iter().enumerate() {
         let t = b.tenant(code, name, *kind, Some(portal.id), organ, site_id);
+        site_ids.push((code, t.id));
         let ids = b.columns(&t, SITE_COLUMNS);
         for (i, (pattern, slug, topic)) in SITE_ITEMS.iter().enumerate() {
             let title = pattern.replace("{}", name);
@@ -317,11 +362,14 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
         }
     }
 
+    let told = demo_accounts(&mut b, &site_ids).await?;
     let count = b.commands.len();
     let written = node.write(Proposal::new(now, None, None, Command::Batch { commands: b.commands })).await?;
     if let Err(r) = written.outcome {
         bail!("the demo content was refused: {}", r.message);
     }
+    // Printed once, to the console only, beside the platform accounts'.
+    eprintln!("\n  Demo accounts for the workbench at http://127.0.0.1:8080/admin/ (demo only; never on a real cluster):\n{}\n", told.join("\n"));
     eprintln!("  --demo: loaded the Haicheng portal, 3 township and 2 department sites ({count} records) at index {}.", written.index);
     eprintln!("  Try http://127.0.0.1:8080/sites/haicheng/ (or send `Host: www.haicheng.gov.cn`).");
     Ok(())

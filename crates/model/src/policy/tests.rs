@@ -114,7 +114,8 @@ fn rows() -> Vec<(String, Command, Target)> {
     }
     rows.extend([
         ("change_password".to_string(), Command::ChangePassword { user_id: OWNER, password_hash: String::new(), keep_session: None }, plain),
-        ("create_session (log in)".into(), Command::CreateSession { token_sha256: String::new(), user_id: OWNER, expires_at: 0 }, plain),
+        ("create_session (log in)".into(), Command::CreateSession { token_sha256: String::new(), user_id: OWNER, expires_at: 0, idle_ms: None }, plain),
+        ("touch_session (a browser session in use)".into(), Command::TouchSession { token_sha256: String::new(), user_id: OWNER }, plain),
         ("delete_session (log out)".into(), Command::DeleteSession { token_sha256: String::new() }, plain),
     ]);
     // Every kind of command has a row (a batch is checked command by command).
@@ -149,6 +150,7 @@ fn rows() -> Vec<(String, Command, Target)> {
             | Command::RevokeSessions { .. }
             | Command::UnlockAccount { .. }
             | Command::CreateSession { .. }
+            | Command::TouchSession { .. }
             | Command::DeleteSession { .. }
             | Command::Batch { .. } => {}
         }

@@ -40,18 +40,30 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
                 .await?;
             Ok(Applied::default())
         }
-        Command::CreateSession { token_sha256, user_id, expires_at } => {
-            sqlx::query("INSERT INTO sessions (token_sha256, user_id, created_at, expires_at) VALUES (?,?,?,?)")
+        Command::CreateSession { token_sha256, user_id, expires_at, idle_ms } => {
+            sqlx::query("INSERT INTO sessions (token_sha256, user_id, created_at, expires_at, idle_ms, last_seen_at) VALUES (?,?,?,?,?,?)")
                 .bind(token_sha256)
                 .bind(user_id)
                 .bind(p.at)
                 .bind(expires_at)
+                .bind(idle_ms)
+                .bind(p.at)
                 .execute(&mut *conn)
                 .await?;
             // Expired sessions go as new ones come: no timer needed, and
             // every node drops the same rows.
             sqlx::query("DELETE FROM sessions WHERE expires_at < ?").bind(p.at).execute(&mut *conn).await?;
             Ok(Applied { id: Some(*user_id), index_no: None })
+        }
+        Command::TouchSession { token_sha256, user_id } => {
+            // Only the owner's own session, and only forward in time.
+            sqlx::query("UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE token_sha256 = ? AND user_id = ?")
+                .bind(p.at)
+                .bind(token_sha256)
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Applied::default())
         }
         Command::DeleteSession { token_sha256 } => {
             sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?").bind(token_sha256).execute(&mut *conn).await?;

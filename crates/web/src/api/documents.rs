@@ -38,9 +38,9 @@ pub(super) async fn view(app: &App, tenant: &Tenant, document: Document) -> ApiR
 #[derive(Deserialize, Serialize)]
 pub struct NewDocument {
     /// The channel by its slug, when `channel_id` is not given.
-    channel: Option<String>,
+    pub channel: Option<String>,
     #[serde(flatten)]
-    content: DocumentPatch,
+    pub content: DocumentPatch,
 }
 
 #[derive(Deserialize)]
@@ -83,7 +83,7 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<
         return Err(ApiError::forbidden());
     }
     let (limit, offset) = Paging { page: q.page, per_page: q.per_page }.limit_offset();
-    let page = app.store.documents(t.id, &DocumentFilter { channel_id: q.channel_id, state: q.state, limit, offset }).await?;
+    let page = app.store.documents(t.id, &DocumentFilter { channel_id: q.channel_id, state: q.state, limit, offset, ..Default::default() }).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for d in page.items {
         items.push(view(&app, &t, d).await?);

@@ -1,19 +1,19 @@
 //! The admin API, one module per resource.
 
-mod attachments;
-mod audit;
-mod channels;
-mod cluster;
+pub(crate) mod attachments;
+pub(crate) mod audit;
+pub(crate) mod channels;
+pub(crate) mod cluster;
 mod csv;
-mod documents;
-mod inspection;
+pub(crate) mod documents;
+pub(crate) mod inspection;
 mod openapi;
-mod revisions;
+pub(crate) mod revisions;
 mod search;
-mod session;
-mod tenants;
-mod users;
-mod workflow;
+pub(crate) mod session;
+pub(crate) mod tenants;
+pub(crate) mod users;
+pub(crate) mod workflow;
 
 use std::sync::Arc;
 

@@ -37,7 +37,7 @@ pub async fn show(State(app): State<Arc<App>>, caller: Caller, Path((code, id, n
 
 #[derive(Deserialize)]
 pub struct DiffQuery {
-    against: Option<i64>,
+    pub against: Option<i64>,
 }
 
 /// What changed from revision `against` to revision `n`: the metadata

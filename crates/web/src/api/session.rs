@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use zhanqun_model::Command;
+use zhanqun_model::{Command, User};
 
-use super::{ApiJson, WriteResponse, WriteResult, propose};
+use super::{ApiJson, WriteRefused, WriteResponse, WriteResult, propose};
 use crate::auth::{SessionUser, hash_password, new_token, token_digest, verify_password};
 use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult};
@@ -30,58 +30,81 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| cra
 /// `POST /api/v1/session`.
 pub async fn login(State(app): State<Arc<App>>, client: Option<axum::Extension<ClientAddr>>, ApiJson(body): ApiJson<Login>) -> WriteResult {
     let source = client.map_or_else(|| "-".to_string(), |c| c.0.0.to_string());
-    let shown_name = body.username.chars().filter(|c| !c.is_control()).take(64).collect::<String>();
+    let user = check_credentials(&app, &body.username, body.password, &source).await?;
+    let opened = open_session(&app, &user, &source, None).await?;
+    Ok(WriteResponse(
+        StatusCode::CREATED,
+        opened.headers,
+        json!({ "token": opened.token, "expires_at": opened.expires_at, "username": user.username, "must_change_password": user.must_change_password }),
+    ))
+}
+
+/// The account a name and password prove, or why not: the lock for this
+/// source, a wrong pair (after a delay that grows with failures), a
+/// disabled account, an account without any role. What every front door
+/// that logs people in asks.
+pub(crate) async fn check_credentials(app: &App, username: &str, password: String, source: &str) -> ApiResult<User> {
+    let shown_name = username.chars().filter(|c| !c.is_control()).take(64).collect::<String>();
     let guard = &app.derived.login_guard;
     // A source locked out of the account is refused before the password is
     // even checked (which also spares an argon2 hash per guess).
-    if let Err(left) = guard.check(&body.username, &source, Instant::now()) {
+    if let Err(left) = guard.check(username, source, Instant::now()) {
         tracing::info!(username = %shown_name, ip = %source, "login refused: locked out from this address");
-        return Err(locked(left).into());
+        return Err(locked(left));
     }
-    let user = app.store.user_by_name(&body.username).await?;
+    let user = app.store.user_by_name(username).await?;
     let hash = user.as_ref().map_or(DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let password = body.password;
     let ok = app.password_work.run(move || verify_password(&password, &hash)).await?;
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
             tracing::info!(username = %shown_name, ip = %source, "login refused");
             let policy = app.store.password_policy().await?;
-            let verdict = guard.failed(&body.username, &source, &policy, Instant::now());
+            let verdict = guard.failed(username, source, &policy, Instant::now());
             // Held back before answering: a guessing script slows down,
             // someone who mistyped once does not notice.
             tokio::time::sleep(verdict.delay).await;
             if let Some(lock) = verdict.locked {
                 tracing::warn!(username = %shown_name, ip = %source, failures = policy.max_failed_logins, "login locked for this address after too many failed logins");
-                return Err(locked(lock).into());
+                return Err(locked(lock));
             }
-            return Err(ApiError::Unauthenticated("wrong username or password").into());
+            return Err(ApiError::Unauthenticated("wrong username or password"));
         }
     };
-    guard.succeeded(&body.username, &source);
+    guard.succeeded(username, source);
     // Only someone who knows the password learns these.
     if user.disabled_at.is_some() {
         tracing::info!(user = %user.username, ip = %source, "login refused: account disabled");
-        return Err(ApiError::Forbidden("this account is disabled; ask the 安全管理员".into()).into());
+        return Err(ApiError::Forbidden("this account is disabled; ask the 安全管理员".into()));
     }
     if !user.has_any_role() {
         tracing::info!(user = %user.username, ip = %source, "login refused: the account holds no role");
-        return Err(ApiError::Forbidden("this account holds no role in any site; ask the 安全管理员 to grant one".into()).into());
+        return Err(ApiError::Forbidden("this account holds no role in any site; ask the 安全管理员 to grant one".into()));
     }
+    Ok(user)
+}
+
+/// A session just opened: the token (shown once) and the write's headers.
+pub(crate) struct OpenedSession {
+    pub token: String,
+    pub expires_at: i64,
+    pub headers: axum::http::HeaderMap,
+}
+
+/// Opens a session for `user`: replicated as the token's SHA-256 only.
+/// `idle` limits a browser session left alone; API tokens have none.
+pub(crate) async fn open_session(app: &App, user: &User, source: &str, idle: Option<Duration>) -> Result<OpenedSession, WriteRefused> {
     let token = new_token();
     let expires_at = now_ms() + app.config.session_ttl.as_millis() as i64;
+    let idle_ms = idle.map(|d| d.as_millis() as i64);
     let proposal = zhanqun_platform::proposal(
         Some(user.id),
-        Some(source.clone()),
-        Command::CreateSession { token_sha256: token_digest(&token), user_id: user.id, expires_at },
+        Some(source.to_string()),
+        Command::CreateSession { token_sha256: token_digest(&token), user_id: user.id, expires_at, idle_ms },
     );
-    let (headers, _) = propose(&app, proposal).await?;
-    tracing::info!(user = %user.username, ip = %source, "logged in");
-    Ok(WriteResponse(
-        StatusCode::CREATED,
-        headers,
-        json!({ "token": token, "expires_at": expires_at, "username": user.username, "must_change_password": user.must_change_password }),
-    ))
+    let (headers, _) = propose(app, proposal).await?;
+    tracing::info!(user = %user.username, ip = %source, browser = idle.is_some(), "logged in");
+    Ok(OpenedSession { token, expires_at, headers })
 }
 
 fn locked(left: Duration) -> ApiError {
@@ -114,8 +137,8 @@ pub async fn logout(State(app): State<Arc<App>>, session: SessionUser) -> WriteR
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewOwnPassword {
-    current_password: String,
-    new_password: String,
+    pub current_password: String,
+    pub new_password: String,
 }
 
 /// `PUT /api/v1/session/password`: the owner changes their own password,

@@ -41,7 +41,7 @@ pub async fn approve(State(app): State<Arc<App>>, caller: Caller, Path((code, id
 #[serde(deny_unknown_fields)]
 pub struct ReturnBody {
     /// 退文理由: what the editor must change.
-    reason: String,
+    pub reason: String,
 }
 
 pub async fn send_back(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>, ApiJson(body): ApiJson<ReturnBody>) -> WriteResult {
@@ -51,9 +51,9 @@ pub async fn send_back(State(app): State<Arc<App>>, caller: Caller, Path((code, 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignOffBody {
-    passed: bool,
+    pub passed: bool,
     /// 审查结论.
-    conclusion: String,
+    pub conclusion: String,
 }
 
 pub async fn sign_off(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>, ApiJson(body): ApiJson<SignOffBody>) -> WriteResult {
@@ -71,8 +71,8 @@ pub async fn withdraw(State(app): State<Arc<App>>, caller: Caller, Path((code, i
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidityBody {
-    validity: zhanqun_model::Validity,
-    replaced_by: Option<i64>,
+    pub validity: zhanqun_model::Validity,
+    pub replaced_by: Option<i64>,
 }
 
 /// `POST …/{id}/validity`: 有效 / 失效 / 废止 / 修订 of a published document.
@@ -108,8 +108,8 @@ impl When {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
-    publish_at: Option<When>,
-    unpublish_at: Option<When>,
+    pub publish_at: Option<When>,
+    pub unpublish_at: Option<When>,
 }
 
 /// `POST …/{id}/schedule`: publish an approved document at `publish_at`,

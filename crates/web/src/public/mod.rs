@@ -24,6 +24,7 @@ use zhanqun_model::{Lifecycle, Tenant};
 
 use render::BoxError;
 pub use render::Templates;
+pub(crate) use render::preview;
 use zhanqun_platform::directory::Sites;
 use zhanqun_platform::page_cache::CachedPage;
 

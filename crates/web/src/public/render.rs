@@ -37,6 +37,8 @@ impl Templates {
     pub fn new() -> Templates {
         let mut env = Environment::new();
         templates!(env, "base.html", "home.html", "channel.html", "document.html", "notice.html", "landing.html", "rss.xml", "sitemap.xml", "search.html");
+        // The workbench (`/admin/`), in the same engine.
+        templates!(env, "admin/base.html", "admin/login.html", "admin/password.html", "admin/home.html", "admin/documents.html", "admin/new.html", "admin/editor.html", "admin/document.html", "admin/review.html", "admin/diff.html");
         // The default HTML escaper also escapes `/`, which turns every link
         // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.
         env.set_formatter(|out, state, value| {
@@ -199,50 +201,7 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Page) -> Res
         }
         Page::Document { id } => {
             let Some(d) = app.store.public_document(t.id, *id).await? else { return Ok(None) };
-            let c = channels.iter().find(|c| c.id == d.channel_id);
-            let parent =
-                c.and_then(|c| c.parent_id).and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => mount.channel_url(p) });
-            let attachments: Vec<Value> = app
-                .store
-                .attachments_of(t.id, d.id)
-                .await?
-                .iter()
-                .map(|a| context! { name => a.file_name, size => a.size, url => mount.url(&Page::Attachment { id: a.id }) })
-                .collect();
-            let column = c.map(|c| c.name.clone()).unwrap_or_default();
-            // 政策解读 and their policy link to each other.
-            let policy = match d.interprets {
-                Some(pid) => app.store.public_document(t.id, pid).await?.map(|p| context! { title => p.title, url => doc_url(mount, p.id) }),
-                None => None,
-            };
-            let replaced = match d.replaced_by {
-                Some(rid) => app.store.public_document(t.id, rid).await?.map(|r| context! { title => r.title, url => doc_url(mount, r.id) }),
-                None => None,
-            };
-            let interpretations: Vec<Value> = app
-                .store
-                .public_interpretations_of(t.id, d.id)
-                .await?
-                .iter()
-                .map(|i| context! { title => i.title, url => doc_url(mount, i.id), kind => i.interpretation_kind.map(|k| k.as_str()) })
-                .collect();
-            Some((
-                tpl.render(
-                    "document.html",
-                    context! {
-                        site, column, channel => c.map(|c| context! { name => c.name, url => mount.channel_url(c) }), parent, attachments,
-                        policy, interpretations, kind => d.interpretation_kind.map(|k| k.as_str()), replaced,
-                        still_valid => d.meta.validity == zhanqun_model::Validity::Valid,
-                        doc => context! {
-                            title => d.title, body_html => Value::from_safe_string(d.body_html.clone()), source => d.source, author => d.author,
-                            summary => d.summary, published_at => d.published_at, index_no => d.meta.index_no, doc_no => d.meta.doc_no,
-                            issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
-                            disclosure => d.meta.disclosure.map_or("", |x| x.as_str()), validity => d.meta.validity.as_str(),
-                        },
-                    },
-                )?,
-                HTML,
-            ))
+            Some((document(app, mount, &channels, site, &d).await?, HTML))
         }
         Page::Sitemap => {
             let mut urls = vec![context! { loc => mount.absolute(&Page::Home), lastmod => Value::from(()) }];
@@ -258,6 +217,62 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Page) -> Res
         Page::Attachment { .. } | Page::Search | Page::Interpretations { .. } => None,
     };
     Ok(out)
+}
+
+/// A document's page. Files the text shows inline (its pictures) are not
+/// listed again under it.
+async fn document(app: &App, mount: &Mount, channels: &[Channel], site: Value, d: &Document) -> Result<String, BoxError> {
+    let t = &mount.tenant;
+    let c = channels.iter().find(|c| c.id == d.channel_id);
+    let parent = c.and_then(|c| c.parent_id).and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => mount.channel_url(p) });
+    let attachments: Vec<Value> = app
+        .store
+        .attachments_of(t.id, d.id)
+        .await?
+        .iter()
+        .filter(|a| !d.body_html.contains(&format!("{}\"", Page::Attachment { id: a.id }.path())))
+        .map(|a| context! { name => a.file_name, size => a.size, url => mount.url(&Page::Attachment { id: a.id }) })
+        .collect();
+    let column = c.map(|c| c.name.clone()).unwrap_or_default();
+    // 政策解读 and their policy link to each other.
+    let policy = match d.interprets {
+        Some(pid) => app.store.public_document(t.id, pid).await?.map(|p| context! { title => p.title, url => doc_url(mount, p.id) }),
+        None => None,
+    };
+    let replaced = match d.replaced_by {
+        Some(rid) => app.store.public_document(t.id, rid).await?.map(|r| context! { title => r.title, url => doc_url(mount, r.id) }),
+        None => None,
+    };
+    let interpretations: Vec<Value> = app
+        .store
+        .public_interpretations_of(t.id, d.id)
+        .await?
+        .iter()
+        .map(|i| context! { title => i.title, url => doc_url(mount, i.id), kind => i.interpretation_kind.map(|k| k.as_str()) })
+        .collect();
+    Ok(app.templates.render(
+        "document.html",
+        context! {
+            site, column, channel => c.map(|c| context! { name => c.name, url => mount.channel_url(c) }), parent, attachments,
+            policy, interpretations, kind => d.interpretation_kind.map(|k| k.as_str()), replaced,
+            still_valid => d.meta.validity == zhanqun_model::Validity::Valid,
+            doc => context! {
+                title => d.title, body_html => Value::from_safe_string(d.body_html.clone()), source => d.source, author => d.author,
+                summary => d.summary, published_at => d.published_at, index_no => d.meta.index_no, doc_no => d.meta.doc_no,
+                issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date, topic => d.meta.topic,
+                disclosure => d.meta.disclosure.map_or("", |x| x.as_str()), validity => d.meta.validity.as_str(),
+            },
+        },
+    )?)
+}
+
+/// A document's page as it will be published, whatever its state now:
+/// the workbench's preview, on the site's own template.
+pub async fn preview(app: &App, tenant: &zhanqun_model::Tenant, d: &Document) -> Result<String, BoxError> {
+    let mount = Mount::under_sites(tenant.clone());
+    let channels = app.store.channels(tenant.id).await?;
+    let site = site_value(&mount, &channels);
+    document(app, &mount, &channels, site, d).await
 }
 
 /// The 政策解读 column: a site's interpretations, or on a portal those of
