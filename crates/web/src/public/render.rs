@@ -38,7 +38,7 @@ impl Templates {
         let mut env = Environment::new();
         templates!(env, "base.html", "home.html", "channel.html", "document.html", "notice.html", "landing.html", "rss.xml", "sitemap.xml", "search.html");
         // The workbench (`/admin/`), in the same engine.
-        templates!(env, "admin/base.html", "admin/login.html", "admin/password.html", "admin/home.html", "admin/documents.html", "admin/new.html", "admin/editor.html", "admin/document.html", "admin/review.html", "admin/diff.html");
+        templates!(env, "admin/base.html", "admin/login.html", "admin/password.html", "admin/home.html", "admin/documents.html", "admin/new.html", "admin/editor.html", "admin/document.html", "admin/review.html", "admin/diff.html", "admin/site.html", "admin/platform_sites.html", "admin/platform_site.html", "admin/accounts.html", "admin/audit.html");
         // The default HTML escaper also escapes `/`, which turns every link
         // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.
         env.set_formatter(|out, state, value| {

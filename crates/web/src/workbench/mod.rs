@@ -13,8 +13,10 @@
 mod account;
 mod documents;
 mod home;
+mod platform;
 mod review;
 mod session;
+mod site;
 mod words;
 
 use std::sync::Arc;
@@ -47,6 +49,15 @@ pub fn router() -> Router<Arc<App>> {
         .route("/admin/sites/{code}/review", get(review::queue))
         .route("/admin/sites/{code}/attachments", post(documents::upload).layer(DefaultBodyLimit::disable()))
         .route("/admin/sites/{code}/attachments/{id}", get(documents::attachment))
+        .route("/admin/sites/{code}/site", get(site::show))
+        .route("/admin/sites/{code}/site/inspection.csv", get(site::inspection_csv))
+        .route("/admin/sites/{code}/site/{action}", post(site::act))
+        .route("/admin/platform/sites", get(platform::sites))
+        .route("/admin/platform/sites/{code}", get(platform::site))
+        .route("/admin/platform/accounts", get(platform::accounts))
+        .route("/admin/platform/audit", get(platform::audit))
+        .route("/admin/platform/audit.csv", get(platform::audit_csv))
+        .route("/admin/platform/{action}", post(platform::act))
         .layer(DefaultBodyLimit::max(session::FORM_LIMIT))
         .layer(axum::middleware::from_fn(session::check_csrf))
 }
@@ -70,10 +81,14 @@ fn layout(b: &Browser, sites: &[&Tenant], current: Option<&Tenant>) -> Value {
     let site = current.map(|t| {
         let reviews = u.may(t.id, &[TenantRole::Admin, TenantRole::Reviewer, TenantRole::DisclosureReviewer, TenantRole::SecrecyReviewer]);
         let writes = u.may(t.id, zhanqun_model::policy::WRITERS);
-        context! { code => t.code, name => t.name, reviews, writes }
+        let builds = u.may(t.id, &[TenantRole::Admin]) || u.is_platform_admin();
+        context! { code => t.code, name => t.name, reviews, writes, builds, member => u.belongs_to(t.id) }
     });
     context! {
-        me => context! { username => u.username, name => if u.display_name.is_empty() { u.username.clone() } else { u.display_name.clone() }, platform },
+        me => context! {
+            username => u.username, name => if u.display_name.is_empty() { u.username.clone() } else { u.display_name.clone() }, platform,
+            platform_code => u.platform_role.map(|r| r.as_str()),
+        },
         csrf => b.csrf, sites => my_sites, site,
     }
 }
@@ -101,6 +116,16 @@ pub enum Page {
     /// Not a site or document of this person: one answer for both.
     NotYours,
     Failed(ApiError),
+    /// A refused change, already in the person's words.
+    Refused(StatusCode, String),
+}
+
+impl Page {
+    /// A change the API refused, said in Chinese on a page of its own
+    /// (the browser's Back keeps what was typed in the form).
+    pub fn refused(e: ApiError) -> Page {
+        Page::Refused(e.status(), words::refusal(&e).0)
+    }
 }
 
 impl From<minijinja::Error> for Page {
@@ -125,6 +150,7 @@ impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let mut r = match self {
             Page::Html(status, html) => (status, Html(html)).into_response(),
+            Page::Refused(status, text) => (status, Html(simple_page("操作未完成", &text))).into_response(),
             Page::NotYours => (StatusCode::NOT_FOUND, Html(simple_page("找不到", "没有这个页面，或者它不属于您工作的站点。"))).into_response(),
             Page::Failed(e) => {
                 let status = e.status();

@@ -1,0 +1,200 @@
+//! The three platform administrators' screens (三权分立):
+//! - 系统管理员: sites and their lifecycle (开办 → 建设 → 上线 → 关停),
+//!   hosts and footer registrations, cluster status — and no content;
+//! - 安全管理员: accounts, roles per site, the password policy;
+//! - 审计管理员: the audit trail with filters, CSV export, chain check.
+//!
+//! Every form hands the API's own handler the JSON body a client would
+//! send ([`super::site::body`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde_json::json;
+use zhanqun_model::{Lifecycle, TenantRole};
+
+use super::site::body;
+use super::{Browser, Page, layout, render, words};
+use crate::api::{self, WriteRefused};
+use crate::App;
+
+fn lifecycle_name(l: Lifecycle) -> &'static str {
+    match l {
+        Lifecycle::Planned => "开办",
+        Lifecycle::Building => "建设中",
+        Lifecycle::Online => "已上线",
+        Lifecycle::Suspended => "暂停",
+        Lifecycle::Closed => "已关停",
+    }
+}
+
+/// `GET /admin/platform/sites` (系统管理员).
+pub async fn sites(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
+    if !b.user.is_platform_admin() {
+        return Err(Page::NotYours);
+    }
+    let dir = app.derived.directory.current(&app.store).await?;
+    let sites: Vec<Value> = dir
+        .tenants()
+        .map(|t| context! { code => t.code, name => t.name, kind => t.kind.as_str(), hosts => t.hosts.join(" "), lifecycle => t.lifecycle.as_str(), lifecycle_name => lifecycle_name(t.lifecycle) })
+        .collect();
+    let status = app.node.cluster_status().await;
+    let lifecycles: Vec<Value> = Lifecycle::ALL.iter().map(|l| context! { code => l.as_str(), name => lifecycle_name(*l) }).collect();
+    let portals: Vec<Value> = dir.tenants().filter(|t| t.kind == zhanqun_model::TenantKind::Portal).map(|t| context! { code => t.code, name => t.name }).collect();
+    render(&app, "admin/platform_sites.html", context! { layout => layout(&b, &[], None), sites, lifecycles, portals, cluster => Value::from_serialize(&status) })
+}
+
+/// `GET /admin/platform/sites/{code}`: one site's settings (系统管理员).
+pub async fn site(State(app): State<Arc<App>>, b: Browser, Path(code): Path<String>) -> Result<Page, Page> {
+    if !b.user.is_platform_admin() {
+        return Err(Page::NotYours);
+    }
+    let t = api::tenant_by_code(&app, &code).await?;
+    let lifecycles: Vec<Value> = Lifecycle::ALL.iter().map(|l| context! { code => l.as_str(), name => lifecycle_name(*l) }).collect();
+    render(&app, "admin/platform_site.html", context! { layout => layout(&b, &[], None), t => Value::from_serialize(&t), hosts => t.hosts.join("\n"), lifecycles })
+}
+
+/// `POST /admin/platform/{action}`: one change by a platform administrator.
+pub async fn act(State(app): State<Arc<App>>, b: Browser, Path(action): Path<String>, Form(f): Form<HashMap<String, String>>) -> Result<Response, Page> {
+    let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let opt = |k: &str| Some(get(k)).filter(|v| !v.is_empty());
+    let (s, c) = (State(app.clone()), b.caller());
+    let (done, back) = match action.as_str() {
+        "site-create" => {
+            let v = json!({
+                "code": get("code"), "name": get("name"), "kind": get("kind"), "organ_code": get("organ_code"), "parent": opt("parent"),
+                "hosts": get("hosts").split_whitespace().collect::<Vec<_>>(), "mount_under_parent": opt("parent").is_some(),
+            });
+            (api::tenants::create(s, c, api::ApiJson(body(v).map_err(Page::refused)?)).await, "/admin/platform/sites".to_string())
+        }
+        "site-update" => {
+            let code = get("code");
+            let v = json!({
+                "name": get("name"), "hosts": get("hosts").split_whitespace().collect::<Vec<_>>(), "lifecycle": get("lifecycle"),
+                "site_id_code": get("site_id_code"), "icp": get("icp"), "police_record": get("police_record"), "mailbox": get("mailbox"),
+            });
+            (api::tenants::update(s, c, api::Path(code.clone()), api::Strict(body(v).map_err(Page::refused)?)).await, format!("/admin/platform/sites/{code}"))
+        }
+        "user-create" => {
+            let roles: Vec<serde_json::Value> = match (opt("site"), opt("role")) {
+                (Some(tenant), Some(role)) => vec![json!({ "tenant": tenant, "role": role })],
+                _ => vec![],
+            };
+            let v = json!({ "username": get("username"), "display_name": opt("display_name"), "password": get("password"), "roles": roles });
+            (api::users::create(s, c, api::ApiJson(body(v).map_err(Page::refused)?)).await, "/admin/platform/accounts".to_string())
+        }
+        "user-roles" => {
+            let roles: Vec<serde_json::Value> = get("roles")
+                .split([',', '，', '\n', ' '])
+                .filter_map(|r| r.trim().split_once(':'))
+                .map(|(t, r)| json!({ "tenant": t.trim(), "role": r.trim() }))
+                .collect();
+            (api::users::set_roles(s, c, api::Path(get("username")), api::ApiJson(body(json!({ "roles": roles })).map_err(Page::refused)?)).await, "/admin/platform/accounts".to_string())
+        }
+        "user-password" => {
+            (api::users::reset_password(s, c, api::Path(get("username")), api::ApiJson(body(json!({ "password": get("password") }))?)).await, "/admin/platform/accounts".to_string())
+        }
+        "user-disable" => (api::users::disable(s, c, api::Path(get("username"))).await, "/admin/platform/accounts".to_string()),
+        "user-enable" => (api::users::enable(s, c, api::Path(get("username"))).await, "/admin/platform/accounts".to_string()),
+        "user-unlock" => (api::users::unlock(s, c, api::Path(get("username"))).await, "/admin/platform/accounts".to_string()),
+        "policy" => {
+            let n = |k: &str| get(k).parse::<u32>().unwrap_or(0);
+            let v = json!({
+                "min_length": n("min_length"), "min_classes": n("min_classes"), "max_failed_logins": n("max_failed_logins"),
+                "lockout_minutes": n("lockout_minutes"), "idle_timeout_minutes": n("idle_timeout_minutes"),
+            });
+            (api::users::set_password_policy(s, c, api::Strict(body(v).map_err(Page::refused)?)).await, "/admin/platform/accounts".to_string())
+        }
+        _ => return Err(Page::NotYours),
+    };
+    match done {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(WriteRefused(_, e)) => Err(Page::refused(e)),
+    }
+}
+
+/// `GET /admin/platform/accounts` (安全管理员).
+pub async fn accounts(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
+    if !b.user.is_security_admin() {
+        return Err(Page::NotYours);
+    }
+    let dir = app.derived.directory.current(&app.store).await?;
+    let code_of = |id: i64| dir.by_id(id).map(|t| t.code.clone()).unwrap_or_else(|| id.to_string());
+    let users: Vec<Value> = app
+        .store
+        .users()
+        .await?
+        .iter()
+        .map(|u| {
+            let roles: Vec<String> = u.grants.iter().map(|g| format!("{}:{}", code_of(g.tenant_id), g.role.as_str())).collect();
+            let shown: Vec<String> = u.grants.iter().map(|g| format!("{} {}", dir.by_id(g.tenant_id).map_or("?", |t| t.name.as_str()), words::role(g.role))).collect();
+            context! {
+                username => u.username, name => u.display_name, platform => u.platform_role.map(|r| r.as_str()), roles => roles.join(", "), shown => shown.join("；"),
+                disabled => u.disabled_at.is_some(), must_change => u.must_change_password,
+            }
+        })
+        .collect();
+    let sites: Vec<Value> = dir.tenants().map(|t| context! { code => t.code, name => t.name }).collect();
+    let roles: Vec<Value> = TenantRole::ALL.iter().map(|r| context! { code => r.as_str(), name => words::role(*r) }).collect();
+    let policy = app.store.password_policy().await?;
+    render(&app, "admin/accounts.html", context! { layout => layout(&b, &[], None), users, sites, roles, policy => Value::from_serialize(&policy) })
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct AuditQuery {
+    site: Option<String>,
+    before: Option<i64>,
+    action: Option<String>,
+}
+
+/// `GET /admin/platform/audit` (审计管理员).
+pub async fn audit(State(app): State<Arc<App>>, b: Browser, Query(q): Query<AuditQuery>) -> Result<Page, Page> {
+    if !b.user.is_auditor() {
+        return Err(Page::NotYours);
+    }
+    let dir = app.derived.directory.current(&app.store).await?;
+    let site = q.site.as_deref().filter(|s| !s.is_empty());
+    let tenant = match site {
+        Some(code) => Some(api::tenant_by_code(&app, code).await?.id),
+        None => None,
+    };
+    let action = q.action.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    let entries = app.store.audit(tenant, None, q.before, 200).await?;
+    let oldest = entries.last().map(|e| e.id);
+    let names: HashMap<i64, String> = app.store.users().await?.into_iter().map(|u| (u.id, u.username)).collect();
+    let rows: Vec<Value> = entries
+        .iter()
+        .filter(|e| action.is_none_or(|a| e.line.action.contains(a)))
+        .map(|e| {
+            let l = &e.line;
+            context! {
+                id => e.id, at => l.at, actor => l.actor.map(|a| names.get(&a).cloned().unwrap_or_else(|| a.to_string())), ip => l.client_ip,
+                site => l.tenant_id.and_then(|t| dir.by_id(t)).map(|t| t.name.clone()), target => l.target_id, action => l.action, result => l.result, detail => l.detail,
+            }
+        })
+        .collect();
+    let check = app.store.verify_audit_chain().await?;
+    let sites: Vec<Value> = dir.tenants().map(|t| context! { code => t.code, name => t.name }).collect();
+    let csv = format!("/admin/platform/audit.csv{}", site.map(|s| format!("?tenant={}", super::url_encode(s))).unwrap_or_default());
+    render(
+        &app,
+        "admin/audit.html",
+        context! { layout => layout(&b, &[], None), rows, sites, site, action, older => oldest, csv, check => Value::from_serialize(&check) },
+    )
+}
+
+/// `GET /admin/platform/audit.csv?tenant=`: the API's CSV export.
+pub async fn audit_csv(State(app): State<Arc<App>>, b: Browser, Query(q): Query<HashMap<String, String>>) -> Response {
+    let query = json!({ "tenant": q.get("tenant"), "limit": 1000, "format": "csv" });
+    match body(query) {
+        Ok(query) => match api::audit::list(State(app.clone()), b.caller(), api::Query(query)).await {
+            Ok(r) => r,
+            Err(e) => Page::Failed(e).into_response(),
+        },
+        Err(e) => Page::Failed(e).into_response(),
+    }
+}
