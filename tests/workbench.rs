@@ -261,3 +261,115 @@ async fn a_session_that_idles_out_loses_nothing_the_editor_typed() {
     let doc: Value = client().get(server.url(&format!("/api/v1/tenants/niuzhuang/documents/{id}"))).bearer_auth(token).send().await.unwrap().json().await.unwrap();
     assert!(doc["body_html"].as_str().unwrap_or_default().contains("供暖服务联系人"), "the saved document holds the text typed before the timeout: {doc}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administrators_have_their_screens() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(
+        &dir.path().join("data"),
+        common::free_port(),
+        &["--demo", "--max-upload-mb", "1"],
+        &[("ZHANQUN_DEMO_PASSWORD", DEMO_PASSWORD)],
+    )
+    .await;
+    let driver = Driver::start().await;
+
+    // Keyboard only: Tab between the fields, Enter to log in.
+    let a = driver.browser(1024, 768).await;
+    a.goto(&server.url("/admin/")).await;
+    a.fill("#username", &format!("nz-editor\u{E004}{DEMO_PASSWORD}\u{E007}")).await;
+    a.wait_text("我的待办").await;
+
+    a.goto(&server.url("/admin/sites/niuzhuang/documents/new")).await;
+    a.fill("#title", "牛庄镇农村人居环境整治方案").await;
+    a.click("main button[type=submit]").await;
+    a.find("#body-editor").await;
+    let id = doc_id(&a.url().await);
+
+    // A 文号 that is not one: the refusal sits by the field, in Chinese,
+    // and the title typed meanwhile is still there.
+    a.fill("#title", "牛庄镇农村人居环境整治三年行动方案").await;
+    a.fill("#doc_no", "随便写的").await;
+    a.click("button[value=save]").await;
+    a.wait_text("文号格式不正确").await;
+    assert!(a.exists("#err-doc_no").await, "the refusal is shown next to the 文号 field");
+    assert_eq!(a.run("return document.querySelector('#doc_no').getAttribute('aria-invalid');", json!([])).await, json!("true"));
+    assert_eq!(a.run("return document.querySelector('#title').value;", json!([])).await, json!("牛庄镇农村人居环境整治三年行动方案"), "what was typed stays");
+    shoot(&a, "13-editor-refused").await;
+    a.fill("#doc_no", "牛政发〔2026〕9号").await;
+    a.click("button[value=save]").await;
+    a.wait_text("已保存").await;
+
+    // Someone else saves first: the later save is refused with both versions.
+    let b = driver.browser(1024, 768).await;
+    log_in(&b, &server, "nz-editor").await;
+    b.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
+    a.fill("#title", "标题甲：由第一个窗口修改").await;
+    b.fill("#title", "标题乙：由第二个窗口先保存").await;
+    b.click("button[value=save]").await;
+    b.wait_text("已保存").await;
+    a.click("button[value=save]").await;
+    a.wait_text("其他人已修改并保存了这篇文档").await;
+    let versions = a.text(".conflict").await;
+    assert!(versions.contains("标题乙：由第二个窗口先保存") && versions.contains("标题甲：由第一个窗口修改"), "both versions are shown: {versions}");
+    shoot(&a, "14-editor-conflict").await;
+    let token = common::login_at(&server.base, "nz-editor", DEMO_PASSWORD).await;
+    let stored = |token: String| {
+        let url = server.url(&format!("/api/v1/tenants/niuzhuang/documents/{id}"));
+        async move { client().get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap()["title"].clone() }
+    };
+    assert_eq!(stored(token.clone()).await, json!("标题乙：由第二个窗口先保存"), "the earlier save was not overwritten silently");
+    // Having seen both, saving again is a decision, and it is taken.
+    a.click("button[value=save]").await;
+    a.wait_text("已保存").await;
+    assert_eq!(stored(token).await, json!("标题甲：由第一个窗口修改"));
+    drop(b);
+
+    // A file over the limit is refused in the browser, before it is sent.
+    let files = tempfile::tempdir().unwrap();
+    let big = files.path().join("扫描件.pdf");
+    std::fs::write(&big, vec![b'x'; 1024 * 1024 + 10]).unwrap();
+    a.choose_file("#file-input", &big).await;
+    a.wait_text("超过 1 MB 的上限，未上传").await;
+    assert!(!a.text("#attachment-list").await.contains("扫描件.pdf"));
+    // And by the server in any case.
+    let cookie = a.cookie("zq_session").await.unwrap()["value"].as_str().unwrap().to_string();
+    let csrf = a.run("return document.querySelector('#editor-form').dataset.csrf;", json!([])).await;
+    let form = reqwest::multipart::Form::new().text("document_id", id.to_string()).part("file", reqwest::multipart::Part::bytes(vec![b'x'; 1024 * 1024 + 10]).file_name("扫描件.pdf"));
+    let r = client()
+        .post(server.url("/admin/sites/niuzhuang/attachments"))
+        .header("Cookie", format!("zq_session={cookie}"))
+        .header("X-CSRF-Token", csrf.as_str().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413, "the server refuses an upload over the limit");
+    drop(a);
+
+    // The platform's three administrators each find their screen.
+    let admin = driver.browser(1024, 768).await;
+    for (user, password, screen, says) in [
+        ("admin", common::ADMIN_PASSWORD, "/admin/platform/sites", "集群状态"),
+        ("security", common::SECURITY_PASSWORD, "/admin/platform/accounts", "密码策略"),
+        ("auditor", common::AUDITOR_PASSWORD, "/admin/platform/audit", "哈希链完整"),
+    ] {
+        admin.goto(&server.url("/admin/")).await;
+        if admin.exists("form[action='/admin/logout'] button").await {
+            admin.click("form[action='/admin/logout'] button").await;
+        }
+        admin.goto(&server.url("/admin/login")).await;
+        admin.fill("#username", user).await;
+        admin.fill("#password", password).await;
+        admin.click("button[type=submit]").await;
+        admin.wait_text("我的待办").await;
+        admin.click(&format!("nav a[href='{screen}']")).await;
+        admin.wait_text(says).await;
+        shoot(&admin, &format!("15-platform-{user}")).await;
+        if user == "admin" {
+            admin.goto(&server.url("/admin/sites/niuzhuang/site")).await;
+            admin.wait_text("栏目").await;
+            shoot(&admin, "16-site-columns").await;
+        }
+    }
+}
