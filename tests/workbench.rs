@@ -143,6 +143,15 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     editor.run("document.querySelector('#disclosure').value = '主动公开';", json!([])).await;
     editor.click("button[value=submit]").await;
     editor.wait_text("待审核").await;
+    // The preview is the site's own page, and the revisions can be compared.
+    editor.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}/preview"))).await;
+    editor.wait_text("预览：这是发布后公众看到的页面").await;
+    editor.wait_text("牛庄至西柳段").await;
+    assert!(editor.text("footer").await.contains("网站标识码"), "the preview carries the site's own footer");
+    shoot(&editor, "07b-preview").await;
+    editor.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}/diff?from=1&to=2"))).await;
+    editor.wait_text("第 1 版 → 第 2 版").await;
+    assert!(editor.text("pre.diff").await.contains("牛庄至西柳段"), "the diff shows the pasted table arriving");
 
     // --- The reviewer approves and publishes.
     let reviewer = driver.browser(1024, 768).await;

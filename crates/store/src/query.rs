@@ -208,8 +208,10 @@ impl Store {
     pub async fn documents_page(&self, tenant_id: i64, filter: &DocumentFilter, after: Option<After>) -> Result<Vec<Document>> {
         let (mut clause, mut values) = filter.clause(tenant_id);
         if let Some(a) = after {
-            clause.push_str(" AND (updated_at < ? OR (updated_at = ? AND id < ?))");
-            values.extend([FilterValue::Int(a.updated_at), FilterValue::Int(a.updated_at), FilterValue::Int(a.id)]);
+            // A row value, so SQLite starts the index range at the key
+            // (an OR of the two cases makes it scan from the top).
+            clause.push_str(" AND (updated_at, id) < (?, ?)");
+            values.extend([FilterValue::Int(a.updated_at), FilterValue::Int(a.id)]);
         }
         let offset = if after.is_some() { 0 } else { filter.offset };
         let rows = bind_all!(sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {clause} ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?")), values)

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 use zhanqun_model::workflow::{self, ReviewStage, Step};
-use zhanqun_model::{DocState, Document, Tenant, User};
+use zhanqun_model::{DocState, Document, Tenant, TenantRole, User};
 use zhanqun_store::DocumentFilter;
 
 use super::home::item;
@@ -24,6 +24,9 @@ use crate::api::{self, WriteRefused};
 /// within each state.
 pub async fn waiting_for(app: &App, user: &User, t: &Tenant, limit: i64) -> Result<Vec<Document>, Page> {
     let mut out = Vec::new();
+    if !user.may(t.id, &[TenantRole::Admin, TenantRole::Reviewer, TenantRole::DisclosureReviewer, TenantRole::SecrecyReviewer]) {
+        return Ok(out); // an editor reviews nothing
+    }
     for state in [DocState::Submitted, DocState::InReview, DocState::SecrecyReview, DocState::Approved] {
         let step = match state {
             DocState::SecrecyReview => Step::SignOff,

@@ -222,3 +222,37 @@ fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
     pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_http_only_strict_and_secure_over_tls() {
+        let plain = set_cookie("abc", false);
+        let plain = plain.to_str().unwrap();
+        assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Strict") && plain.contains("Path=/admin"));
+        assert!(!plain.contains("Secure"));
+        assert!(set_cookie("abc", true).to_str().unwrap().contains("; Secure"));
+        assert!(set_cookie("", false).to_str().unwrap().contains("Max-Age=0"), "logging out clears it");
+    }
+
+    #[test]
+    fn forwarded_https_counts_only_from_a_trusted_proxy() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        assert!(over_tls(&h, true));
+        assert!(!over_tls(&h, false), "anyone can send the header; only a trusted proxy is believed");
+        assert!(!over_tls(&HeaderMap::new(), true));
+    }
+
+    #[test]
+    fn the_csrf_token_belongs_to_its_session() {
+        assert_eq!(csrf_of("t1"), csrf_of("t1"));
+        assert_ne!(csrf_of("t1"), csrf_of("t2"));
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("other=1; zq_session=tok; x=2"));
+        assert_eq!(cookie_token(&h).as_deref(), Some("tok"));
+        assert_eq!(form_urlencoded_field(b"a=1&_csrf=abc", CSRF_FIELD).as_deref(), Some("abc"));
+    }
+}

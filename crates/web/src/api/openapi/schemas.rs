@@ -221,7 +221,8 @@ pub fn all() -> Value {
         "DocumentPatch": document_patch,
         "PasswordPolicy": closed(&["min_length", "min_classes"], json!({
             "min_length": { "type": "integer", "minimum": 8, "maximum": 64 }, "min_classes": { "type": "integer", "minimum": 1, "maximum": 4 },
-            "max_failed_logins": { "type": "integer", "minimum": 3, "maximum": 10 }, "lockout_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 } })),
+            "max_failed_logins": { "type": "integer", "minimum": 3, "maximum": 10 }, "lockout_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 },
+            "idle_timeout_minutes": { "type": "integer", "minimum": 1, "maximum": 480, "description": "a browser (workbench) session left alone this long ends; default 30" } })),
         "ReturnBody": closed(&["reason"], json!({ "reason": text(RETURN_REASON, true) })),
         "SignOffBody": closed(&["passed", "conclusion"], json!({ "passed": { "type": "boolean" }, "conclusion": text(CONCLUSION, true) })),
         "ScheduleBody": { "type": "object", "additionalProperties": false, "minProperties": 1,
