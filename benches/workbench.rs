@@ -78,7 +78,8 @@ async fn run() {
         let mut commands = Vec::with_capacity(chunk.len());
         for &i in chunk {
             let id = new_id();
-            let mut d = Document::draft(id, tenant.id, channel.id, format!("基准测试镇关于做好第{i}项重点工作的通知"), "基准测试镇人民政府", now - (docs - i) * 60_000);
+            let mut d =
+                Document::draft(id, tenant.id, channel.id, format!("基准测试镇关于做好第{i}项重点工作的通知"), "基准测试镇人民政府", now - (docs - i) * 60_000);
             d.body_html = paragraph.repeat(8);
             d.updated_at = d.created_at;
             if i % 10 != 0 {

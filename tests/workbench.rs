@@ -98,7 +98,9 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     for junk in ["mso-", "<o:p", "style=", "class=", "font-family", "[王芳1]", "批注", "file:///", "<span"] {
         assert!(!pasted.contains(junk), "pasting from Word keeps `{junk}`: {pasted}");
     }
-    for kept in ["<table>", "<strong>关于做好冬季农村道路安全工作的通知</strong>", "<strong>请各村于十二月十日前完成排查。</strong>", "牛庄至西柳段", "各村民委员会"] {
+    for kept in
+        ["<table>", "<strong>关于做好冬季农村道路安全工作的通知</strong>", "<strong>请各村于十二月十日前完成排查。</strong>", "牛庄至西柳段", "各村民委员会"]
+    {
         assert!(pasted.contains(kept), "pasting from Word lost `{kept}`: {pasted}");
     }
     editor.wait_text("张图片无法直接带过来").await;
@@ -108,7 +110,9 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     let png = files.path().join("路线图.png");
     tiny_png(&png);
     editor.choose_file("#image-input", &png).await;
-    editor.wait_until("the picture to appear in the text", "return document.querySelector('#body-editor img[src*=\"/attachments/\"]') !== null;", json!([])).await;
+    editor
+        .wait_until("the picture to appear in the text", "return document.querySelector('#body-editor img[src*=\"/attachments/\"]') !== null;", json!([]))
+        .await;
     let list = files.path().join("名单.pdf");
     std::fs::write(&list, b"%PDF-1.4\n% a test file, not a real list\n%%EOF\n").unwrap();
     editor.choose_file("#file-input", &list).await;
@@ -267,20 +271,17 @@ async fn a_session_that_idles_out_loses_nothing_the_editor_typed() {
     editor.wait_text("已保存").await;
 
     let token = common::login_at(&server.base, "nz-editor", DEMO_PASSWORD).await;
-    let doc: Value = client().get(server.url(&format!("/api/v1/tenants/niuzhuang/documents/{id}"))).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let doc: Value =
+        client().get(server.url(&format!("/api/v1/tenants/niuzhuang/documents/{id}"))).bearer_auth(token).send().await.unwrap().json().await.unwrap();
     assert!(doc["body_html"].as_str().unwrap_or_default().contains("供暖服务联系人"), "the saved document holds the text typed before the timeout: {doc}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administrators_have_their_screens() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with_env(
-        &dir.path().join("data"),
-        common::free_port(),
-        &["--demo", "--max-upload-mb", "1"],
-        &[("ZHANQUN_DEMO_PASSWORD", DEMO_PASSWORD)],
-    )
-    .await;
+    let server =
+        Server::start_with_env(&dir.path().join("data"), common::free_port(), &["--demo", "--max-upload-mb", "1"], &[("ZHANQUN_DEMO_PASSWORD", DEMO_PASSWORD)])
+            .await;
     let driver = Driver::start().await;
 
     // Keyboard only: Tab between the fields, Enter to log in.
@@ -344,7 +345,9 @@ async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administ
     // And by the server in any case.
     let cookie = a.cookie("zq_session").await.unwrap()["value"].as_str().unwrap().to_string();
     let csrf = a.run("return document.querySelector('#editor-form').dataset.csrf;", json!([])).await;
-    let form = reqwest::multipart::Form::new().text("document_id", id.to_string()).part("file", reqwest::multipart::Part::bytes(vec![b'x'; 1024 * 1024 + 10]).file_name("扫描件.pdf"));
+    let form = reqwest::multipart::Form::new()
+        .text("document_id", id.to_string())
+        .part("file", reqwest::multipart::Part::bytes(vec![b'x'; 1024 * 1024 + 10]).file_name("扫描件.pdf"));
     let r = client()
         .post(server.url("/admin/sites/niuzhuang/attachments"))
         .header("Cookie", format!("zq_session={cookie}"))

@@ -140,7 +140,12 @@ impl Browser {
             if let Some(id) = v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).filter(|_| v.get("error").is_none()) {
                 return id.to_string();
             }
-            assert!(Instant::now() < deadline, "no element `{css}` appeared within {PATIENCE:?} on {}; the page says:\n{}", self.url().await, self.text("body").await);
+            assert!(
+                Instant::now() < deadline,
+                "no element `{css}` appeared within {PATIENCE:?} on {}; the page says:\n{}",
+                self.url().await,
+                self.text("body").await
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

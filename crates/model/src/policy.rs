@@ -91,7 +91,8 @@ pub fn check(actor: Option<&User>, command: &Command, target: &Target) -> Result
     if user.disabled_at.is_some() {
         return Err(Rejection::forbidden("account_disabled", "this account is disabled; ask the 安全管理员"));
     }
-    let own_way_out = matches!(command, Command::ChangePassword { .. } | Command::CreateSession { .. } | Command::TouchSession { .. } | Command::DeleteSession { .. });
+    let own_way_out =
+        matches!(command, Command::ChangePassword { .. } | Command::CreateSession { .. } | Command::TouchSession { .. } | Command::DeleteSession { .. });
     if user.must_change_password && !own_way_out {
         return Err(Rejection::forbidden(
             "password_change_required",

@@ -181,7 +181,10 @@ impl Default for PasswordPolicy {
     /// 10 characters of 3 kinds, 5 tries then 15 minutes locked: what
     /// 等级保护 2.0 assessors usually accept.
     fn default() -> Self {
-        PasswordPolicy { min_length: 10, min_classes: 3, max_failed_logins: default_max_failed_logins(),
+        PasswordPolicy {
+            min_length: 10,
+            min_classes: 3,
+            max_failed_logins: default_max_failed_logins(),
             lockout_minutes: default_lockout_minutes(),
             idle_timeout_minutes: default_idle_timeout_minutes(),
         }

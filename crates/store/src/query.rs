@@ -214,11 +214,12 @@ impl Store {
             values.extend([FilterValue::Int(a.updated_at), FilterValue::Int(a.id)]);
         }
         let offset = if after.is_some() { 0 } else { filter.offset };
-        let rows = bind_all!(sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {clause} ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?")), values)
-            .bind(filter.limit)
-            .bind(offset)
-            .fetch_all(&self.reader())
-            .await?;
+        let rows =
+            bind_all!(sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {clause} ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?")), values)
+                .bind(filter.limit)
+                .bind(offset)
+                .fetch_all(&self.reader())
+                .await?;
         rows.iter().map(rows::document).collect()
     }
 

@@ -155,7 +155,7 @@ async fn a_create_proposed_twice_is_applied_once_and_answered_the_same() {
     let first = apply(&s, 3, create.clone()).await.unwrap();
     let again = apply(&s, 4, create).await.unwrap();
     assert_eq!((first.id, first.index_no.clone()), (again.id, again.index_no));
-    let page = s.documents(1, &crate::DocumentFilter { channel_id: None, state: None, limit: 10, offset: 0 }).await.unwrap();
+    let page = s.documents(1, &crate::DocumentFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(page.total, 1, "the replay created nothing");
     // A different document under a taken id is still refused.
     let mut other = document(100, 1, 10, None);
@@ -210,4 +210,51 @@ async fn a_line_deleted_from_the_audit_trail_or_its_tail_cut_off_is_found() {
     sqlx::query("DELETE FROM audit_log WHERE id = ?").bind(ids[1]).execute(&mut conn).await.unwrap();
     let check = s.verify_audit_chain().await.unwrap();
     assert_eq!((check.intact, check.first_broken_id), (false, Some(ids[2])), "{check:?}");
+}
+
+#[tokio::test]
+async fn admin_lists_page_by_key_through_every_document_of_the_site_once_whatever_the_ties() {
+    let (_dir, s) = store().await;
+    apply(&s, 1, Command::CreateTenant { tenant: tenant(1, "aa") }).await.unwrap();
+    apply(&s, 2, Command::CreateTenant { tenant: tenant(2, "bb") }).await.unwrap();
+    apply(&s, 3, Command::CreateChannel { channel: channel(10, 1) }).await.unwrap();
+    apply(&s, 4, Command::CreateChannel { channel: Channel { slug: "gzdt".into(), ..channel(20, 2) } }).await.unwrap();
+    // Every document is written at the same instant: only the id orders them.
+    let mut n = 5;
+    for i in 0..25 {
+        let mut d = document(100 + i, 1, 10, None);
+        if i % 5 == 0 {
+            d.meta.disclosure = Some(Disclosure::OnRequest);
+            d.meta.disclosure_reason = Some("涉及个人信息".into());
+        }
+        apply(&s, n, Command::CreateDocument { document: d, attachment_ids: vec![] }).await.unwrap();
+        n += 1;
+    }
+    for i in 0..3 {
+        apply(&s, n, Command::CreateDocument { document: document(500 + i, 2, 20, None), attachment_ids: vec![] }).await.unwrap();
+        n += 1;
+    }
+    let walk = |filter: crate::DocumentFilter| {
+        let s = &s;
+        async move {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let page = s.documents_page(1, &filter, after).await.unwrap();
+                if page.is_empty() {
+                    return seen;
+                }
+                let last = page.last().unwrap();
+                after = Some(crate::After { updated_at: last.updated_at, id: last.id });
+                seen.extend(page.iter().map(|d| d.id));
+            }
+        }
+    };
+    let all = walk(crate::DocumentFilter { limit: 10, ..Default::default() }).await;
+    assert_eq!(all, (100..125).rev().collect::<Vec<_>>(), "every document of the site once, newest id first, none of the other site");
+    let on_request = walk(crate::DocumentFilter { limit: 2, disclosure: Some(Disclosure::OnRequest), ..Default::default() }).await;
+    assert_eq!(on_request, vec![120, 115, 110, 105, 100]);
+    let mine = walk(crate::DocumentFilter { limit: 7, created_by: Some(1), state: Some(DocState::Draft), ..Default::default() }).await;
+    assert_eq!(mine.len(), 25);
+    assert!(walk(crate::DocumentFilter { limit: 7, created_by: Some(2), ..Default::default() }).await.is_empty());
 }

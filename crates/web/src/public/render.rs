@@ -38,7 +38,24 @@ impl Templates {
         let mut env = Environment::new();
         templates!(env, "base.html", "home.html", "channel.html", "document.html", "notice.html", "landing.html", "rss.xml", "sitemap.xml", "search.html");
         // The workbench (`/admin/`), in the same engine.
-        templates!(env, "admin/base.html", "admin/login.html", "admin/password.html", "admin/home.html", "admin/documents.html", "admin/new.html", "admin/editor.html", "admin/document.html", "admin/review.html", "admin/diff.html", "admin/site.html", "admin/platform_sites.html", "admin/platform_site.html", "admin/accounts.html", "admin/audit.html");
+        templates!(
+            env,
+            "admin/base.html",
+            "admin/login.html",
+            "admin/password.html",
+            "admin/home.html",
+            "admin/documents.html",
+            "admin/new.html",
+            "admin/editor.html",
+            "admin/document.html",
+            "admin/review.html",
+            "admin/diff.html",
+            "admin/site.html",
+            "admin/platform_sites.html",
+            "admin/platform_site.html",
+            "admin/accounts.html",
+            "admin/audit.html"
+        );
         // The default HTML escaper also escapes `/`, which turns every link
         // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.
         env.set_formatter(|out, state, value| {
@@ -224,7 +241,8 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Page) -> Res
 async fn document(app: &App, mount: &Mount, channels: &[Channel], site: Value, d: &Document) -> Result<String, BoxError> {
     let t = &mount.tenant;
     let c = channels.iter().find(|c| c.id == d.channel_id);
-    let parent = c.and_then(|c| c.parent_id).and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => mount.channel_url(p) });
+    let parent =
+        c.and_then(|c| c.parent_id).and_then(|p| channels.iter().find(|k| k.id == p)).map(|p| context! { name => p.name, url => mount.channel_url(p) });
     let attachments: Vec<Value> = app
         .store
         .attachments_of(t.id, d.id)

@@ -221,7 +221,10 @@ async fn editor(app: &App, b: &Browser, t: &Tenant, d: &Document, form: &EditorF
     let channels = app.store.channels(t.id).await?;
     let attachments = app.store.attachments_of(t.id, d.id).await?;
     let revisions = app.store.revision_list(t.id, d.id).await?;
-    let theirs = e.theirs.as_ref().map(|o| context! { title => o.title, body_html => Value::from_safe_string(for_workbench(t, &o.body_html)), updated_at => o.updated_at });
+    let theirs = e
+        .theirs
+        .as_ref()
+        .map(|o| context! { title => o.title, body_html => Value::from_safe_string(for_workbench(t, &o.body_html)), updated_at => o.updated_at });
     render_status(
         app,
         status,
@@ -382,9 +385,17 @@ pub async fn save(State(app): State<Arc<App>>, b: Browser, Path((code, id)): Pat
             let d = app.store.document(t.id, id).await?.ok_or(Page::NotYours)?;
             let (text, field) = words::refusal(&e);
             let form = EditorForm::from_document(&t, &d);
-            return Ok(editor(&app, &b, &t, &d, &form, Editing { error: Some(format!("已保存，但未能提交：{text}")), field, ..Default::default() }, e.status())
-                .await?
-                .into_response());
+            return Ok(editor(
+                &app,
+                &b,
+                &t,
+                &d,
+                &form,
+                Editing { error: Some(format!("已保存，但未能提交：{text}")), field, ..Default::default() },
+                e.status(),
+            )
+            .await?
+            .into_response());
         }
         return Ok(Redirect::to(&format!("/admin/sites/{code}/documents/{id}?saved=1")).into_response());
     }

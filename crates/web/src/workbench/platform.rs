@@ -19,8 +19,8 @@ use zhanqun_model::{Lifecycle, TenantRole};
 
 use super::site::body;
 use super::{Browser, Page, layout, render, words};
-use crate::api::{self, WriteRefused};
 use crate::App;
+use crate::api::{self, WriteRefused};
 
 fn lifecycle_name(l: Lifecycle) -> &'static str {
     match l {
@@ -44,8 +44,13 @@ pub async fn sites(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page
         .collect();
     let status = app.node.cluster_status().await;
     let lifecycles: Vec<Value> = Lifecycle::ALL.iter().map(|l| context! { code => l.as_str(), name => lifecycle_name(*l) }).collect();
-    let portals: Vec<Value> = dir.tenants().filter(|t| t.kind == zhanqun_model::TenantKind::Portal).map(|t| context! { code => t.code, name => t.name }).collect();
-    render(&app, "admin/platform_sites.html", context! { layout => layout(&b, &[], None), sites, lifecycles, portals, cluster => Value::from_serialize(&status) })
+    let portals: Vec<Value> =
+        dir.tenants().filter(|t| t.kind == zhanqun_model::TenantKind::Portal).map(|t| context! { code => t.code, name => t.name }).collect();
+    render(
+        &app,
+        "admin/platform_sites.html",
+        context! { layout => layout(&b, &[], None), sites, lifecycles, portals, cluster => Value::from_serialize(&status) },
+    )
 }
 
 /// `GET /admin/platform/sites/{code}`: one site's settings (系统管理员).
@@ -55,7 +60,11 @@ pub async fn site(State(app): State<Arc<App>>, b: Browser, Path(code): Path<Stri
     }
     let t = api::tenant_by_code(&app, &code).await?;
     let lifecycles: Vec<Value> = Lifecycle::ALL.iter().map(|l| context! { code => l.as_str(), name => lifecycle_name(*l) }).collect();
-    render(&app, "admin/platform_site.html", context! { layout => layout(&b, &[], None), t => Value::from_serialize(&t), hosts => t.hosts.join("\n"), lifecycles })
+    render(
+        &app,
+        "admin/platform_site.html",
+        context! { layout => layout(&b, &[], None), t => Value::from_serialize(&t), hosts => t.hosts.join("\n"), lifecycles },
+    )
 }
 
 /// `POST /admin/platform/{action}`: one change by a platform administrator.
@@ -93,11 +102,15 @@ pub async fn act(State(app): State<Arc<App>>, b: Browser, Path(action): Path<Str
                 .filter_map(|r| r.trim().split_once(':'))
                 .map(|(t, r)| json!({ "tenant": t.trim(), "role": r.trim() }))
                 .collect();
-            (api::users::set_roles(s, c, api::Path(get("username")), api::ApiJson(body(json!({ "roles": roles })).map_err(Page::refused)?)).await, "/admin/platform/accounts".to_string())
+            (
+                api::users::set_roles(s, c, api::Path(get("username")), api::ApiJson(body(json!({ "roles": roles })).map_err(Page::refused)?)).await,
+                "/admin/platform/accounts".to_string(),
+            )
         }
-        "user-password" => {
-            (api::users::reset_password(s, c, api::Path(get("username")), api::ApiJson(body(json!({ "password": get("password") }))?)).await, "/admin/platform/accounts".to_string())
-        }
+        "user-password" => (
+            api::users::reset_password(s, c, api::Path(get("username")), api::ApiJson(body(json!({ "password": get("password") }))?)).await,
+            "/admin/platform/accounts".to_string(),
+        ),
         "user-disable" => (api::users::disable(s, c, api::Path(get("username"))).await, "/admin/platform/accounts".to_string()),
         "user-enable" => (api::users::enable(s, c, api::Path(get("username"))).await, "/admin/platform/accounts".to_string()),
         "user-unlock" => (api::users::unlock(s, c, api::Path(get("username"))).await, "/admin/platform/accounts".to_string()),
@@ -141,7 +154,7 @@ pub async fn accounts(State(app): State<Arc<App>>, b: Browser) -> Result<Page, P
     let sites: Vec<Value> = dir.tenants().map(|t| context! { code => t.code, name => t.name }).collect();
     let roles: Vec<Value> = TenantRole::ALL.iter().map(|r| context! { code => r.as_str(), name => words::role(*r) }).collect();
     let policy = app.store.password_policy().await?;
-    render(&app, "admin/accounts.html", context! { layout => layout(&b, &[], None), users, sites, roles, policy => Value::from_serialize(&policy) })
+    render(&app, "admin/accounts.html", context! { layout => layout(&b, &[], None), users, sites, roles, policy => Value::from_serialize(policy) })
 }
 
 #[derive(serde::Deserialize, Default)]

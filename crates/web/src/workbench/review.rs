@@ -133,7 +133,11 @@ pub async fn diff(State(app): State<Arc<App>>, b: Browser, Path((code, id)): Pat
     let to = q.to.unwrap_or(latest);
     let from = q.from.unwrap_or(to - 1).max(1);
     let diff = diff_json(&app, &b, &t, &d, from, to).await?;
-    render(&app, "admin/diff.html", context! { layout => layout(&b, &[&t], Some(&t)), doc => item(&t, &d), diff, from, to, latest, editable => matches!(d.state, DocState::Draft | DocState::Withdrawn) })
+    render(
+        &app,
+        "admin/diff.html",
+        context! { layout => layout(&b, &[&t], Some(&t)), doc => item(&t, &d), diff, from, to, latest, editable => matches!(d.state, DocState::Draft | DocState::Withdrawn) },
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -154,7 +158,12 @@ pub struct StepForm {
 
 /// `POST …/documents/{id}/step/{step}`: one workflow step, through the
 /// API's own handler; a refusal is shown on the document in Chinese.
-pub async fn step(State(app): State<Arc<App>>, b: Browser, Path((code, id, step)): Path<(String, i64, String)>, Form(f): Form<StepForm>) -> Result<Response, Page> {
+pub async fn step(
+    State(app): State<Arc<App>>,
+    b: Browser,
+    Path((code, id, step)): Path<(String, i64, String)>,
+    Form(f): Form<StepForm>,
+) -> Result<Response, Page> {
     let t = my_site(&app, &b, &code).await?;
     let path = api::Path((code.clone(), id));
     let (a, c) = (State(app.clone()), b.caller());
@@ -186,7 +195,11 @@ pub async fn step(State(app): State<Arc<App>>, b: Browser, Path((code, id, step)
     };
     match done {
         Ok(_) => {
-            let back = if matches!(step.as_str(), "submit" | "restore") { format!("/admin/sites/{code}/documents/{id}?saved=1") } else { format!("/admin/sites/{code}/review?done={id}") };
+            let back = if matches!(step.as_str(), "submit" | "restore") {
+                format!("/admin/sites/{code}/documents/{id}?saved=1")
+            } else {
+                format!("/admin/sites/{code}/review?done={id}")
+            };
             Ok(Redirect::to(&back).into_response())
         }
         Err(WriteRefused(_, e)) => refusal(&app, &b, &t, id, words::refusal(&e).0).await,

@@ -80,10 +80,14 @@ pub fn set_cookie(token: &str, secure: bool) -> HeaderValue {
 /// Why a page could not be shown to the person at the browser.
 pub enum NotLoggedIn {
     /// No session: go and log in.
-    Absent { next: String },
+    Absent {
+        next: String,
+    },
     /// The session idled out or expired; what was being typed is kept by
     /// the page (in the browser's storage) and offered back after login.
-    Expired { next: String },
+    Expired {
+        next: String,
+    },
     /// Logged in, but the 安全管理员 set the password: change it first.
     MustChangePassword,
     /// A script asked (an upload): it gets a status, not a page.
@@ -158,11 +162,19 @@ impl FromRequestParts<Arc<App>> for Browser {
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
         let ip = client_ip(parts);
         let Some(token) = cookie_token(&parts.headers) else {
-            return Err(if from_script(parts) { NotLoggedIn::ForScript("登录已失效，请重新登录") } else { NotLoggedIn::Absent { next: come_back_to(parts) } });
+            return Err(if from_script(parts) {
+                NotLoggedIn::ForScript("登录已失效，请重新登录")
+            } else {
+                NotLoggedIn::Absent { next: come_back_to(parts) }
+            });
         };
         let session = live_session(app, &token, ip.clone()).await.map_err(NotLoggedIn::Broken)?;
         let Some(session) = session else {
-            return Err(if from_script(parts) { NotLoggedIn::ForScript("登录已超时，请重新登录") } else { NotLoggedIn::Expired { next: come_back_to(parts) } });
+            return Err(if from_script(parts) {
+                NotLoggedIn::ForScript("登录已超时，请重新登录")
+            } else {
+                NotLoggedIn::Expired { next: come_back_to(parts) }
+            });
         };
         let on_password_page = parts.uri.path() == "/admin/password" || parts.uri.path() == "/admin/logout";
         if session.user.must_change_password && !on_password_page {
@@ -213,7 +225,11 @@ pub async fn check_csrf(req: Request, next: Next) -> Response {
 
 fn refuse(why: &'static str) -> Response {
     tracing::info!(why, "workbench write refused: CSRF check");
-    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "请求被拒绝：表单已失效或来自其他网站（CSRF 校验未通过）。请回到工作台重新操作。")
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "请求被拒绝：表单已失效或来自其他网站（CSRF 校验未通过）。请回到工作台重新操作。",
+    )
         .into_response()
 }
 

@@ -93,7 +93,12 @@ pub async fn inspection_csv(State(app): State<Arc<App>>, b: Browser, Path(code):
 }
 
 /// `POST /admin/sites/{code}/site/{action}`: one change of the column tree.
-pub async fn act(State(app): State<Arc<App>>, b: Browser, Path((code, action)): Path<(String, String)>, Form(f): Form<HashMap<String, String>>) -> Result<Response, Page> {
+pub async fn act(
+    State(app): State<Arc<App>>,
+    b: Browser,
+    Path((code, action)): Path<(String, String)>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Result<Response, Page> {
     let t = built_site(&app, &b, &code).await?;
     let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let id = || get("id").parse::<i64>().map_err(|_| Page::Failed(ApiError::Unprocessable("invalid_field".into(), "请选择栏目".into())));
@@ -101,10 +106,13 @@ pub async fn act(State(app): State<Arc<App>>, b: Browser, Path((code, action)): 
     let (s, c) = (State(app.clone()), b.caller());
     let done = match action.as_str() {
         "create" => {
-            let v = json!({ "slug": get("slug"), "name": get("name"), "kind": get("kind"), "update_class": get("update_class"), "parent_id": opt_id("parent_id") });
+            let v =
+                json!({ "slug": get("slug"), "name": get("name"), "kind": get("kind"), "update_class": get("update_class"), "parent_id": opt_id("parent_id") });
             api::channels::create(s, c, api::Path(code.clone()), api::ApiJson(body(v).map_err(Page::refused)?)).await
         }
-        "rename" => api::channels::rename(s, c, api::Path((code.clone(), id()?)), api::ApiJson(body(json!({ "name": get("name") })).map_err(Page::refused)?)).await,
+        "rename" => {
+            api::channels::rename(s, c, api::Path((code.clone(), id()?)), api::ApiJson(body(json!({ "name": get("name") })).map_err(Page::refused)?)).await
+        }
         "move" => api::channels::move_to(s, c, api::Path((code.clone(), id()?)), api::ApiJson(body(json!({ "parent_id": opt_id("parent_id") }))?)).await,
         "update-class" => {
             api::channels::set_update_class(s, c, api::Path((code.clone(), id()?)), api::ApiJson(body(json!({ "update_class": get("update_class") }))?)).await
@@ -119,7 +127,8 @@ pub async fn act(State(app): State<Arc<App>>, b: Browser, Path((code, action)): 
                 let to = if action == "up" { at.saturating_sub(1) } else { (at + 1).min(order.len() - 1) };
                 order.swap(at, to);
             }
-            api::channels::reorder(s, c, api::Path(code.clone()), api::ApiJson(body(json!({ "parent_id": parent, "order": order })).map_err(Page::refused)?)).await
+            api::channels::reorder(s, c, api::Path(code.clone()), api::ApiJson(body(json!({ "parent_id": parent, "order": order })).map_err(Page::refused)?))
+                .await
         }
         _ => return Err(Page::NotYours),
     };
