@@ -13,16 +13,16 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::Request;
 use tower::ServiceExt;
-use zhanqun_cluster::{Node, NodeConfig};
 use zhanqun_model::*;
-use zhanqun_platform::{Derived, new_id, now_ms};
+use zhanqun_platform::{new_id, now_ms};
 use zhanqun_web::{App, Blobs, WebConfig};
 
 const ROUNDS: usize = 3000;
+const SNAPSHOT_EVERY: u64 = zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
+#[path = "one_node.rs"]
+mod one_node;
+use one_node::percentile;
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -31,19 +31,7 @@ fn main() {
 
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
-    let derived = Arc::new(Derived::default());
-    let config = NodeConfig {
-        data_dir: dir.path().into(),
-        node_id: 1,
-        advertise: "http://127.0.0.1:0".into(),
-        secret: None,
-        snapshot_every: zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY,
-        adopt_identity: false,
-        metrics: prometheus::Registry::new(),
-    };
-    let node = Arc::new(Node::start(config, derived.clone()).await.unwrap());
-    node.bootstrap().await.unwrap();
-    assert!(node.wait_leader(Duration::from_secs(10)).await);
+    let (node, derived) = one_node::start(dir.path(), SNAPSHOT_EVERY).await;
     let now = now_ms();
     let mut tenant = Tenant::new(new_id(), "bench", "基准测试镇人民政府", TenantKind::Township, "BENCH", now);
     tenant.hosts = vec!["bench.example.gov.cn".into()];
@@ -51,18 +39,7 @@ async fn run() {
     tenant.icp = Some("辽ICP备11014897号-1".into());
     tenant.police_record = Some("辽公网安备 21038102000126号".into());
     tenant.mailbox = Some("bench@example.gov.cn".into());
-    let channel = Channel {
-        id: new_id(),
-        tenant_id: tenant.id,
-        parent_id: None,
-        slug: "tzgg".into(),
-        name: "通知公告".into(),
-        kind: ChannelKind::List,
-        update_class: UpdateClass::Dynamic,
-        position: 0,
-        link_url: None,
-        created_at: now,
-    };
+    let channel = one_node::notices(tenant.id, now);
     let mut commands = vec![Command::CreateTenant { tenant: tenant.clone() }, Command::CreateChannel { channel: channel.clone() }];
     let paragraph = "<p>为进一步做好政务公开工作，根据上级有关文件精神，结合本镇实际，现将有关事项通知如下。各村、各单位要高度重视，明确责任分工，细化工作措施，确保各项任务按时保质完成。</p>";
     let mut last = 0;

@@ -14,16 +14,17 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::Request;
 use tower::ServiceExt;
-use zhanqun_cluster::{Node, NodeConfig};
 use zhanqun_model::*;
-use zhanqun_platform::{Derived, new_id, now_ms};
+use zhanqun_platform::{new_id, now_ms};
 use zhanqun_web::{App, Blobs, WebConfig};
 
 const ROUNDS: usize = 400;
+// No snapshot while loading: the benchmark measures reads.
+const SNAPSHOT_EVERY: u64 = 1_000_000;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
+#[path = "one_node.rs"]
+mod one_node;
+use one_node::percentile;
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -33,33 +34,10 @@ fn main() {
 async fn run() {
     let docs: i64 = std::env::var("ZHANQUN_BENCH_WORKBENCH_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let derived = Arc::new(Derived::default());
-    let config = NodeConfig {
-        data_dir: dir.path().into(),
-        node_id: 1,
-        advertise: "http://127.0.0.1:0".into(),
-        secret: None,
-        snapshot_every: 1_000_000,
-        adopt_identity: false,
-        metrics: prometheus::Registry::new(),
-    };
-    let node = Arc::new(Node::start(config, derived.clone()).await.unwrap());
-    node.bootstrap().await.unwrap();
-    assert!(node.wait_leader(Duration::from_secs(10)).await);
+    let (node, derived) = one_node::start(dir.path(), SNAPSHOT_EVERY).await;
     let now = now_ms();
     let tenant = Tenant::new(new_id(), "bench", "基准测试镇人民政府", TenantKind::Township, "BENCH", now);
-    let channel = Channel {
-        id: new_id(),
-        tenant_id: tenant.id,
-        parent_id: None,
-        slug: "tzgg".into(),
-        name: "通知公告".into(),
-        kind: ChannelKind::List,
-        update_class: UpdateClass::Dynamic,
-        position: 0,
-        link_url: None,
-        created_at: now,
-    };
+    let channel = one_node::notices(tenant.id, now);
     let mut editor = User::new(new_id(), "bench-editor", "编辑", String::new(), now);
     editor.grants = vec![Grant { tenant_id: tenant.id, role: TenantRole::Editor }];
     let token = "bench-session-token-0123456789abcdef";

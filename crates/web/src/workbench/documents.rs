@@ -408,6 +408,8 @@ pub async fn preview(State(app): State<Arc<App>>, b: Browser, Path((code, id)): 
     let t = my_site(&app, &b, &code).await?;
     let mut d = app.store.document(t.id, id).await?.ok_or(Page::NotYours)?;
     d.body_html = for_workbench(&t, &d.body_html);
+    // Not published yet: dated as if it were published now.
+    d.published_at = Some(d.published_at.unwrap_or_else(crate::now_ms));
     let html = crate::public::preview(&app, &t, &d).await.map_err(|e| Page::Failed(crate::ApiError::internal(e)))?;
     let html = html.replacen("<body>", "<body><div class=\"preview-banner\" style=\"background:#fff3c4;padding:6px 12px;text-align:center;font-size:14px\">预览：这是发布后公众看到的页面（尚未发布）</div>", 1);
     let mut r = (StatusCode::OK, axum::response::Html(html)).into_response();
