@@ -104,6 +104,16 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
         assert!(pasted.contains(kept), "pasting from Word lost `{kept}`: {pasted}");
     }
     editor.wait_text("张图片无法直接带过来").await;
+    // WPS puts much the same on the clipboard, with properties of its own.
+    let wps = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/wps-paste.html")).unwrap();
+    let cleaned = editor.run("return window.zhanqunCleanPaste(arguments[0]).html;", json!([wps])).await;
+    let cleaned = cleaned.as_str().unwrap();
+    for junk in ["wps-", "mso-", "<font", "style=", "class=", "<o:p", "<span"] {
+        assert!(!cleaned.contains(junk), "pasting from WPS keeps `{junk}`: {cleaned}");
+    }
+    for kept in ["<strong>牛庄镇秸秆综合利用实施方案</strong>", "<strong>农用优先、多元利用</strong>", "<table>", "东村", "1200"] {
+        assert!(cleaned.contains(kept), "pasting from WPS lost `{kept}`: {cleaned}");
+    }
 
     // A picture inline, a file attached, both with their progress bars.
     let files = tempfile::tempdir().unwrap();
@@ -121,6 +131,12 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     editor.fill("#disclosure_basis", "《政府信息公开条例》第十五条").await;
     editor.fill("#disclosure_reason", "涉及村民个人信息").await;
     shoot(&editor, "04-editor").await;
+    // At 200 % zoom the page reflows to one column and stays usable.
+    editor.run("document.documentElement.style.zoom = '2';", json!([])).await;
+    editor.screenshot(&screens().join("04-editor-zoom200-1024x768.png")).await;
+    let overflow = editor.run("return document.documentElement.scrollWidth > window.innerWidth + 1;", json!([])).await;
+    editor.run("document.documentElement.style.zoom = '';", json!([])).await;
+    assert_eq!(overflow, json!(false), "at 200 % zoom the editor needs no sideways scrolling");
     editor.click("button[value=submit]").await;
     editor.wait_text("已保存").await;
     editor.wait_text("待审核").await;
@@ -165,7 +181,12 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     shoot(&reviewer, "08-review-queue").await;
     reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
     reviewer.click("form[action$='/step/approve'] button").await;
+    // Scheduled for later first, then published at once after all.
     reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
+    reviewer.run("document.querySelector('#publish_at').value = '2030-01-02T09:00';", json!([])).await;
+    reviewer.click("form[action$='/step/schedule'] button").await;
+    reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
+    reviewer.wait_text("定时发布").await;
     reviewer.click("form[action$='/step/publish'] button").await;
     reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
     reviewer.wait_text("已发布").await;
@@ -183,6 +204,12 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     assert_eq!(client().get(server.url(img)).send().await.unwrap().status(), 200, "the inline picture {img} is public once the document is");
     reviewer.goto(&server.url(&public_url)).await;
     shoot(&reviewer, "09-public-page").await;
+    // 有效性 of a published document.
+    reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
+    reviewer.run("document.querySelector('#validity').value = '失效';", json!([])).await;
+    reviewer.click("form[action$='/step/validity'] button").await;
+    reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
+    assert!(reviewer.text("dl.meta").await.contains("失效"), "the 有效性 is shown as set");
     drop(reviewer);
 
     // --- An editor of another township sees none of it.
@@ -342,6 +369,19 @@ async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administ
     a.choose_file("#file-input", &big).await;
     a.wait_text("超过 1 MB 的上限，未上传").await;
     assert!(!a.text("#attachment-list").await.contains("扫描件.pdf"));
+    // A file dropped on the zone is uploaded and listed.
+    a.run(
+        "const dt = new DataTransfer(); dt.items.add(new File(['会议纪要'], '会议纪要.txt', { type: 'text/plain' }));\
+         document.querySelector('#drop-zone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));",
+        json!([]),
+    )
+    .await;
+    a.wait_until("the dropped file to be listed", "return document.querySelector('#attachment-list').innerText.includes('会议纪要.txt');", json!([])).await;
+    // An earlier revision restored: its title comes back.
+    a.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
+    a.click("form[action$='/step/restore']:has(input[name=revision][value='2']) button").await;
+    a.wait_text("已保存").await;
+    assert_eq!(a.run("return document.querySelector('#title').value;", json!([])).await, json!("牛庄镇农村人居环境整治三年行动方案"));
     // And by the server in any case.
     let cookie = a.cookie("zq_session").await.unwrap()["value"].as_str().unwrap().to_string();
     let csrf = a.run("return document.querySelector('#editor-form').dataset.csrf;", json!([])).await;

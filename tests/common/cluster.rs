@@ -331,11 +331,20 @@ pub async fn write_document(base: &str, token: &str, code: &str, title: &str) ->
     }
 }
 
-/// Every document title in site `code`, as the node at `base` has it.
+/// Every document title in site `code`, as the node at `base` has it once
+/// it has applied all the leader had committed when asked. (A member
+/// counted as caught up may still be a few entries behind; without the
+/// barrier its newest acknowledged writes would look lost.)
 pub async fn all_titles(base: &str, token: &str, code: &str) -> Vec<String> {
     let mut titles = Vec::new();
     for page in 1.. {
-        let r = client().get(format!("{base}/api/v1/tenants/{code}/documents?per_page=200&page={page}")).bearer_auth(token).send().await.unwrap();
+        let r = client()
+            .get(format!("{base}/api/v1/tenants/{code}/documents?per_page=200&page={page}"))
+            .bearer_auth(token)
+            .header("x-zhanqun-consistency", "linearizable")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         let body: Value = r.json().await.unwrap();
         let items = body["items"].as_array().unwrap();

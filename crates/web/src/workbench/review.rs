@@ -64,7 +64,7 @@ fn my_steps(user: &User, d: &Document) -> Value {
         send_back => reviewing && may(Step::Return),
         sign_off => d.state == DocState::SecrecyReview && may(Step::SignOff),
         publish => matches!(d.state, DocState::Approved | DocState::Scheduled) && may(Step::Publish),
-        schedule => matches!(d.state, DocState::Approved | DocState::Published) && may(Step::Schedule),
+        schedule => d.state == DocState::Approved && may(Step::Schedule),
         withdraw => d.state == DocState::Published && may(Step::Withdraw),
         validity => d.state == DocState::Published && may(Step::SetValidity),
         submit => matches!(d.state, DocState::Draft | DocState::Withdrawn) && may(Step::Submit),
