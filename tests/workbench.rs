@@ -38,7 +38,7 @@ async fn log_in(b: &Browser, server: &Server, username: &str) {
     b.goto(&server.url("/admin/")).await;
     b.fill("#username", username).await;
     b.fill("#password", DEMO_PASSWORD).await;
-    b.click("button[type=submit]").await;
+    b.click_through("button[type=submit]").await;
     b.wait_text("我的待办").await;
 }
 
@@ -70,16 +70,16 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     shoot(&editor, "01-login").await;
     editor.fill("#username", "nz-editor").await;
     editor.fill("#password", "not-the-password").await;
-    editor.click("button[type=submit]").await;
+    editor.click_through("button[type=submit]").await;
     editor.wait_text("用户名或密码错误").await;
     log_in(&editor, &server, "nz-editor").await;
     shoot(&editor, "02-home-editor").await;
 
-    editor.click("a.button[href$='/documents/new']").await;
+    editor.click_through("a.button[href$='/documents/new']").await;
     editor.fill("#title", "关于做好冬季农村道路安全工作的通知").await;
     editor.run("const s = document.querySelector('#channel_id'); s.value = [...s.options].find(o => o.text === '通知公告').value;", json!([])).await;
     shoot(&editor, "03-new-document").await;
-    editor.click("main button[type=submit]").await;
+    editor.click_through("main button[type=submit]").await;
     editor.find("#body-editor").await;
     let id = doc_id(&editor.url().await);
 
@@ -131,13 +131,14 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     editor.fill("#disclosure_basis", "《政府信息公开条例》第十五条").await;
     editor.fill("#disclosure_reason", "涉及村民个人信息").await;
     shoot(&editor, "04-editor").await;
-    // At 200 % zoom the page reflows to one column and stays usable.
-    editor.run("document.documentElement.style.zoom = '2';", json!([])).await;
-    editor.screenshot(&screens().join("04-editor-zoom200-1024x768.png")).await;
+    // 1024×768 at 200 % zoom is a 512×384 viewport: one column, no
+    // sideways scrolling.
+    editor.resize(512, 384).await;
+    editor.screenshot(&screens().join("04-editor-zoom200-512x384.png")).await;
     let overflow = editor.run("return document.documentElement.scrollWidth > window.innerWidth + 1;", json!([])).await;
-    editor.run("document.documentElement.style.zoom = '';", json!([])).await;
+    editor.resize(1024, 768).await;
     assert_eq!(overflow, json!(false), "at 200 % zoom the editor needs no sideways scrolling");
-    editor.click("button[value=submit]").await;
+    editor.click_through("button[value=submit]").await;
     editor.wait_text("已保存").await;
     editor.wait_text("待审核").await;
 
@@ -150,7 +151,7 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     gongkai.wait_text("当前环节：政务公开审核").await;
     shoot(&gongkai, "06-review-document").await;
     gongkai.fill("#reason", "通知面向全体村民，应主动公开，请修改公开属性").await;
-    gongkai.click("form[action$='/step/return'] button").await;
+    gongkai.click_through("form[action$='/step/return'] button").await;
     gongkai.wait_text("等我审核").await;
     drop(gongkai);
 
@@ -161,7 +162,7 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     editor.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
     editor.find("#body-editor").await;
     editor.run("document.querySelector('#disclosure').value = '主动公开';", json!([])).await;
-    editor.click("button[value=submit]").await;
+    editor.click_through("button[value=submit]").await;
     editor.wait_text("待审核").await;
     // The preview is the site's own page, and the revisions can be compared.
     editor.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}/preview"))).await;
@@ -180,14 +181,14 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     reviewer.wait_text("关于做好冬季农村道路安全工作的通知").await;
     shoot(&reviewer, "08-review-queue").await;
     reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
-    reviewer.click("form[action$='/step/approve'] button").await;
+    reviewer.click_through("form[action$='/step/approve'] button").await;
     // Scheduled for later first, then published at once after all.
     reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
     reviewer.run("document.querySelector('#publish_at').value = '2030-01-02T09:00';", json!([])).await;
-    reviewer.click("form[action$='/step/schedule'] button").await;
+    reviewer.click_through("form[action$='/step/schedule'] button").await;
     reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
     reviewer.wait_text("定时发布").await;
-    reviewer.click("form[action$='/step/publish'] button").await;
+    reviewer.click_through("form[action$='/step/publish'] button").await;
     reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
     reviewer.wait_text("已发布").await;
     let public_url = reviewer.run("return document.querySelector('a[href^=\"/sites/\"]').getAttribute('href');", json!([])).await;
@@ -207,7 +208,7 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     // 有效性 of a published document.
     reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
     reviewer.run("document.querySelector('#validity').value = '失效';", json!([])).await;
-    reviewer.click("form[action$='/step/validity'] button").await;
+    reviewer.click_through("form[action$='/step/validity'] button").await;
     reviewer.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
     assert!(reviewer.text("dl.meta").await.contains("失效"), "the 有效性 is shown as set");
     drop(reviewer);
@@ -228,7 +229,7 @@ async fn a_township_document_goes_from_word_paste_to_the_public_page_through_thr
     admin.goto(&server.url("/admin/")).await;
     admin.fill("#username", "admin").await;
     admin.fill("#password", common::ADMIN_PASSWORD).await;
-    admin.click("button[type=submit]").await;
+    admin.click_through("button[type=submit]").await;
     admin.wait_text("不接触任何站点的内容").await;
     shoot(&admin, "10-home-platform-admin").await;
     assert!(!admin.text("main").await.contains("冬季农村道路"));
@@ -272,7 +273,7 @@ async fn a_session_that_idles_out_loses_nothing_the_editor_typed() {
     log_in(&editor, &server, "nz-editor").await;
     editor.goto(&server.url("/admin/sites/niuzhuang/documents/new")).await;
     editor.fill("#title", "牛庄镇冬季供暖保障工作方案").await;
-    editor.click("main button[type=submit]").await;
+    editor.click_through("main button[type=submit]").await;
     let body = editor.find("#body-editor").await;
     let _ = body;
     let typed = "一、供暖时间为十一月一日至次年三月三十一日。二、各村设立供暖服务联系人。";
@@ -281,12 +282,12 @@ async fn a_session_that_idles_out_loses_nothing_the_editor_typed() {
 
     // Nothing happens for longer than the idle timeout; then "save".
     tokio::time::sleep(Duration::from_secs(75)).await;
-    editor.click("button[value=save]").await;
+    editor.click_through("button[value=save]").await;
     editor.wait_text("登录已超时").await;
     shoot(&editor, "11-login-expired").await;
     editor.fill("#username", "nz-editor").await;
     editor.fill("#password", DEMO_PASSWORD).await;
-    editor.click("button[type=submit]").await;
+    editor.click_through("button[type=submit]").await;
 
     // Back on the editor, which offers the text this browser kept.
     editor.wait_text("本浏览器保存着这篇文档一份未保存的内容").await;
@@ -294,7 +295,7 @@ async fn a_session_that_idles_out_loses_nothing_the_editor_typed() {
     editor.click("[data-restore]").await;
     let shown = editor.text("#body-editor").await;
     assert!(shown.contains(typed), "the restored text is in the editor: {shown}");
-    editor.click("button[value=save]").await;
+    editor.click_through("button[value=save]").await;
     editor.wait_text("已保存").await;
 
     let token = common::login_at(&server.base, "nz-editor", DEMO_PASSWORD).await;
@@ -319,7 +320,7 @@ async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administ
 
     a.goto(&server.url("/admin/sites/niuzhuang/documents/new")).await;
     a.fill("#title", "牛庄镇农村人居环境整治方案").await;
-    a.click("main button[type=submit]").await;
+    a.click_through("main button[type=submit]").await;
     a.find("#body-editor").await;
     let id = doc_id(&a.url().await);
 
@@ -327,14 +328,14 @@ async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administ
     // and the title typed meanwhile is still there.
     a.fill("#title", "牛庄镇农村人居环境整治三年行动方案").await;
     a.fill("#doc_no", "随便写的").await;
-    a.click("button[value=save]").await;
+    a.click_through("button[value=save]").await;
     a.wait_text("文号格式不正确").await;
     assert!(a.exists("#err-doc_no").await, "the refusal is shown next to the 文号 field");
     assert_eq!(a.run("return document.querySelector('#doc_no').getAttribute('aria-invalid');", json!([])).await, json!("true"));
     assert_eq!(a.run("return document.querySelector('#title').value;", json!([])).await, json!("牛庄镇农村人居环境整治三年行动方案"), "what was typed stays");
     shoot(&a, "13-editor-refused").await;
     a.fill("#doc_no", "牛政发〔2026〕9号").await;
-    a.click("button[value=save]").await;
+    a.click_through("button[value=save]").await;
     a.wait_text("已保存").await;
 
     // Someone else saves first: the later save is refused with both versions.
@@ -343,9 +344,9 @@ async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administ
     b.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
     a.fill("#title", "标题甲：由第一个窗口修改").await;
     b.fill("#title", "标题乙：由第二个窗口先保存").await;
-    b.click("button[value=save]").await;
+    b.click_through("button[value=save]").await;
     b.wait_text("已保存").await;
-    a.click("button[value=save]").await;
+    a.click_through("button[value=save]").await;
     a.wait_text("其他人已修改并保存了这篇文档").await;
     let versions = a.text(".conflict").await;
     assert!(versions.contains("标题乙：由第二个窗口先保存") && versions.contains("标题甲：由第一个窗口修改"), "both versions are shown: {versions}");
@@ -357,7 +358,7 @@ async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administ
     };
     assert_eq!(stored(token.clone()).await, json!("标题乙：由第二个窗口先保存"), "the earlier save was not overwritten silently");
     // Having seen both, saving again is a decision, and it is taken.
-    a.click("button[value=save]").await;
+    a.click_through("button[value=save]").await;
     a.wait_text("已保存").await;
     assert_eq!(stored(token).await, json!("标题甲：由第一个窗口修改"));
     drop(b);
@@ -379,7 +380,7 @@ async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administ
     a.wait_until("the dropped file to be listed", "return document.querySelector('#attachment-list').innerText.includes('会议纪要.txt');", json!([])).await;
     // An earlier revision restored: its title comes back.
     a.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
-    a.click("form[action$='/step/restore']:has(input[name=revision][value='2']) button").await;
+    a.click_through("form[action$='/step/restore']:has(input[name=revision][value='2']) button").await;
     a.wait_text("已保存").await;
     assert_eq!(a.run("return document.querySelector('#title').value;", json!([])).await, json!("牛庄镇农村人居环境整治三年行动方案"));
     // And by the server in any case.
@@ -408,14 +409,14 @@ async fn refused_saves_and_concurrent_edits_keep_what_was_typed_and_the_administ
     ] {
         admin.goto(&server.url("/admin/")).await;
         if admin.exists("form[action='/admin/logout'] button").await {
-            admin.click("form[action='/admin/logout'] button").await;
+            admin.click_through("form[action='/admin/logout'] button").await;
         }
         admin.goto(&server.url("/admin/login")).await;
         admin.fill("#username", user).await;
         admin.fill("#password", password).await;
-        admin.click("button[type=submit]").await;
+        admin.click_through("button[type=submit]").await;
         admin.wait_text("我的待办").await;
-        admin.click(&format!("nav a[href='{screen}']")).await;
+        admin.click_through(&format!("nav a[href='{screen}']")).await;
         admin.wait_text(says).await;
         shoot(&admin, &format!("15-platform-{user}")).await;
         if user == "admin" {

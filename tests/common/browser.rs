@@ -160,6 +160,14 @@ impl Browser {
         self.ok(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
     }
 
+    /// Clicks what submits a form or follows a link, and waits until the
+    /// next page has loaded (so a `goto` after it cannot race the answer).
+    pub async fn click_through(&self, css: &str) {
+        self.run("window.__zqLeaving = true;", json!([])).await;
+        self.click(css).await;
+        self.wait_until("the next page to load", "return !window.__zqLeaving && document.readyState === 'complete';", json!([])).await;
+    }
+
     /// Types `text` into the field `css` names, after clearing it.
     pub async fn fill(&self, css: &str, text: &str) {
         let el = self.find(css).await;
