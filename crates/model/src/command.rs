@@ -412,8 +412,14 @@ impl Command {
             Command::RestoreRevision { revision, .. } => Some(format!("revision {revision}")),
             Command::SetRoles { grants, .. } => Some(grants.iter().map(|g| format!("{}:{}", g.tenant_id, g.role)).collect::<Vec<_>>().join(", ")),
             Command::SetPasswordPolicy { policy } => Some(format!(
-                "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}, idle_timeout_minutes {}",
-                policy.min_length, policy.min_classes, policy.max_failed_logins, policy.lockout_minutes, policy.idle_timeout_minutes
+                "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}{}",
+                policy.min_length,
+                policy.min_classes,
+                policy.max_failed_logins,
+                policy.lockout_minutes,
+                // Named only when set, so entries from before it existed
+                // keep the audit line (and hash) they were applied with.
+                if policy.default_idle_timeout() { String::new() } else { format!(", idle_timeout_minutes {}", policy.idle_timeout_minutes) }
             )),
             Command::UnlockAccount { username } => Some(username.clone()),
             Command::RenameChannel { name, .. } => Some(name.clone()),

@@ -160,7 +160,10 @@ pub struct PasswordPolicy {
     pub lockout_minutes: u32,
     /// A browser session left alone this many minutes ends (1–480;
     /// 等级保护 asks for an idle timeout on the management side).
-    #[serde(default = "default_idle_timeout_minutes")]
+    /// Written only when it is not the default, so a policy set before the
+    /// field existed is stored (and audited) byte for byte as it was: an
+    /// old log replays to the same store.
+    #[serde(default = "default_idle_timeout_minutes", skip_serializing_if = "is_default_idle_timeout")]
     pub idle_timeout_minutes: u32,
 }
 
@@ -175,6 +178,10 @@ fn default_lockout_minutes() -> u32 {
 
 fn default_idle_timeout_minutes() -> u32 {
     30
+}
+
+fn is_default_idle_timeout(minutes: &u32) -> bool {
+    *minutes == default_idle_timeout_minutes()
 }
 
 impl Default for PasswordPolicy {
@@ -203,6 +210,12 @@ impl PasswordPolicy {
             return Err(crate::Rejection::invalid("invalid_policy", "idle_timeout_minutes must be 1–480"));
         }
         Ok(())
+    }
+
+    /// Whether the idle timeout is the default one (older entries and
+    /// stored policies do not name it).
+    pub fn default_idle_timeout(&self) -> bool {
+        is_default_idle_timeout(&self.idle_timeout_minutes)
     }
 
     /// How long a browser session may sit idle.
@@ -251,6 +264,20 @@ impl PasswordPolicy {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_policy_from_before_the_idle_timeout_is_stored_and_audited_as_it_was() {
+        let old = r#"{"min_length":12,"min_classes":3,"max_failed_logins":5,"lockout_minutes":15}"#;
+        let policy: PasswordPolicy = serde_json::from_str(old).unwrap();
+        assert_eq!(policy.idle_timeout_minutes, 30, "read with the default");
+        assert_eq!(serde_json::to_string(&policy).unwrap(), old, "written back byte for byte");
+        let detail = crate::Command::SetPasswordPolicy { policy }.audit_detail().unwrap();
+        assert_eq!(detail, "min_length 12, min_classes 3, max_failed_logins 5, lockout_minutes 15", "the audit line of an old entry");
+        let set = PasswordPolicy { idle_timeout_minutes: 10, ..policy };
+        assert!(serde_json::to_string(&set).unwrap().contains(r#""idle_timeout_minutes":10"#));
+        assert!(crate::Command::SetPasswordPolicy { policy: set }.audit_detail().unwrap().ends_with("idle_timeout_minutes 10"));
+    }
+
     use super::PasswordPolicy;
 
     #[test]
