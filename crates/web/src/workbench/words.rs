@@ -24,7 +24,7 @@ pub fn refusal(e: &ApiError) -> (String, Option<&'static str>) {
         "not_your_step" => format!("这一步不归您处理：{}", after_colon(&msg, "this step needs the ")),
         "wrong_password" => "当前密码不正确".into(),
         "same_password" => "新密码不能与当前密码相同".into(),
-        "weak_password" => format!("新密码不符合密码策略：{msg}"),
+        "weak_password" => weak_password(&msg),
         "password_change_required" => "安全管理员为您设置了密码，请先修改密码".into(),
         "disclosure_required" => "提交前请选择公开属性（主动公开、依申请公开或不予公开）".into(),
         "disclosure_reason_required" => "依申请公开或不予公开须填写依据和理由".into(),
@@ -59,6 +59,28 @@ pub fn refusal(e: &ApiError) -> (String, Option<&'static str>) {
         _ => format!("操作未完成：{msg}"),
     };
     (text, field)
+}
+
+/// The password policy's refusals, in Chinese.
+fn weak_password(msg: &str) -> String {
+    let why = [
+        ("user name", "含有用户名"),
+        ("repeats one character", "同一个字符重复"),
+        ("run of keys", "是键盘或字母顺序（如 qwerty、abcd）"),
+        ("common password", "是常见密码加数字或符号"),
+        ("digits and symbols", "主要是数字和符号"),
+    ];
+    if let Some((_, zh)) = why.iter().find(|(en, _)| msg.contains(en)) {
+        return format!("新密码太容易被猜到：{zh}，请换一个");
+    }
+    if msg.contains("at most 128") {
+        return "新密码最长 128 个字符".into();
+    }
+    let numbers: Vec<&str> = msg.split(|c: char| !c.is_ascii_digit()).filter(|n| !n.is_empty()).collect();
+    match numbers.as_slice() {
+        [length, classes, ..] => format!("新密码至少 {length} 个字符，并包含小写字母、大写字母、数字、符号中的至少 {classes} 类"),
+        _ => format!("新密码不符合密码策略：{msg}"),
+    }
 }
 
 fn after_colon(msg: &str, prefix: &str) -> String {
@@ -107,5 +129,23 @@ pub fn role(r: zhanqun_model::TenantRole) -> &'static str {
         Reviewer => "审核员",
         DisclosureReviewer => "政务公开审核员",
         SecrecyReviewer => "保密审查员",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy_refusals_are_said_in_chinese() {
+        let short = ApiError::Unprocessable(
+            "weak_password".into(),
+            "the password needs at least 12 characters from at least 3 of: lowercase, uppercase, digits, symbols".into(),
+        );
+        assert_eq!(refusal(&short), ("新密码至少 12 个字符，并包含小写字母、大写字母、数字、符号中的至少 3 类".to_string(), Some("new_password")));
+        let guessable = ApiError::Unprocessable("weak_password".into(), "this password is too easy to guess: it contains the user name; choose another".into());
+        assert_eq!(refusal(&guessable).0, "新密码太容易被猜到：含有用户名，请换一个");
+        let locked = ApiError::LoginLocked { message: "locked here for 15 more minute(s)".into(), retry_after: std::time::Duration::from_secs(900) };
+        assert!(refusal(&locked).0.contains("15 分钟"));
     }
 }
