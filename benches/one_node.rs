@@ -28,18 +28,7 @@ pub async fn start(dir: &std::path::Path, snapshot_every: u64) -> (Arc<Node>, Ar
 
 /// A 通知公告 list column of `tenant_id`.
 pub fn notices(tenant_id: i64, now: Millis) -> Channel {
-    Channel {
-        id: new_id(),
-        tenant_id,
-        parent_id: None,
-        slug: "tzgg".into(),
-        name: "通知公告".into(),
-        kind: ChannelKind::List,
-        update_class: UpdateClass::Dynamic,
-        position: 0,
-        link_url: None,
-        created_at: now,
-    }
+    Channel::new(new_id(), tenant_id, "tzgg", "通知公告", ChannelKind::List, UpdateClass::Dynamic, now)
 }
 
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -148,3 +148,11 @@ pub struct Channel {
     pub link_url: Option<String>,
     pub created_at: Millis,
 }
+
+impl Channel {
+    /// A top-level column with its identity and kind: first among its
+    /// siblings, no link. Callers set the parent, position or link they need.
+    pub fn new(id: i64, tenant_id: i64, slug: impl Into<String>, name: impl Into<String>, kind: ChannelKind, update_class: UpdateClass, at: Millis) -> Channel {
+        Channel { id, tenant_id, parent_id: None, slug: slug.into(), name: name.into(), kind, update_class, position: 0, link_url: None, created_at: at }
+    }
+}

@@ -17,18 +17,7 @@ fn tenant(id: i64, code: &str) -> Tenant {
 }
 
 fn channel(id: i64, tenant_id: i64) -> Channel {
-    Channel {
-        id,
-        tenant_id,
-        parent_id: None,
-        slug: "tzgg".into(),
-        name: "通知公告".into(),
-        kind: ChannelKind::List,
-        update_class: UpdateClass::Dynamic,
-        position: 1,
-        link_url: None,
-        created_at: 0,
-    }
+    Channel { position: 1, ..Channel::new(id, tenant_id, "tzgg", "通知公告", ChannelKind::List, UpdateClass::Dynamic, 0) }
 }
 
 fn document(id: i64, tenant_id: i64, channel_id: i64, doc_no: Option<&str>) -> Document {

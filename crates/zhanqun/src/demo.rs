@@ -44,35 +44,13 @@ impl Builder {
         for (pos, (slug, name, kind, class, children)) in columns.iter().enumerate() {
             let id = new_id();
             self.commands.push(Command::CreateChannel {
-                channel: Channel {
-                    id,
-                    tenant_id: tenant.id,
-                    parent_id: None,
-                    slug: slug.to_string(),
-                    name: name.to_string(),
-                    kind: *kind,
-                    update_class: *class,
-                    position: pos as i64,
-                    link_url: None,
-                    created_at: self.now,
-                },
+                channel: Channel { position: pos as i64, ..Channel::new(id, tenant.id, *slug, *name, *kind, *class, self.now) },
             });
             ids.push((*slug, id));
             for (cpos, (cslug, cname)) in children.iter().enumerate() {
                 let cid = new_id();
                 self.commands.push(Command::CreateChannel {
-                    channel: Channel {
-                        id: cid,
-                        tenant_id: tenant.id,
-                        parent_id: Some(id),
-                        slug: cslug.to_string(),
-                        name: cname.to_string(),
-                        kind: *kind,
-                        update_class: *class,
-                        position: cpos as i64,
-                        link_url: None,
-                        created_at: self.now,
-                    },
+                    channel: Channel { parent_id: Some(id), position: cpos as i64, ..Channel::new(cid, tenant.id, *cslug, *cname, *kind, *class, self.now) },
                 });
                 ids.push((*cslug, cid));
             }

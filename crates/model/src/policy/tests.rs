@@ -39,18 +39,7 @@ fn people() -> Vec<(&'static str, Option<User>)> {
 /// error here until it has its rows.
 fn rows() -> Vec<(String, Command, Target)> {
     let tenant = Tenant::new(SITE, "t", "t", TenantKind::Township, "T", 0);
-    let channel = Channel {
-        id: 5,
-        tenant_id: SITE,
-        parent_id: None,
-        slug: "c".into(),
-        name: "c".into(),
-        kind: ChannelKind::List,
-        update_class: UpdateClass::Dynamic,
-        position: 0,
-        link_url: None,
-        created_at: 0,
-    };
+    let channel = Channel::new(5, SITE, "c", "c", ChannelKind::List, UpdateClass::Dynamic, 0);
     let document = Document::draft(9, SITE, 5, "t", "o", 0);
     let attachment = Attachment {
         id: 8,
