@@ -9,8 +9,8 @@ use axum::{Extension, Form};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::session::{Browser, cookie_token, set_cookie};
-use super::{Page, layout, my_sites, render, render_status, words};
+use super::session::{Browser, set_cookie};
+use super::{Page, layout, render, render_status, words};
 use crate::App;
 use crate::api::session::{check_credentials, open_session};
 use crate::client::{ClientAddr, FromTrustedProxy};
@@ -84,8 +84,7 @@ pub async fn login(
     r
 }
 
-pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, b: Browser) -> Response {
-    let _ = cookie_token(&headers);
+pub async fn logout(State(app): State<Arc<App>>, b: Browser) -> Response {
     let p = zhanqun_platform::proposal(Some(b.user.id), b.client_ip.clone(), zhanqun_model::Command::DeleteSession { token_sha256: b.token_sha256.clone() });
     if let Err(e) = crate::api::propose(&app, p).await {
         return Page::Failed(e.1).into_response();
@@ -96,13 +95,12 @@ pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, b: Browser)
 }
 
 pub async fn password_page(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
-    let sites = my_sites(&app, &b.user).await?;
     let policy = app.store.password_policy().await?;
     render(
         &app,
         "admin/password.html",
         context! {
-            layout => layout(&b, &sites.iter().collect::<Vec<_>>(), None), must => b.user.must_change_password,
+            layout => layout(&b, None), must => b.user.must_change_password,
             policy => context! { min_length => policy.min_length, min_classes => policy.min_classes },
             error => (), field => (), done => false,
         },
@@ -117,7 +115,6 @@ pub struct PasswordForm {
 }
 
 pub async fn change_password(State(app): State<Arc<App>>, b: Browser, Form(form): Form<PasswordForm>) -> Result<Page, Page> {
-    let sites = my_sites(&app, &b.user).await?;
     let policy = app.store.password_policy().await?;
     let show = |error: Option<String>, field: Option<&str>, done: bool, status: StatusCode| {
         render_status(
@@ -125,7 +122,7 @@ pub async fn change_password(State(app): State<Arc<App>>, b: Browser, Form(form)
             status,
             "admin/password.html",
             context! {
-                layout => layout(&b, &sites.iter().collect::<Vec<_>>(), None), must => b.user.must_change_password && !done,
+                layout => layout(&b, None), must => b.user.must_change_password && !done,
                 policy => context! { min_length => policy.min_length, min_classes => policy.min_classes },
                 error, field, done,
             },

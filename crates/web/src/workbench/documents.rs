@@ -77,7 +77,7 @@ pub async fn list(State(app): State<Arc<App>>, b: Browser, Path(code): Path<Stri
         &app,
         "admin/documents.html",
         context! {
-            layout => layout(&b, &[&t], Some(&t)),
+            layout => layout(&b, Some(&t)),
             docs => docs.iter().map(|d| item(&t, d)).collect::<Vec<_>>(), next, first => q.after.is_some(),
             channels => channels.iter().filter(|c| holds_documents(c.kind)).map(|c| context! { id => c.id.to_string(), name => c.name }).collect::<Vec<_>>(),
             states, years => (this_year - 9..=this_year).rev().map(|y| y.to_string()).collect::<Vec<_>>(),
@@ -122,7 +122,7 @@ pub async fn new_page(State(app): State<Arc<App>>, b: Browser, Path(code): Path<
         &app,
         "admin/new.html",
         context! {
-            layout => layout(&b, &[&t], Some(&t)),
+            layout => layout(&b, Some(&t)),
             channels => channels.iter().filter(|c| holds_documents(c.kind)).map(|c| context! { id => c.id, name => c.name }).collect::<Vec<_>>(),
             error => (), title => "",
         },
@@ -153,7 +153,7 @@ pub async fn create(State(app): State<Arc<App>>, b: Browser, Path(code): Path<St
                 e.status(),
                 "admin/new.html",
                 context! {
-                    layout => layout(&b, &[&t], Some(&t)),
+                    layout => layout(&b, Some(&t)),
                     channels => channels.iter().filter(|c| holds_documents(c.kind)).map(|c| context! { id => c.id, name => c.name }).collect::<Vec<_>>(),
                     error => text, title => form.title,
                 },
@@ -197,15 +197,11 @@ pub async fn open(State(app): State<Arc<App>>, b: Browser, Path((code, id)): Pat
     let d = app.store.document(t.id, id).await?.ok_or(Page::NotYours)?;
     let editable = matches!(d.state, DocState::Draft | DocState::Withdrawn) && b.user.may(t.id, zhanqun_model::policy::WRITERS);
     if !editable {
-        let notice = q.saved.is_some().then(|| if workflow_started(d.state) { "已保存并提交审核。" } else { "已完成。" });
+        let notice = q.saved.is_some().then(|| if zhanqun_model::workflow::under_review(d.state) { "已保存并提交审核。" } else { "已完成。" });
         return review::show(&app, &b, &t, &d, None, notice).await;
     }
     let form = EditorForm::from_document(&t, &d);
     editor(&app, &b, &t, &d, &form, Editing { saved: q.saved.is_some(), ..Default::default() }, StatusCode::OK).await
-}
-
-fn workflow_started(s: DocState) -> bool {
-    zhanqun_model::workflow::under_review(s)
 }
 
 #[derive(Default)]
@@ -230,7 +226,7 @@ async fn editor(app: &App, b: &Browser, t: &Tenant, d: &Document, form: &EditorF
         status,
         "admin/editor.html",
         context! {
-            layout => layout(b, &[t], Some(t)), doc => item(t, d), form => Value::from_serialize(form),
+            layout => layout(b, Some(t)), doc => item(t, d), form => Value::from_serialize(form),
             body_html => Value::from_safe_string(for_workbench(t, &form.body_html)),
             channels => channels.iter().filter(|c| holds_documents(c.kind)).map(|c| context! { id => c.id.to_string(), name => c.name }).collect::<Vec<_>>(),
             attachments => attachments.iter().map(|a| context! { id => a.id, name => a.file_name, size => a.size, url => format!("/admin/sites/{}/attachments/{}", t.code, a.id) }).collect::<Vec<_>>(),

@@ -50,5 +50,5 @@ pub async fn show(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page>
         });
     }
     let platform = b.user.platform_role.map(|r| r.as_str());
-    render(&app, "admin/home.html", context! { layout => layout(&b, &sites.iter().collect::<Vec<_>>(), None), cards, platform })
+    render(&app, "admin/home.html", context! { layout => layout(&b, None), cards, platform })
 }

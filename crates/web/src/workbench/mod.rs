@@ -62,17 +62,10 @@ pub fn router() -> Router<Arc<App>> {
         .layer(axum::middleware::from_fn(session::check_csrf))
 }
 
-/// The pieces every workbench page shows: who is logged in, their sites
-/// and what they may open, the CSRF token for the page's forms.
-fn layout(b: &Browser, sites: &[&Tenant], current: Option<&Tenant>) -> Value {
+/// The pieces every workbench page shows: who is logged in, what they may
+/// open in the site at hand, the CSRF token for the page's forms.
+fn layout(b: &Browser, current: Option<&Tenant>) -> Value {
     let u = &b.user;
-    let my_sites: Vec<Value> = sites
-        .iter()
-        .map(|t| {
-            let roles: Vec<&str> = u.grants.iter().filter(|g| g.tenant_id == t.id).map(|g| words::role(g.role)).collect();
-            context! { code => t.code, name => t.name, roles => roles.join("、") }
-        })
-        .collect();
     let platform = u.platform_role.map(|r| match r {
         zhanqun_model::PlatformRole::Admin => "系统管理员",
         zhanqun_model::PlatformRole::Security => "安全管理员",
@@ -89,7 +82,7 @@ fn layout(b: &Browser, sites: &[&Tenant], current: Option<&Tenant>) -> Value {
             username => u.username, name => if u.display_name.is_empty() { u.username.clone() } else { u.display_name.clone() }, platform,
             platform_code => u.platform_role.map(|r| r.as_str()),
         },
-        csrf => b.csrf, sites => my_sites, site,
+        csrf => b.csrf, site,
     }
 }
 
@@ -180,6 +173,12 @@ fn render(app: &App, name: &str, ctx: Value) -> Result<Page, Page> {
 
 fn render_status(app: &App, status: StatusCode, name: &str, ctx: Value) -> Result<Page, Page> {
     Ok(Page::Html(status, app.templates.render(name, ctx)?))
+}
+
+/// A body for an API handler, read from JSON exactly as the API reads it,
+/// so a workbench form is checked by the same types as a client's request.
+pub fn body<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(v).map_err(|e| ApiError::Unprocessable("invalid_field".into(), e.to_string()))
 }
 
 /// Percent-encodes a value for a URL query.

@@ -5,7 +5,7 @@
 //! - 审计管理员: the audit trail with filters, CSV export, chain check.
 //!
 //! Every form hands the API's own handler the JSON body a client would
-//! send ([`super::site::body`]).
+//! send ([`super::body`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,8 +17,7 @@ use minijinja::{Value, context};
 use serde_json::json;
 use zhanqun_model::{Lifecycle, TenantRole};
 
-use super::site::body;
-use super::{Browser, Page, layout, render, words};
+use super::{Browser, Page, body, layout, render, words};
 use crate::App;
 use crate::api::{self, WriteRefused};
 
@@ -46,11 +45,7 @@ pub async fn sites(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page
     let lifecycles: Vec<Value> = Lifecycle::ALL.iter().map(|l| context! { code => l.as_str(), name => lifecycle_name(*l) }).collect();
     let portals: Vec<Value> =
         dir.tenants().filter(|t| t.kind == zhanqun_model::TenantKind::Portal).map(|t| context! { code => t.code, name => t.name }).collect();
-    render(
-        &app,
-        "admin/platform_sites.html",
-        context! { layout => layout(&b, &[], None), sites, lifecycles, portals, cluster => Value::from_serialize(&status) },
-    )
+    render(&app, "admin/platform_sites.html", context! { layout => layout(&b, None), sites, lifecycles, portals, cluster => Value::from_serialize(&status) })
 }
 
 /// `GET /admin/platform/sites/{code}`: one site's settings (系统管理员).
@@ -60,11 +55,7 @@ pub async fn site(State(app): State<Arc<App>>, b: Browser, Path(code): Path<Stri
     }
     let t = api::tenant_by_code(&app, &code).await?;
     let lifecycles: Vec<Value> = Lifecycle::ALL.iter().map(|l| context! { code => l.as_str(), name => lifecycle_name(*l) }).collect();
-    render(
-        &app,
-        "admin/platform_site.html",
-        context! { layout => layout(&b, &[], None), t => Value::from_serialize(&t), hosts => t.hosts.join("\n"), lifecycles },
-    )
+    render(&app, "admin/platform_site.html", context! { layout => layout(&b, None), t => Value::from_serialize(&t), hosts => t.hosts.join("\n"), lifecycles })
 }
 
 /// `POST /admin/platform/{action}`: one change by a platform administrator.
@@ -154,7 +145,7 @@ pub async fn accounts(State(app): State<Arc<App>>, b: Browser) -> Result<Page, P
     let sites: Vec<Value> = dir.tenants().map(|t| context! { code => t.code, name => t.name }).collect();
     let roles: Vec<Value> = TenantRole::ALL.iter().map(|r| context! { code => r.as_str(), name => words::role(*r) }).collect();
     let policy = app.store.password_policy().await?;
-    render(&app, "admin/accounts.html", context! { layout => layout(&b, &[], None), users, sites, roles, policy => Value::from_serialize(policy) })
+    render(&app, "admin/accounts.html", context! { layout => layout(&b, None), users, sites, roles, policy => Value::from_serialize(policy) })
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -196,7 +187,7 @@ pub async fn audit(State(app): State<Arc<App>>, b: Browser, Query(q): Query<Audi
     render(
         &app,
         "admin/audit.html",
-        context! { layout => layout(&b, &[], None), rows, sites, site, action, older => oldest, csv, check => Value::from_serialize(&check) },
+        context! { layout => layout(&b, None), rows, sites, site, action, older => oldest, csv, check => Value::from_serialize(&check) },
     )
 }
 

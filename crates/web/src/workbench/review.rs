@@ -44,7 +44,7 @@ pub async fn waiting_for(app: &App, user: &User, t: &Tenant, limit: i64) -> Resu
 pub async fn queue(State(app): State<Arc<App>>, b: Browser, Path(code): Path<String>) -> Result<Page, Page> {
     let t = my_site(&app, &b, &code).await?;
     let docs = waiting_for(&app, &b.user, &t, 100).await?;
-    render(&app, "admin/review.html", context! { layout => layout(&b, &[&t], Some(&t)), docs => docs.iter().map(|d| item(&t, d)).collect::<Vec<_>>() })
+    render(&app, "admin/review.html", context! { layout => layout(&b, Some(&t)), docs => docs.iter().map(|d| item(&t, d)).collect::<Vec<_>>() })
 }
 
 fn stage_name(s: Option<ReviewStage>) -> Option<&'static str> {
@@ -102,7 +102,7 @@ pub async fn show(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, error: 
         status,
         "admin/document.html",
         context! {
-            layout => layout(b, &[t], Some(t)), doc => item(t, d), body_html => Value::from_safe_string(body),
+            layout => layout(b, Some(t)), doc => item(t, d), body_html => Value::from_safe_string(body),
             meta => context! {
                 index_no => d.meta.index_no, doc_no => d.meta.doc_no, issuing_organ => d.meta.issuing_organ, written_date => d.meta.written_date,
                 topic => d.meta.topic, disclosure => d.meta.disclosure.map(|x| x.as_str()), disclosure_basis => d.meta.disclosure_basis,
@@ -136,7 +136,7 @@ pub async fn diff(State(app): State<Arc<App>>, b: Browser, Path((code, id)): Pat
     render(
         &app,
         "admin/diff.html",
-        context! { layout => layout(&b, &[&t], Some(&t)), doc => item(&t, &d), diff, from, to, latest, editable => matches!(d.state, DocState::Draft | DocState::Withdrawn) },
+        context! { layout => layout(&b, Some(&t)), doc => item(&t, &d), diff, from, to, latest, editable => matches!(d.state, DocState::Draft | DocState::Withdrawn) },
     )
 }
 

@@ -66,8 +66,8 @@ pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
 
 /// Whether the browser reached us over TLS: directly, or through a trusted
 /// proxy that says so (`X-Forwarded-Proto: https`).
-pub fn over_tls(parts_or_headers: &HeaderMap, from_trusted_proxy: bool) -> bool {
-    from_trusted_proxy && parts_or_headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+pub fn over_tls(headers: &HeaderMap, from_trusted_proxy: bool) -> bool {
+    from_trusted_proxy && headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 
 /// `Set-Cookie` for a new session, or (`token` empty) one that clears it.
@@ -110,7 +110,7 @@ impl IntoResponse for NotLoggedIn {
             NotLoggedIn::Expired { next } => to_login(&next, true),
             NotLoggedIn::MustChangePassword => Redirect::to("/admin/password").into_response(),
             NotLoggedIn::ForScript(why) => (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], why).into_response(),
-            NotLoggedIn::Broken(e) => e.into_response(),
+            NotLoggedIn::Broken(e) => super::Page::Failed(e).into_response(),
         }
     }
 }

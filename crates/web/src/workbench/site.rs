@@ -3,7 +3,7 @@
 //! 系统管理员 keeps them, and the annual self-inspection report.
 //!
 //! Each form posts to `…/site/{action}`, which hands the API's own handler
-//! the same JSON body a client would send, so the checks, the policy and
+//! the same JSON body a client would send ([`super::body`]), so the checks, the policy and
 //! the audit trail are the API's.
 
 use std::collections::HashMap;
@@ -14,18 +14,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use zhanqun_model::{Tenant, TenantRole, UpdateClass};
 
-use super::{Browser, Page, layout, render};
+use super::{Browser, Page, body, layout, render};
 use crate::api::{self, WriteRefused};
 use crate::{ApiError, App};
-
-/// A body for an API handler, read from JSON exactly as the API reads it.
-pub fn body<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
-    serde_json::from_value(v).map_err(|e| ApiError::Unprocessable("invalid_field".into(), e.to_string()))
-}
 
 /// The site, for its 站点管理员 or the 系统管理员 (who builds every site's
 /// columns but reads none of its documents).
@@ -76,7 +70,7 @@ pub async fn show(State(app): State<Arc<App>>, b: Browser, Path(code): Path<Stri
         &app,
         "admin/site.html",
         context! {
-            layout => layout(&b, &[&t], Some(&t)), tree, tops, classes, year, report => report.map(|r| minijinja::Value::from_serialize(&r)),
+            layout => layout(&b, Some(&t)), tree, tops, classes, year, report => report.map(|r| minijinja::Value::from_serialize(&r)),
             settings => context! { name => t.name, hosts => t.hosts, site_id_code => t.site_id_code, icp => t.icp, police_record => t.police_record, mailbox => t.mailbox, lifecycle => t.lifecycle.as_str() },
             may_settings => b.user.is_platform_admin(),
         },
