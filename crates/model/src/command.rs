@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::repost::{Feed, PollResult, RepostMode, RepostProof, RepostRule, Submission};
 use crate::{Attachment, Channel, Document, DocumentPatch, Millis, Tenant, TenantPatch, User};
 
 /// What goes into the Raft log.
@@ -227,6 +228,78 @@ pub enum Command {
     DeleteSession {
         token_sha256: String,
     },
+    /// The part a column plays for the platform (`policy-repost`…), or none.
+    SetChannelRole {
+        tenant_id: i64,
+        channel_id: i64,
+        role: Option<String>,
+    },
+    /// A site's tags, replacing the ones it had (repost rules target them).
+    SetTenantTags {
+        tenant_id: i64,
+        tags: Vec<String>,
+    },
+    /// A feed from above for the leader to poll (系统管理员).
+    CreateFeed {
+        feed: Feed,
+    },
+    DeleteFeed {
+        feed_id: i64,
+    },
+    /// What the leader's poll of a feed brought: new and updated items
+    /// become source documents, and the rules fed by the feed fan them out,
+    /// in this one entry.
+    RecordFeedPoll {
+        feed_id: i64,
+        result: PollResult,
+    },
+    CreateRepostRule {
+        rule: RepostRule,
+    },
+    DeleteRepostRule {
+        tenant_id: i64,
+        rule_id: i64,
+    },
+    /// A portal editor reposts one published document of their site to
+    /// chosen sites, by hand.
+    RepostDocument {
+        tenant_id: i64,
+        document_id: i64,
+        targets: Vec<i64>,
+        role: String,
+        mode: RepostMode,
+        deadline_ms: Millis,
+    },
+    /// A target site's editor takes an optional repost: the copy is shown.
+    AcceptRepost {
+        tenant_id: i64,
+        repost_id: i64,
+    },
+    /// A target site's editor declines an optional repost, saying why.
+    RefuseRepost {
+        tenant_id: i64,
+        repost_id: i64,
+        reason: String,
+    },
+    /// What the platform's own fetch of each copy's public URL answered.
+    RecordRepostProofs {
+        proofs: Vec<RepostProof>,
+    },
+    /// 信息报送: a site's editor offers a published document to a portal column.
+    SubmitUpward {
+        submission: Submission,
+    },
+    /// A portal editor publishes a submission on the portal, crediting its origin.
+    AdoptSubmission {
+        portal_id: i64,
+        submission_id: i64,
+    },
+    /// A portal editor gives a submission back, saying why.
+    ReturnSubmission {
+        portal_id: i64,
+        submission_id: i64,
+        reason: String,
+    },
     /// Several commands applied all-or-nothing: an import, a demo load.
     Batch {
         commands: Vec<Command>,
@@ -246,6 +319,8 @@ pub enum Domain {
     Workflow,
     /// Accounts, roles, sessions and the password policy.
     Accounts,
+    /// Feeds, repost rules, reposts and 信息报送: documents crossing sites.
+    Reposts,
     /// Several commands at once: each goes to its own domain.
     Batch,
 }
@@ -262,7 +337,21 @@ impl Command {
             | MoveChannel { .. }
             | ReorderChannels { .. }
             | DeleteChannel { .. }
-            | SetUpdateClass { .. } => Domain::Sites,
+            | SetUpdateClass { .. }
+            | SetChannelRole { .. }
+            | SetTenantTags { .. } => Domain::Sites,
+            CreateFeed { .. }
+            | DeleteFeed { .. }
+            | RecordFeedPoll { .. }
+            | CreateRepostRule { .. }
+            | DeleteRepostRule { .. }
+            | RepostDocument { .. }
+            | AcceptRepost { .. }
+            | RefuseRepost { .. }
+            | RecordRepostProofs { .. }
+            | SubmitUpward { .. }
+            | AdoptSubmission { .. }
+            | ReturnSubmission { .. } => Domain::Reposts,
             CreateDocument { .. } | UpdateDocument { .. } | RestoreRevision { .. } | AddAttachment { .. } => Domain::Documents,
             SubmitDocument { .. }
             | ApproveDocument { .. }
@@ -322,6 +411,20 @@ impl Command {
             Command::CreateSession { .. } => "create_session",
             Command::TouchSession { .. } => "touch_session",
             Command::DeleteSession { .. } => "delete_session",
+            Command::SetChannelRole { .. } => "set_channel_role",
+            Command::SetTenantTags { .. } => "set_tenant_tags",
+            Command::CreateFeed { .. } => "create_feed",
+            Command::DeleteFeed { .. } => "delete_feed",
+            Command::RecordFeedPoll { .. } => "record_feed_poll",
+            Command::CreateRepostRule { .. } => "create_repost_rule",
+            Command::DeleteRepostRule { .. } => "delete_repost_rule",
+            Command::RepostDocument { .. } => "repost_document",
+            Command::AcceptRepost { .. } => "accept_repost",
+            Command::RefuseRepost { .. } => "refuse_repost",
+            Command::RecordRepostProofs { .. } => "record_repost_proofs",
+            Command::SubmitUpward { .. } => "submit_upward",
+            Command::AdoptSubmission { .. } => "adopt_submission",
+            Command::ReturnSubmission { .. } => "return_submission",
             Command::Batch { .. } => "batch",
         }
     }
@@ -339,7 +442,21 @@ impl Command {
             | Command::SetValidity { tenant_id, document_id, .. }
             | Command::ScheduleDocument { tenant_id, document_id, .. }
             | Command::PublishDocument { tenant_id, document_id }
-            | Command::WithdrawDocument { tenant_id, document_id } => Some((*tenant_id, *document_id)),
+            | Command::WithdrawDocument { tenant_id, document_id }
+            | Command::RepostDocument { tenant_id, document_id, .. } => Some((*tenant_id, *document_id)),
+            Command::SubmitUpward { submission } => Some((submission.tenant_id, submission.document_id)),
+            Command::SetChannelRole { .. }
+            | Command::SetTenantTags { .. }
+            | Command::CreateFeed { .. }
+            | Command::DeleteFeed { .. }
+            | Command::RecordFeedPoll { .. }
+            | Command::CreateRepostRule { .. }
+            | Command::DeleteRepostRule { .. }
+            | Command::AcceptRepost { .. }
+            | Command::RefuseRepost { .. }
+            | Command::RecordRepostProofs { .. }
+            | Command::AdoptSubmission { .. }
+            | Command::ReturnSubmission { .. } => None,
             Command::CreateTenant { .. }
             | Command::UpdateTenant { .. }
             | Command::CreateChannel { .. }
@@ -399,6 +516,19 @@ impl Command {
             // name, not its id.
             Command::UnlockAccount { .. } => (None, None),
             Command::SetPasswordPolicy { .. } | Command::DeleteSession { .. } | Command::Batch { .. } => (None, None),
+            Command::SetChannelRole { tenant_id, channel_id, .. } => (Some(*tenant_id), Some(*channel_id)),
+            Command::SetTenantTags { tenant_id, .. } => (Some(*tenant_id), Some(*tenant_id)),
+            Command::CreateFeed { feed } => (Some(feed.tenant_id), Some(feed.id)),
+            Command::DeleteFeed { feed_id } | Command::RecordFeedPoll { feed_id, .. } => (None, Some(*feed_id)),
+            Command::CreateRepostRule { rule } => (Some(rule.tenant_id), Some(rule.id)),
+            Command::DeleteRepostRule { tenant_id, rule_id } => (Some(*tenant_id), Some(*rule_id)),
+            Command::RepostDocument { tenant_id, document_id, .. } => (Some(*tenant_id), Some(*document_id)),
+            Command::AcceptRepost { tenant_id, repost_id } | Command::RefuseRepost { tenant_id, repost_id, .. } => (Some(*tenant_id), Some(*repost_id)),
+            Command::RecordRepostProofs { .. } => (None, None),
+            Command::SubmitUpward { submission } => (Some(submission.tenant_id), Some(submission.id)),
+            Command::AdoptSubmission { portal_id, submission_id } | Command::ReturnSubmission { portal_id, submission_id, .. } => {
+                (Some(*portal_id), Some(*submission_id))
+            }
         }
     }
 
@@ -434,6 +564,19 @@ impl Command {
                 Some(id) => format!("{validity}, replaced by {id}"),
                 None => validity.to_string(),
             }),
+            Command::SetChannelRole { role, .. } => Some(role.clone().unwrap_or_else(|| "no role".into())),
+            Command::SetTenantTags { tags, .. } => Some(tags.join(", ")),
+            Command::CreateFeed { feed } => Some(format!("{} {}", feed.name, feed.url)),
+            Command::RecordFeedPoll { result, .. } => Some(match result {
+                crate::repost::PollResult::Fetched { items, skipped, .. } => format!("{} items, {skipped} skipped", items.len()),
+                crate::repost::PollResult::Failed { reason, .. } => format!("failed: {reason}"),
+            }),
+            Command::CreateRepostRule { rule } => Some(format!("{} → {} ({})", rule.name, rule.role, rule.mode)),
+            Command::RepostDocument { targets, mode, .. } => Some(format!("{mode} to {} sites", targets.len())),
+            Command::RefuseRepost { reason, .. } | Command::ReturnSubmission { reason, .. } => Some(reason.clone()),
+            Command::RecordRepostProofs { proofs } => Some(format!("{} copies fetched", proofs.len())),
+            Command::SubmitUpward { submission } => Some(format!("document {} to portal column {}", submission.document_id, submission.channel_id)),
+            Command::DeleteFeed { .. } | Command::DeleteRepostRule { .. } | Command::AcceptRepost { .. } | Command::AdoptSubmission { .. } => None,
             // Named by their subject alone; secrets (password hashes,
             // session tokens) never go into the trail.
             Command::CreateTenant { .. }

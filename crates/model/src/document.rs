@@ -144,6 +144,13 @@ pub struct Document {
     /// When a published document is withdrawn (by the leader).
     #[serde(default)]
     pub unpublish_at: Option<Millis>,
+    /// A copy (转载, or a 信息报送 the portal adopted) names its source:
+    /// its content follows the source and its page links back to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<i64>,
+    /// Where a document came from outside the platform: a feed item's link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_url: Option<String>,
 }
 
 // A document is its content plus its life; reading and writing the content
@@ -204,6 +211,8 @@ impl Document {
             replaced_by: None,
             publish_at: None,
             unpublish_at: None,
+            copy_of: None,
+            origin_url: None,
         }
     }
 

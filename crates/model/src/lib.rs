@@ -9,6 +9,7 @@
 pub mod command;
 pub mod document;
 pub mod policy;
+pub mod repost;
 pub mod revision;
 pub mod rules;
 pub mod tenant;

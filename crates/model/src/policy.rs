@@ -80,6 +80,16 @@ pub fn need(command: &Command, target: &Target) -> Vec<Need> {
         ResetPassword { .. } | SetAccountDisabled { .. } | RevokeSessions { .. } | UnlockAccount { .. } => account(),
         ChangePassword { user_id, .. } | CreateSession { user_id, .. } | TouchSession { user_id, .. } => Need::Owner(*user_id),
         DeleteSession { .. } => Need::Anyone,
+        SetChannelRole { tenant_id, .. } => Need::Builder(*tenant_id),
+        SetTenantTags { .. } | CreateFeed { .. } | DeleteFeed { .. } => Need::PlatformAdmin,
+        // The leader's own doings: polling feeds, fetching copies.
+        RecordFeedPoll { .. } | RecordRepostProofs { .. } => Need::System,
+        CreateRepostRule { rule } => Need::SiteRole(rule.tenant_id, WRITERS),
+        DeleteRepostRule { tenant_id, .. } | RepostDocument { tenant_id, .. } | AcceptRepost { tenant_id, .. } | RefuseRepost { tenant_id, .. } => {
+            Need::SiteRole(*tenant_id, WRITERS)
+        }
+        SubmitUpward { submission } => Need::SiteRole(submission.tenant_id, WRITERS),
+        AdoptSubmission { portal_id, .. } | ReturnSubmission { portal_id, .. } => Need::SiteRole(*portal_id, WRITERS),
         Batch { commands } => return commands.iter().flat_map(|c| need(c, target)).collect(),
     }]
 }

@@ -177,6 +177,11 @@ pub mod limits {
     pub const LINK_URL: Limit = line("link_url", 2_000);
     pub const DISPLAY_NAME: Limit = line("display_name", 50);
     pub const FILE_NAME: Limit = line("file name", 200);
+    /// Feeds, repost rules, site tags and rule filters.
+    pub const FEED_NAME: Limit = line("name", 60);
+    pub const RULE_NAME: Limit = line("name", 100);
+    pub const TAG: Limit = line("tag", 30);
+    pub const FILTER_WORD: Limit = line("filter word", 50);
 
     /// Every limit above, for the documentation and its test.
     pub const ALL: &[Limit<'static>] = &[
@@ -197,6 +202,10 @@ pub mod limits {
         LINK_URL,
         DISPLAY_NAME,
         FILE_NAME,
+        FEED_NAME,
+        RULE_NAME,
+        TAG,
+        FILTER_WORD,
     ];
 
     /// A document body, sanitized HTML, in bytes.

@@ -147,12 +147,29 @@ pub struct Channel {
     pub position: i64,
     pub link_url: Option<String>,
     pub created_at: Millis,
+    /// The part the column plays for the platform, e.g. `policy-repost`:
+    /// reposts land in the target site's column of the rule's role. At most
+    /// one column of a site plays a role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 impl Channel {
     /// A top-level column with its identity and kind: first among its
     /// siblings, no link. Callers set the parent, position or link they need.
     pub fn new(id: i64, tenant_id: i64, slug: impl Into<String>, name: impl Into<String>, kind: ChannelKind, update_class: UpdateClass, at: Millis) -> Channel {
-        Channel { id, tenant_id, parent_id: None, slug: slug.into(), name: name.into(), kind, update_class, position: 0, link_url: None, created_at: at }
+        Channel {
+            id,
+            tenant_id,
+            parent_id: None,
+            slug: slug.into(),
+            name: name.into(),
+            kind,
+            update_class,
+            position: 0,
+            link_url: None,
+            created_at: at,
+            role: None,
+        }
     }
 }

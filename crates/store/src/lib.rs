@@ -17,6 +17,7 @@ macro_rules! sql {
 mod apply;
 mod audit;
 mod query;
+mod reposts;
 mod rows;
 mod snapshot;
 
@@ -32,6 +33,7 @@ use tokio::sync::Mutex;
 pub use apply::Touched;
 pub use audit::{AuditEntry, AuditLine, ChainCheck};
 pub use query::{After, DocumentFilter, Due, LiveSession, Page};
+pub use reposts::{FeedStatus, ProofDue, RepostQuery, RepostRow, SubmissionCount, SubmissionRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 

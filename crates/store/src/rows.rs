@@ -29,7 +29,7 @@ pub(crate) fn tenant(row: &SqliteRow, hosts: Vec<String>) -> Result<Tenant> {
     })
 }
 
-pub(crate) const CHANNEL_COLUMNS: &str = "id, tenant_id, parent_id, slug, name, kind, update_class, position, link_url, created_at";
+pub(crate) const CHANNEL_COLUMNS: &str = "id, tenant_id, parent_id, slug, name, kind, update_class, position, link_url, created_at, role";
 
 pub(crate) fn channel(row: &SqliteRow) -> Result<Channel> {
     Ok(Channel {
@@ -43,10 +43,11 @@ pub(crate) fn channel(row: &SqliteRow) -> Result<Channel> {
         position: row.try_get("position")?,
         link_url: row.try_get("link_url")?,
         created_at: row.try_get("created_at")?,
+        role: row.try_get("role")?,
     })
 }
 
-pub(crate) const DOCUMENT_COLUMNS: &str = "id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at, index_no, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_basis, disclosure_reason, validity, created_by, needs_secrecy_review, review_stage, return_reason, return_stage, returned_by, returned_at, secrecy_passed, secrecy_conclusion, secrecy_by, secrecy_at, needs_interpretation, interprets, interpretation_kind, replaced_by, publish_at, unpublish_at";
+pub(crate) const DOCUMENT_COLUMNS: &str = "id, tenant_id, channel_id, title, body_html, summary, source, author, state, created_at, updated_at, published_at, index_no, doc_no, issuing_organ, written_date, topic, disclosure, disclosure_basis, disclosure_reason, validity, created_by, needs_secrecy_review, review_stage, return_reason, return_stage, returned_by, returned_at, secrecy_passed, secrecy_conclusion, secrecy_by, secrecy_at, needs_interpretation, interprets, interpretation_kind, replaced_by, publish_at, unpublish_at, copy_of, origin_url";
 
 /// `disclosure` is stored as text; the empty string is "not chosen yet".
 pub(crate) fn disclosure_text(d: Option<zhanqun_model::Disclosure>) -> &'static str {
@@ -110,6 +111,8 @@ pub(crate) fn document(row: &SqliteRow) -> Result<Document> {
         replaced_by: row.try_get("replaced_by")?,
         publish_at: row.try_get("publish_at")?,
         unpublish_at: row.try_get("unpublish_at")?,
+        copy_of: row.try_get("copy_of")?,
+        origin_url: row.try_get("origin_url")?,
     })
 }
 
@@ -154,4 +157,26 @@ pub(crate) async fn user(conn: &mut SqliteConnection, id: i64) -> Result<Option<
         disabled_at: row.try_get("disabled_at")?,
         must_change_password: row.try_get("must_change_password")?,
     }))
+}
+
+pub(crate) fn repost_rule(row: &SqliteRow) -> Result<zhanqun_model::repost::RepostRule> {
+    Ok(zhanqun_model::repost::RepostRule {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        name: row.try_get("name")?,
+        source: json_column(row, "source")?,
+        filter: json_column(row, "filter")?,
+        targets: json_column(row, "targets")?,
+        role: row.try_get("role")?,
+        mode: parse(row.try_get("mode")?)?,
+        deadline_ms: row.try_get("deadline_ms")?,
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+/// A column holding JSON the state machine wrote.
+fn json_column<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> Result<T> {
+    let text: &str = row.try_get(column)?;
+    serde_json::from_str(text).map_err(|e| crate::StoreError::Corrupt(format!("{column}: {e}")))
 }

@@ -107,6 +107,38 @@ fn rows() -> Vec<(String, Command, Target)> {
         ("touch_session (a browser session in use)".into(), Command::TouchSession { token_sha256: String::new(), user_id: OWNER }, plain),
         ("delete_session (log out)".into(), Command::DeleteSession { token_sha256: String::new() }, plain),
     ]);
+    use crate::repost::*;
+    let feed = Feed { id: 3, name: "f".into(), url: "https://x/".into(), tenant_id: t, channel_id: 5, poll_seconds: 600, allow_private: false, created_at: 0 };
+    let rule = RepostRule {
+        id: 4,
+        tenant_id: t,
+        name: "r".into(),
+        source: RepostSource::Feed { feed_id: 3 },
+        filter: RepostFilter::default(),
+        targets: RepostTargets::All,
+        role: "policy-repost".into(),
+        mode: RepostMode::Mandatory,
+        deadline_ms: DEFAULT_DEADLINE_MS,
+        created_at: 0,
+        created_by: None,
+    };
+    let submission = Submission { id: 6, tenant_id: t, document_id: d, portal_id: OTHER_SITE, channel_id: 5, created_at: 0, created_by: None };
+    let fetched = PollResult::Fetched { etag: None, last_modified: None, items: vec![], skipped: 0, skipped_reason: None };
+    rows.extend([
+        ("set_channel_role".to_string(), Command::SetChannelRole { tenant_id: t, channel_id: 5, role: Some("policy-repost".into()) }, plain),
+        ("set_tenant_tags".into(), Command::SetTenantTags { tenant_id: t, tags: vec![] }, plain),
+        ("create_feed, delete_feed".into(), Command::CreateFeed { feed }, plain),
+        ("record_feed_poll, record_repost_proofs (the leader)".into(), Command::RecordFeedPoll { feed_id: 3, result: fetched }, plain),
+        ("create_repost_rule, delete_repost_rule (the rule's site)".into(), Command::CreateRepostRule { rule }, plain),
+        (
+            "repost_document (from this site)".into(),
+            Command::RepostDocument { tenant_id: t, document_id: d, targets: vec![OTHER_SITE], role: "r".into(), mode: RepostMode::Optional, deadline_ms: 1 },
+            plain,
+        ),
+        ("accept_repost, refuse_repost (into this site)".into(), Command::AcceptRepost { tenant_id: t, repost_id: 1 }, plain),
+        ("submit_upward (信息报送 from this site)".into(), Command::SubmitUpward { submission }, plain),
+        ("adopt_submission, return_submission (to this portal)".into(), Command::AdoptSubmission { portal_id: t, submission_id: 6 }, plain),
+    ]);
     // Every kind of command has a row (a batch is checked command by command).
     for (_, c, _) in &rows {
         match c {
@@ -141,6 +173,20 @@ fn rows() -> Vec<(String, Command, Target)> {
             | Command::CreateSession { .. }
             | Command::TouchSession { .. }
             | Command::DeleteSession { .. }
+            | Command::SetChannelRole { .. }
+            | Command::SetTenantTags { .. }
+            | Command::CreateFeed { .. }
+            | Command::DeleteFeed { .. }
+            | Command::RecordFeedPoll { .. }
+            | Command::RecordRepostProofs { .. }
+            | Command::CreateRepostRule { .. }
+            | Command::DeleteRepostRule { .. }
+            | Command::RepostDocument { .. }
+            | Command::AcceptRepost { .. }
+            | Command::RefuseRepost { .. }
+            | Command::SubmitUpward { .. }
+            | Command::AdoptSubmission { .. }
+            | Command::ReturnSubmission { .. }
             | Command::Batch { .. } => {}
         }
     }

@@ -92,7 +92,7 @@ pub(crate) async fn link_attachments(conn: &mut SqliteConnection, tenant_id: i64
     Ok(())
 }
 
-async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document, attachment_ids: &[i64], touched: &mut Touched) -> Step<Applied> {
+pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document, attachment_ids: &[i64], touched: &mut Touched) -> Step<Applied> {
     let organ_code = tenant_exists(conn, d.tenant_id).await?;
     channel_in_tenant(conn, d.tenant_id, d.channel_id).await?;
     check_document(p.version, d)?;
@@ -184,7 +184,8 @@ pub(crate) async fn check_interpretation_link(conn: &mut SqliteConnection, d: &D
 pub(crate) async fn check_doc_no_unique(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
     let Some(no) = &d.meta.doc_no else { return Ok(()) };
     let other: Option<i64> = if p.made_under(1) {
-        sqlx::query_scalar("SELECT id FROM documents WHERE tenant_id = ? AND doc_no = ? AND issuing_organ = ? AND id != ?")
+        // A copy's 文号 is its source organ's, not a clash on the site.
+        sqlx::query_scalar("SELECT id FROM documents WHERE tenant_id = ? AND doc_no = ? AND issuing_organ = ? AND id != ? AND copy_of IS NULL")
             .bind(d.tenant_id)
             .bind(no)
             .bind(&d.meta.issuing_organ)

@@ -13,6 +13,7 @@ use super::{Step, Touched, permission};
 async fn editable(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64) -> Step<Document> {
     let d = load_document(conn, tenant_id, id).await?;
     permission::step(conn, p, &d, zhanqun_model::workflow::Step::Edit).await?;
+    super::reposts::not_a_copy(&d)?;
     if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
         return Err(Rejection::conflict(
             "not_editable",
@@ -42,6 +43,7 @@ pub(crate) async fn update_document(
     }
     touched.tenants.insert(tenant_id);
     touched.documents.insert((tenant_id, id));
+    super::reposts::sync_copies(conn, p, id, touched).await?;
     Ok(Applied { id: Some(id), index_no: Some(d.content.meta.index_no) })
 }
 
@@ -109,6 +111,7 @@ pub(crate) async fn restore(conn: &mut SqliteConnection, p: &Proposal, tenant_id
     write(conn, p, &d).await?;
     touched.tenants.insert(tenant_id);
     touched.documents.insert((tenant_id, id));
+    super::reposts::sync_copies(conn, p, id, touched).await?;
     Ok(Applied { id: Some(id), index_no: Some(d.content.meta.index_no) })
 }
 

@@ -7,7 +7,8 @@
 //!
 //! The permission policy is asked first (`permission`); then each command
 //! goes to the module of its domain (`Command::domain`): `sites`,
-//! `documents` (with `edit`), `workflow`, `accounts`. This module only
+//! `documents` (with `edit`), `workflow`, `accounts`, `reposts` (with
+//! `feeds` and `submissions`). This module only
 //! dispatches and keeps the transaction.
 
 use std::collections::BTreeSet;
@@ -20,8 +21,11 @@ use crate::{Result, Store, StoreError, audit};
 mod accounts;
 mod documents;
 mod edit;
+mod feeds;
 mod permission;
+mod reposts;
 mod sites;
+mod submissions;
 mod workflow;
 
 /// What an applied entry touched, so that derived state (render caches,
@@ -138,6 +142,7 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
             Domain::Documents => documents::apply(conn, p, cmd, touched).await,
             Domain::Workflow => workflow::apply(conn, p, cmd, touched).await,
             Domain::Accounts => accounts::apply(conn, p, cmd, touched).await,
+            Domain::Reposts => reposts::apply(conn, p, cmd, touched).await,
             Domain::Batch => {
                 let Command::Batch { commands } = cmd else { return Err(misrouted(cmd)) };
                 let mut last = Applied::default();

@@ -27,7 +27,42 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
             sqlx::query("UPDATE channels SET update_class = ? WHERE id = ?").bind(update_class.as_str()).bind(channel_id).execute(&mut *conn).await?;
             changed(*tenant_id, *channel_id, touched)
         }
+        Command::SetChannelRole { tenant_id, channel_id, role } => {
+            channel_in_tenant(conn, *tenant_id, *channel_id).await?;
+            if let Some(role) = role {
+                check_role_free(conn, *tenant_id, role, *channel_id).await?;
+            }
+            sqlx::query("UPDATE channels SET role = ? WHERE id = ?").bind(role).bind(channel_id).execute(&mut *conn).await?;
+            changed(*tenant_id, *channel_id, touched)
+        }
+        Command::SetTenantTags { tenant_id, tags } => {
+            tenant_exists(conn, *tenant_id).await?;
+            if tags.len() > 20 {
+                return Err(Rejection::invalid("too_many_tags", "a site has at most 20 tags").into());
+            }
+            sqlx::query("DELETE FROM tenant_tags WHERE tenant_id = ?").bind(tenant_id).execute(&mut *conn).await?;
+            for tag in tags {
+                super::reposts::check_tag(tag)?;
+                sqlx::query("INSERT OR IGNORE INTO tenant_tags (tenant_id, tag) VALUES (?, ?)").bind(tenant_id).bind(tag).execute(&mut *conn).await?;
+            }
+            Ok(Applied { id: Some(*tenant_id), index_no: None })
+        }
         other => Err(misrouted(other)),
+    }
+}
+
+/// A column role is valid and played by no other column of the site.
+async fn check_role_free(conn: &mut SqliteConnection, tenant_id: i64, role: &str, channel_id: i64) -> Step {
+    super::reposts::check_role(role)?;
+    let other: Option<String> = sqlx::query_scalar("SELECT name FROM channels WHERE tenant_id = ? AND role = ? AND id != ?")
+        .bind(tenant_id)
+        .bind(role)
+        .bind(channel_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match other {
+        Some(name) => Err(Rejection::conflict("role_taken", format!("the column 「{name}」 of this site already plays the role `{role}`")).into()),
+        None => Ok(()),
     }
 }
 
@@ -156,19 +191,25 @@ async fn create_channel(conn: &mut SqliteConnection, p: &Proposal, c: &zhanqun_m
     if taken.is_some() {
         return Err(Rejection::conflict("duplicate_slug", format!("this site already has a channel `{}`", c.slug)).into());
     }
-    sqlx::query("INSERT INTO channels (id, tenant_id, parent_id, slug, name, kind, update_class, position, link_url, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)")
-        .bind(c.id)
-        .bind(c.tenant_id)
-        .bind(c.parent_id)
-        .bind(&c.slug)
-        .bind(&c.name)
-        .bind(c.kind.as_str())
-        .bind(c.update_class.as_str())
-        .bind(c.position)
-        .bind(&c.link_url)
-        .bind(c.created_at)
-        .execute(&mut *conn)
-        .await?;
+    if let Some(role) = &c.role {
+        check_role_free(conn, c.tenant_id, role, c.id).await?;
+    }
+    sqlx::query(
+        "INSERT INTO channels (id, tenant_id, parent_id, slug, name, kind, update_class, position, link_url, created_at, role) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+    )
+    .bind(c.id)
+    .bind(c.tenant_id)
+    .bind(c.parent_id)
+    .bind(&c.slug)
+    .bind(&c.name)
+    .bind(c.kind.as_str())
+    .bind(c.update_class.as_str())
+    .bind(c.position)
+    .bind(&c.link_url)
+    .bind(c.created_at)
+    .bind(&c.role)
+    .execute(&mut *conn)
+    .await?;
     touched.tenants.insert(c.tenant_id);
     Ok(Applied { id: Some(c.id), index_no: None })
 }

@@ -54,6 +54,7 @@ fn done(d: &Document, touched: &mut Touched) -> Step<Applied> {
 pub(crate) async fn submit(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
     let d = load_document(conn, tenant_id, id).await?;
     permission::step(conn, p, &d, WorkStep::Submit).await?;
+    super::reposts::not_a_copy(&d)?;
     if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
         return Err(wrong_state(&d, "only a draft (or a withdrawn document) can be submitted").into());
     }
@@ -184,7 +185,9 @@ async fn publish_one(conn: &mut SqliteConnection, p: &Proposal, d: &Document, to
         .execute(&mut *conn)
         .await?;
     done(d, touched)?;
-    Ok(())
+    super::reposts::sync_copies(conn, p, d.id, touched).await?;
+    let published = load_document(conn, d.tenant_id, d.id).await?;
+    super::reposts::by_rules(conn, p, &published, None, touched).await
 }
 
 /// Publishes an approved document. A policy and its approved 政策解读 are
@@ -255,7 +258,11 @@ pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_i
     {
         return Err(Rejection::conflict("too_early", format!("the withdrawal is scheduled for {}", zhanqun_model::time::format_minute(at))).into());
     }
+    if d.copy_of.is_some() {
+        super::reposts::before_copy_withdrawn(conn, p, &d).await?;
+    }
     set(conn, p, &d, DocState::Withdrawn, None).await?;
+    super::reposts::sync_copies(conn, p, d.id, touched).await?;
     // A withdrawn policy takes its 政策解读 with it: they explain a text
     // that is no longer public.
     for i in interpretations_of(conn, &d).await?.iter().filter(|i| i.state == DocState::Published) {
@@ -279,6 +286,7 @@ pub(crate) async fn set_validity(
     use zhanqun_model::Validity;
     let d = load_document(conn, tenant_id, id).await?;
     permission::step(conn, p, &d, WorkStep::SetValidity).await?;
+    super::reposts::not_a_copy(&d)?;
     if !matches!(d.state, DocState::Published | DocState::Withdrawn) {
         return Err(wrong_state(&d, "有效性 is changed on a published document; a draft sets it with its other metadata").into());
     }
@@ -301,6 +309,7 @@ pub(crate) async fn set_validity(
         .bind(d.id)
         .execute(&mut *conn)
         .await?;
+    super::reposts::sync_copies(conn, p, d.id, touched).await?;
     done(&d, touched)
 }
 

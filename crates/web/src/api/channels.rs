@@ -30,6 +30,9 @@ pub struct NewChannel {
     #[serde(default)]
     position: i64,
     link_url: Option<String>,
+    /// The part the column plays, e.g. `policy-repost` (reposts land here).
+    #[serde(default)]
+    role: Option<String>,
 }
 
 fn default_kind() -> ChannelKind {
@@ -66,6 +69,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
         position: body.position,
         link_url: body.link_url,
         created_at: now_ms(),
+        role: body.role,
     };
     let (headers, _) = propose(&app, caller.propose(Command::CreateChannel { channel: channel.clone() })).await?;
     Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&channel)))

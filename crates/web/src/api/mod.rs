@@ -8,6 +8,7 @@ mod csv;
 pub(crate) mod documents;
 pub(crate) mod inspection;
 mod openapi;
+pub(crate) mod reposts;
 pub(crate) mod revisions;
 mod search;
 pub(crate) mod session;
@@ -95,6 +96,22 @@ pub(super) fn endpoints() -> Vec<(&'static str, &'static str, MethodRouter<Arc<A
         endpoint!(get "/audit/verify" => audit::verify),
         endpoint!(get "/settings/password-policy" => users::password_policy),
         endpoint!(put "/settings/password-policy" => users::set_password_policy),
+        endpoint!(get "/feeds" => reposts::list_feeds),
+        endpoint!(post "/feeds" => reposts::create_feed),
+        endpoint!(put "/tenants/{code}/channels/{id}/role" => reposts::set_channel_role),
+        endpoint!(put "/tenants/{code}/tags" => reposts::set_tags),
+        endpoint!(get "/tenants/{code}/repost-rules" => reposts::list_rules),
+        endpoint!(post "/tenants/{code}/repost-rules" => reposts::create_rule),
+        endpoint!(delete "/tenants/{code}/repost-rules/{id}" => reposts::delete_rule),
+        endpoint!(post "/tenants/{code}/documents/{id}/reposts" => reposts::repost),
+        endpoint!(get "/tenants/{code}/reposts" => reposts::list_reposts),
+        endpoint!(post "/tenants/{code}/reposts/{id}/accept" => reposts::accept),
+        endpoint!(post "/tenants/{code}/reposts/{id}/refuse" => reposts::refuse),
+        endpoint!(post "/tenants/{code}/documents/{id}/submissions" => reposts::submit_upward),
+        endpoint!(get "/tenants/{code}/submissions" => reposts::list_submissions),
+        endpoint!(post "/tenants/{code}/submissions/{id}/adopt" => reposts::adopt),
+        endpoint!(post "/tenants/{code}/submissions/{id}/return" => reposts::give_back),
+        endpoint!(get "/tenants/{code}/submission-counts" => reposts::submission_counts),
     ]
 }
 

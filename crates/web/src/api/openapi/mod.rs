@@ -143,6 +143,27 @@ fn operations() -> Vec<Op> {
             .query("page", false, int(1, 100), "from 1 (results deeper than 10,000 are not served)")
             .query("per_page", false, int(1, 100), "default 20"),
         op("get", "/cluster/status", "Members, leader, term, applied index and lag of each node (系统管理员)", 200, Json("ClusterStatus")),
+        op("get", "/feeds", "Feeds from above and how their polls went: last success, failing reason (系统管理员)", 200, Json("Feeds")),
+        op("post", "/feeds", "Add a feed (RSS 2.0, Atom 1.0, JSON Feed 1.1) for the leader to poll; items become documents of the source site's column (系统管理员)", 201, Json("Feed")).body("NewFeed"),
+        op("put", "/tenants/{code}/channels/{id}/role", "The part a column plays, e.g. policy-repost (reposts land there); null for none; 409 role_taken (site admin or 系统管理员)", 200, Json("Channel")).body("NewRole"),
+        op("put", "/tenants/{code}/tags", "A site's tags, replacing its old ones (系统管理员); repost rules target them", 200, Json("Tags")).body("NewTags"),
+        op("get", "/tenants/{code}/repost-rules", "The repost rules a site keeps (people of the site)", 200, Json("RepostRules")),
+        op("post", "/tenants/{code}/repost-rules", "A repost rule: documents published from a feed or a column go to the targets' column of `role` (editor of the site)", 201, Json("RepostRule")).body("NewRule"),
+        op("delete", "/tenants/{code}/repost-rules/{id}", "Delete a repost rule; copies already placed stay", 200, Json("Done")),
+        op("post", "/tenants/{code}/documents/{id}/reposts", "Repost a published document by hand to the named sites (portal editor); answers the tracking rows, `no_column` for sites lacking the role", 201, Json("Reposts")).body("NewRepost"),
+        op("get", "/tenants/{code}/reposts", "The tracking board (out: what the site reposted) or inbox (in: what reached it): per site, state, deadline, overdue, proof", 200, JsonOrCsv("Reposts"))
+            .query("direction", false, json!({ "enum": ["out", "in"] }), "default out")
+            .query("format", false, json!({ "enum": ["json", "csv"] }), "csv for 绩效考核"),
+        op("post", "/tenants/{code}/reposts/{id}/accept", "Accept an optional repost: the copy is shown (editor of the target site)", 200, Json("Done")),
+        op("post", "/tenants/{code}/reposts/{id}/refuse", "Refuse an optional repost, with a reason (editor of the target site)", 200, Json("Done")).body("ReturnBody"),
+        op("post", "/tenants/{code}/documents/{id}/submissions", "信息报送: offer a published document to a portal column (editor)", 201, Json("Done")).body("NewSubmission"),
+        op("get", "/tenants/{code}/submissions", "信息报送 of the site (out) or to the portal (in)", 200, Json("Submissions"))
+            .query("direction", false, json!({ "enum": ["out", "in"] }), "default out"),
+        op("post", "/tenants/{code}/submissions/{id}/adopt", "Adopt a 信息报送: published on the portal, its origin credited and linked (portal editor)", 200, Json("Done")),
+        op("post", "/tenants/{code}/submissions/{id}/return", "Return a 信息报送 with a reason (portal editor)", 200, Json("Done")).body("ReturnBody"),
+        op("get", "/tenants/{code}/submission-counts", "Per site, a year's 信息报送 to this portal: submitted, adopted, returned", 200, JsonOrCsv("SubmissionCounts"))
+            .query("year", true, int(2000, 2100), "the year")
+            .query("format", false, json!({ "enum": ["json", "csv"] }), "csv downloads it"),
     ]
 }
 

@@ -55,12 +55,34 @@ fn doc_no() -> Value {
 }
 
 /// A site or column code.
+/// A column role, e.g. `policy-repost`; `null` where it may be none.
+pub fn role() -> Value {
+    json!({ "type": ["string", "null"], "pattern": "^[a-z0-9-]{1,40}$" })
+}
+
+fn role_required() -> Value {
+    json!({ "type": "string", "pattern": "^[a-z0-9-]{1,40}$" })
+}
+
 pub fn code() -> Value {
     json!({ "type": "string", "pattern": "^[a-z][a-z0-9-]{1,31}$" })
 }
 
 fn host() -> Value {
     json!({ "type": "string", "maxLength": 253, "pattern": r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$" })
+}
+
+/// Where a repost rule sends documents: every site, sites of a kind, with
+/// a tag, or a list of sites.
+fn repost_targets() -> Value {
+    let closed =
+        |required: &[&str], properties: Value| json!({ "type": "object", "additionalProperties": false, "required": required, "properties": properties });
+    json!({ "oneOf": [
+        closed(&["type"], json!({ "type": { "const": "all" } })),
+        closed(&["type", "kind"], json!({ "type": { "const": "kind" }, "kind": { "enum": ["portal", "township", "department", "special"] } })),
+        closed(&["type", "tag"], json!({ "type": { "const": "tag" }, "tag": text(zhanqun_model::rules::limits::TAG, true) })),
+        closed(&["type", "sites"], json!({ "type": { "const": "list" }, "sites": { "type": "array", "minItems": 1, "maxItems": 1000, "items": code() } })),
+    ] })
 }
 
 /// A time in a request: milliseconds since the epoch, or Beijing time.
@@ -162,7 +184,7 @@ pub fn all() -> Value {
     let channel = json!({ "type": "object", "required": ["id", "tenant_id", "slug", "name", "kind"], "properties": {
         "id": { "type": "integer" }, "tenant_id": { "type": "integer" }, "parent_id": opt_int, "slug": string, "name": string,
         "kind": { "enum": ["list", "page", "link", "disclosure", "interaction"] }, "update_class": { "enum": ["dynamic", "regular", "static"] },
-        "position": { "type": "integer" }, "link_url": opt_string } });
+        "position": { "type": "integer" }, "link_url": opt_string, "role": opt_string } });
     let attachment = json!({ "type": "object", "required": ["id", "tenant_id", "sha256", "size", "content_type", "file_name"], "properties": {
         "id": { "type": "integer" }, "tenant_id": { "type": "integer" }, "document_id": opt_int, "sha256": string, "size": { "type": "integer" },
         "content_type": string, "file_name": string, "created_at": { "type": "integer" }, "created_by": opt_int, "url": string } });
@@ -210,7 +232,8 @@ pub fn all() -> Value {
             "slug": code(), "name": text(CHANNEL_NAME, true),
             "kind": { "enum": ["list", "page", "link", "disclosure", "interaction"] }, "update_class": { "enum": ["dynamic", "regular", "static"] },
             "parent_id": id(), "position": { "type": "integer", "minimum": -1_000_000, "maximum": 1_000_000 },
-            "link_url": { "type": "string", "maxLength": LINK_URL.max_chars, "pattern": r"^(https?://[^\s\u0000-\u001f\u007f-\u009f]+|/[^/\s\u0000-\u001f\u007f-\u009f][^\s\u0000-\u001f\u007f-\u009f]*)$" } })),
+            "link_url": { "type": "string", "maxLength": LINK_URL.max_chars, "pattern": r"^(https?://[^\s\u0000-\u001f\u007f-\u009f]+|/[^/\s\u0000-\u001f\u007f-\u009f][^\s\u0000-\u001f\u007f-\u009f]*)$" },
+            "role": role() })),
         "NewName": closed(&["name"], json!({ "name": text(CHANNEL_NAME, true) })),
         "NewParent": closed(&["parent_id"], json!({ "parent_id": { "type": ["integer", "null"], "minimum": 1, "maximum": 9_007_199_254_740_991_i64 } })),
         "NewUpdateClass": closed(&["update_class"], json!({ "update_class": { "enum": ["dynamic", "regular", "static"] } })),
@@ -233,6 +256,37 @@ pub fn all() -> Value {
         "Upload": { "type": "object", "additionalProperties": false, "required": ["file"], "properties": {
             "file": { "type": "string", "format": "binary", "description": "the file, with its name (at most 200 characters, no hidden characters)" },
             "document_id": id() } },
+        "NewFeed": closed(&["name", "url", "site", "channel_id"], json!({
+            "name": text(FEED_NAME, true), "url": { "type": "string", "maxLength": LINK_URL.max_chars, "pattern": "^https?://[!-~]+$" },
+            "site": code(), "channel_id": id(), "poll_seconds": { "type": "integer", "minimum": 60, "maximum": 86_400, "description": "default 900" },
+            "allow_private": { "type": "boolean", "description": "let the poller reach loopback, link-local and private addresses (a feed inside the government network)" } })),
+        "NewRole": closed(&["role"], json!({ "role": role() })),
+        "NewTags": closed(&["tags"], json!({ "tags": { "type": "array", "maxItems": 20, "items": text(TAG, true) } })),
+        "NewRule": closed(&["name", "source", "targets", "role", "mode"], json!({
+            "name": text(RULE_NAME, true),
+            "source": { "oneOf": [
+                closed(&["type", "feed_id"], json!({ "type": { "const": "feed" }, "feed_id": id() })),
+                closed(&["type", "site", "channel_id"], json!({ "type": { "const": "column" }, "site": code(), "channel_id": id() })) ] },
+            "topics": { "type": "array", "maxItems": 20, "items": text(FILTER_WORD, true), "description": "主题分类: any of these" },
+            "keywords": { "type": "array", "maxItems": 20, "items": text(FILTER_WORD, true), "description": "any of these in the title or summary" },
+            "targets": repost_targets(),
+            "role": role_required(), "mode": { "enum": ["mandatory", "optional"] },
+            "deadline_hours": { "type": ["integer", "null"], "minimum": 1, "maximum": 720, "description": "default 24" } })),
+        "NewRepost": closed(&["sites", "role", "mode"], json!({
+            "sites": { "type": "array", "minItems": 1, "maxItems": 1000, "items": code() },
+            "role": role_required(), "mode": { "enum": ["mandatory", "optional"] },
+            "deadline_hours": { "type": ["integer", "null"], "minimum": 1, "maximum": 720, "description": "default 24" } })),
+        "NewSubmission": closed(&["portal", "channel_id"], json!({ "portal": code(), "channel_id": id() })),
+        "Feeds": { "type": "object", "required": ["items"], "properties": { "items": { "type": "array" } } },
+        "Feed": { "type": "object", "required": ["id", "name", "url", "tenant_id", "channel_id", "poll_seconds"] },
+        "Tags": { "type": "object", "required": ["tags"], "properties": { "tags": { "type": "array", "items": string } } },
+        "RepostRule": { "type": "object", "required": ["id", "tenant_id", "name", "source", "targets", "role", "mode", "deadline_ms"] },
+        "RepostRules": items("RepostRule"),
+        "Reposts": { "type": "object", "required": ["items"], "properties": { "items": { "type": "array", "items": { "type": "object",
+            "required": ["id", "source_id", "tenant_id", "site_code", "mode", "state", "deadline_at", "overdue"] } } } },
+        "Submissions": { "type": "object", "required": ["items"], "properties": { "items": { "type": "array" } } },
+        "SubmissionCounts": { "type": "object", "required": ["year", "items"], "properties": { "year": { "type": "integer" }, "items": { "type": "array", "items": {
+            "type": "object", "required": ["tenant_id", "site_name", "submitted", "adopted", "returned"] } } } },
         "NewUser": closed(&["username", "password"], json!({
             "username": { "type": "string", "pattern": r"^[A-Za-z0-9._-]{2,64}$" }, "display_name": text(DISPLAY_NAME, true), "password": password,
             "platform_role": { "enum": ["admin", "security", "auditor"], "description": "refused: platform accounts come from the operator" },
