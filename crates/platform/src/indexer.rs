@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use zhanqun_cluster::Node;
 use zhanqun_model::{ChannelKind, Document};
@@ -56,7 +55,7 @@ pub fn search_doc(d: &Document, channel_kind: Option<ChannelKind>) -> SearchDoc 
     SearchDoc {
         id: d.id,
         tenant_id: d.tenant_id,
-        dedup_key: repost_key(&d.title, d.meta.doc_no.as_deref(), &body),
+        dedup_key: repost_key(d),
         title: d.title.clone(),
         body,
         doc_no: d.meta.doc_no.clone(),
@@ -69,17 +68,11 @@ pub fn search_doc(d: &Document, channel_kind: Option<ChannelKind>) -> SearchDoc 
     }
 }
 
-/// Copies of one source carry the same title, 文号 and text; search shows
-/// them once. (When reposting records its source explicitly, the source id
-/// is the better key; content identity is what the store can say today.)
-fn repost_key(title: &str, doc_no: Option<&str>, body: &str) -> u64 {
-    let mut h = Sha256::new();
-    for part in [title.trim(), doc_no.unwrap_or("").trim(), body.trim()] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    let digest = h.finalize();
-    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")).max(1)
+/// Copies of one source show once in search: a copy records its source
+/// (`copy_of`), and the source and all its copies share the source's id as
+/// their key. (Ids are positive, so no key is 0.)
+fn repost_key(d: &Document) -> u64 {
+    d.copy_of.unwrap_or(d.id) as u64
 }
 
 fn strip_tags(html: &str) -> String {
@@ -158,12 +151,7 @@ async fn rebuild_here(index: &SearchIndex, node: &Node) -> BoxResult<()> {
 async fn catch_up(index: &SearchIndex, node: &Node, from: u64) -> BoxResult<bool> {
     let position = node.applied_index();
     let Some(commands) = node.logged_commands(from + 1, position).await? else { return Ok(false) };
-    let mut keys = Vec::new();
-    for c in &commands {
-        c.document_keys(&mut keys);
-    }
-    keys.sort_unstable();
-    keys.dedup();
+    let keys = node.store.documents_touched_by(&commands).await?;
     index_keys(index, &node.store, keys.iter().copied()).await?;
     index.commit(position)?;
     tracing::info!(from, to = position, documents = keys.len(), "search index caught up from the log");

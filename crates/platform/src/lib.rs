@@ -17,6 +17,7 @@
 
 pub mod derived;
 pub mod directory;
+pub mod feeds;
 pub mod ids;
 pub mod indexer;
 pub mod inspection;
@@ -24,6 +25,7 @@ pub mod login_guard;
 pub mod operator;
 pub mod page_cache;
 pub mod passwords;
+pub mod reposts;
 pub mod schedule;
 pub mod worker;
 

@@ -289,6 +289,15 @@ impl Store {
             .collect())
     }
 
+    /// The (site, id) of the source of a copy of site `tenant_id`.
+    pub async fn copy_source(&self, tenant_id: i64, copy_id: i64) -> Result<Option<(i64, i64)>> {
+        Ok(sqlx::query_as("SELECT s.tenant_id, s.id FROM documents c JOIN documents s ON s.id = c.copy_of WHERE c.tenant_id = ? AND c.id = ?")
+            .bind(tenant_id)
+            .bind(copy_id)
+            .fetch_optional(&self.reader())
+            .await?)
+    }
+
     pub async fn tenant_tags(&self, tenant_id: i64) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT tag FROM tenant_tags WHERE tenant_id = ? ORDER BY tag").bind(tenant_id).fetch_all(&self.reader()).await?)
     }

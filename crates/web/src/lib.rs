@@ -18,6 +18,7 @@ mod headers;
 pub mod heavy;
 pub mod operator;
 mod peer;
+pub mod probe;
 mod public;
 mod refusals;
 pub mod sanitize;

@@ -12,6 +12,8 @@ use anyhow::{Context, bail};
 use zhanqun_cluster::{Node, NodeConfig};
 use zhanqun_model::{Command, PlatformRole, Proposal, User};
 use zhanqun_platform::indexer::Indexer;
+use zhanqun_platform::feeds::{FeedMetrics, FeedPoller};
+use zhanqun_platform::reposts::{Gauges, Proofs};
 use zhanqun_platform::schedule::Scheduler;
 use zhanqun_platform::worker::Workers;
 use zhanqun_platform::{Derived, new_id, now_ms};
@@ -260,6 +262,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut workers = Workers::default();
     workers.spawn(Indexer::new(search_index, node.clone(), search_changes));
     workers.spawn(Scheduler::new(node.clone()));
+    let feed_metrics = FeedMetrics::new(&node.metrics.registry);
+    workers.spawn(FeedPoller::new(node.clone(), Arc::new(zhanqun_web::probe::sanitize_feed_body), feed_metrics));
+    workers.spawn(Proofs::new(node.clone(), Arc::new(zhanqun_web::probe::RouterProbe::new(app.clone()))));
+    workers.spawn(Gauges::new(node.clone(), &node.metrics.registry));
 
     // Serve first: a joining node must answer the leader before it is a member.
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -268,10 +268,11 @@ async fn document(app: &App, mount: &Mount, channels: &[Channel], site: Value, d
         .iter()
         .map(|i| context! { title => i.title, url => doc_url(mount, i.id), kind => i.interpretation_kind.map(|k| k.as_str()) })
         .collect();
+    let origin = origin_of(app, mount, d).await?;
     Ok(app.templates.render(
         "document.html",
         context! {
-            site, column, channel => c.map(|c| context! { name => c.name, url => mount.channel_url(c) }), parent, attachments,
+            site, column, origin, channel => c.map(|c| context! { name => c.name, url => mount.channel_url(c) }), parent, attachments,
             policy, interpretations, kind => d.interpretation_kind.map(|k| k.as_str()), replaced,
             still_valid => d.meta.validity == zhanqun_model::Validity::Valid,
             doc => context! {
@@ -282,6 +283,22 @@ async fn document(app: &App, mount: &Mount, channels: &[Channel], site: Value, d
             },
         },
     )?)
+}
+
+/// Where a copy (or a feed item) came from: the link its 来源 points to and
+/// its canonical URL — the original for a feed item, else the source
+/// document on its own site's host.
+async fn origin_of(app: &App, mount: &Mount, d: &Document) -> Result<Option<Value>, BoxError> {
+    if let Some(url) = &d.origin_url {
+        return Ok(Some(context! { url => url, canonical => url, name => d.meta.issuing_organ }));
+    }
+    let Some((tenant_id, id)) = app.store.copy_source(d.tenant_id, d.id).await? else { return Ok(None) };
+    let sites = app.derived.directory.current(&app.store).await?;
+    let Some(site) = sites.by_id(tenant_id) else { return Ok(None) };
+    let page = Page::Document { id };
+    let url = mount.url_of(site, &page);
+    let canonical = if site.hosts.is_empty() { url.clone() } else { Mount::own_host(site.clone(), "").absolute(&page) };
+    Ok(Some(context! { url, canonical, name => site.name }))
 }
 
 /// A document's page as it will be published, whatever its state now:
