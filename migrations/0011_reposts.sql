@@ -41,7 +41,9 @@ CREATE TABLE feeds (
     failing_reason     TEXT,
     failing_detail     TEXT,
     failures           INTEGER NOT NULL DEFAULT 0,
-    items              INTEGER NOT NULL DEFAULT 0
+    items              INTEGER NOT NULL DEFAULT 0,
+    -- 立即抓取: a poll asked for by the 系统管理员, answered by the leader.
+    poll_requested_at  INTEGER
 );
 
 -- One feed item is one document: the same GUID (or link) again updates it.

@@ -133,12 +133,16 @@ async fn api_get(server: &Server, token: &str, path: &str) -> Value {
 }
 
 async fn create_and_publish(server: &Server, token: &str, site: &str, title: &str, body_html: &str) -> i64 {
+    create_and_publish_in(server, token, site, "tzgg", title, body_html).await
+}
+
+async fn create_and_publish_in(server: &Server, token: &str, site: &str, channel: &str, title: &str, body_html: &str) -> i64 {
     let (status, _, doc) = api(
         server,
         token,
         Method::POST,
         &format!("/api/v1/tenants/{site}/documents"),
-        Some(json!({ "channel": "tzgg", "title": title, "body_html": body_html })),
+        Some(json!({ "channel": channel, "title": title, "body_html": body_html })),
     )
     .await;
     assert_eq!(status, 201, "{doc}");
@@ -271,16 +275,31 @@ async fn reposts_show_once_and_a_suspended_site_leaves_the_portal_search() {
     let token = server.all_sites_staff_token().await;
     wait_searchable(&server, &token).await;
 
-    // The same city notice carried by two townships.
+    // A city notice, reposted by the portal to two townships: search folds
+    // the copies by the source they record.
     let title = "海城市关于开展冬季消防安全大检查的通知";
     let body = "<p>各镇要全面排查火灾隐患，确保冬季消防安全。</p>";
-    create_and_publish(&server, &token, "niuzhuang", title, body).await;
-    create_and_publish(&server, &token, "xiliu", title, body).await;
+    let id = create_and_publish_in(&server, &token, "haicheng", "gsgg", title, body).await;
+    let (status, _, rows) = api(
+        &server,
+        &token,
+        Method::POST,
+        &format!("/api/v1/tenants/haicheng/documents/{id}/reposts"),
+        Some(json!({ "sites": ["niuzhuang", "xiliu"], "role": "policy-repost", "mode": "mandatory" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{rows}");
     let q = "q=%E6%B6%88%E9%98%B2%E5%AE%89%E5%85%A8%E5%A4%A7%E6%A3%80%E6%9F%A5"; // 消防安全大检查
-    let html = portal_search_until(&server, q, |html| html.contains("另有 1 个站点转载")).await;
-    assert_eq!(page_hits(&html).len(), 1, "one hit for two copies");
+    let html = portal_search_until(&server, q, |html| html.contains("另有 2 个站点转载")).await;
+    assert_eq!(page_hits(&html).len(), 1, "one hit for the source and its two copies");
     let api_view = api_get(&server, &token, &format!("/api/v1/search?{q}")).await;
-    assert_eq!((api_view["total"].as_u64(), api_view["hits"][0]["copies"].as_u64()), (Some(1), Some(1)), "{api_view}");
+    assert_eq!((api_view["total"].as_u64(), api_view["hits"][0]["copies"].as_u64()), (Some(1), Some(2)), "{api_view}");
+    // Two sites that wrote the same text themselves are two documents, not copies.
+    let other = "<p>各镇自行组织的消防安全大检查。</p>";
+    create_and_publish(&server, &token, "ganwang", "感王镇消防安全大检查", other).await;
+    create_and_publish(&server, &token, "jyj", "感王镇消防安全大检查", other).await;
+    let html = portal_search_until(&server, q, |html| page_hits(html).len() == 3).await;
+    assert!(html.contains("另有 2 个站点转载"), "{html}");
     // Each township's own search shows its own copy.
     for site in ["niuzhuang", "xiliu"] {
         let (_, html) = page(&server, None, &format!("/sites/{site}/search?{q}")).await;

@@ -246,6 +246,10 @@ pub enum Command {
     DeleteFeed {
         feed_id: i64,
     },
+    /// 立即抓取: the leader polls the feed now rather than at its interval.
+    RequestFeedPoll {
+        feed_id: i64,
+    },
     /// What the leader's poll of a feed brought: new and updated items
     /// become source documents, and the rules fed by the feed fan them out,
     /// in this one entry.
@@ -342,6 +346,7 @@ impl Command {
             | SetTenantTags { .. } => Domain::Sites,
             CreateFeed { .. }
             | DeleteFeed { .. }
+            | RequestFeedPoll { .. }
             | RecordFeedPoll { .. }
             | CreateRepostRule { .. }
             | DeleteRepostRule { .. }
@@ -415,6 +420,7 @@ impl Command {
             Command::SetTenantTags { .. } => "set_tenant_tags",
             Command::CreateFeed { .. } => "create_feed",
             Command::DeleteFeed { .. } => "delete_feed",
+            Command::RequestFeedPoll { .. } => "request_feed_poll",
             Command::RecordFeedPoll { .. } => "record_feed_poll",
             Command::CreateRepostRule { .. } => "create_repost_rule",
             Command::DeleteRepostRule { .. } => "delete_repost_rule",
@@ -449,6 +455,7 @@ impl Command {
             | Command::SetTenantTags { .. }
             | Command::CreateFeed { .. }
             | Command::DeleteFeed { .. }
+            | Command::RequestFeedPoll { .. }
             | Command::RecordFeedPoll { .. }
             | Command::CreateRepostRule { .. }
             | Command::DeleteRepostRule { .. }
@@ -519,7 +526,7 @@ impl Command {
             Command::SetChannelRole { tenant_id, channel_id, .. } => (Some(*tenant_id), Some(*channel_id)),
             Command::SetTenantTags { tenant_id, .. } => (Some(*tenant_id), Some(*tenant_id)),
             Command::CreateFeed { feed } => (Some(feed.tenant_id), Some(feed.id)),
-            Command::DeleteFeed { feed_id } | Command::RecordFeedPoll { feed_id, .. } => (None, Some(*feed_id)),
+            Command::DeleteFeed { feed_id } | Command::RequestFeedPoll { feed_id } | Command::RecordFeedPoll { feed_id, .. } => (None, Some(*feed_id)),
             Command::CreateRepostRule { rule } => (Some(rule.tenant_id), Some(rule.id)),
             Command::DeleteRepostRule { tenant_id, rule_id } => (Some(*tenant_id), Some(*rule_id)),
             Command::RepostDocument { tenant_id, document_id, .. } => (Some(*tenant_id), Some(*document_id)),
@@ -576,7 +583,11 @@ impl Command {
             Command::RefuseRepost { reason, .. } | Command::ReturnSubmission { reason, .. } => Some(reason.clone()),
             Command::RecordRepostProofs { proofs } => Some(format!("{} copies fetched", proofs.len())),
             Command::SubmitUpward { submission } => Some(format!("document {} to portal column {}", submission.document_id, submission.channel_id)),
-            Command::DeleteFeed { .. } | Command::DeleteRepostRule { .. } | Command::AcceptRepost { .. } | Command::AdoptSubmission { .. } => None,
+            Command::DeleteFeed { .. }
+            | Command::RequestFeedPoll { .. }
+            | Command::DeleteRepostRule { .. }
+            | Command::AcceptRepost { .. }
+            | Command::AdoptSubmission { .. } => None,
             // Named by their subject alone; secrets (password hashes,
             // session tokens) never go into the trail.
             Command::CreateTenant { .. }

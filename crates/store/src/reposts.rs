@@ -24,6 +24,8 @@ pub struct FeedStatus {
     pub failing_detail: Option<String>,
     pub failures: i64,
     pub items: i64,
+    /// When a 系统管理员 asked for a poll now (立即抓取).
+    pub poll_requested_at: Option<Millis>,
 }
 
 /// One source document in one target site, with the names a board shows.
@@ -108,7 +110,7 @@ pub struct ProofDue {
     pub copy_id: i64,
 }
 
-const FEED_COLUMNS: &str = "id, name, url, tenant_id, channel_id, poll_seconds, allow_private, created_at, etag, last_modified, last_poll_at, last_success_at, failing_reason, failing_detail, failures, items";
+const FEED_COLUMNS: &str = "id, name, url, tenant_id, channel_id, poll_seconds, allow_private, created_at, etag, last_modified, last_poll_at, last_success_at, failing_reason, failing_detail, failures, items, poll_requested_at";
 
 fn feed_status(r: &SqliteRow) -> Result<FeedStatus> {
     Ok(FeedStatus {
@@ -130,6 +132,7 @@ fn feed_status(r: &SqliteRow) -> Result<FeedStatus> {
         failing_detail: r.try_get("failing_detail")?,
         failures: r.try_get("failures")?,
         items: r.try_get("items")?,
+        poll_requested_at: r.try_get("poll_requested_at")?,
     })
 }
 

@@ -118,13 +118,21 @@ const PORTAL_COLUMNS: &[Column] = &[
         &[("scjg", "市场监管信息"), ("wszf", "卫生执法检查"), ("aqzf", "安全执法检查"), ("jscf", "节水行政处罚信息")],
     ),
     ("gsgg", "公示公告", ChannelKind::List, UpdateClass::Dynamic, &[]),
+    // 信息报送: what the townships and departments submit, once adopted.
+    ("jcdt", "基层动态", ChannelKind::List, UpdateClass::Dynamic, &[]),
 ];
 
 const SITE_COLUMNS: &[Column] = &[
     ("tzgg", "通知公告", ChannelKind::List, UpdateClass::Dynamic, &[]),
     ("gzdt", "工作动态", ChannelKind::List, UpdateClass::Dynamic, &[]),
     ("zfxxgk", "政府信息公开", ChannelKind::Disclosure, UpdateClass::Regular, &[("zcwj", "政策文件"), ("fdgk", "法定主动公开内容")]),
+    // Plays the `policy-repost` role: where the city's and the central
+    // government's policies are reposted.
+    ("zzwj", "上级文件转载", ChannelKind::List, UpdateClass::Regular, &[]),
 ];
+
+/// The column role reposts land in.
+const REPOST_ROLE: &str = "policy-repost";
 
 /// The 2017 notice (海政办发〔2017〕37号); the body summarizes its structure
 /// in the demo's own words.
@@ -321,6 +329,7 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
         let t = b.tenant(code, name, *kind, Some(portal.id), organ, site_id);
         site_ids.push((code, t.id));
         let ids = b.columns(&t, SITE_COLUMNS);
+        b.commands.push(Command::SetChannelRole { tenant_id: t.id, channel_id: id_of(&ids, "zzwj"), role: Some(REPOST_ROLE.into()) });
         for (i, (pattern, slug, topic)) in SITE_ITEMS.iter().enumerate() {
             let title = pattern.replace("{}", name);
             let at = now - ((i * 3 + n) as i64 * day) / 2 - 3_600_000;
@@ -340,6 +349,23 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
         }
     }
 
+    // The city's own documents (市政府文件) reach every site's repost
+    // column as soon as they are published, to be shown within 24 hours.
+    b.commands.push(Command::CreateRepostRule {
+        rule: zhanqun_model::repost::RepostRule {
+            id: new_id(),
+            tenant_id: portal.id,
+            name: "市政府文件转载到各镇、各部门".into(),
+            source: zhanqun_model::repost::RepostSource::Column { tenant_id: portal.id, channel_id: id_of(&pc, "szfwj") },
+            filter: Default::default(),
+            targets: zhanqun_model::repost::RepostTargets::All,
+            role: REPOST_ROLE.into(),
+            mode: zhanqun_model::repost::RepostMode::Mandatory,
+            deadline_ms: zhanqun_model::repost::DEFAULT_DEADLINE_MS,
+            created_at: now,
+            created_by: None,
+        },
+    });
     let told = demo_accounts(&mut b, &site_ids).await?;
     let count = b.commands.len();
     let written = node.write(Proposal::new(now, None, None, Command::Batch { commands: b.commands })).await?;

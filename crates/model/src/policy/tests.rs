@@ -127,7 +127,7 @@ fn rows() -> Vec<(String, Command, Target)> {
     rows.extend([
         ("set_channel_role".to_string(), Command::SetChannelRole { tenant_id: t, channel_id: 5, role: Some("policy-repost".into()) }, plain),
         ("set_tenant_tags".into(), Command::SetTenantTags { tenant_id: t, tags: vec![] }, plain),
-        ("create_feed, delete_feed".into(), Command::CreateFeed { feed }, plain),
+        ("create_feed, delete_feed, request_feed_poll".into(), Command::CreateFeed { feed }, plain),
         ("record_feed_poll, record_repost_proofs (the leader)".into(), Command::RecordFeedPoll { feed_id: 3, result: fetched }, plain),
         ("create_repost_rule, delete_repost_rule (the rule's site)".into(), Command::CreateRepostRule { rule }, plain),
         (
@@ -177,6 +177,7 @@ fn rows() -> Vec<(String, Command, Target)> {
             | Command::SetTenantTags { .. }
             | Command::CreateFeed { .. }
             | Command::DeleteFeed { .. }
+            | Command::RequestFeedPoll { .. }
             | Command::RecordFeedPoll { .. }
             | Command::RecordRepostProofs { .. }
             | Command::CreateRepostRule { .. }

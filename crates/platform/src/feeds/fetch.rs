@@ -17,11 +17,14 @@ pub struct Limits {
     pub max_bytes: usize,
     pub timeout: Duration,
     pub max_redirects: usize,
+    /// Which addresses a feed without `allow_private` may not reach:
+    /// [`is_internal`] (a test may call one loopback address public).
+    pub internal: fn(IpAddr) -> bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bytes: 5 * 1024 * 1024, timeout: Duration::from_secs(20), max_redirects: 3 }
+        Limits { max_bytes: 5 * 1024 * 1024, timeout: Duration::from_secs(20), max_redirects: 3, internal: is_internal }
     }
 }
 
@@ -71,7 +74,7 @@ pub fn is_internal(ip: IpAddr) -> bool {
 }
 
 /// The addresses `host` stands for, each allowed; else why not.
-async fn resolve(host: &str, port: u16, allow_private: bool) -> Result<Vec<SocketAddr>, Failure> {
+async fn resolve(host: &str, port: u16, allow_private: bool, internal: fn(IpAddr) -> bool) -> Result<Vec<SocketAddr>, Failure> {
     let host_bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = if let Ok(ip) = host_bare.parse::<IpAddr>() {
         vec![SocketAddr::new(ip, port)]
@@ -85,8 +88,11 @@ async fn resolve(host: &str, port: u16, allow_private: bool) -> Result<Vec<Socke
     if addrs.is_empty() {
         return Err((FeedFailure::Dns, format!("{host} has no address")));
     }
-    if !allow_private && let Some(bad) = addrs.iter().find(|a| is_internal(a.ip())) {
-        return Err((FeedFailure::Blocked, format!("{host} is {}: a loopback, private or link-local address (allow it for this feed if it is meant)", bad.ip())));
+    if !allow_private && let Some(bad) = addrs.iter().find(|a| internal(a.ip())) {
+        return Err((
+            FeedFailure::Blocked,
+            format!("{host} is {}: a loopback, private or link-local address (allow it for this feed if it is meant)", bad.ip()),
+        ));
     }
     Ok(addrs)
 }
@@ -108,7 +114,7 @@ async fn fetch_hops(url: &str, allow_private: bool, etag: Option<&str>, last_mod
         }
         let host = url.host_str().ok_or((FeedFailure::Connect, "a URL without a host".to_string()))?.to_string();
         let port = url.port_or_known_default().unwrap_or(80);
-        let addrs = resolve(&host, port, allow_private).await?;
+        let addrs = resolve(&host, port, allow_private, limits.internal).await?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
@@ -176,10 +182,126 @@ fn short_error(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A feed server written for these tests: answers each request by its
+    /// path and request head (`None`: never answers).
+    async fn test_feed_server(addr: &str, answer: fn(&str, &str) -> Option<Vec<u8>>) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let bound = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else { return };
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).to_string();
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    match answer(&path, &head) {
+                        Some(bytes) => {
+                            let _ = socket.write_all(&bytes).await;
+                        }
+                        None => tokio::time::sleep(Duration::from_secs(60)).await,
+                    }
+                });
+            }
+        });
+        bound
+    }
+
+    fn response(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+        let mut out = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n", body.len()).into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// 127.0.0.2 stands for a public address in these tests; the rest of
+    /// 127/8 stays loopback.
+    fn all_but_127_0_0_2(ip: IpAddr) -> bool {
+        ip != IpAddr::from([127, 0, 0, 2]) && is_internal(ip)
+    }
+
+    fn limits() -> Limits {
+        Limits { timeout: Duration::from_secs(2), max_bytes: 64 * 1024, internal: all_but_127_0_0_2, ..Limits::default() }
+    }
+
+    #[tokio::test]
+    async fn redirects_are_checked_hop_by_hop_and_bounded() {
+        let inside = test_feed_server("127.0.0.1:0", |_, _| Some(response("200 OK", "", b"<rss/>"))).await;
+        static INSIDE: std::sync::OnceLock<SocketAddr> = std::sync::OnceLock::new();
+        INSIDE.set(inside).unwrap();
+        let public = test_feed_server("127.0.0.2:0", |path, _| match path {
+            "/to-loopback" => Some(response("302 Found", &format!("location: http://{}/feed.xml\r\n", INSIDE.get().unwrap()), b"")),
+            "/loop" => Some(response("302 Found", "location: /loop\r\n", b"")),
+            "/feed.xml" => Some(response("200 OK", "etag: \"v1\"\r\n", b"<rss/>")),
+            _ => Some(response("404 Not Found", "", b"")),
+        })
+        .await;
+        let ok = fetch(&format!("http://{public}/feed.xml"), false, None, None, limits()).await.unwrap();
+        assert!(matches!(ok, Fetched::Body { ref etag, .. } if etag.as_deref() == Some("\"v1\"")), "{ok:?}");
+
+        let (reason, detail) = fetch(&format!("http://{public}/to-loopback"), false, None, None, limits()).await.unwrap_err();
+        assert_eq!(reason, FeedFailure::Blocked, "{detail}");
+        assert!(detail.contains("127.0.0.1"), "{detail}");
+        let (reason, _) = fetch(&format!("http://{public}/loop"), false, None, None, limits()).await.unwrap_err();
+        assert_eq!(reason, FeedFailure::Redirects);
+        // The same feed, allowed inside: the redirect is followed.
+        assert!(fetch(&format!("http://{public}/to-loopback"), true, None, None, limits()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_internal_list_is_refused_before_connecting() {
+        for url in ["http://127.0.0.1:9/", "http://[::1]:9/", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://localhost:9/feed"] {
+            let (reason, detail) = fetch(url, false, None, None, limits()).await.unwrap_err();
+            assert_eq!(reason, FeedFailure::Blocked, "{url}: {detail}");
+        }
+        let (reason, _) = fetch("file:///etc/passwd", false, None, None, limits()).await.unwrap_err();
+        assert_eq!(reason, FeedFailure::Blocked);
+    }
+
+    #[tokio::test]
+    async fn huge_hanging_and_conditional_answers() {
+        let server = test_feed_server("127.0.0.2:0", |path, head| match path {
+            "/huge" => Some(response("200 OK", "", &vec![b'x'; 100 * 1024])),
+            "/hang" => None,
+            "/cond" if head.to_ascii_lowercase().contains("if-none-match: \"v7\"") => Some(response("304 Not Modified", "", b"")),
+            "/cond" => Some(response("200 OK", "etag: \"v7\"\r\n", b"<rss/>")),
+            "/gone" => Some(response("410 Gone", "", b"")),
+            _ => Some(response("404 Not Found", "", b"")),
+        })
+        .await;
+        let url = |p: &str| format!("http://{server}{p}");
+        assert_eq!(fetch(&url("/huge"), false, None, None, limits()).await.unwrap_err().0, FeedFailure::TooLarge);
+        let started = std::time::Instant::now();
+        assert_eq!(fetch(&url("/hang"), false, None, None, limits()).await.unwrap_err().0, FeedFailure::Timeout);
+        assert!(started.elapsed() < Duration::from_secs(10), "the deadline holds");
+        assert_eq!(fetch(&url("/gone"), false, None, None, limits()).await.unwrap_err().0, FeedFailure::Status);
+        assert!(matches!(fetch(&url("/cond"), false, None, None, limits()).await.unwrap(), Fetched::Body { .. }));
+        assert!(matches!(fetch(&url("/cond"), false, Some("\"v7\""), None, limits()).await.unwrap(), Fetched::NotModified));
+    }
 
     #[test]
     fn internal_addresses_are_named_as_such() {
-        for ip in ["127.0.0.1", "::1", "169.254.169.254", "10.0.0.1", "172.16.5.4", "192.168.1.1", "0.0.0.0", "100.64.0.1", "::ffff:127.0.0.1", "fd00::1", "fe80::1", "::"] {
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "169.254.169.254",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::ffff:127.0.0.1",
+            "fd00::1",
+            "fe80::1",
+            "::",
+        ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip} is internal");
         }
         for ip in ["202.108.22.5", "8.8.8.8", "2400:da00::6666"] {

@@ -63,9 +63,11 @@ impl FeedPoller {
         FeedPoller { node, sanitize, metrics, limits: fetch::Limits::default(), running: Arc::default(), started: HashMap::new() }
     }
 
+    /// Its interval has passed since the last poll (this leader's, or the
+    /// one recorded), or a poll was asked for since.
     fn due(&self, f: &FeedStatus, now: i64) -> bool {
         let last = self.started.get(&f.feed.id).copied().max(f.last_poll_at).unwrap_or(0);
-        now - last >= f.feed.poll_seconds * 1000
+        now - last >= f.feed.poll_seconds * 1000 || f.poll_requested_at.is_some_and(|asked| asked >= last)
     }
 }
 
@@ -95,7 +97,8 @@ impl Worker for FeedPoller {
                 continue;
             }
             self.started.insert(f.feed.id, now);
-            let (node, sanitize, metrics, limits, running) = (self.node.clone(), self.sanitize.clone(), self.metrics.clone(), self.limits, self.running.clone());
+            let (node, sanitize, metrics, limits, running) =
+                (self.node.clone(), self.sanitize.clone(), self.metrics.clone(), self.limits, self.running.clone());
             tokio::spawn(async move {
                 let id = f.feed.id;
                 let result = poll(&f, &sanitize, limits).await;
@@ -164,7 +167,8 @@ pub fn items_of(raw: Vec<parse::RawItem>, sanitize: &Sanitize) -> (Vec<FeedItem>
         let summary = r.summary.as_deref().map(|s| strip_markup(s).trim().chars().take(1000).collect::<String>()).filter(|s| !s.is_empty());
         let doc_no = r.doc_no.as_deref().and_then(|n| zhanqun_model::rules::normalize_doc_no(n).ok());
         let link = r.link.filter(|l| (l.starts_with("https://") || l.starts_with("http://")) && l.len() <= 2000);
-        let one_line = |s: Option<String>, max: usize| s.map(|s| strip_markup(&s).split_whitespace().collect::<Vec<_>>().join(" ").chars().take(max).collect::<String>());
+        let one_line =
+            |s: Option<String>, max: usize| s.map(|s| strip_markup(&s).split_whitespace().collect::<Vec<_>>().join(" ").chars().take(max).collect::<String>());
         items.push(FeedItem {
             guid: guid.chars().take(500).collect(),
             id: new_id(),
@@ -227,10 +231,17 @@ mod tests {
     fn items_without_guid_and_link_or_title_are_skipped_and_counted() {
         let sanitize: Sanitize = Arc::new(|s: &str| s.replace("<script>x()</script>", ""));
         let raw = vec![
-            parse::RawItem { guid: Some("a".into()), title: Some("甲".into()), content: Some("<p>正文</p><script>x()</script><img src=\"https://t.example/p.gif\" width=\"1\" height=\"1\">".into()), ..Default::default() },
+            parse::RawItem {
+                guid: Some("a".into()),
+                title: Some("甲".into()),
+                content: Some("<p>正文</p><script>x()</script><img src=\"https://t.example/p.gif\" width=\"1\" height=\"1\">".into()),
+                ..Default::default()
+            },
             parse::RawItem { title: Some("无标识".into()), ..Default::default() },
             parse::RawItem { guid: Some("c".into()), ..Default::default() },
-            parse::RawItem { link: Some("https://x.gov.cn/d".into()), title: Some("乙".into()), doc_no: Some("国发[2024]5号".into()), ..Default::default() },
+            parse::RawItem {
+                link: Some("https://x.gov.cn/d".into()), title: Some("乙".into()), doc_no: Some("国发[2024]5号".into()), ..Default::default()
+            },
         ];
         let (items, skipped, why) = items_of(raw, &sanitize);
         assert_eq!(items.len(), 2);

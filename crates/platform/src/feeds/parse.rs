@@ -93,7 +93,10 @@ fn xml_feed(text: &str) -> Result<Vec<RawItem>, String> {
 
 fn xml_item(n: roxmltree::Node) -> RawItem {
     let text_of = |names: &[&str]| -> Option<String> {
-        n.children().find(|c| c.is_element() && names.contains(&c.tag_name().name())).map(|c| c.text().unwrap_or("").trim().to_string()).filter(|t| !t.is_empty())
+        n.children()
+            .find(|c| c.is_element() && names.contains(&c.tag_name().name()))
+            .map(|c| c.text().unwrap_or("").trim().to_string())
+            .filter(|t| !t.is_empty())
     };
     // Atom links are attributes; RSS links are text.
     let link = n
@@ -116,8 +119,11 @@ fn xml_item(n: roxmltree::Node) -> RawItem {
         issuing_organ: text_of(&["issuingOrgan", "publisher", "发文机关", "source", "creator"]),
         doc_no: text_of(&["docNo", "doc_no", "wenhao", "文号"]),
         written_date: text_of(&["writtenDate", "chengwenriqi", "成文日期"]).and_then(|d| civil_date(&d)),
-        topic: text_of(&["topic", "subject", "主题分类"])
-            .or_else(|| n.children().find(|c| c.tag_name().name() == "category").and_then(|c| c.attribute("term").map(str::to_string).or_else(|| c.text().map(|t| t.trim().to_string())))),
+        topic: text_of(&["topic", "subject", "主题分类"]).or_else(|| {
+            n.children()
+                .find(|c| c.tag_name().name() == "category")
+                .and_then(|c| c.attribute("term").map(str::to_string).or_else(|| c.text().map(|t| t.trim().to_string())))
+        }),
     }
 }
 
@@ -239,7 +245,10 @@ mod tests {
         let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
 <entry><id>urn:1</id><title>一</title><link rel="alternate" href="https://example.gov.cn/1"/><updated>2024-03-01T00:00:00Z</updated><summary>摘要</summary><category term="财政"/></entry></feed>"#;
         let items = parse(atom.as_bytes()).unwrap();
-        assert_eq!((items[0].guid.as_deref(), items[0].link.as_deref(), items[0].topic.as_deref()), (Some("urn:1"), Some("https://example.gov.cn/1"), Some("财政")));
+        assert_eq!(
+            (items[0].guid.as_deref(), items[0].link.as_deref(), items[0].topic.as_deref()),
+            (Some("urn:1"), Some("https://example.gov.cn/1"), Some("财政"))
+        );
 
         let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"9","title":"二","content_text":"正文","date_published":"2024-03-01T08:00:00+08:00","_gov":{"doc_no":"辽政发〔2024〕1号"}}]}"#;
         let items = parse(json.as_bytes()).unwrap();

@@ -27,6 +27,13 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
             }
             Ok(Applied { id: Some(*feed_id), index_no: None })
         }
+        Command::RequestFeedPoll { feed_id } => {
+            let asked = sqlx::query("UPDATE feeds SET poll_requested_at = ? WHERE id = ?").bind(p.at).bind(feed_id).execute(&mut *conn).await?;
+            if asked.rows_affected() == 0 {
+                return Err(Rejection::not_found("unknown_feed", format!("no feed with id {feed_id}")).into());
+            }
+            Ok(Applied { id: Some(*feed_id), index_no: None })
+        }
         Command::RecordFeedPoll { feed_id, result } => record_poll(conn, p, *feed_id, result, touched).await,
         other => Err(misrouted(other)),
     }

@@ -18,7 +18,9 @@ use super::{Step, Touched, feeds, misrouted, submissions};
 
 pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
-        Command::CreateFeed { .. } | Command::DeleteFeed { .. } | Command::RecordFeedPoll { .. } => feeds::apply(conn, p, command, touched).await,
+        Command::CreateFeed { .. } | Command::DeleteFeed { .. } | Command::RequestFeedPoll { .. } | Command::RecordFeedPoll { .. } => {
+            feeds::apply(conn, p, command, touched).await
+        }
         Command::SubmitUpward { .. } | Command::AdoptSubmission { .. } | Command::ReturnSubmission { .. } => {
             submissions::apply(conn, p, command, touched).await
         }

@@ -61,6 +61,12 @@ pub async fn create_feed(State(app): State<Arc<App>>, caller: Caller, ApiJson(bo
     Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&feed)))
 }
 
+/// 立即抓取: the leader polls the feed now.
+pub async fn poll_now(State(app): State<Arc<App>>, caller: Caller, Path(id): Path<i64>) -> WriteResult {
+    let (headers, _) = propose(&app, caller.propose(Command::RequestFeedPoll { feed_id: id })).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "id": id, "poll": "requested" })))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
