@@ -105,6 +105,11 @@ impl Gauges {
 impl Worker for Gauges {
     const NAME: &'static str = "repost gauges";
 
+    /// Every site's gauge from the first scrape on.
+    async fn start(&mut self) {
+        self.tick().await;
+    }
+
     async fn wait(&mut self) -> bool {
         tokio::time::sleep(Duration::from_secs(5)).await;
         true

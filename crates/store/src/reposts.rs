@@ -234,7 +234,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT r.tenant_id, COUNT(*) FROM reposts r JOIN documents s ON s.id = r.source_id
              WHERE r.deadline_at < ? AND s.state = 'published' AND r.state NOT IN ('refused', 'removed')
-               AND NOT (r.state IN ('shown', 'accepted') AND r.proof_status = 200)
+               AND NOT (r.state IN ('shown', 'accepted') AND COALESCE(r.proof_status, 0) = 200)
              GROUP BY r.tenant_id",
         )
         .bind(now)

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use zhanqun_platform::{new_id, now_ms};
 use zhanqun_store::RepostQuery;
 
 use super::csv::Csv;
-use super::{ApiJson, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{ApiJson, Path, Query, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
 use crate::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};

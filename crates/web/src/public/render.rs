@@ -54,7 +54,9 @@ impl Templates {
             "admin/platform_sites.html",
             "admin/platform_site.html",
             "admin/accounts.html",
-            "admin/audit.html"
+            "admin/audit.html",
+            "admin/reposts.html",
+            "admin/feeds.html"
         );
         // The default HTML escaper also escapes `/`, which turns every link
         // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.

@@ -14,6 +14,7 @@ mod account;
 mod documents;
 mod home;
 mod platform;
+mod reposts;
 mod review;
 mod session;
 mod site;
@@ -52,6 +53,11 @@ pub fn router() -> Router<Arc<App>> {
         .route("/admin/sites/{code}/site", get(site::show))
         .route("/admin/sites/{code}/site/inspection.csv", get(site::inspection_csv))
         .route("/admin/sites/{code}/site/{action}", post(site::act))
+        .route("/admin/sites/{code}/reposts", get(reposts::show))
+        .route("/admin/sites/{code}/reposts.csv", get(reposts::board_csv))
+        .route("/admin/sites/{code}/submissions.csv", get(reposts::counts_csv))
+        .route("/admin/sites/{code}/reposts/{action}", post(reposts::act))
+        .route("/admin/platform/feeds", get(platform::feeds))
         .route("/admin/platform/sites", get(platform::sites))
         .route("/admin/platform/sites/{code}", get(platform::site))
         .route("/admin/platform/accounts", get(platform::accounts))

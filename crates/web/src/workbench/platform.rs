@@ -48,6 +48,52 @@ pub async fn sites(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page
     render(&app, "admin/platform_sites.html", context! { layout => layout(&b, None), sites, lifecycles, portals, cluster => Value::from_serialize(&status) })
 }
 
+/// `GET /admin/platform/feeds`: feeds from above and how their polls go (系统管理员).
+pub async fn feeds(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
+    if !b.user.is_platform_admin() {
+        return Err(Page::NotYours);
+    }
+    let dir = app.derived.directory.current(&app.store).await?;
+    let feeds: Vec<Value> = app
+        .store
+        .feeds()
+        .await?
+        .iter()
+        .map(|f| {
+            let at = |ms: Option<i64>| ms.map(zhanqun_model::time::format_minute);
+            context! {
+                id => f.feed.id, name => f.feed.name, url => f.feed.url, site => dir.by_id(f.feed.tenant_id).map(|t| t.name.clone()),
+                minutes => f.feed.poll_seconds / 60, allow_private => f.feed.allow_private, items => f.items, failures => f.failures,
+                last_poll => at(f.last_poll_at), last_success => at(f.last_success_at), failing => f.failing_reason.as_deref().map(feed_failure),
+                detail => f.failing_detail,
+            }
+        })
+        .collect();
+    // Where items may go: every column of the special (source) sites.
+    let mut columns = Vec::new();
+    for t in dir.tenants().filter(|t| t.kind == zhanqun_model::TenantKind::Special) {
+        for c in app.store.channels(t.id).await? {
+            columns.push(context! { site => t.code, value => format!("{}:{}", t.code, c.id), name => format!("{} · {}", t.name, c.name) });
+        }
+    }
+    render(&app, "admin/feeds.html", context! { layout => layout(&b, None), feeds, columns })
+}
+
+/// A poll's failure, as the 系统管理员 reads it.
+fn feed_failure(reason: &str) -> &'static str {
+    match reason {
+        "blocked_address" => "地址不允许（本机、内网或链路本地地址）",
+        "dns" => "域名解析失败",
+        "connect" => "连接失败",
+        "timeout" => "超时未应答",
+        "http_status" => "对方返回错误状态",
+        "too_large" => "内容过大",
+        "too_many_redirects" => "跳转过多",
+        "not_a_feed" => "不是 RSS、Atom 或 JSON Feed",
+        _ => "抓取失败",
+    }
+}
+
 /// `GET /admin/platform/sites/{code}`: one site's settings (系统管理员).
 pub async fn site(State(app): State<Arc<App>>, b: Browser, Path(code): Path<String>) -> Result<Page, Page> {
     if !b.user.is_platform_admin() {
@@ -112,6 +158,18 @@ pub async fn act(State(app): State<Arc<App>>, b: Browser, Path(action): Path<Str
                 "lockout_minutes": n("lockout_minutes"), "idle_timeout_minutes": n("idle_timeout_minutes"),
             });
             (api::users::set_password_policy(s, c, api::Strict(body(v).map_err(Page::refused)?)).await, "/admin/platform/accounts".to_string())
+        }
+        "feed-create" => {
+            let (site, channel) = get("column").split_once(':').map(|(s, c)| (s.to_string(), c.parse::<i64>().unwrap_or(0))).unwrap_or_default();
+            let v = json!({
+                "name": get("name"), "url": get("url"), "site": site, "channel_id": channel,
+                "poll_seconds": get("minutes").parse::<i64>().unwrap_or(15) * 60, "allow_private": get("allow_private") == "yes",
+            });
+            (api::reposts::create_feed(s, c, api::ApiJson(body(v).map_err(Page::refused)?)).await, "/admin/platform/feeds".to_string())
+        }
+        "feed-poll" => {
+            let id = get("id").parse::<i64>().unwrap_or(0);
+            (api::reposts::poll_now(s, c, api::Path(id)).await, "/admin/platform/feeds".to_string())
         }
         _ => return Err(Page::NotYours),
     };

@@ -96,6 +96,7 @@ pub async fn show(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, error: 
     };
     let attachments = app.store.attachments_of(t.id, d.id).await?;
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    let crossing = super::reposts::document_actions(app, b, t, d).await?;
     let body = super::documents::for_workbench(t, &d.body_html);
     render_status(
         app,
@@ -115,6 +116,7 @@ pub async fn show(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, error: 
             attachments => attachments.iter().map(|a| context! { name => a.file_name, size => a.size, url => format!("/admin/sites/{}/attachments/{}", t.code, a.id) }).collect::<Vec<_>>(),
             public_url => (d.state == DocState::Published).then(|| zhanqun_model::urls::preview_url(t, &zhanqun_model::urls::Page::Document { id: d.id })),
             validities => zhanqun_model::Validity::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
+            crossing,
         },
     )
 }

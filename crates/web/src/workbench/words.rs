@@ -120,6 +120,17 @@ pub fn state(s: zhanqun_model::DocState) -> &'static str {
     }
 }
 
+/// Kinds of sites, as in "所有乡镇".
+pub fn site_kind(k: zhanqun_model::TenantKind) -> &'static str {
+    use zhanqun_model::TenantKind::*;
+    match k {
+        Portal => "门户",
+        Township => "乡镇",
+        Department => "部门",
+        Special => "专题站",
+    }
+}
+
 /// Roles as the people who hold them say them.
 pub fn role(r: zhanqun_model::TenantRole) -> &'static str {
     use zhanqun_model::TenantRole::*;
