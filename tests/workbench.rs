@@ -8,39 +8,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use common::browser::{Browser, Driver};
+use common::browser::{DEMO_PASSWORD, Driver, log_in, screens, shoot, start_demo};
 use common::{Server, client};
 use serde_json::{Value, json};
-
-const DEMO_PASSWORD: &str = "Demo-Pass-2026x";
-
-fn screens() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("workbench-screens")
-}
-
-/// Saves the window at the desktop and the phone size the issue names.
-async fn shoot(b: &Browser, name: &str) {
-    for (w, h) in [(1024, 768), (390, 844)] {
-        b.resize(w, h).await;
-        b.screenshot(&screens().join(format!("{name}-{w}x{h}.png"))).await;
-    }
-    b.resize(1024, 768).await;
-}
-
-async fn start_demo(dir: &tempfile::TempDir) -> Server {
-    Server::start_with_env(&dir.path().join("data"), common::free_port(), &["--demo"], &[("ZHANQUN_DEMO_PASSWORD", DEMO_PASSWORD)]).await
-}
-
-async fn log_in(b: &Browser, server: &Server, username: &str) {
-    b.goto(&server.url("/admin/")).await;
-    b.fill("#username", username).await;
-    b.fill("#password", DEMO_PASSWORD).await;
-    b.click_through("button[type=submit]").await;
-    b.wait_text("我的待办").await;
-}
 
 /// The document's id from the editor's address.
 fn doc_id(url: &str) -> i64 {

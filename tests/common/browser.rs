@@ -225,3 +225,36 @@ impl Browser {
         std::fs::write(path, png).unwrap();
     }
 }
+
+// The workbench as the demo's people use it.
+
+/// The password `--demo` gives the sites' own accounts in the browser tests.
+pub const DEMO_PASSWORD: &str = "Demo-Pass-2026x";
+
+/// Where the screenshots go, for people to look at.
+pub fn screens() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("workbench-screens")
+}
+
+/// Saves the window at the desktop and the phone size the issue names.
+pub async fn shoot(b: &Browser, name: &str) {
+    for (w, h) in [(1024, 768), (390, 844)] {
+        b.resize(w, h).await;
+        b.screenshot(&screens().join(format!("{name}-{w}x{h}.png"))).await;
+    }
+    b.resize(1024, 768).await;
+}
+
+/// `serve --demo` with the demo accounts' password known.
+pub async fn start_demo(dir: &tempfile::TempDir) -> super::Server {
+    super::Server::start_with_env(&dir.path().join("data"), super::free_port(), &["--demo"], &[("ZHANQUN_DEMO_PASSWORD", DEMO_PASSWORD)]).await
+}
+
+/// Logs one of the demo's site accounts in, at the workbench's home.
+pub async fn log_in(b: &Browser, server: &super::Server, username: &str) {
+    b.goto(&server.url("/admin/")).await;
+    b.fill("#username", username).await;
+    b.fill("#password", DEMO_PASSWORD).await;
+    b.click_through("button[type=submit]").await;
+    b.wait_text("我的待办").await;
+}

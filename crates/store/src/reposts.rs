@@ -292,6 +292,18 @@ impl Store {
             .collect())
     }
 
+    /// What waits for the site's editors: optional reposts to accept or
+    /// refuse, and (for a portal) 信息报送 to adopt or return.
+    pub async fn crossings_waiting(&self, tenant_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM reposts r JOIN documents s ON s.id = r.source_id WHERE r.tenant_id = ?1 AND r.state = 'pending' AND s.state = 'published')
+                  + (SELECT COUNT(*) FROM submissions WHERE portal_id = ?1 AND state = 'submitted')",
+        )
+        .bind(tenant_id)
+        .fetch_one(&self.reader())
+        .await?)
+    }
+
     /// The (site, id) of the source of a copy of site `tenant_id`.
     pub async fn copy_source(&self, tenant_id: i64, copy_id: i64) -> Result<Option<(i64, i64)>> {
         Ok(sqlx::query_as("SELECT s.tenant_id, s.id FROM documents c JOIN documents s ON s.id = c.copy_of WHERE c.tenant_id = ? AND c.id = ?")

@@ -47,6 +47,7 @@ pub async fn show(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page>
             drafts => list(&drafts), returned => list(&returned), waiting => list(&waiting),
             scheduled => list(&scheduled), published => list(&published),
             writes => b.user.may(t.id, zhanqun_model::policy::WRITERS),
+            crossing => app.store.crossings_waiting(t.id).await?,
         });
     }
     let platform = b.user.platform_role.map(|r| r.as_str());
