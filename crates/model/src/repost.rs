@@ -192,16 +192,7 @@ impl FeedItem {
     /// What changes when the source updates the item: an item seen again
     /// with the same fingerprint changes nothing.
     pub fn fingerprint(&self) -> String {
-        // Stable across builds, versions and nodes: the fields joined and
-        // hashed with FNV-1a (std's hasher promises no stable output).
-        let mut h: u64 = 0xcbf29ce484222325;
-        let mut eat = |s: &str| {
-            for b in s.bytes().chain([0u8]) {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x100000001b3);
-            }
-        };
-        for part in [
+        let parts = [
             Some(self.title.as_str()),
             self.link.as_deref(),
             Some(&self.body_html),
@@ -210,10 +201,8 @@ impl FeedItem {
             self.doc_no.as_deref(),
             self.written_date.as_deref(),
             self.topic.as_deref(),
-        ] {
-            eat(part.unwrap_or(""));
-        }
-        format!("{h:016x}")
+        ];
+        format!("{:016x}", fnv1a(parts.iter().flat_map(|p| p.unwrap_or("").bytes().chain([0u8]))))
     }
 }
 
@@ -296,12 +285,14 @@ pub struct Submission {
 /// every time-ordered id [`crate`] users hand out until the year 2109, so
 /// the two kinds never meet.
 pub fn copy_id(source_id: i64, tenant_id: i64) -> i64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in source_id.to_le_bytes().into_iter().chain(tenant_id.to_le_bytes()) {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
+    let h = fnv1a(source_id.to_le_bytes().into_iter().chain(tenant_id.to_le_bytes()));
     ((h & ((1 << 52) - 1)) | (1 << 52)) as i64
+}
+
+/// FNV-1a: stable across builds, versions and nodes (std's hasher
+/// promises no stable output), as what is stored or logged must be.
+fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf29ce484222325, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
 }
 
 #[cfg(test)]

@@ -88,7 +88,8 @@ async fn record_poll(conn: &mut SqliteConnection, p: &Proposal, feed_id: i64, re
             let mut skipped_reason = skipped_reason.clone();
             let mut taken = 0i64;
             for item in items {
-                match ingest(conn, p, feed_id, tenant_id, channel_id, &organ, item, touched).await {
+                let to = Destination { feed_id, tenant_id, channel_id, site_name: &organ };
+                match ingest(conn, p, &to, item, touched).await {
                     Ok(true) => taken += 1,
                     Ok(false) => {}
                     Err(Failure::Rejected(r)) => {
@@ -117,23 +118,21 @@ async fn record_poll(conn: &mut SqliteConnection, p: &Proposal, feed_id: i64, re
     }
 }
 
-/// One item in: a new document (and its fan-out), an update of the one it
-/// was (and its copies), or nothing when it has not changed. `true` when a
-/// document was created. A refusal leaves nothing behind (savepoint).
-#[allow(clippy::too_many_arguments)]
-async fn ingest(
-    conn: &mut SqliteConnection,
-    p: &Proposal,
+/// Where a feed's items go: its source site (by id and name) and column.
+struct Destination<'a> {
     feed_id: i64,
     tenant_id: i64,
     channel_id: i64,
-    site_name: &str,
-    item: &FeedItem,
-    touched: &mut Touched,
-) -> Step<bool> {
+    site_name: &'a str,
+}
+
+/// One item in: a new document (and its fan-out), an update of the one it
+/// was (and its copies), or nothing when it has not changed. `true` when a
+/// document was created. A refusal leaves nothing behind (savepoint).
+async fn ingest(conn: &mut SqliteConnection, p: &Proposal, to: &Destination<'_>, item: &FeedItem, touched: &mut Touched) -> Step<bool> {
     use sqlx::Acquire;
     let mut sp = conn.begin().await?;
-    let result = ingest_in(&mut sp, p, feed_id, tenant_id, channel_id, site_name, item, touched).await;
+    let result = ingest_in(&mut sp, p, to, item, touched).await;
     match result {
         Ok(created) => {
             sp.commit().await?;
@@ -146,17 +145,8 @@ async fn ingest(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn ingest_in(
-    conn: &mut SqliteConnection,
-    p: &Proposal,
-    feed_id: i64,
-    tenant_id: i64,
-    channel_id: i64,
-    site_name: &str,
-    item: &FeedItem,
-    touched: &mut Touched,
-) -> Step<bool> {
+async fn ingest_in(conn: &mut SqliteConnection, p: &Proposal, to: &Destination<'_>, item: &FeedItem, touched: &mut Touched) -> Step<bool> {
+    let Destination { feed_id, tenant_id, channel_id, site_name } = *to;
     let fingerprint = item.fingerprint();
     let known: Option<(i64, String)> = sqlx::query_as("SELECT document_id, fingerprint FROM feed_items WHERE feed_id = ? AND guid = ?")
         .bind(feed_id)
