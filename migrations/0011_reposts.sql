@@ -95,6 +95,7 @@ CREATE TABLE reposts (
 );
 CREATE INDEX reposts_by_target ON reposts (tenant_id, state, deadline_at);
 CREATE INDEX reposts_by_source_tenant ON reposts (source_tenant_id, created_at DESC);
+CREATE INDEX reposts_by_rule ON reposts (rule_id) WHERE rule_id IS NOT NULL;
 
 -- 信息报送: a site's document offered to a portal column.
 CREATE TABLE submissions (

@@ -145,6 +145,9 @@ async fn a_feed_from_the_test_server_is_ingested_once_updated_in_place_and_repos
             assert!(!html.contains("alert(1)") && !html.contains("tracker.example"), "no script, no tracking pixel");
         }
     }
+    // The portal's board shows what its rule placed, though the documents are the source site's.
+    let portal_board = board(&server, &staff, "haicheng").await;
+    assert_eq!(portal_board.iter().filter(|r| r["source_site"] == "上级政策文件").count(), 6, "{portal_board:?}");
     let jyj = get(&server, &staff, "/api/v1/tenants/jyj/reposts?direction=in").await;
     assert_eq!(jyj["items"].as_array().unwrap().len(), 0, "{jyj}");
     // The board is evidence: each copy fetched through the platform's own router.
@@ -453,6 +456,10 @@ async fn bad_feeds_fail_with_their_reason_and_never_delay_a_good_one() {
         if f["failing_reason"] == "timeout" { Ok(()) } else { Err(f.to_string()) }
     })
     .await;
+    // A feed the 系统管理员 stops is polled no more; what it brought stays.
+    let (status, _, body) = api(&server, &admin, Method::DELETE, &format!("/api/v1/feeds/{good}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(get(&server, &admin, "/api/v1/feeds").await["items"].as_array().unwrap().iter().all(|f| f["id"] != good));
     let m = metrics(&server).await;
     for id in &blocked {
         assert!(m.contains(&format!("zhanqun_feed_failures_total{{feed=\"{id}\",reason=\"blocked_address\"}} 1")), "{m}");

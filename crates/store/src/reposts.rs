@@ -65,8 +65,9 @@ impl RepostRow {
 /// Which reposts a board or an inbox lists.
 #[derive(Debug, Clone, Default)]
 pub struct RepostQuery {
-    /// Reposted by this site (the board).
-    pub source_tenant_id: Option<i64>,
+    /// Reposted by this site (the board): its own documents, by hand or by
+    /// rule, and whatever its rules took from feeds or other sites.
+    pub reposted_by: Option<i64>,
     /// Of one source document.
     pub source_id: Option<i64>,
     /// Into this site (the inbox).
@@ -192,7 +193,11 @@ impl Store {
     pub async fn reposts(&self, q: &RepostQuery) -> Result<Vec<RepostRow>> {
         let mut clauses = Vec::new();
         let mut values = Vec::new();
-        for (column, value) in [("r.source_tenant_id", q.source_tenant_id), ("r.source_id", q.source_id), ("r.tenant_id", q.tenant_id)] {
+        if let Some(site) = q.reposted_by {
+            clauses.push("(r.source_tenant_id = ? OR r.rule_id IN (SELECT id FROM repost_rules WHERE tenant_id = ?))".to_string());
+            values.extend([site, site]);
+        }
+        for (column, value) in [("r.source_id", q.source_id), ("r.tenant_id", q.tenant_id)] {
             if let Some(v) = value {
                 clauses.push(format!("{column} = ?"));
                 values.push(v);

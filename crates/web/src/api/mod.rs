@@ -99,6 +99,7 @@ pub(super) fn endpoints() -> Vec<(&'static str, &'static str, MethodRouter<Arc<A
         endpoint!(get "/feeds" => reposts::list_feeds),
         endpoint!(post "/feeds" => reposts::create_feed),
         endpoint!(post "/feeds/{id}/poll" => reposts::poll_now),
+        endpoint!(delete "/feeds/{id}" => reposts::delete_feed),
         endpoint!(put "/tenants/{code}/channels/{id}/role" => reposts::set_channel_role),
         endpoint!(put "/tenants/{code}/tags" => reposts::set_tags),
         endpoint!(get "/tenants/{code}/repost-rules" => reposts::list_rules),

@@ -61,6 +61,12 @@ pub async fn create_feed(State(app): State<Arc<App>>, caller: Caller, ApiJson(bo
     Ok(WriteResponse(StatusCode::CREATED, headers, to_json(&feed)))
 }
 
+/// Stops polling a feed; the documents it brought stay.
+pub async fn delete_feed(State(app): State<Arc<App>>, caller: Caller, Path(id): Path<i64>) -> WriteResult {
+    let (headers, _) = propose(&app, caller.propose(Command::DeleteFeed { feed_id: id })).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "id": id, "deleted": true })))
+}
+
 /// 立即抓取: the leader polls the feed now.
 pub async fn poll_now(State(app): State<Arc<App>>, caller: Caller, Path(id): Path<i64>) -> WriteResult {
     let (headers, _) = propose(&app, caller.propose(Command::RequestFeedPoll { feed_id: id })).await?;
@@ -201,7 +207,7 @@ pub async fn repost(State(app): State<Arc<App>>, caller: Caller, Path((code, id)
     let command =
         Command::RepostDocument { tenant_id: t.id, document_id: id, targets, role: body.role, mode: body.mode, deadline_ms: deadline_ms(body.deadline_hours) };
     let (headers, _) = propose(&app, caller.propose(command)).await?;
-    let rows = app.store.reposts(&RepostQuery { source_id: Some(id), source_tenant_id: Some(t.id), limit: 10_000, ..Default::default() }).await?;
+    let rows = app.store.reposts(&RepostQuery { source_id: Some(id), reposted_by: Some(t.id), limit: 10_000, ..Default::default() }).await?;
     Ok(WriteResponse(StatusCode::CREATED, headers, board_json(&rows)))
 }
 
@@ -238,7 +244,7 @@ pub async fn list_reposts(State(app): State<Arc<App>>, caller: Caller, Path(code
     let query = if inbound {
         RepostQuery { tenant_id: Some(t.id), limit: 5_000, ..Default::default() }
     } else {
-        RepostQuery { source_tenant_id: Some(t.id), limit: 5_000, ..Default::default() }
+        RepostQuery { reposted_by: Some(t.id), limit: 5_000, ..Default::default() }
     };
     let rows = app.store.reposts(&query).await?;
     match q.format.as_deref() {

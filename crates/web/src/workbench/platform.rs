@@ -171,6 +171,10 @@ pub async fn act(State(app): State<Arc<App>>, b: Browser, Path(action): Path<Str
             let id = get("id").parse::<i64>().unwrap_or(0);
             (api::reposts::poll_now(s, c, api::Path(id)).await, "/admin/platform/feeds".to_string())
         }
+        "feed-delete" => {
+            let id = get("id").parse::<i64>().unwrap_or(0);
+            (api::reposts::delete_feed(s, c, api::Path(id)).await, "/admin/platform/feeds".to_string())
+        }
         _ => return Err(Page::NotYours),
     };
     match done {

@@ -92,7 +92,7 @@ pub async fn show(State(app): State<Arc<App>>, b: Browser, Path(code): Path<Stri
     let name_of = |id: i64| dir.by_id(id).map_or_else(|| id.to_string(), |s| s.name.clone());
     let incoming = app.store.reposts(&RepostQuery { tenant_id: Some(t.id), limit: 500, ..Default::default() }).await?;
     let (waiting, received): (Vec<&RepostRow>, Vec<&RepostRow>) = incoming.iter().partition(|r| r.state.as_str() == "pending" && r.source_published);
-    let outgoing = app.store.reposts(&RepostQuery { source_tenant_id: Some(t.id), limit: 5_000, ..Default::default() }).await?;
+    let outgoing = app.store.reposts(&RepostQuery { reposted_by: Some(t.id), limit: 5_000, ..Default::default() }).await?;
     let feeds = app.store.feeds().await?;
     let channels = app.store.channels(t.id).await?;
     let rules: Vec<Value> = app

@@ -145,6 +145,7 @@ fn operations() -> Vec<Op> {
         op("get", "/cluster/status", "Members, leader, term, applied index and lag of each node (系统管理员)", 200, Json("ClusterStatus")),
         op("get", "/feeds", "Feeds from above and how their polls went: last success, failing reason (系统管理员)", 200, Json("Feeds")),
         op("post", "/feeds", "Add a feed (RSS 2.0, Atom 1.0, JSON Feed 1.1) for the leader to poll; items become documents of the source site's column (系统管理员)", 201, Json("Feed")).body("NewFeed"),
+        op("delete", "/feeds/{id}", "Stop polling a feed; the documents it brought stay (系统管理员)", 200, Json("Done")),
         op("post", "/feeds/{id}/poll", "立即抓取: the leader polls the feed now rather than at its interval (系统管理员)", 200, Json("Done")),
         op("put", "/tenants/{code}/channels/{id}/role", "The part a column plays, e.g. policy-repost (reposts land there); null for none; 409 role_taken (site admin or 系统管理员)", 200, Json("Channel")).body("NewRole"),
         op("put", "/tenants/{code}/tags", "A site's tags, replacing its old ones (系统管理员); repost rules target them", 200, Json("Tags")).body("NewTags"),
