@@ -192,6 +192,12 @@ impl Browser {
         self.ok(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
     }
 
+    /// Runs `script` in the page as an async script: it calls its last
+    /// argument with the result.
+    pub async fn run_async(&self, script: &str, args: Value) -> Value {
+        self.ok(reqwest::Method::POST, "/execute/async", Some(json!({ "script": script, "args": args }))).await
+    }
+
     /// Waits until `script` returns something truthy; fails naming `what`.
     pub async fn wait_until(&self, what: &str, script: &str, args: Value) -> Value {
         let deadline = Instant::now() + PATIENCE;

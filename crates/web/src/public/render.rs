@@ -223,12 +223,16 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Page) -> Res
             Some((document(app, mount, &channels, site, &d).await?, HTML))
         }
         Page::Sitemap => {
-            let mut urls = vec![context! { loc => mount.absolute(&Page::Home), lastmod => Value::from(()) }];
+            // The protocol wants absolute URLs on the site's own host,
+            // however the sitemap itself was reached (`/sites/<code>/`
+            // included); a site without a host keeps the way it was reached.
+            let own = if t.hosts.is_empty() { mount.clone() } else { Mount::own_host(t.clone(), "") };
+            let mut urls = vec![context! { loc => own.absolute(&Page::Home), lastmod => Value::from(()) }];
             for c in channels.iter().filter(|c| c.kind != ChannelKind::Link) {
-                urls.push(context! { loc => format!("{}{}", mount.origin, mount.channel_url(c)), lastmod => Value::from(()) });
+                urls.push(context! { loc => format!("{}{}", own.origin, own.channel_url(c)), lastmod => Value::from(()) });
             }
             for (id, updated) in app.store.public_document_stamps(t.id).await? {
-                urls.push(context! { loc => mount.absolute(&Page::Document { id }), lastmod => format_date(updated) });
+                urls.push(context! { loc => own.absolute(&Page::Document { id }), lastmod => format_date(updated) });
             }
             Some((tpl.render("sitemap.xml", context! { urls })?, "application/xml; charset=utf-8"))
         }

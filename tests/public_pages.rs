@@ -1,0 +1,73 @@
+//! The public sites as citizens and inspectors meet them, in a real
+//! headless Chromium against a real `zhanqun serve --demo`: every kind of
+//! page passes an automated accessibility audit (axe-core, vendored from
+//! its npm package under `assets/vendor/`) on the WCAG 2 A/AA rules that
+//! GB/T 37668-2019's basics correspond to, at 1280 px and at 390 px.
+
+mod common;
+
+use common::browser::{Driver, shoot, start_demo};
+use serde_json::{Value, json};
+
+const AXE: &str = include_str!("../assets/vendor/axe-core/axe.min.js");
+
+/// The audit's violations on the page the browser shows, as lines a
+/// person can act on: rule, impact, and the first elements at fault.
+async fn violations(b: &common::browser::Browser) -> Vec<String> {
+    b.run(AXE, json!([])).await;
+    let script = "const done = arguments[arguments.length - 1];
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+           .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.html) }))))
+           .catch(e => done([{ id: 'axe-failed', impact: 'critical', help: String(e), nodes: [] }]));";
+    let found: Value = b.run_async(script, json!([])).await;
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{} ({}): {} — {}", v["id"].as_str().unwrap_or(""), v["impact"].as_str().unwrap_or(""), v["help"].as_str().unwrap_or(""), v["nodes"]))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_public_page_passes_the_accessibility_audit_on_a_desktop_and_a_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(&dir).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 900).await;
+    let (_, html) = common::page(&server, None, "/sites/haicheng/col/szfbgswj/").await;
+    let doc = html.split("/sites/haicheng/art/").nth(1).and_then(|s| s.split('"').next()).expect("a document link on the column page").to_string();
+    let pages = [
+        ("portal-home", "/sites/haicheng/".to_string()),
+        ("portal-column", "/sites/haicheng/col/szfbgswj/".to_string()),
+        ("portal-document", format!("/sites/haicheng/art/{doc}")),
+        ("portal-search", "/sites/haicheng/search?q=%E6%94%BF%E5%8A%A1%E5%85%AC%E5%BC%80".to_string()),
+        ("township-home", "/sites/niuzhuang/".to_string()),
+        ("interpretations", "/sites/haicheng/zcjd/".to_string()),
+    ];
+    let mut failures = Vec::new();
+    for (name, path) in &pages {
+        for (w, h) in [(1280, 900), (390, 844)] {
+            b.resize(w, h).await;
+            b.goto(&server.url(path)).await;
+            b.wait_text("").await;
+            for v in violations(&b).await {
+                failures.push(format!("{name} at {w}px ({path}): {v}"));
+            }
+        }
+        shoot(&b, &format!("public-{name}")).await;
+    }
+    assert!(failures.is_empty(), "{} accessibility violations:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_sitemap_lists_absolute_urls_on_the_sites_own_host_however_it_is_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::start(&dir.path().join("data"), &["--demo"]).await;
+    for (host, path) in [(Some("niuzhuang.haicheng.gov.cn"), "/sitemap.xml"), (None, "/sites/niuzhuang/sitemap.xml")] {
+        let (status, xml) = common::page(&server, host, path).await;
+        assert_eq!(status, 200, "{path}");
+        let locs: Vec<&str> = xml.split("<loc>").skip(1).filter_map(|s| s.split("</loc>").next()).collect();
+        assert!(locs.len() > 10, "{xml}");
+        assert!(locs.iter().all(|l| l.starts_with("http://niuzhuang.haicheng.gov.cn/")), "{path}: {locs:?}");
+    }
+}
