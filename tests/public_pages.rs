@@ -59,6 +59,41 @@ async fn every_kind_of_public_page_passes_the_accessibility_audit_on_a_desktop_a
     assert!(failures.is_empty(), "{} accessibility violations:\n{}", failures.len(), failures.join("\n"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyboard_reaches_the_skip_link_and_the_sub_columns_and_a_phone_reads_the_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(&dir).await;
+    let driver = Driver::start().await;
+    let b = driver.browser(1280, 900).await;
+    b.goto(&server.url("/sites/haicheng/")).await;
+    // The first Tab lands on the skip link, which is then shown.
+    b.run("document.activeElement && document.activeElement.blur();", json!([])).await;
+    b.press_tab().await;
+    let focused = b.run("const e = document.activeElement; return [e.innerText, getComputedStyle(e).left];", json!([])).await;
+    assert_eq!(focused[0], "跳到正文", "{focused}");
+    assert_ne!(focused[1], "-9999px", "the skip link shows when focused");
+    // Tabbing on through the menu opens a column's sub-columns (no mouse).
+    let opened = b
+        .run(
+            "const links = [...document.querySelectorAll('nav > ul > li > a')];
+             const parent = links.find(a => a.parentElement.querySelector('ul'));
+             parent.focus();
+             const sub = parent.parentElement.querySelector('ul');
+             return [getComputedStyle(sub).display, sub.querySelector('a').innerText];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(opened[0], "block", "sub-columns open when their column has the keyboard focus: {opened}");
+    // On a phone the 政务公开 metadata keeps its labels on one line each.
+    b.resize(390, 844).await;
+    let (_, html) = common::page(&server, None, "/sites/haicheng/col/szfbgswj/").await;
+    let doc = html.split("/sites/haicheng/art/").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
+    b.goto(&server.url(&format!("/sites/haicheng/art/{doc}"))).await;
+    let label = b.run("const th = document.querySelector('table.meta th'); const r = th.getBoundingClientRect(); return [r.width, r.height];", json!([])).await;
+    assert!(label[0].as_f64().unwrap() > 40.0 && label[1].as_f64().unwrap() < 40.0, "索引号 on one line, not one character a line: {label}");
+    shoot(&b, "public-document-phone").await;
+}
+
 #[tokio::test]
 async fn a_sitemap_lists_absolute_urls_on_the_sites_own_host_however_it_is_reached() {
     let dir = tempfile::tempdir().unwrap();

@@ -192,6 +192,12 @@ impl Browser {
         self.ok(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
     }
 
+    /// Presses Tab once, as a keyboard user moves the focus.
+    pub async fn press_tab(&self) {
+        let actions = json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [{ "type": "keyDown", "value": "\u{E004}" }, { "type": "keyUp", "value": "\u{E004}" }] }] });
+        self.ok(reqwest::Method::POST, "/actions", Some(actions)).await;
+    }
+
     /// Runs `script` in the page as an async script: it calls its last
     /// argument with the result.
     pub async fn run_async(&self, script: &str, args: Value) -> Value {
