@@ -95,6 +95,23 @@ async fn a_keyboard_reaches_the_skip_link_and_the_sub_columns_and_a_phone_reads_
 }
 
 #[tokio::test]
+async fn the_policy_interpretations_are_in_the_navigation_and_a_closed_site_says_where_its_content_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::start(&dir.path().join("data"), &["--demo"]).await;
+    for site in ["haicheng", "niuzhuang"] {
+        let (_, html) = common::page(&server, None, &format!("/sites/{site}/")).await;
+        let nav = html.split("<nav>").nth(1).and_then(|s| s.split("</nav>").next()).unwrap_or("");
+        assert!(nav.contains(&format!(r#"<a href="/sites/{site}/zcjd/">政策解读</a>"#)), "{site}: {nav}");
+    }
+    let admin = server.admin_token().await;
+    let (status, _, body) = common::api(&server, &admin, reqwest::Method::PATCH, "/api/v1/tenants/ganwang", Some(json!({ "lifecycle": "closed" }))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, html) = common::page(&server, None, "/sites/ganwang/").await;
+    assert_eq!(status, 410);
+    assert!(html.contains(r#"<a href="/sites/haicheng/">海城市人民政府</a>"#), "{html}");
+}
+
+#[tokio::test]
 async fn a_sitemap_lists_absolute_urls_on_the_sites_own_host_however_it_is_reached() {
     let dir = tempfile::tempdir().unwrap();
     let server = common::Server::start(&dir.path().join("data"), &["--demo"]).await;

@@ -86,7 +86,16 @@ pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMa
     match mount.tenant.lifecycle {
         Lifecycle::Online => {}
         Lifecycle::Suspended => return notice(&app, &mount, StatusCode::SERVICE_UNAVAILABLE, "站点维护中", "本站正在维护，请稍后访问。"),
-        Lifecycle::Closed => return notice(&app, &mount, StatusCode::GONE, "站点已关停", "本站已关停，相关信息请访问上级政府门户网站。"),
+        Lifecycle::Closed => {
+            // Where its content went: the portal it belonged to (集约化
+            // moves a closed township's content there), when that is online.
+            let portal = mount.tenant.parent_id.and_then(|p| sites.by_id(p)).filter(|p| p.lifecycle == Lifecycle::Online);
+            let link = portal.map(|p| (mount.url_of(p, &Page::Home), p.name.clone()));
+            return match app.templates.notice_with_link(&mount, "站点已关停", "本站已关停，相关信息请访问上级政府门户网站：", link) {
+                Ok(html) => html_response(StatusCode::GONE, html),
+                Err(e) => server_error(&app, e),
+            };
+        }
         Lifecycle::Planned | Lifecycle::Building => return notice(&app, &mount, StatusCode::NOT_FOUND, "站点建设中", "本站尚未上线。"),
     }
     let Some(target) = Page::parse(rest, uri.query()) else {

@@ -95,7 +95,13 @@ impl Templates {
     }
 
     pub fn notice(&self, mount: &Mount, title: &str, message: &str) -> Result<String, minijinja::Error> {
-        self.render("notice.html", context! { site => site_value(mount, &[]), title, message, column => title })
+        self.notice_with_link(mount, title, message, None)
+    }
+
+    /// A notice that sends the reader on: (url, name).
+    pub fn notice_with_link(&self, mount: &Mount, title: &str, message: &str, link: Option<(String, String)>) -> Result<String, minijinja::Error> {
+        let link = link.map(|(url, name)| context! { url, name });
+        self.render("notice.html", context! { site => site_value(mount, &[]), title, message, link, column => title })
     }
 }
 
@@ -134,6 +140,11 @@ pub(super) fn site_value(mount: &Mount, channels: &[Channel]) -> Value {
                 .map(|k| NavItem { name: k.name.clone(), url: mount.channel_url(k), children: vec![] })
                 .collect(),
         })
+        .chain(
+            // Every site has its 政策解读 column (a portal's gathers every site's):
+            // inspectors look for it in the navigation.
+            (!channels.is_empty()).then(|| NavItem { name: "政策解读".into(), url: mount.url(&Page::Interpretations { page: 1 }), children: vec![] }),
+        )
         .collect();
     context! {
         name => t.name, code => t.code, base => mount.base, home => mount.url(&Page::Home), search => mount.url(&Page::Search),
