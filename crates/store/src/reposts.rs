@@ -222,8 +222,8 @@ impl Store {
     pub async fn proofs_due(&self, now: Millis, retry_ms: Millis, limit: i64) -> Result<Vec<ProofDue>> {
         let rows = sqlx::query(
             "SELECT r.id, r.tenant_id, r.copy_id FROM reposts r JOIN documents s ON s.id = r.source_id
-             WHERE r.copy_id IS NOT NULL AND r.state IN ('shown', 'accepted') AND s.state = 'published'
-               AND (r.proof_at IS NULL OR (r.proof_status != 200 AND r.proof_at < ?))
+             WHERE r.copy_id IS NOT NULL AND COALESCE(r.proof_status, 0) != 200 AND r.state IN ('shown', 'accepted') AND s.state = 'published'
+               AND (r.proof_at IS NULL OR r.proof_at < ?)
              ORDER BY r.created_at LIMIT ?",
         )
         .bind(now - retry_ms)

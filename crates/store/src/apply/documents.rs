@@ -115,14 +115,7 @@ pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d
     }
     check_doc_no_unique(conn, p, d).await?;
     check_interpretation_link(conn, d).await?;
-    // The 索引号 year is the year the document was written, else of its creation.
-    let year = d.meta.written_date.as_deref().and_then(parse_date).map(|(y, _, _)| y).unwrap_or_else(|| to_civil(p.at).year);
-    let serial: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(index_serial), 0) + 1 FROM documents WHERE tenant_id = ? AND index_year = ?")
-        .bind(d.tenant_id)
-        .bind(year)
-        .fetch_one(&mut *conn)
-        .await?;
-    let index_no = rules::index_no(&organ_code, year, serial);
+    let (year, serial, index_no) = next_index_no(conn, p, d.tenant_id, &organ_code, d.meta.written_date.as_deref()).await?;
     let published_at = (d.state == DocState::Published).then_some(d.published_at.unwrap_or(p.at));
     // The row's identity and lifecycle here; its content (NOT NULL columns
     // get placeholders first) through the one writer edits use too.
@@ -150,6 +143,25 @@ pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d
     touched.tenants.insert(d.tenant_id);
     touched.documents.insert((d.tenant_id, d.id));
     Ok(Applied { id: Some(d.id), index_no: Some(index_no) })
+}
+
+/// The next 索引号 of a site: (year, serial, 索引号). The year is the year
+/// the document was written, else of its creation; serials count per site
+/// and year.
+pub(crate) async fn next_index_no(
+    conn: &mut SqliteConnection,
+    p: &Proposal,
+    tenant_id: i64,
+    organ_code: &str,
+    written_date: Option<&str>,
+) -> Step<(i32, i64, String)> {
+    let year = written_date.and_then(parse_date).map(|(y, _, _)| y).unwrap_or_else(|| to_civil(p.at).year);
+    let serial: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(index_serial), 0) + 1 FROM documents WHERE tenant_id = ? AND index_year = ?")
+        .bind(tenant_id)
+        .bind(year)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((year, serial, rules::index_no(organ_code, year, serial)))
 }
 
 /// A 政策解读 names a policy of its own site that is not itself an

@@ -9,10 +9,9 @@
 
 use sqlx::{Row, SqliteConnection};
 use zhanqun_model::repost::{self, RepostFilter, RepostMode, RepostRule, RepostSource, RepostState, RepostTargets};
-use zhanqun_model::time::{parse_date, to_civil};
 use zhanqun_model::{Applied, Command, DocState, Document, Lifecycle, Proposal, Rejection, TenantKind, rules};
 
-use super::documents::load_document;
+use super::documents::{load_document, next_index_no};
 use super::sites::{channel_in_tenant, tenant_exists};
 use super::{Step, Touched, feeds, misrouted, submissions};
 
@@ -284,12 +283,7 @@ pub(crate) async fn place_copy(
     if exists.is_none() {
         let organ_code = tenant_exists(conn, tenant_id).await?;
         // The copy is numbered in its own site's 公开目录, like any entry there.
-        let year = source.meta.written_date.as_deref().and_then(parse_date).map(|(y, _, _)| y).unwrap_or_else(|| to_civil(p.at).year);
-        let serial: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(index_serial), 0) + 1 FROM documents WHERE tenant_id = ? AND index_year = ?")
-            .bind(tenant_id)
-            .bind(year)
-            .fetch_one(&mut *conn)
-            .await?;
+        let (year, serial, index_no) = next_index_no(conn, p, tenant_id, &organ_code, source.meta.written_date.as_deref()).await?;
         sqlx::query(
             "INSERT INTO documents (id, tenant_id, channel_id, title, body_html, issuing_organ, disclosure, validity,
                 state, created_at, updated_at, published_at, index_no, index_year, index_serial, created_by, copy_of, origin_url)
@@ -301,7 +295,7 @@ pub(crate) async fn place_copy(
         .bind(p.at)
         .bind(p.at)
         .bind(p.at)
-        .bind(rules::index_no(&organ_code, year, serial))
+        .bind(index_no)
         .bind(year)
         .bind(serial)
         .bind(source.id)
@@ -343,7 +337,12 @@ fn copy_content(source: &Document, id: i64, tenant_id: i64, channel_id: i64, sou
 /// 有效性, and shown exactly while the source is public and the target
 /// keeps it. The proof of each is fetched again.
 pub(crate) async fn sync_copies(conn: &mut SqliteConnection, p: &Proposal, source_id: i64, touched: &mut Touched) -> Step {
-    let copies = sqlx::query("SELECT id, tenant_id, channel_id, state FROM documents WHERE copy_of = ?").bind(source_id).fetch_all(&mut *conn).await?;
+    // A repost's id is its copy's id: the row says whether the target took it down.
+    let copies =
+        sqlx::query("SELECT c.id, c.tenant_id, c.channel_id, r.state = 'removed' FROM documents c LEFT JOIN reposts r ON r.id = c.id WHERE c.copy_of = ?")
+            .bind(source_id)
+            .fetch_all(&mut *conn)
+            .await?;
     if copies.is_empty() {
         return Ok(());
     }
@@ -352,10 +351,8 @@ pub(crate) async fn sync_copies(conn: &mut SqliteConnection, p: &Proposal, sourc
     let source_site: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?").bind(source.tenant_id).fetch_one(&mut *conn).await?;
     let public = source.state == DocState::Published && source.is_public();
     for row in copies {
-        let (id, tenant_id, channel_id): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        let removed: Option<String> =
-            sqlx::query_scalar("SELECT state FROM reposts WHERE copy_id = ? AND state = 'removed'").bind(id).fetch_optional(&mut *conn).await?;
-        let state = if public && removed.is_none() { DocState::Published } else { DocState::Withdrawn };
+        let (id, tenant_id, channel_id, removed): (i64, i64, i64, Option<bool>) = (row.get(0), row.get(1), row.get(2), row.get(3));
+        let state = if public && removed != Some(true) { DocState::Published } else { DocState::Withdrawn };
         super::edit::write_content(conn, &copy_content(&source, id, tenant_id, channel_id, &source_site), p.at).await?;
         sqlx::query(
             "UPDATE documents SET state = ?, published_at = CASE WHEN ? = 'published' THEN COALESCE(published_at, ?) ELSE published_at END WHERE id = ?",
@@ -385,7 +382,7 @@ pub(crate) fn not_a_copy(d: &Document) -> Step {
 /// A target may take an optional copy down (it becomes `removed`), never a
 /// mandatory one. Called before a copy is withdrawn.
 pub(crate) async fn before_copy_withdrawn(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, mode FROM reposts WHERE copy_id = ?").bind(d.id).fetch_optional(&mut *conn).await?;
+    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, mode FROM reposts WHERE id = ?").bind(d.id).fetch_optional(&mut *conn).await?;
     match row {
         Some((_, mode)) if mode == RepostMode::Mandatory.as_str() => {
             Err(Rejection::conflict("mandatory_copy", "this is a mandatory repost: the site must carry it while its source is published").into())

@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde_json::json;
-use zhanqun_model::{Lifecycle, TenantRole};
+use zhanqun_model::{Lifecycle, TenantKind, TenantRole};
 
 use super::{Browser, Page, body, layout, render, words};
 use crate::App;
@@ -39,13 +39,22 @@ pub async fn sites(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page
     let dir = app.derived.directory.current(&app.store).await?;
     let sites: Vec<Value> = dir
         .tenants()
-        .map(|t| context! { code => t.code, name => t.name, kind => t.kind.as_str(), hosts => t.hosts.join(" "), lifecycle => t.lifecycle.as_str(), lifecycle_name => lifecycle_name(t.lifecycle) })
+        .map(|t| context! { code => t.code, name => t.name, kind => t.kind.as_str(), kind_name => words::site_kind(t.kind), hosts => t.hosts.join(" "), lifecycle => t.lifecycle.as_str(), lifecycle_name => lifecycle_name(t.lifecycle) })
         .collect();
     let status = app.node.cluster_status().await;
     let lifecycles: Vec<Value> = Lifecycle::ALL.iter().map(|l| context! { code => l.as_str(), name => lifecycle_name(*l) }).collect();
     let portals: Vec<Value> =
         dir.tenants().filter(|t| t.kind == zhanqun_model::TenantKind::Portal).map(|t| context! { code => t.code, name => t.name }).collect();
-    render(&app, "admin/platform_sites.html", context! { layout => layout(&b, None), sites, lifecycles, portals, cluster => Value::from_serialize(&status) })
+    // Townships first: the kind a 系统管理员 opens most.
+    let kinds: Vec<Value> = [TenantKind::Township, TenantKind::Department, TenantKind::Special, TenantKind::Portal]
+        .iter()
+        .map(|k| context! { code => k.as_str(), name => words::site_kind(*k) })
+        .collect();
+    render(
+        &app,
+        "admin/platform_sites.html",
+        context! { layout => layout(&b, None), sites, lifecycles, portals, kinds, cluster => Value::from_serialize(&status) },
+    )
 }
 
 /// `GET /admin/platform/feeds`: feeds from above and how their polls go (系统管理员).
