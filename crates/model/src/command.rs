@@ -307,6 +307,11 @@ pub enum Command {
         submission_id: i64,
         reason: String,
     },
+    /// What the leader's probes of every site's home page answered.
+    RecordHomeProbes {
+        at: Millis,
+        probes: Vec<crate::compliance::HomeProbe>,
+    },
     /// Several commands applied all-or-nothing: an import, a demo load.
     Batch {
         commands: Vec<Command>,

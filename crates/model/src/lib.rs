@@ -7,6 +7,7 @@
 //! random number generator, a file or the network.
 
 pub mod command;
+pub mod compliance;
 pub mod document;
 pub mod policy;
 pub mod repost;

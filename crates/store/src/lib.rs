@@ -16,6 +16,7 @@ macro_rules! sql {
 
 mod apply;
 mod audit;
+mod compliance;
 mod query;
 mod reposts;
 mod rows;
@@ -32,6 +33,7 @@ use tokio::sync::Mutex;
 
 pub use apply::Touched;
 pub use audit::{AuditEntry, AuditLine, ChainCheck};
+pub use compliance::ProbeCount;
 pub use query::{After, DocumentFilter, Due, LiveSession, Page};
 pub use reposts::{FeedStatus, ProofDue, RepostQuery, RepostRow, SubmissionCount, SubmissionRow};
 

@@ -19,6 +19,8 @@ pub enum Domain {
     Accounts,
     /// Feeds, repost rules, reposts and 信息报送: documents crossing sites.
     Reposts,
+    /// What the platform observes of the sites: its probes.
+    Monitoring,
     /// Several commands at once: each goes to its own domain.
     Batch,
 }
@@ -71,6 +73,7 @@ impl Command {
             | CreateSession { .. }
             | TouchSession { .. }
             | DeleteSession { .. } => Domain::Accounts,
+            RecordHomeProbes { .. } => Domain::Monitoring,
             Batch { .. } => Domain::Batch,
         }
     }
@@ -125,6 +128,7 @@ impl Command {
             Command::SubmitUpward { .. } => "submit_upward",
             Command::AdoptSubmission { .. } => "adopt_submission",
             Command::ReturnSubmission { .. } => "return_submission",
+            Command::RecordHomeProbes { .. } => "record_home_probes",
             Command::Batch { .. } => "batch",
         }
     }
@@ -156,6 +160,7 @@ impl Command {
             | Command::AcceptRepost { .. }
             | Command::RefuseRepost { .. }
             | Command::RecordRepostProofs { .. }
+            | Command::RecordHomeProbes { .. }
             | Command::AdoptSubmission { .. }
             | Command::ReturnSubmission { .. } => None,
             Command::CreateTenant { .. }
@@ -225,7 +230,7 @@ impl Command {
             Command::DeleteRepostRule { tenant_id, rule_id } => (Some(*tenant_id), Some(*rule_id)),
             Command::RepostDocument { tenant_id, document_id, .. } => (Some(*tenant_id), Some(*document_id)),
             Command::AcceptRepost { tenant_id, repost_id } | Command::RefuseRepost { tenant_id, repost_id, .. } => (Some(*tenant_id), Some(*repost_id)),
-            Command::RecordRepostProofs { .. } => (None, None),
+            Command::RecordRepostProofs { .. } | Command::RecordHomeProbes { .. } => (None, None),
             Command::SubmitUpward { submission } => (Some(submission.tenant_id), Some(submission.id)),
             Command::AdoptSubmission { portal_id, submission_id } | Command::ReturnSubmission { portal_id, submission_id, .. } => {
                 (Some(*portal_id), Some(*submission_id))
@@ -276,6 +281,9 @@ impl Command {
             Command::RepostDocument { targets, mode, .. } => Some(format!("{mode} to {} sites", targets.len())),
             Command::RefuseRepost { reason, .. } | Command::ReturnSubmission { reason, .. } => Some(reason.clone()),
             Command::RecordRepostProofs { proofs } => Some(format!("{} copies fetched", proofs.len())),
+            Command::RecordHomeProbes { probes, .. } => {
+                Some(format!("{} home pages probed, {} not 200", probes.len(), probes.iter().filter(|p| p.status != 200).count()))
+            }
             Command::SubmitUpward { submission } => Some(format!("document {} to portal column {}", submission.document_id, submission.channel_id)),
             Command::DeleteFeed { .. }
             | Command::RequestFeedPoll { .. }

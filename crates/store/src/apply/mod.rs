@@ -22,6 +22,7 @@ mod accounts;
 mod documents;
 mod edit;
 mod feeds;
+mod monitoring;
 mod permission;
 mod reposts;
 mod sites;
@@ -143,6 +144,7 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
             Domain::Workflow => workflow::apply(conn, p, cmd, touched).await,
             Domain::Accounts => accounts::apply(conn, p, cmd, touched).await,
             Domain::Reposts => reposts::apply(conn, p, cmd, touched).await,
+            Domain::Monitoring => monitoring::apply(conn, p, cmd).await,
             Domain::Batch => {
                 let Command::Batch { commands } = cmd else { return Err(misrouted(cmd)) };
                 let mut last = Applied::default();

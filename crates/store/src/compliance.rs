@@ -1,0 +1,65 @@
+//! What the compliance monitors read: every site's columns with their last
+//! publication and public documents, and the home page probes. One query
+//! each for the whole platform, so a round over 300 sites costs two scans,
+//! not 300 × columns.
+
+use sqlx::Row;
+use zhanqun_model::Millis;
+use zhanqun_model::compliance::ColumnFacts;
+use zhanqun_model::urls::Page;
+
+use crate::{Result, Store, parse};
+
+/// Home page probes of one site since a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeCount {
+    pub tenant_id: i64,
+    pub total: i64,
+    pub failed: i64,
+}
+
+impl Store {
+    /// Every column of every site, by site, with the path of its first
+    /// page inside the site.
+    pub async fn column_facts(&self) -> Result<Vec<(i64, ColumnFacts)>> {
+        let rows = sqlx::query(
+            "SELECT c.tenant_id, c.id, c.slug, c.name, c.kind, c.update_class, c.created_at, d.last, COALESCE(d.n, 0),
+                    (SELECT COUNT(*) FROM channels k WHERE k.parent_id = c.id)
+             FROM channels c LEFT JOIN (
+                 SELECT channel_id, MAX(published_at) AS last, COUNT(*) AS n FROM documents
+                 WHERE state = 'published' AND disclosure = '主动公开' GROUP BY channel_id
+             ) d ON d.channel_id = c.id
+             ORDER BY c.tenant_id, c.position, c.id",
+        )
+        .fetch_all(&self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let slug: String = r.get(2);
+                Ok((
+                    r.get(0),
+                    ColumnFacts {
+                        id: r.get(1),
+                        path: Page::Channel { slug, page: 1 }.path(),
+                        name: r.get(3),
+                        kind: parse(r.get(4))?,
+                        update_class: parse(r.get(5))?,
+                        created_at: r.get(6),
+                        last_published: r.get(7),
+                        public_documents: r.get(8),
+                        children: r.get(9),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Home page probes per site since `since`; a status other than 200 failed.
+    pub async fn home_probe_counts(&self, since: Millis) -> Result<Vec<ProbeCount>> {
+        let rows = sqlx::query("SELECT tenant_id, COUNT(*), SUM(status != 200) FROM home_probes WHERE at >= ? GROUP BY tenant_id")
+            .bind(since)
+            .fetch_all(&self.reader())
+            .await?;
+        Ok(rows.iter().map(|r| ProbeCount { tenant_id: r.get(0), total: r.get(1), failed: r.get(2) }).collect())
+    }
+}

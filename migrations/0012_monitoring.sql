@@ -1,0 +1,9 @@
+-- The platform's probes of every site's home page (compliance monitors).
+-- Kept 8 days: the reachability monitor looks at the last 7.
+CREATE TABLE home_probes (
+    tenant_id INTEGER NOT NULL,
+    at        INTEGER NOT NULL,
+    status    INTEGER NOT NULL,
+    ms        INTEGER NOT NULL
+);
+CREATE INDEX home_probes_by_time ON home_probes (at, tenant_id);
