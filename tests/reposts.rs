@@ -6,30 +6,10 @@
 mod common;
 mod feed_server;
 
-use std::future::Future;
-use std::time::{Duration, Instant};
-
 use common::*;
 use feed_server::{FeedServer, rss};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// Polls `check` until it answers `Some`, or fails after `secs` saying
-/// what it waited for and what it saw last.
-async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        match check().await {
-            Ok(v) => return v,
-            Err(last) if Instant::now() > deadline => panic!("waited {secs} s for {what}; last saw: {last}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-}
 
 async fn get(server: &Server, token: &str, path: &str) -> Value {
     let (status, _, body) = api(server, token, Method::GET, path, None).await;

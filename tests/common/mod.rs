@@ -272,3 +272,20 @@ pub async fn review_and_publish(base: &str, token: &str, site: &str, id: i64) ->
     assert_eq!(state, "approved", "still not approved after three approvals");
     send(reqwest::Method::POST, format!("{doc_url}/publish"), None).await
 }
+
+/// Polls `check` until it answers `Ok`, or fails after `secs` saying what
+/// it waited for and what it saw last.
+pub async fn wait_for<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match check().await {
+            Ok(v) => return v,
+            Err(last) if Instant::now() > deadline => panic!("waited {secs} s for {what}; last saw: {last}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}

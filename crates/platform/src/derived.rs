@@ -21,6 +21,8 @@ pub struct Derived {
     /// Failed logins on this node (see `login_guard`); an applied unlock
     /// clears an account here.
     pub login_guard: LoginGuard,
+    /// The latest round of this node's compliance monitors.
+    pub compliance: std::sync::Arc<crate::compliance::Board>,
 }
 
 impl Derived {

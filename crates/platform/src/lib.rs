@@ -9,12 +9,15 @@
 //!   page cache, the site directory, the search feed, failed logins;
 //! - [`worker`]: the one shape of background jobs, and the jobs: the
 //!   search [`indexer`] and the [`schedule`]r;
-//! - [`inspection`]: the annual self-inspection report.
+//! - [`inspection`]: the annual self-inspection report;
+//! - [`compliance`]: the monitors that see each site as the national
+//!   inspection does.
 //!
 //! Below it sit `cluster` (Raft, the only writer), `store` (SQLite) and
 //! `search` (tantivy); above it the adapters (`web`, the CLI). It knows no
 //! HTTP.
 
+pub mod compliance;
 pub mod derived;
 pub mod directory;
 pub mod feeds;

@@ -10,7 +10,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
 use tower::ServiceExt;
+use zhanqun_model::Tenant;
 use zhanqun_model::urls::{Page, preview_url};
+use zhanqun_platform::compliance::SiteFetch;
 use zhanqun_platform::reposts::PageProbe;
 
 use crate::App;
@@ -41,6 +43,35 @@ impl PageProbe for RouterProbe {
                 Ok(response) => response.status().as_u16(),
                 Err(never) => match never {},
             }
+        })
+    }
+}
+
+/// The largest page body the monitors read.
+const PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+impl SiteFetch for RouterProbe {
+    fn get(&self, site: &Tenant, path: &str, body: bool) -> Pin<Box<dyn Future<Output = (u16, Option<String>)> + Send + '_>> {
+        let (host, path) = match site.hosts.first() {
+            Some(h) => (h.clone(), path.to_string()),
+            // A site without a host is read under /sites/<code>/, and its
+            // pages' links already carry that prefix.
+            None if path.starts_with("/sites/") => ("localhost".to_string(), path.to_string()),
+            None => ("localhost".to_string(), format!("/sites/{}{path}", site.code)),
+        };
+        Box::pin(async move {
+            let Ok(request) = Request::get(path).header(header::HOST, host).body(Body::empty()) else { return (400, None) };
+            let response = match self.router.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            let status = response.status().as_u16();
+            let html = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+            if !(body && html) {
+                return (status, None);
+            }
+            let bytes = axum::body::to_bytes(response.into_body(), PAGE_BYTES).await.ok();
+            (status, bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
         })
     }
 }

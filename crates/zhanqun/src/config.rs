@@ -28,6 +28,18 @@ pub struct FileConfig {
     pub session_ttl_secs: Option<u64>,
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    #[serde(default)]
+    pub compliance: ComplianceFile,
+}
+
+/// The `[compliance]` table: how often the monitors look, and where
+/// warn and red begin (`[compliance.thresholds]`, see README).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceFile {
+    pub probe_every_secs: Option<u64>,
+    pub round_every_secs: Option<u64>,
+    pub thresholds: Option<zhanqun_model::compliance::Thresholds>,
 }
 
 /// What `/` shows on a host no site owns.
@@ -63,6 +75,7 @@ pub struct Settings {
     pub timeouts: zhanqun_web::ClientTimeouts,
     pub session_ttl: std::time::Duration,
     pub trusted_proxies: Vec<zhanqun_web::client::Cidr>,
+    pub compliance: zhanqun_platform::compliance::Settings,
 }
 
 /// Where attachment bytes live.

@@ -207,6 +207,7 @@ const DEMO_ACCOUNTS: &[(&str, &str, &str, TenantRole)] = &[
     ("nz-baomi", "牛庄镇 保密审查员 孙伟", "niuzhuang", TenantRole::SecrecyReviewer),
     ("xl-editor", "西柳镇 编辑 周洁", "xiliu", TenantRole::Editor),
     ("hc-editor", "市政府门户 编辑 陈晨", "haicheng", TenantRole::Editor),
+    ("hc-admin", "市政府门户 站点管理员 刘洋", "haicheng", TenantRole::Admin),
 ];
 
 /// Adds the demo's site accounts to the batch. One password for all of
@@ -373,8 +374,10 @@ pub async fn load(node: &Node) -> anyhow::Result<()> {
         bail!("the demo content was refused: {}", r.message);
     }
     // Printed once, to the console only, beside the platform accounts'.
-    eprintln!("\n  Demo accounts for the workbench at http://127.0.0.1:8080/admin/ (demo only; never on a real cluster):\n{}\n", told.join("\n"));
+    // This node's own address: where the reader of this console reaches it.
+    let base = node.advertise.trim_end_matches('/');
+    eprintln!("\n  Demo accounts for the workbench at {base}/admin/ (demo only; never on a real cluster):\n{}\n", told.join("\n"));
     eprintln!("  --demo: loaded the Haicheng portal, 3 township and 2 department sites ({count} records) at index {}.", written.index);
-    eprintln!("  Try http://127.0.0.1:8080/sites/haicheng/ (or send `Host: www.haicheng.gov.cn`).");
+    eprintln!("  Try {base}/sites/haicheng/ (or send `Host: www.haicheng.gov.cn`).");
     Ok(())
 }

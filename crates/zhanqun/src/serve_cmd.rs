@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use zhanqun_cluster::{Node, NodeConfig};
 use zhanqun_model::{Command, PlatformRole, Proposal, User};
+use zhanqun_platform::compliance::{HomeProber, Monitors};
 use zhanqun_platform::feeds::{FeedMetrics, FeedPoller};
 use zhanqun_platform::indexer::Indexer;
 use zhanqun_platform::reposts::{Gauges, Proofs};
@@ -132,6 +133,14 @@ pub struct ServeArgs {
     /// the file rebuilds the index at the next start.
     #[arg(long, env = "ZHANQUN_SEARCH_DICTIONARY")]
     search_dictionary: Option<PathBuf>,
+    /// Seconds between two probes of every site's home page by the leader
+    /// (the inspection counts ≥ 20 a day). [default: 3600]
+    #[arg(long, env = "ZHANQUN_HOME_PROBE_SECS")]
+    home_probe_secs: Option<u64>,
+    /// Seconds between two rounds of the compliance monitors on a node.
+    /// [default: 300]
+    #[arg(long, env = "ZHANQUN_COMPLIANCE_ROUND_SECS")]
+    compliance_round_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -176,7 +185,23 @@ impl ServeArgs {
             header: seconds("header_timeout_secs", self.header_timeout_secs.or(file.header_timeout_secs), 20)?,
             body: seconds("body_timeout_secs", self.body_timeout_secs.or(file.body_timeout_secs), 30)?,
         };
+        let compliance = {
+            let every = |name: &str, v: Option<u64>, default: u64| -> anyhow::Result<Duration> {
+                match v.unwrap_or(default) {
+                    s if !(1..=86_400).contains(&s) => bail!("{name} must be between 1 and 86400 seconds (got {s})"),
+                    s => Ok(Duration::from_secs(s)),
+                }
+            };
+            let thresholds = file.compliance.thresholds.clone().unwrap_or_default();
+            thresholds.check().map_err(|e| anyhow::anyhow!("[compliance.thresholds]: {e}"))?;
+            zhanqun_platform::compliance::Settings {
+                thresholds,
+                probe_every: every("home_probe_secs", self.home_probe_secs.or(file.compliance.probe_every_secs), 3600)?,
+                round_every: every("compliance_round_secs", self.compliance_round_secs.or(file.compliance.round_every_secs), 300)?,
+            }
+        };
         Ok(Settings {
+            compliance,
             session_ttl,
             page_cache_bytes: page_cache_mb * 1024 * 1024,
             landing: self.landing.or(file.landing).unwrap_or(LandingSetting::Sites),
@@ -266,6 +291,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     workers.spawn(FeedPoller::new(node.clone(), Arc::new(zhanqun_web::probe::sanitize_feed_body), feed_metrics));
     workers.spawn(Proofs::new(node.clone(), Arc::new(zhanqun_web::probe::RouterProbe::new(app.clone()))));
     workers.spawn(Gauges::new(node.clone(), &node.metrics.registry));
+    let site_fetch = Arc::new(zhanqun_web::probe::RouterProbe::new(app.clone()));
+    workers.spawn(HomeProber::new(node.clone(), site_fetch.clone(), &settings.compliance));
+    let board = app.derived.compliance.clone();
+    workers.spawn(Monitors::new(node.clone(), site_fetch, board, settings.compliance.clone(), &node.metrics.registry));
 
     // Serve first: a joining node must answer the leader before it is a member.
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -4,6 +4,7 @@ pub(crate) mod attachments;
 pub(crate) mod audit;
 pub(crate) mod channels;
 pub(crate) mod cluster;
+pub(crate) mod compliance;
 mod csv;
 pub(crate) mod documents;
 pub(crate) mod inspection;
@@ -64,6 +65,8 @@ pub(super) fn endpoints() -> Vec<(&'static str, &'static str, MethodRouter<Arc<A
         endpoint!(put "/tenants/{code}/channels/{id}/parent" => channels::move_to),
         endpoint!(put "/tenants/{code}/channels/{id}/update-class" => channels::set_update_class),
         endpoint!(get "/tenants/{code}/self-inspection" => inspection::report),
+        endpoint!(get "/tenants/{code}/compliance" => compliance::site),
+        endpoint!(get "/compliance" => compliance::ranking),
         endpoint!(get "/tenants/{code}/documents" => documents::list),
         endpoint!(post "/tenants/{code}/documents" => documents::create),
         endpoint!(get "/tenants/{code}/documents/{id}" => documents::show),

@@ -56,7 +56,8 @@ impl Templates {
             "admin/accounts.html",
             "admin/audit.html",
             "admin/reposts.html",
-            "admin/feeds.html"
+            "admin/feeds.html",
+            "admin/compliance.html"
         );
         // The default HTML escaper also escapes `/`, which turns every link
         // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.

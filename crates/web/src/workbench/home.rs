@@ -22,6 +22,22 @@ pub fn item(t: &Tenant, d: &Document) -> Value {
     }
 }
 
+/// The compliance monitors' findings on a site, for its admin: the
+/// monitors not ok, each with the columns or pages at fault.
+fn compliance_card(app: &App, t: &Tenant) -> Option<Value> {
+    let report = app.derived.compliance.site(t.id)?;
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .filter(|f| f.level != zhanqun_model::compliance::Level::Ok)
+        .map(|f| {
+            let faults: Vec<Value> = f.faults.iter().take(20).map(|x| context! { what => x.what, url => x.url }).collect();
+            context! { monitor => f.monitor.as_str(), level => f.level.as_str(), summary => f.summary, faults, more => f.faults.len().saturating_sub(20) }
+        })
+        .collect();
+    Some(context! { level => report.level.as_str(), red => report.red, warn => report.warn, findings, at => app.derived.compliance.latest().at })
+}
+
 pub async fn show(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
     let sites = my_sites(&app, &b.user).await?;
     let me = b.user.id;
@@ -48,6 +64,7 @@ pub async fn show(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page>
             scheduled => list(&scheduled), published => list(&published),
             writes => b.user.may(t.id, zhanqun_model::policy::WRITERS),
             crossing => app.store.crossings_waiting(t.id).await?,
+            compliance => b.user.may(t.id, &[zhanqun_model::TenantRole::Admin]).then(|| compliance_card(&app, t)).flatten(),
         });
     }
     let platform = b.user.platform_role.map(|r| r.as_str());

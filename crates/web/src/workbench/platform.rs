@@ -58,6 +58,41 @@ pub async fn sites(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page
 }
 
 /// `GET /admin/platform/feeds`: feeds from above and how their polls go (系统管理员).
+/// `/admin/platform/compliance`: every online site ranked by the
+/// compliance monitors, worst first.
+pub async fn compliance(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
+    if !b.user.is_platform_admin() {
+        return Err(Page::NotYours);
+    }
+    let round = app.derived.compliance.latest();
+    let sites: Vec<Value> = round
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let cells: Vec<Value> =
+                s.findings.iter().map(|f| context! { monitor => f.monitor.as_str(), level => f.level.as_str(), summary => f.summary }).collect();
+            context! { rank => i + 1, code => s.code, name => s.name, level => s.level.as_str(), red => s.red, warn => s.warn, cells }
+        })
+        .collect();
+    let monitors: Vec<&str> = zhanqun_model::compliance::Monitor::ALL.iter().map(|m| words::monitor(*m)).collect();
+    render(
+        &app,
+        "admin/compliance.html",
+        context! { layout => layout(&b, None), sites, monitors, at => (round.at > 0).then_some(round.at), took_ms => round.took_ms },
+    )
+}
+
+pub async fn compliance_csv(State(app): State<Arc<App>>, b: Browser) -> Response {
+    let query = api::Query(body(json!({ "format": "csv" })).expect("a known shape"));
+    api::compliance::ranking(State(app.clone()), b.caller(), query).await.unwrap_or_else(|e| Page::Failed(e).into_response())
+}
+
+pub async fn site_compliance_csv(State(app): State<Arc<App>>, b: Browser, Path(code): Path<String>) -> Response {
+    let query = api::Query(body(json!({ "format": "csv" })).expect("a known shape"));
+    api::compliance::site(State(app.clone()), b.caller(), api::Path(code), query).await.unwrap_or_else(|e| Page::Failed(e).into_response())
+}
+
 pub async fn feeds(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
     if !b.user.is_platform_admin() {
         return Err(Page::NotYours);

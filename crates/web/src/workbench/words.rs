@@ -143,6 +143,20 @@ pub fn role(r: zhanqun_model::TenantRole) -> &'static str {
     }
 }
 
+/// A compliance monitor as the inspection rules name it.
+pub fn monitor(m: zhanqun_model::compliance::Monitor) -> &'static str {
+    use zhanqun_model::compliance::Monitor::*;
+    match m {
+        HomeReachable => "首页可用性",
+        HomeFreshness => "首页更新",
+        StaleColumns => "栏目更新",
+        EmptyColumns => "空白栏目",
+        DeadLinks => "首页错链",
+        RepostsOverdue => "转载时限",
+        Registration => "标识与备案",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,10 @@ fn operations() -> Vec<Op> {
         op("get", "/tenants/{code}/self-inspection", "Annual self-inspection: the year's documents not 主动公开 with basis and reason; the 依申请公开 ones to reconsider (site admin, reviewers)", 200, JsonOrCsv("Inspection"))
             .query("year", true, year, "the year, e.g. 2026")
             .query("format", false, json!({ "enum": ["json", "csv"] }), "csv downloads it for Excel/WPS"),
+        op("get", "/tenants/{code}/compliance", "The compliance monitors' latest findings on an online site (its daily report): each monitor's level, value and the columns or pages at fault; 409 not_ready before this node's first round, 409 not_monitored for a site not online (people of the site, 系统管理员)", 200, JsonOrCsv("ComplianceSite"))
+            .query("format", false, json!({ "enum": ["json", "csv"] }), "csv downloads it for Excel/WPS"),
+        op("get", "/compliance", "Every online site ranked by the compliance monitors, worst first (系统管理员)", 200, JsonOrCsv("ComplianceRound"))
+            .query("format", false, json!({ "enum": ["json", "csv"] }), "csv downloads it"),
         op("get", "/tenants/{code}/documents", "A site's documents, drafts included (people of the site)", 200, Json("Documents"))
             .query("channel_id", false, schemas::id(), "one column")
             .query("state", false, json!({ "enum": ["draft", "submitted", "in_review", "secrecy_review", "approved", "scheduled", "published", "withdrawn"] }), "one state")

@@ -320,6 +320,16 @@ pub fn all() -> Value {
         "Inspection": { "type": "object", "required": ["site", "year", "documents", "proactive", "not_proactive", "reconsider"], "properties": {
             "site": string, "year": { "type": "integer" }, "documents": { "type": "integer" }, "proactive": { "type": "integer" },
             "not_proactive": { "type": "array" }, "reconsider": { "type": "array" } } },
+        "ComplianceReport": { "type": "object", "required": ["tenant_id", "code", "name", "kind", "level", "red", "warn", "findings"], "properties": {
+            "tenant_id": { "type": "integer" }, "code": string, "name": string, "kind": string, "level": { "enum": ["ok", "warn", "red"] },
+            "red": { "type": "integer" }, "warn": { "type": "integer" },
+            "findings": { "type": "array", "items": { "type": "object", "required": ["monitor", "level", "value", "summary", "faults"], "properties": {
+                "monitor": string, "level": { "enum": ["ok", "warn", "red"] }, "value": { "type": "number" }, "summary": string,
+                "faults": { "type": "array", "items": { "type": "object", "required": ["what"], "properties": { "what": string, "url": opt_string } } } } } } } },
+        "ComplianceSite": { "type": "object", "required": ["at", "site"], "properties": {
+            "at": { "type": "integer" }, "site": { "$ref": "#/components/schemas/ComplianceReport" } } },
+        "ComplianceRound": { "type": "object", "required": ["at", "took_ms", "sites"], "properties": {
+            "at": { "type": "integer" }, "took_ms": { "type": "integer" }, "sites": { "type": "array", "items": { "$ref": "#/components/schemas/ComplianceReport" } } } },
         "SearchView": { "type": "object", "required": ["q", "total", "page", "per_page", "pages", "hits", "facets"], "properties": {
             "q": string, "total": { "type": "integer" }, "page": { "type": "integer" }, "per_page": { "type": "integer" }, "pages": { "type": "integer" },
             "hits": { "type": "array", "items": { "type": "object", "required": ["id", "site", "url", "title_html", "snippet_html"], "properties": {
