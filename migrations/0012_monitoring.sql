@@ -7,3 +7,11 @@ CREATE TABLE home_probes (
     ms        INTEGER NOT NULL
 );
 CREATE INDEX home_probes_by_time ON home_probes (at, tenant_id);
+
+-- Tamper evidence: the digest of each document as its last command left it
+-- (store::integrity). A document written before this table existed has
+-- none until it changes again.
+CREATE TABLE document_digests (
+    id     INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL
+);

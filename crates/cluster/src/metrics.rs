@@ -19,6 +19,8 @@ pub struct ClusterMetrics {
     pub replication_lag: IntGaugeVec,
     pub snapshot_builds: Histogram,
     pub snapshot_installs: Histogram,
+    /// One log entry applied to the content store (its transaction, audit line included).
+    pub apply: Histogram,
     pub forwarded_writes: IntCounter,
     pub refused_peer_calls: IntCounterVec,
 }
@@ -66,6 +68,15 @@ impl ClusterMetrics {
             purged_index: gauge(&r, "zhanqun_raft_purged_index", "Last log index purged behind a snapshot (0: none yet)"),
             snapshot_builds: seconds(&r, "zhanqun_raft_snapshot_build_seconds", "Time to build a snapshot of the content store"),
             snapshot_installs: seconds(&r, "zhanqun_raft_snapshot_install_seconds", "Time to install a snapshot received from the leader"),
+            apply: {
+                let buckets = vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+                let h = Histogram::with_opts(
+                    HistogramOpts::new("zhanqun_apply_duration_seconds", "Time to apply one log entry to this node's content store").buckets(buckets),
+                )
+                .expect("valid metric");
+                r.register(Box::new(h.clone())).expect("unique metric");
+                h
+            },
             forwarded_writes: counter(&r, "zhanqun_raft_forwarded_writes_total", "Writes this node forwarded to the leader"),
             replication_lag,
             refused_peer_calls,

@@ -89,11 +89,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     (Some(serde_json::to_string(&stored).expect("memberships serialize")), None)
                 }
             };
+            let started = std::time::Instant::now();
             let (outcome, touched) = self
                 .store
                 .apply_entry(&log_id, membership.as_deref(), proposal)
                 .await
                 .map_err(|e| io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Write, e))?;
+            self.metrics.apply.observe(started.elapsed().as_secs_f64());
             if let (Some(_), Err(r)) = (proposal, &outcome) {
                 tracing::info!(index = entry.log_id.index, code = %r.code, "command refused: {}", r.message);
             }

@@ -23,6 +23,8 @@ pub struct Derived {
     pub login_guard: LoginGuard,
     /// The latest round of this node's compliance monitors.
     pub compliance: std::sync::Arc<crate::compliance::Board>,
+    /// Documents this node's tamper checker found altered.
+    pub tampered: crate::integrity::Tampered,
 }
 
 impl Derived {

@@ -24,6 +24,7 @@ pub mod feeds;
 pub mod ids;
 pub mod indexer;
 pub mod inspection;
+pub mod integrity;
 pub mod login_guard;
 pub mod operator;
 pub mod page_cache;

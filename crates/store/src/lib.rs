@@ -17,6 +17,7 @@ macro_rules! sql {
 mod apply;
 mod audit;
 mod compliance;
+mod integrity;
 mod query;
 mod reposts;
 mod rows;
@@ -34,6 +35,7 @@ use tokio::sync::Mutex;
 pub use apply::Touched;
 pub use audit::{AuditEntry, AuditLine, ChainCheck};
 pub use compliance::ProbeCount;
+pub use integrity::{Checked, Mismatch};
 pub use query::{After, DocumentFilter, Due, LiveSession, Page};
 pub use reposts::{FeedStatus, ProofDue, RepostQuery, RepostRow, SubmissionCount, SubmissionRow};
 

@@ -16,6 +16,7 @@ mod diff;
 mod error;
 mod headers;
 pub mod heavy;
+pub mod http_metrics;
 pub mod operator;
 mod peer;
 pub mod probe;
@@ -136,6 +137,7 @@ pub struct App {
     pub search_work: heavy::Pool,
     /// Bytes held by the page cache, set when `/metrics` is read.
     cache_bytes: prometheus::IntGauge,
+    pub http_metrics: http_metrics::HttpMetrics,
 }
 
 pub type AppState = State<Arc<App>>;
@@ -151,6 +153,7 @@ impl App {
             prometheus::IntGauge::new("zhanqun_page_cache_bytes", "Bytes of rendered pages held in this node's page cache").expect("valid metric");
         // A second App over the same node (tests) finds it registered already.
         let _ = node.metrics.registry.register(Box::new(cache_bytes.clone()));
+        let http_metrics = http_metrics::HttpMetrics::new(&node.metrics.registry);
         App {
             node,
             store,
@@ -165,6 +168,7 @@ impl App {
             password_work: heavy::Pool::half_the_cores("logins"),
             search_work: heavy::Pool::new("searches", cores),
             cache_bytes,
+            http_metrics,
         }
     }
 }
@@ -183,6 +187,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(peer::router())
         .merge(workbench::router())
         .fallback(public::site)
+        .layer(middleware::from_fn_with_state(app.clone(), http_metrics::observe))
         .layer(middleware::from_fn_with_state(app.clone(), min_index))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(middleware::from_fn(headers::add))

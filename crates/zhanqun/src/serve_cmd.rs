@@ -14,6 +14,7 @@ use zhanqun_model::{Command, PlatformRole, Proposal, User};
 use zhanqun_platform::compliance::{HomeProber, Monitors};
 use zhanqun_platform::feeds::{FeedMetrics, FeedPoller};
 use zhanqun_platform::indexer::Indexer;
+use zhanqun_platform::integrity::IntegrityChecker;
 use zhanqun_platform::reposts::{Gauges, Proofs};
 use zhanqun_platform::schedule::Scheduler;
 use zhanqun_platform::worker::Workers;
@@ -141,6 +142,10 @@ pub struct ServeArgs {
     /// [default: 300]
     #[arg(long, env = "ZHANQUN_COMPLIANCE_ROUND_SECS")]
     compliance_round_secs: Option<u64>,
+    /// Seconds between two passes of the tamper checker over every
+    /// published document (1–86400). [default: 300]
+    #[arg(long, env = "ZHANQUN_INTEGRITY_CHECK_SECS")]
+    integrity_check_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -245,6 +250,10 @@ fn metrics_token() -> anyhow::Result<Option<zhanqun_web::MetricsToken>> {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
+    let integrity_every = Duration::from_secs(match args.integrity_check_secs.unwrap_or(300) {
+        s @ 1..=86_400 => s,
+        s => bail!("integrity_check_secs must be between 1 and 86400 seconds (got {s})"),
+    });
     check_bootstrap_passwords()?;
     let secret = cluster_secret()?;
     if args.join.is_some() && secret.is_none() {
@@ -294,6 +303,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let site_fetch = Arc::new(zhanqun_web::probe::RouterProbe::new(app.clone()));
     workers.spawn(HomeProber::new(node.clone(), site_fetch.clone(), &settings.compliance));
     let board = app.derived.compliance.clone();
+    workers.spawn(IntegrityChecker::new(node.clone(), app.derived.clone(), integrity_every, &node.metrics.registry));
     workers.spawn(Monitors::new(node.clone(), site_fetch, board, settings.compliance.clone(), &node.metrics.registry));
 
     // Serve first: a joining node must answer the leader before it is a member.

@@ -112,6 +112,7 @@ impl Store {
                 }
             }
         };
+        crate::integrity::record(&mut tx, &touched).await?;
         if let Some(p) = proposal {
             audit::record(&mut tx, p, &outcome).await?;
         }

@@ -32,7 +32,7 @@ pub async fn search(State(app): AppState, caller: Caller, Query(p): Query<Search
     };
     let per_page = p.per_page().map_err(|e| bad_query(e.0))?;
     let query = p.to_query(tenants, false).map_err(|e| bad_query(e.0))?;
-    let results = request::run(&app.search_work, index, query).await?.map_err(|e| match e {
+    let results = request::run(&app, index, query).await?.map_err(|e| match e {
         zhanqun_search::SearchError::BadQuery(m) => bad_query(m),
         other => ApiError::internal(other),
     })?;

@@ -29,6 +29,7 @@ use zhanqun_platform::directory::Sites;
 use zhanqun_platform::page_cache::CachedPage;
 
 use crate::App;
+use crate::http_metrics::PublicLabels;
 
 fn host_of(headers: &HeaderMap) -> String {
     let raw = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
@@ -54,6 +55,29 @@ fn resolve<'a>(sites: &Sites, host: &str, path: &'a str) -> Option<(Mount, &'a s
 
 /// The one handler of every public URL.
 pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMap, uri: Uri) -> Response {
+    let mut labels = PublicLabels { tenant: None, route: "public/unknown" };
+    let mut response = answer(&app, method, &headers, &uri, &mut labels).await;
+    response.extensions_mut().insert(labels);
+    response
+}
+
+/// The kind of page, as the `route` label of the HTTP metrics says it.
+fn route_label(page: &Page) -> &'static str {
+    match page {
+        Page::Home => "public/home",
+        Page::Channel { .. } => "public/column",
+        Page::Rss { .. } => "public/rss",
+        Page::Document { .. } => "public/document",
+        Page::Attachment { .. } => "public/attachment",
+        Page::Sitemap => "public/sitemap",
+        Page::Robots => "public/robots",
+        Page::Search => "public/search",
+        Page::Interpretations { .. } => "public/interpretations",
+    }
+}
+
+async fn answer(app: &Arc<App>, method: Method, headers: &HeaderMap, uri: &Uri, labels: &mut PublicLabels) -> Response {
+    let app = app.clone();
     // Public pages are read, never written: anything but GET and HEAD
     // (POST, TRACE, made-up methods) is 405 with the methods that work.
     if method != Method::GET && method != Method::HEAD {
@@ -71,14 +95,16 @@ pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMa
         Ok(s) => s,
         Err(e) => return server_error(&app, e),
     };
-    let host = host_of(&headers);
+    let host = host_of(headers);
     let path = uri.path();
     let Some((mount, rest)) = resolve(&sites, &host, path) else {
         if path == "/" && app.config.landing == crate::Landing::OnlineSites {
+            labels.route = "public/landing";
             return app.templates.landing(&sites).map_or_else(|e| server_error(&app, e), |html| html_response(StatusCode::OK, html));
         }
         return not_found(&app, None);
     };
+    labels.tenant = Some(mount.tenant.code.clone());
     // `/sites/x` and `/x` need the slash, or relative paths would break.
     if rest.is_empty() {
         return Redirect::permanent(&mount.url(&Page::Home)).into_response();
@@ -101,11 +127,19 @@ pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMa
     let Some(target) = Page::parse(rest, uri.query()) else {
         return not_found(&app, Some(&mount));
     };
+    labels.route = route_label(&target);
+    if let Page::Document { id } = target
+        && app.derived.tampered.contains(id)
+    {
+        // Never the altered text: the tamper checker found this node's row
+        // differs from what the commands wrote (see platform::integrity).
+        return notice(&app, &mount, StatusCode::SERVICE_UNAVAILABLE, "页面核验中", "本页面内容未通过防篡改核验，已暂停显示，请稍后访问。");
+    }
     if let Page::Attachment { id } = target {
-        return attachment(&app, &mount, id, &headers).await;
+        return attachment(&app, &mount, id, headers).await;
     }
     if target == Page::Search {
-        return search_page::page(&app, &sites, &mount, &uri).await.unwrap_or_else(|e| server_error(&app, e));
+        return search_page::page(&app, &sites, &mount, uri).await.unwrap_or_else(|e| server_error(&app, e));
     }
     // Lists drawn from several sites are not cached: the cache is
     // invalidated per site, and another site's change would not reach it.
@@ -119,7 +153,9 @@ pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMa
     let Some(key) = target.cache_key().map(|k| format!("{}|{k}", mount.base)) else {
         return not_found(&app, Some(&mount));
     };
-    let page = match app.derived.cache.get(mount.tenant.id, &key) {
+    let cached = app.derived.cache.get(mount.tenant.id, &key);
+    app.http_metrics.cache.with_label_values(&[if cached.is_some() { "hit" } else { "miss" }]).inc();
+    let page = match cached {
         Some(p) => p,
         None => {
             let epoch = app.derived.cache.epoch();
@@ -134,7 +170,7 @@ pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMa
             }
         }
     };
-    send_page(&page, &headers)
+    send_page(&page, headers)
 }
 
 fn etag_of(body: &str) -> String {

@@ -53,7 +53,7 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, uri: &Uri) -> Result<
             Err(bad) => error = Some(bad.0),
             Ok(query) => match app.search.as_ref() {
                 None => error = Some("本节点未启用检索。".into()),
-                Some(index) => match request::run(&app.search_work, index, query).await {
+                Some(index) => match request::run(app, index, query).await {
                     Ok(Ok(r)) => results = r,
                     Ok(Err(zhanqun_search::SearchError::BadQuery(m))) => error = Some(m),
                     Ok(Err(e)) => return Err(e.into()),

@@ -278,11 +278,20 @@ pub fn view(params: &SearchParams, results: Results, sites: &Sites, per_page: us
 /// Runs a query off the async threads (a broad portal query scores tens of
 /// thousands of documents), in the node's search pool: the outer error is
 /// the pool's refusal when it stayed busy (see `heavy`).
+/// The engine's own time is observed on `/metrics`.
 pub async fn run(
-    pool: &crate::heavy::Pool,
+    app: &crate::App,
     index: &std::sync::Arc<zhanqun_search::SearchIndex>,
     query: zhanqun_search::Query,
 ) -> Result<Result<Results, zhanqun_search::SearchError>, crate::ApiError> {
     let index = index.clone();
-    pool.run(move || index.search(&query)).await
+    let timer = app.http_metrics.search.clone();
+    app.search_work
+        .run(move || {
+            let started = std::time::Instant::now();
+            let results = index.search(&query);
+            timer.observe(started.elapsed().as_secs_f64());
+            results
+        })
+        .await
 }

@@ -101,7 +101,7 @@ async fn search(app: &App, b: &Browser, t: &Tenant, text: &str) -> Result<Vec<Do
         limit: PER_PAGE as usize,
         ..Default::default()
     };
-    let hits = crate::search::request::run(&app.search_work, index, query).await?.map_err(|e| match e {
+    let hits = crate::search::request::run(app, index, query).await?.map_err(|e| match e {
         zhanqun_search::SearchError::BadQuery(m) => Page::Failed(crate::ApiError::bad_request("bad_query", m)),
         other => Page::Failed(crate::ApiError::internal(other)),
     })?;

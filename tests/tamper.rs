@@ -1,0 +1,80 @@
+//! 网页防篡改 through a real `zhanqun serve --demo`: a published document's
+//! row is edited by hand in the node's own SQLite file (the way an intruder
+//! with the disk, not the platform, would plant a dark link), and within one
+//! pass of the tamper checker the page is withheld, the metric names the
+//! site, the log names the page; a command that writes the document again
+//! (or the row put back) ends it.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+use sqlx::Connection;
+
+async fn tampered(server: &Server, site: &str) -> Option<i64> {
+    let m = client().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let series = format!("zhanqun_tampered_pages{{tenant=\"{site}\"}} ");
+    m.lines().find_map(|l| l.strip_prefix(&series)).and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_edited_row_is_withheld_and_alerted_within_one_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &["--demo", "--integrity-check-secs", "1"]).await;
+    let staff = server.staff_token(&["niuzhuang"]).await;
+    let (status, _, body) = api(
+        &server,
+        &staff,
+        Method::POST,
+        "/api/v1/tenants/niuzhuang/documents",
+        Some(json!({ "channel": "tzgg", "title": "防篡改测试通知", "body_html": "<p>原文。</p>" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let (status, _, body) = review_and_publish(&server.base, &staff, "niuzhuang", id).await;
+    assert_eq!(status, 200, "{body}");
+    let page = server.url(&format!("/sites/niuzhuang/art/{id}.html"));
+    let before = client().get(&page).send().await.unwrap();
+    assert_eq!(before.status(), 200);
+    assert!(before.text().await.unwrap().contains("原文。"));
+    wait_for("the checker's first pass over the new document", 30, || async {
+        match tampered(&server, "niuzhuang").await {
+            Some(0) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+
+    // --- The row changed behind the platform's back, in the live database file.
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", data.join("content.db").display())).await.unwrap();
+    let planted = r#"<p>原文。</p><p><a href="https://dark.example/">在线博彩</a></p>"#;
+    sqlx::query("UPDATE documents SET body_html = ? WHERE id = ?").bind(planted).bind(id).execute(&mut db).await.unwrap();
+
+    wait_for("the tampered page to be counted", 30, || async {
+        match tampered(&server, "niuzhuang").await {
+            Some(1) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let withheld = client().get(&page).send().await.unwrap();
+    assert_eq!(withheld.status(), 503);
+    let text = withheld.text().await.unwrap();
+    assert!(text.contains("未通过防篡改核验") && !text.contains("博彩"), "{text}");
+    let log = server.log();
+    assert!(log.contains("tamper check") && log.contains(&format!("/sites/niuzhuang/art/{id}.html")), "the log names the page");
+    // Other pages of the site are served as before.
+    assert_eq!(client().get(server.url("/sites/niuzhuang/")).send().await.unwrap().status(), 200);
+
+    // --- The row put back: the page is served again.
+    sqlx::query("UPDATE documents SET body_html = ? WHERE id = ?").bind("<p>原文。</p>").bind(id).execute(&mut db).await.unwrap();
+    wait_for("the page to be served again", 30, || async {
+        let r = client().get(&page).send().await.unwrap();
+        if r.status() == 200 { Ok(()) } else { Err(r.status().to_string()) }
+    })
+    .await;
+    assert_eq!(tampered(&server, "niuzhuang").await, Some(0));
+}
