@@ -46,7 +46,7 @@ async fn run() {
         Command::CreateTenant { tenant: tenant.clone() },
         Command::CreateChannel { channel: channel.clone() },
         Command::CreateUser { user: editor.clone() },
-        Command::CreateSession { token_sha256: digest, user_id: editor.id, expires_at: now + 86_400_000, idle_ms: None },
+        Command::CreateSession { token_sha256: digest, user_id: editor.id, expires_at: now + 86_400_000, idle_ms: None, totp_step: None },
     ];
     node.write(Proposal::new(now, None, None, Command::Batch { commands: setup })).await.unwrap().outcome.unwrap();
     let started = Instant::now();

@@ -221,6 +221,10 @@ pub enum Command {
         /// ([`Command::TouchSession`] marks one); API tokens have none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         idle_ms: Option<Millis>,
+        /// The TOTP step the login's second factor proved: refused unless
+        /// later than the account's last one (a code is good once).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        totp_step: Option<i64>,
     },
     /// A browser session was used: its idle clock starts again. Proposed
     /// at most every few minutes per session, not per request.
@@ -306,6 +310,24 @@ pub enum Command {
         portal_id: i64,
         submission_id: i64,
         reason: String,
+    },
+    /// An account's owner turns on the second factor (TOTP), having shown
+    /// a code of `secret` for `step` (a later login needs a later step).
+    EnrollTotp {
+        user_id: i64,
+        /// Base32, as the authenticator app holds it.
+        secret: String,
+        step: i64,
+    },
+    /// The 安全管理员 (the operator, for platform accounts) takes an
+    /// account's second factor off, e.g. after a lost phone.
+    RemoveTotp {
+        user_id: i64,
+    },
+    /// A right password with a wrong second-factor code: kept in the audit
+    /// trail, since whoever sent it knows the password.
+    RecordTotpFailure {
+        user_id: i64,
     },
     /// What the leader's probes of every site's home page answered.
     RecordHomeProbes {

@@ -77,7 +77,8 @@ pub fn need(command: &Command, target: &Target) -> Vec<Need> {
         // Roles of a platform account are refused by 三权分立 itself
         // (`User::check_separation`), with its own message.
         SetRoles { .. } => Need::SecurityAdmin,
-        ResetPassword { .. } | SetAccountDisabled { .. } | RevokeSessions { .. } | UnlockAccount { .. } => account(),
+        ResetPassword { .. } | SetAccountDisabled { .. } | RevokeSessions { .. } | UnlockAccount { .. } | RemoveTotp { .. } => account(),
+        EnrollTotp { user_id, .. } | RecordTotpFailure { user_id } => Need::Owner(*user_id),
         ChangePassword { user_id, .. } | CreateSession { user_id, .. } | TouchSession { user_id, .. } => Need::Owner(*user_id),
         DeleteSession { .. } => Need::Anyone,
         SetChannelRole { tenant_id, .. } => Need::Builder(*tenant_id),
@@ -101,8 +102,15 @@ pub fn check(actor: Option<&User>, command: &Command, target: &Target) -> Result
     if user.disabled_at.is_some() {
         return Err(Rejection::forbidden("account_disabled", "this account is disabled; ask the 安全管理员"));
     }
-    let own_way_out =
-        matches!(command, Command::ChangePassword { .. } | Command::CreateSession { .. } | Command::TouchSession { .. } | Command::DeleteSession { .. });
+    let own_way_out = matches!(
+        command,
+        Command::ChangePassword { .. }
+            | Command::CreateSession { .. }
+            | Command::TouchSession { .. }
+            | Command::DeleteSession { .. }
+            | Command::EnrollTotp { .. }
+            | Command::RecordTotpFailure { .. }
+    );
     if user.must_change_password && !own_way_out {
         return Err(Rejection::forbidden(
             "password_change_required",

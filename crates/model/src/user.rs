@@ -165,6 +165,11 @@ pub struct PasswordPolicy {
     /// old log replays to the same store.
     #[serde(default = "default_idle_timeout_minutes", skip_serializing_if = "is_default_idle_timeout")]
     pub idle_timeout_minutes: u32,
+    /// The three platform accounts must log in with a second factor
+    /// (TOTP); until one has enrolled, it can do nothing else. Written only
+    /// when on, for the same reason as the idle timeout.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub totp_for_platform: bool,
 }
 
 // Policies stored before the lock existed get these.
@@ -194,6 +199,7 @@ impl Default for PasswordPolicy {
             max_failed_logins: default_max_failed_logins(),
             lockout_minutes: default_lockout_minutes(),
             idle_timeout_minutes: default_idle_timeout_minutes(),
+            totp_for_platform: false,
         }
     }
 }

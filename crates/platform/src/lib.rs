@@ -31,6 +31,7 @@ pub mod page_cache;
 pub mod passwords;
 pub mod reposts;
 pub mod schedule;
+pub mod totp;
 pub mod worker;
 
 pub use derived::Derived;

@@ -35,6 +35,10 @@ pub enum AccountOp {
     Unlock {
         username: String,
     },
+    /// Takes the account's second factor off (a lost phone).
+    RemoveTotp {
+        username: String,
+    },
 }
 
 /// What the node answers: a line for the operator, or why not.

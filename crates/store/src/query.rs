@@ -425,3 +425,11 @@ impl Store {
         }
     }
 }
+
+impl Store {
+    /// An account's second factor, if it turned one on: its base32 secret
+    /// and the newest code step it used.
+    pub async fn totp_of(&self, user_id: i64) -> Result<Option<(String, i64)>> {
+        Ok(sqlx::query_as("SELECT secret, last_step FROM totp WHERE user_id = ?").bind(user_id).fetch_optional(&self.reader()).await?)
+    }
+}

@@ -107,6 +107,20 @@ impl FromRequestParts<Arc<App>> for Caller {
         if user.must_change_password {
             return Err(ApiError::PasswordChangeRequired);
         }
+        second_factor_gate(app, &user).await?;
         Ok(Caller { user, client_ip })
     }
+}
+
+/// When the policy asks the platform accounts for a second factor, one
+/// that has not enrolled can do nothing but enroll (`/session/totp`) — in
+/// the API and in the workbench alike.
+pub async fn second_factor_gate(app: &App, user: &User) -> ApiResult<()> {
+    if user.platform_role.is_none() || !app.store.password_policy().await?.totp_for_platform || app.store.totp_of(user.id).await?.is_some() {
+        return Ok(());
+    }
+    Err(ApiError::Denied(
+        "totp_enrollment_required",
+        "the password policy asks this platform account for a second factor: enroll one first (POST, then PUT /api/v1/session/totp)".into(),
+    ))
 }

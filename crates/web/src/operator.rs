@@ -64,6 +64,10 @@ async fn apply(app: &App, op: AccountOp, from: Option<String>) -> Result<String,
             let user = find(username).await?;
             (Command::UnlockAccount { username: user.username.clone() }, format!("lifted the login lock of `{}` on every node", user.username))
         }
+        AccountOp::RemoveTotp { username } => {
+            let user = find(username).await?;
+            (Command::RemoveTotp { user_id: user.id }, format!("took the second factor of `{}` off; it may enroll a new one", user.username))
+        }
     };
     let name = command.name();
     let written = app.node.write(zhanqun_platform::proposal(None, from.clone(), command)).await?;

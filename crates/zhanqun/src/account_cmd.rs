@@ -64,6 +64,11 @@ enum Action {
         #[arg(long)]
         username: String,
     },
+    /// Take an account's second factor (TOTP) off, e.g. after a lost phone.
+    RemoveTotp {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn parse_role(s: &str) -> Result<PlatformRole, String> {
@@ -83,6 +88,7 @@ pub async fn run(args: AccountArgs) -> anyhow::Result<()> {
         Action::Enable { username } => AccountOp::Enable { username },
         Action::Revoke { username } => AccountOp::Revoke { username },
         Action::Unlock { username } => AccountOp::Unlock { username },
+        Action::RemoveTotp { username } => AccountOp::RemoveTotp { username },
     };
     let answer: AccountAnswer = peers.call(&args.member.node, paths::ACCOUNT, &op, Duration::from_secs(30)).await.map_err(crate::cluster_cmd::explain)?;
     match answer {

@@ -71,6 +71,9 @@ impl Command {
             | RevokeSessions { .. }
             | UnlockAccount { .. }
             | CreateSession { .. }
+            | EnrollTotp { .. }
+            | RemoveTotp { .. }
+            | RecordTotpFailure { .. }
             | TouchSession { .. }
             | DeleteSession { .. } => Domain::Accounts,
             RecordHomeProbes { .. } => Domain::Monitoring,
@@ -111,6 +114,9 @@ impl Command {
             Command::RevokeSessions { .. } => "revoke_sessions",
             Command::UnlockAccount { .. } => "unlock_account",
             Command::CreateSession { .. } => "create_session",
+            Command::EnrollTotp { .. } => "enroll_totp",
+            Command::RemoveTotp { .. } => "remove_totp",
+            Command::RecordTotpFailure { .. } => "wrong_totp_code",
             Command::TouchSession { .. } => "touch_session",
             Command::DeleteSession { .. } => "delete_session",
             Command::SetChannelRole { .. } => "set_channel_role",
@@ -175,6 +181,9 @@ impl Command {
             | Command::CreateUser { .. }
             | Command::SetRoles { .. }
             | Command::CreateSession { .. }
+            | Command::EnrollTotp { .. }
+            | Command::RemoveTotp { .. }
+            | Command::RecordTotpFailure { .. }
             | Command::TouchSession { .. }
             | Command::SetPasswordPolicy { .. }
             | Command::ChangePassword { .. }
@@ -213,6 +222,9 @@ impl Command {
             Command::CreateUser { user } => (None, Some(user.id)),
             Command::SetRoles { user_id, .. }
             | Command::CreateSession { user_id, .. }
+            | Command::EnrollTotp { user_id, .. }
+            | Command::RemoveTotp { user_id }
+            | Command::RecordTotpFailure { user_id }
             | Command::TouchSession { user_id, .. }
             | Command::ChangePassword { user_id, .. }
             | Command::ResetPassword { user_id, .. }
@@ -248,14 +260,15 @@ impl Command {
             Command::RestoreRevision { revision, .. } => Some(format!("revision {revision}")),
             Command::SetRoles { grants, .. } => Some(grants.iter().map(|g| format!("{}:{}", g.tenant_id, g.role)).collect::<Vec<_>>().join(", ")),
             Command::SetPasswordPolicy { policy } => Some(format!(
-                "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}{}",
+                "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}{}{}",
                 policy.min_length,
                 policy.min_classes,
                 policy.max_failed_logins,
                 policy.lockout_minutes,
                 // Named only when set, so entries from before it existed
                 // keep the audit line (and hash) they were applied with.
-                if policy.default_idle_timeout() { String::new() } else { format!(", idle_timeout_minutes {}", policy.idle_timeout_minutes) }
+                if policy.default_idle_timeout() { String::new() } else { format!(", idle_timeout_minutes {}", policy.idle_timeout_minutes) },
+                if policy.totp_for_platform { ", second factor required of platform accounts" } else { "" }
             )),
             Command::UnlockAccount { username } => Some(username.clone()),
             Command::RenameChannel { name, .. } => Some(name.clone()),
@@ -309,6 +322,9 @@ impl Command {
             | Command::SetAccountDisabled { .. }
             | Command::RevokeSessions { .. }
             | Command::CreateSession { .. }
+            | Command::EnrollTotp { .. }
+            | Command::RemoveTotp { .. }
+            | Command::RecordTotpFailure { .. }
             | Command::TouchSession { .. }
             | Command::DeleteSession { .. } => None,
         }

@@ -100,10 +100,16 @@ fn rows() -> Vec<(String, Command, Target)> {
         rows.push((format!("disable_account, enable_account ({label})"), Command::SetAccountDisabled { user_id: OWNER, disabled: true }, target));
         rows.push((format!("revoke_sessions ({label})"), Command::RevokeSessions { user_id: OWNER }, target));
         rows.push((format!("unlock_account ({label})"), Command::UnlockAccount { username: "owner".into() }, target));
+        rows.push((format!("remove_totp ({label})"), Command::RemoveTotp { user_id: OWNER }, target));
     }
     rows.extend([
         ("change_password".to_string(), Command::ChangePassword { user_id: OWNER, password_hash: String::new(), keep_session: None }, plain),
-        ("create_session (log in)".into(), Command::CreateSession { token_sha256: String::new(), user_id: OWNER, expires_at: 0, idle_ms: None }, plain),
+        (
+            "create_session (log in)".into(),
+            Command::CreateSession { token_sha256: String::new(), user_id: OWNER, expires_at: 0, idle_ms: None, totp_step: None },
+            plain,
+        ),
+        ("enroll_totp, wrong_totp_code (one's own second factor)".into(), Command::EnrollTotp { user_id: OWNER, secret: String::new(), step: 0 }, plain),
         ("touch_session (a browser session in use)".into(), Command::TouchSession { token_sha256: String::new(), user_id: OWNER }, plain),
         ("delete_session (log out)".into(), Command::DeleteSession { token_sha256: String::new() }, plain),
     ]);
@@ -171,6 +177,9 @@ fn rows() -> Vec<(String, Command, Target)> {
             | Command::RevokeSessions { .. }
             | Command::UnlockAccount { .. }
             | Command::CreateSession { .. }
+            | Command::EnrollTotp { .. }
+            | Command::RemoveTotp { .. }
+            | Command::RecordTotpFailure { .. }
             | Command::TouchSession { .. }
             | Command::DeleteSession { .. }
             | Command::SetChannelRole { .. }

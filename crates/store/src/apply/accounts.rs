@@ -40,7 +40,19 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
                 .await?;
             Ok(Applied::default())
         }
-        Command::CreateSession { token_sha256, user_id, expires_at, idle_ms } => {
+        Command::CreateSession { token_sha256, user_id, expires_at, idle_ms, totp_step } => {
+            if let Some(step) = totp_step {
+                // A second-factor code is good once, on every node.
+                let used = sqlx::query("UPDATE totp SET last_step = ? WHERE user_id = ? AND last_step < ?")
+                    .bind(step)
+                    .bind(user_id)
+                    .bind(step)
+                    .execute(&mut *conn)
+                    .await?;
+                if used.rows_affected() == 0 {
+                    return Err(Rejection::conflict("totp_replayed", "this second-factor code was used already; wait for the next one").into());
+                }
+            }
             sqlx::query("INSERT INTO sessions (token_sha256, user_id, created_at, expires_at, idle_ms, last_seen_at) VALUES (?,?,?,?,?,?)")
                 .bind(token_sha256)
                 .bind(user_id)
@@ -65,6 +77,31 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
                 .await?;
             Ok(Applied::default())
         }
+        Command::EnrollTotp { user_id, secret, step } => {
+            if secret.len() < 16 || !secret.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)) {
+                return Err(Rejection::invalid("invalid_secret", "a TOTP secret is at least 16 base32 characters (A–Z, 2–7)").into());
+            }
+            sqlx::query(
+                "INSERT INTO totp (user_id, secret, enrolled_at, last_step) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, enrolled_at = excluded.enrolled_at, last_step = excluded.last_step",
+            )
+            .bind(user_id)
+            .bind(secret)
+            .bind(p.at)
+            .bind(step)
+            .execute(&mut *conn)
+            .await?;
+            Ok(Applied { id: Some(*user_id), index_no: None })
+        }
+        Command::RemoveTotp { user_id } => {
+            let gone = sqlx::query("DELETE FROM totp WHERE user_id = ?").bind(user_id).execute(&mut *conn).await?;
+            if gone.rows_affected() == 0 {
+                return Err(Rejection::not_found("no_totp", "this account has no second factor").into());
+            }
+            Ok(Applied { id: Some(*user_id), index_no: None })
+        }
+        // Nothing changes: the audit line is the record.
+        Command::RecordTotpFailure { user_id } => Ok(Applied { id: Some(*user_id), index_no: None }),
         Command::DeleteSession { token_sha256 } => {
             sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?").bind(token_sha256).execute(&mut *conn).await?;
             Ok(Applied::default())

@@ -167,3 +167,13 @@ pub async fn set_password_policy(State(app): State<Arc<App>>, caller: Caller, St
     let (headers, _) = propose(&app, caller.propose(Command::SetPasswordPolicy { policy })).await?;
     Ok(WriteResponse(StatusCode::OK, headers, to_json(&policy)))
 }
+
+/// `DELETE /api/v1/users/{username}/totp`: takes a site account's second
+/// factor off (a lost phone); its owner may enroll a new one. Platform
+/// accounts' are the operator's (`zhanqun account`), as their passwords are.
+pub async fn remove_totp(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>) -> WriteResult {
+    caller.may(Need::SecurityAdmin)?;
+    let user = account(&app, &username).await?;
+    let (headers, _) = propose(&app, caller.propose(Command::RemoveTotp { user_id: user.id })).await?;
+    Ok(WriteResponse(StatusCode::OK, headers, serde_json::json!({ "username": user.username, "totp": false })))
+}

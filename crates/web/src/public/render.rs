@@ -57,7 +57,8 @@ impl Templates {
             "admin/audit.html",
             "admin/reposts.html",
             "admin/feeds.html",
-            "admin/compliance.html"
+            "admin/compliance.html",
+            "admin/totp.html"
         );
         // The default HTML escaper also escapes `/`, which turns every link
         // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.

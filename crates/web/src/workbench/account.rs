@@ -46,6 +46,9 @@ pub async fn login_page(State(app): State<Arc<App>>, Query(q): Query<LoginQuery>
 pub struct LoginForm {
     username: String,
     password: String,
+    /// Only accounts with a second factor fill it in.
+    #[serde(default)]
+    totp: Option<String>,
     next: Option<String>,
 }
 
@@ -65,7 +68,7 @@ pub async fn login(
             .unwrap_or_else(|p| p)
             .into_response()
     };
-    let user = match check_credentials(&app, form.username.trim(), form.password.clone(), &source).await {
+    let (user, step) = match check_credentials(&app, form.username.trim(), form.password.clone(), form.totp.as_deref(), &source).await {
         Ok(u) => u,
         Err(e) => return refused(e),
     };
@@ -73,7 +76,7 @@ pub async fn login(
         Ok(p) => p.idle_timeout(),
         Err(e) => return refused(e.into()),
     };
-    let opened = match open_session(&app, &user, &source, Some(idle)).await {
+    let opened = match open_session(&app, &user, &source, Some(idle), step).await {
         Ok(o) => o,
         Err(crate::api::WriteRefused(_, e)) => return refused(e),
     };
@@ -140,4 +143,33 @@ pub async fn change_password(State(app): State<Arc<App>>, b: Browser, Form(form)
             show(Some(text), field, false, e.status())
         }
     }
+}
+
+/// `GET /admin/totp`: the second factor — on, or a new secret to put in an
+/// authenticator app with the code that turns it on.
+pub async fn totp_page(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
+    let enrolled = app.store.totp_of(b.user.id).await?.is_some();
+    let secret = zhanqun_platform::totp::new_secret();
+    let uri = zhanqun_platform::totp::uri("zhanqun", &b.user.username, &secret);
+    let grouped = secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+    render(&app, "admin/totp.html", context! { layout => layout(&b, None), enrolled, secret, grouped, uri, error => (), done => false })
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    secret: String,
+    code: String,
+}
+
+/// `POST /admin/totp`: turns the second factor on with the app's code.
+pub async fn enroll_totp(State(app): State<Arc<App>>, b: Browser, Form(form): Form<TotpForm>) -> Result<Page, Page> {
+    let session = crate::auth::SessionUser { user: b.user.clone(), client_ip: b.client_ip.clone(), token_sha256: b.token_sha256.clone() };
+    let body = crate::api::ApiJson(crate::api::session::TotpEnrollment { secret: form.secret.clone(), code: form.code });
+    let (status, error, done) = match crate::api::session::totp_enroll(State(app.clone()), session, body).await {
+        Ok(_) => (StatusCode::OK, None, true),
+        Err(crate::api::WriteRefused(_, e)) => (e.status(), Some(words::refusal(&e).0), false),
+    };
+    let uri = zhanqun_platform::totp::uri("zhanqun", &b.user.username, &form.secret);
+    let grouped = form.secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+    render_status(&app, status, "admin/totp.html", context! { layout => layout(&b, None), enrolled => done, secret => form.secret, grouped, uri, error, done })
 }

@@ -40,6 +40,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/admin/login", get(account::login_page).post(account::login))
         .route("/admin/logout", post(account::logout))
         .route("/admin/password", get(account::password_page).post(account::change_password))
+        .route("/admin/totp", get(account::totp_page).post(account::enroll_totp))
         .route("/admin/static/{file}", get(asset))
         .route("/admin/sites/{code}/documents", get(documents::list).post(documents::create))
         .route("/admin/sites/{code}/documents/new", get(documents::new_page))

@@ -90,6 +90,8 @@ pub enum NotLoggedIn {
     },
     /// Logged in, but the 安全管理员 set the password: change it first.
     MustChangePassword,
+    /// A platform account the policy asks for a second factor: enroll first.
+    MustEnrollTotp,
     /// A script asked (an upload): it gets a status, not a page.
     ForScript(&'static str),
     Broken(crate::ApiError),
@@ -109,6 +111,7 @@ impl IntoResponse for NotLoggedIn {
             NotLoggedIn::Absent { next } => to_login(&next, false),
             NotLoggedIn::Expired { next } => to_login(&next, true),
             NotLoggedIn::MustChangePassword => Redirect::to("/admin/password").into_response(),
+            NotLoggedIn::MustEnrollTotp => Redirect::to("/admin/totp").into_response(),
             NotLoggedIn::ForScript(why) => (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], why).into_response(),
             NotLoggedIn::Broken(e) => super::Page::Failed(e).into_response(),
         }
@@ -179,6 +182,10 @@ impl FromRequestParts<Arc<App>> for Browser {
         let on_password_page = parts.uri.path() == "/admin/password" || parts.uri.path() == "/admin/logout";
         if session.user.must_change_password && !on_password_page {
             return Err(NotLoggedIn::MustChangePassword);
+        }
+        let on_totp_page = parts.uri.path() == "/admin/totp" || on_password_page;
+        if !on_totp_page && crate::auth::second_factor_gate(app, &session.user).await.is_err() {
+            return Err(NotLoggedIn::MustEnrollTotp);
         }
         Ok(Browser { user: session.user, client_ip: ip, csrf: csrf_of(&token), token_sha256: token_digest(&token) })
     }

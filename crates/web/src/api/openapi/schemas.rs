@@ -219,7 +219,8 @@ pub fn all() -> Value {
 
     json!({
         "Error": closed(&["error"], json!({ "error": closed(&["code", "message"], json!({ "code": string, "message": string })) })),
-        "Login": closed(&["username", "password"], json!({ "username": { "type": "string", "maxLength": 200 }, "password": { "type": "string", "maxLength": 1000 } })),
+        "Login": closed(&["username", "password"], json!({ "username": { "type": "string", "maxLength": 200 }, "password": { "type": "string", "maxLength": 1000 },
+            "totp": { "type": "string", "maxLength": 20, "description": "the authenticator app's 6-digit code, for an account with a second factor" } })),
         "Session": { "type": "object", "required": ["token", "expires_at", "username", "must_change_password"], "properties": {
             "token": string, "expires_at": { "type": "integer" }, "username": string, "must_change_password": { "type": "boolean" } } },
         "Me": { "type": "object", "required": ["username", "grants", "must_change_password"], "properties": {
@@ -245,7 +246,8 @@ pub fn all() -> Value {
         "PasswordPolicy": closed(&["min_length", "min_classes"], json!({
             "min_length": { "type": "integer", "minimum": 8, "maximum": 64 }, "min_classes": { "type": "integer", "minimum": 1, "maximum": 4 },
             "max_failed_logins": { "type": "integer", "minimum": 3, "maximum": 10 }, "lockout_minutes": { "type": "integer", "minimum": 1, "maximum": 1440 },
-            "idle_timeout_minutes": { "type": "integer", "minimum": 1, "maximum": 480, "description": "a browser (workbench) session left alone this long ends; default 30" } })),
+            "idle_timeout_minutes": { "type": "integer", "minimum": 1, "maximum": 480, "description": "a browser (workbench) session left alone this long ends; default 30" },
+            "totp_for_platform": { "type": "boolean", "description": "the three platform accounts must log in with a TOTP code; one not enrolled can only enroll" } })),
         "ReturnBody": closed(&["reason"], json!({ "reason": text(RETURN_REASON, true) })),
         "SignOffBody": closed(&["passed", "conclusion"], json!({ "passed": { "type": "boolean" }, "conclusion": text(CONCLUSION, true) })),
         "ScheduleBody": { "type": "object", "additionalProperties": false, "minProperties": 1,
@@ -330,6 +332,9 @@ pub fn all() -> Value {
             "at": { "type": "integer" }, "site": { "$ref": "#/components/schemas/ComplianceReport" } } },
         "ComplianceRound": { "type": "object", "required": ["at", "took_ms", "sites"], "properties": {
             "at": { "type": "integer" }, "took_ms": { "type": "integer" }, "sites": { "type": "array", "items": { "$ref": "#/components/schemas/ComplianceReport" } } } },
+        "TotpSecret": { "type": "object", "required": ["secret", "uri"], "properties": { "secret": string, "uri": string } },
+        "TotpEnrollment": closed(&["secret", "code"], json!({
+            "secret": { "type": "string", "pattern": "^[A-Za-z2-7 ]{16,128}$" }, "code": { "type": "string", "pattern": "^[0-9]{6}$" } })),
         "SearchView": { "type": "object", "required": ["q", "total", "page", "per_page", "pages", "hits", "facets"], "properties": {
             "q": string, "total": { "type": "integer" }, "page": { "type": "integer" }, "per_page": { "type": "integer" }, "pages": { "type": "integer" },
             "hits": { "type": "array", "items": { "type": "object", "required": ["id", "site", "url", "title_html", "snippet_html"], "properties": {

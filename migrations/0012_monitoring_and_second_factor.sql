@@ -15,3 +15,12 @@ CREATE TABLE document_digests (
     id     INTEGER PRIMARY KEY,
     digest TEXT NOT NULL
 );
+
+-- The second factor (TOTP) of accounts that turned it on; last_step is the
+-- newest code step used, so a code is accepted once.
+CREATE TABLE totp (
+    user_id     INTEGER PRIMARY KEY REFERENCES users(id),
+    secret      TEXT NOT NULL,
+    enrolled_at INTEGER NOT NULL,
+    last_step   INTEGER NOT NULL
+);
