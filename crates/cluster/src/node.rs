@@ -360,7 +360,16 @@ impl Node {
     /// The leader's half of [`Node::read_barrier`].
     pub async fn read_index_here(&self) -> Result<u64, WriteError> {
         match tokio::time::timeout(Duration::from_secs(5), self.raft.ensure_linearizable()).await {
-            Ok(Ok(log_id)) => Ok(log_id.map_or(0, |l| l.index)),
+            Ok(Ok(log_id)) => {
+                // A leader restarted without an election (openraft resumes
+                // it in its term, with no new blank entry) reports the
+                // commit index it had persisted, which can lag what it
+                // acknowledged before the crash. Its own log holds those
+                // entries, and a leader's log is never cut: reading after
+                // all of it is applied sees every acknowledged write.
+                let last = self.raft.metrics().borrow().last_log_index.unwrap_or(0);
+                Ok(log_id.map_or(0, |l| l.index).max(last))
+            }
             Ok(Err(RaftError::Fatal(e))) => Err(WriteError::Fatal(e.to_string())),
             Ok(Err(RaftError::APIError(_))) | Err(_) => Err(WriteError::Unavailable),
         }
