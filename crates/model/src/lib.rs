@@ -8,6 +8,7 @@
 
 pub mod command;
 pub mod compliance;
+pub mod content_check;
 pub mod document;
 pub mod policy;
 pub mod repost;

@@ -42,6 +42,9 @@ pub struct IntegrityChecker {
     derived: Arc<Derived>,
     every: Duration,
     gauge: IntGaugeVec,
+    /// Whether the last pass saw any site (a cluster just formed, the demo
+    /// loading: look again soon, so the gauges exist).
+    saw_sites: bool,
 }
 
 impl IntegrityChecker {
@@ -55,7 +58,7 @@ impl IntegrityChecker {
         )
         .expect("valid metric");
         let _ = registry.register(Box::new(gauge.clone()));
-        IntegrityChecker { node, derived, every, gauge }
+        IntegrityChecker { node, derived, every, gauge, saw_sites: false }
     }
 
     /// One full pass; answers what it found.
@@ -94,6 +97,7 @@ impl IntegrityChecker {
         for t in &tenants {
             self.gauge.with_label_values(&[&t.code]).set(found.iter().filter(|m| m.tenant_id == t.id).count() as i64);
         }
+        self.saw_sites = !tenants.is_empty();
         if unrecorded > 0 {
             tracing::debug!(unrecorded, "tamper check: documents without a digest yet (written before digests existed)");
         }
@@ -109,7 +113,7 @@ impl Worker for IntegrityChecker {
     }
 
     async fn wait(&mut self) -> bool {
-        tokio::time::sleep(self.every).await;
+        tokio::time::sleep(if self.saw_sites { self.every } else { self.every.min(Duration::from_secs(5)) }).await;
         true
     }
 

@@ -66,6 +66,9 @@ pub struct WebConfig {
     pub metrics_elsewhere: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the client (see `client`).
     pub trusted_proxies: Vec<client::Cidr>,
+    /// The operator's 错敏词 list (`--word-list`), checked at submission
+    /// and shown in the editor.
+    pub word_list: Arc<Vec<zhanqun_model::content_check::WordRule>>,
 }
 
 impl Default for WebConfig {
@@ -78,6 +81,7 @@ impl Default for WebConfig {
             metrics_token: None,
             metrics_elsewhere: false,
             trusted_proxies: Vec::new(),
+            word_list: Arc::default(),
         }
     }
 }

@@ -146,6 +146,11 @@ pub struct ServeArgs {
     /// published document (1–86400). [default: 300]
     #[arg(long, env = "ZHANQUN_INTEGRITY_CHECK_SECS")]
     integrity_check_secs: Option<u64>,
+    /// The 错敏词 list checked before submission: one entry per line,
+    /// `block` or `warn`, a tab, the word, optionally a tab and what to
+    /// write instead (see deploy/word-list.example.tsv).
+    #[arg(long, env = "ZHANQUN_WORD_LIST")]
+    word_list: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -254,6 +259,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         s @ 1..=86_400 => s,
         s => bail!("integrity_check_secs must be between 1 and 86400 seconds (got {s})"),
     });
+    let word_list = match &args.word_list {
+        None => Vec::new(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the word list {}", path.display()))?;
+            zhanqun_model::content_check::parse_word_list(&text).map_err(|e| anyhow::anyhow!("the word list {}: {e}", path.display()))?
+        }
+    };
     check_bootstrap_passwords()?;
     let secret = cluster_secret()?;
     if args.join.is_some() && secret.is_none() {
@@ -289,6 +301,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics_token: metrics_token()?,
         metrics_elsewhere: settings.metrics_listen.is_some(),
         trusted_proxies: settings.trusted_proxies.clone(),
+        word_list: Arc::new(word_list),
     };
     let mut app = App::new(node.clone(), blobs, derived, web_config);
     app.search = Some(search_index.clone());

@@ -30,7 +30,26 @@ async fn step(app: Arc<App>, caller: Caller, code: String, id: i64, command: imp
 }
 
 pub async fn submit(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
+    let (_, d) = super::documents::load(&app, &caller, &code, id).await?;
+    let blocking: Vec<String> = content_hits(&app.config.word_list, &d).iter().filter(|h| h.block).map(|h| h.describe()).collect();
+    if !blocking.is_empty() {
+        let more = if blocking.len() > 10 { format!("，另有 {} 处", blocking.len() - 10) } else { String::new() };
+        return Err(ApiError::Conflict(
+            "content_check".into(),
+            format!("发布前内容检查未通过，请修改后再提交：{}{more}", blocking.iter().take(10).cloned().collect::<Vec<_>>().join("；")),
+        )
+        .into());
+    }
     step(app, caller, code, id, |tenant_id| Command::SubmitDocument { tenant_id, document_id: id }).await
+}
+
+/// What the content check finds in a document's title, summary and body.
+pub(crate) fn content_hits(words: &[zhanqun_model::content_check::WordRule], d: &zhanqun_model::Document) -> Vec<zhanqun_model::content_check::Hit> {
+    use zhanqun_model::content_check::{check, visible_text};
+    let mut hits = check("title", &d.title, words);
+    hits.extend(check("summary", d.summary.as_deref().unwrap_or(""), words));
+    hits.extend(check("body", &visible_text(&d.body_html), words));
+    hits
 }
 
 pub async fn approve(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {

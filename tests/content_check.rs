@@ -1,0 +1,101 @@
+//! Content safety before publishing, through a real `zhanqun serve` given
+//! a word list: a draft holding a 身份证号 or a blocking word cannot be
+//! submitted (409 content_check, naming where), a warning word can; the
+//! editor in the workbench lists every hit with its position.
+
+mod common;
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+
+async fn draft(server: &Server, token: &str, title: &str, body: &str) -> i64 {
+    let (status, _, doc) = api(
+        server,
+        token,
+        Method::POST,
+        "/api/v1/tenants/nz/documents",
+        Some(json!({ "channel": "tzgg", "title": title, "body_html": body, "disclosure": "主动公开" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{doc}");
+    doc["id"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_and_blocking_words_stop_submission_and_the_editor_shows_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = dir.path().join("words.tsv");
+    std::fs::write(&words, "# 测试词表\nblock\t某某县撤销办\nwarn\t布署\t部署\n").unwrap();
+    let server = Server::start(&dir.path().join("data"), &["--word-list", words.to_str().unwrap()]).await;
+    let admin = server.admin_token().await;
+    let (status, _, _) = api(
+        &server,
+        &admin,
+        Method::POST,
+        "/api/v1/tenants",
+        Some(json!({ "code": "nz", "name": "牛庄镇人民政府", "kind": "township", "organ_code": "NZ", "lifecycle": "online" })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    assert_eq!(status, 201);
+    let staff = server.staff_token(&["nz"]).await;
+
+    // A 身份证号 with a valid check character, in the body.
+    let id = draft(&server, &staff, "关于低保人员名单的公示", "<p>张三，身份证号11010519491231002X，住某村。</p>").await;
+    let (status, _, body) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{id}/submit"), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("content_check")), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("正文第8字：疑似身份证号 1101**********002X"), "{message}");
+    assert!(!message.contains("11010519491231002X"), "the refusal never repeats the number");
+    // Masked in the text, it goes through.
+    let (status, _, body) = api(
+        &server,
+        &staff,
+        Method::PATCH,
+        &format!("/api/v1/tenants/nz/documents/{id}"),
+        Some(json!({ "body_html": "<p>张三，身份证号1101**********002X，住某村。</p>" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{id}/submit"), None).await;
+    assert_eq!(status, 200, "{body}");
+
+    // A blocking word in the title is refused; a warning word is not.
+    let blocked = draft(&server, &staff, "某某县撤销办关于工作的通知", "<p>正文。</p>").await;
+    let (status, _, body) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{blocked}/submit"), None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("标题第1字：「某某县撤销办」不宜使用"), "{body}");
+    let warned = draft(&server, &staff, "关于布署春季防火工作的通知", "<p>请认真布署。</p>").await;
+    let (status, _, body) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{warned}/submit"), None).await;
+    assert_eq!(status, 200, "a warning does not stop submission: {body}");
+
+    // --- The editor lists each hit where it is (the workbench, logged in by its form).
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = browser
+        .post(server.url("/admin/login"))
+        .header("origin", server.url(""))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username=staff&password={STAFF_PASSWORD}&next=%2Fadmin%2F"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers().get("set-cookie").expect("the workbench sets its session cookie").to_str().unwrap().split(';').next().unwrap().to_string();
+    let page = browser.get(server.url(&format!("/admin/sites/nz/documents/{blocked}"))).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("发布前内容检查") && page.contains("须修改") && page.contains("标题第1字：「某某县撤销办」不宜使用"), "{page}");
+}
+
+#[test]
+fn a_word_list_that_cannot_be_read_stops_the_node_with_the_line_at_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = dir.path().join("words.tsv");
+    std::fs::write(&words, "warn\t布署\t部署\nstop\t词\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun"))
+        .args(["serve", "--data", dir.path().join("data").to_str().unwrap(), "--listen", "127.0.0.1:0", "--word-list", words.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2: starts with `stop`"), "{err}");
+}
