@@ -24,3 +24,12 @@ CREATE TABLE totp (
     enrolled_at INTEGER NOT NULL,
     last_step   INTEGER NOT NULL
 );
+
+-- Passwords an account had (their argon2id hashes), newest last: a new
+-- password may not be one of the last few (password policy `history`).
+CREATE TABLE password_history (
+    user_id       INTEGER NOT NULL,
+    password_hash TEXT NOT NULL,
+    at            INTEGER NOT NULL
+);
+CREATE INDEX password_history_by_user ON password_history (user_id, at);

@@ -12,6 +12,7 @@ use std::process::Command;
 use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 const SECRET: &str = "accounts-test-cluster-secret";
 
@@ -251,4 +252,57 @@ async fn passwords_easy_to_guess_and_names_easy_to_confuse_are_refused() {
     let token = first_login(&server.base, "NA-Editor", INITIAL_PASSWORD).await;
     let (_, _, me) = api(&server, &token, Method::GET, "/api/v1/session", None).await;
     assert_eq!(me["username"], "na-editor");
+}
+
+#[tokio::test]
+async fn a_recent_password_cannot_come_back_and_an_old_one_must_be_changed_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]).await;
+    let admin = server.admin_token().await;
+    let (status, _, _) = api(
+        &server,
+        &admin,
+        Method::POST,
+        "/api/v1/tenants",
+        Some(json!({ "code": "pw", "name": "密码镇", "kind": "township", "organ_code": "PW", "lifecycle": "online" })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // `staff` chose STAFF_PASSWORD at first login, after the one the 安全管理员 gave.
+    let staff = server.staff_token(&["pw"]).await;
+    let change = |from: &'static str, to: &'static str| {
+        let (server, staff) = (&server, staff.clone());
+        async move {
+            let (status, _, body) =
+                api(server, &staff, Method::PUT, "/api/v1/session/password", Some(json!({ "current_password": from, "new_password": to }))).await;
+            (status, body)
+        }
+    };
+    let (status, body) = change(STAFF_PASSWORD, "Spring-Field-2027").await;
+    assert_eq!(status, 200, "{body}");
+    // Back to the one before, or the very first: both among the last five.
+    for old in [STAFF_PASSWORD, INITIAL_PASSWORD] {
+        let (status, body) = change("Spring-Field-2027", old).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (422, Some("password_reused")), "{old}: {body}");
+    }
+
+    // --- Passwords expire after max_age_days: the policy says 30.
+    let security = server.security_token().await;
+    let (_, _, mut policy) = api(&server, &security, Method::GET, "/api/v1/settings/password-policy", None).await;
+    policy["max_age_days"] = json!(30);
+    let (status, _, body) = api(&server, &security, Method::PUT, "/api/v1/settings/password-policy", Some(policy)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = api(&server, &staff, Method::GET, "/api/v1/tenants", None).await;
+    assert_eq!(status, 200, "a password set today has not expired");
+    // Simulated passage of time: the row says the password was set 31 days ago.
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", data.join("content.db").display())).await.unwrap();
+    let month_ago = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 - 31 * 86_400_000;
+    sqlx::query("UPDATE users SET password_changed_at = ? WHERE username = 'staff'").bind(month_ago).execute(&mut db).await.unwrap();
+    let (status, _, body) = api(&server, &staff, Method::GET, "/api/v1/tenants", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("password_change_required")), "{body}");
+    let (status, body) = change("Spring-Field-2027", "Autumn-River-2027").await;
+    assert_eq!(status, 200, "changing it is what is left to do: {body}");
+    let (status, _, _) = api(&server, &staff, Method::GET, "/api/v1/tenants", None).await;
+    assert_eq!(status, 200);
 }

@@ -170,6 +170,26 @@ pub struct PasswordPolicy {
     /// when on, for the same reason as the idle timeout.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub totp_for_platform: bool,
+    /// A password older than this many days must be changed before
+    /// anything else (0: never).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_age_days: u32,
+    /// A new password may not be any of the account's last this many
+    /// (the current one included; 1: only not the current one).
+    #[serde(default = "default_history", skip_serializing_if = "is_default_history")]
+    pub history: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn default_history() -> u32 {
+    5
+}
+
+fn is_default_history(n: &u32) -> bool {
+    *n == default_history()
 }
 
 // Policies stored before the lock existed get these.
@@ -200,6 +220,8 @@ impl Default for PasswordPolicy {
             lockout_minutes: default_lockout_minutes(),
             idle_timeout_minutes: default_idle_timeout_minutes(),
             totp_for_platform: false,
+            max_age_days: 0,
+            history: default_history(),
         }
     }
 }
@@ -215,6 +237,9 @@ impl PasswordPolicy {
         if !(1..=480).contains(&self.idle_timeout_minutes) {
             return Err(crate::Rejection::invalid("invalid_policy", "idle_timeout_minutes must be 1–480"));
         }
+        if self.max_age_days > 3650 || !(1..=24).contains(&self.history) {
+            return Err(crate::Rejection::invalid("invalid_policy", "max_age_days must be 0–3650 (0: never) and history 1–24"));
+        }
         Ok(())
     }
 
@@ -227,6 +252,11 @@ impl PasswordPolicy {
     /// How long a browser session may sit idle.
     pub fn idle_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(u64::from(self.idle_timeout_minutes) * 60)
+    }
+
+    /// Whether a password set at `changed_at` has expired at `now`.
+    pub fn expired(&self, changed_at: Option<crate::Millis>, now: crate::Millis) -> bool {
+        self.max_age_days > 0 && changed_at.is_some_and(|at| now - at > i64::from(self.max_age_days) * 86_400_000)
     }
 
     /// How long a locked account stays locked.
@@ -291,5 +321,21 @@ mod tests {
         let stored: PasswordPolicy = serde_json::from_str(r#"{"min_length":12,"min_classes":2}"#).unwrap();
         assert_eq!((stored.min_length, stored.max_failed_logins, stored.lockout_minutes), (12, 5, 15));
         assert!(stored.validate().is_ok());
+    }
+
+    #[test]
+    fn a_password_expires_after_max_age_days_and_never_when_it_is_zero() {
+        let day = 86_400_000;
+        let policy = PasswordPolicy { max_age_days: 90, ..PasswordPolicy::default() };
+        assert!(!policy.expired(Some(0), 90 * day), "on the 90th day it still holds");
+        assert!(policy.expired(Some(0), 90 * day + 1));
+        assert!(!policy.expired(None, 1_000 * day), "a password set before the date was kept is not judged");
+        assert!(!PasswordPolicy::default().expired(Some(0), 10_000 * day));
+        assert!(PasswordPolicy { history: 0, ..PasswordPolicy::default() }.validate().is_err());
+        // The defaults are not written, so older logs keep their bytes.
+        assert_eq!(
+            serde_json::to_string(&PasswordPolicy::default()).unwrap(),
+            r#"{"min_length":10,"min_classes":3,"max_failed_logins":5,"lockout_minutes":15}"#
+        );
     }
 }

@@ -433,3 +433,26 @@ impl Store {
         Ok(sqlx::query_as("SELECT secret, last_step FROM totp WHERE user_id = ?").bind(user_id).fetch_optional(&self.reader()).await?)
     }
 }
+
+impl Store {
+    /// The hashes of an account's last `n` passwords, the current one first.
+    pub async fn recent_password_hashes(&self, user_id: i64, n: u32) -> Result<Vec<String>> {
+        let mut hashes: Vec<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?").bind(user_id).fetch_all(&self.reader()).await?;
+        let older: Vec<String> = sqlx::query_scalar("SELECT password_hash FROM password_history WHERE user_id = ? ORDER BY at DESC, rowid DESC LIMIT ?")
+            .bind(user_id)
+            .bind(i64::from(n.saturating_sub(1)))
+            .fetch_all(&self.reader())
+            .await?;
+        hashes.extend(older);
+        Ok(hashes)
+    }
+
+    /// When the account's password was last set (`None`: before this was kept).
+    pub async fn password_changed_at(&self, user_id: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT password_changed_at FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.reader())
+            .await?
+            .flatten())
+    }
+}

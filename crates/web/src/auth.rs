@@ -94,7 +94,8 @@ impl FromRequestParts<Arc<App>> for SessionUser {
                 user = app.store.session_user(&digest, now_ms()).await?;
             }
         }
-        let user = user.ok_or(ApiError::Unauthenticated("the session token is unknown or expired, or the account was disabled; log in again"))?;
+        let mut user = user.ok_or(ApiError::Unauthenticated("the session token is unknown or expired, or the account was disabled; log in again"))?;
+        password_expiry(app, &mut user).await?;
         Ok(SessionUser { user, client_ip: client_ip(parts), token_sha256: digest })
     }
 }
@@ -123,4 +124,17 @@ pub async fn second_factor_gate(app: &App, user: &User) -> ApiResult<()> {
         "totp_enrollment_required",
         "the password policy asks this platform account for a second factor: enroll one first (POST, then PUT /api/v1/session/totp)".into(),
     ))
+}
+
+/// A password past the policy's `max_age_days` is treated as one the
+/// 安全管理员 set: its owner changes it before doing anything else (the
+/// API's 403 `password_change_required`, the workbench's password page).
+pub async fn password_expiry(app: &App, user: &mut User) -> ApiResult<()> {
+    if !user.must_change_password {
+        let policy = app.store.password_policy().await?;
+        if policy.max_age_days > 0 && policy.expired(app.store.password_changed_at(user.id).await?, now_ms()) {
+            user.must_change_password = true;
+        }
+    }
+    Ok(())
 }

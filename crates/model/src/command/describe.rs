@@ -260,7 +260,7 @@ impl Command {
             Command::RestoreRevision { revision, .. } => Some(format!("revision {revision}")),
             Command::SetRoles { grants, .. } => Some(grants.iter().map(|g| format!("{}:{}", g.tenant_id, g.role)).collect::<Vec<_>>().join(", ")),
             Command::SetPasswordPolicy { policy } => Some(format!(
-                "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}{}{}",
+                "min_length {}, min_classes {}, max_failed_logins {}, lockout_minutes {}{}{}{}{}",
                 policy.min_length,
                 policy.min_classes,
                 policy.max_failed_logins,
@@ -268,7 +268,9 @@ impl Command {
                 // Named only when set, so entries from before it existed
                 // keep the audit line (and hash) they were applied with.
                 if policy.default_idle_timeout() { String::new() } else { format!(", idle_timeout_minutes {}", policy.idle_timeout_minutes) },
-                if policy.totp_for_platform { ", second factor required of platform accounts" } else { "" }
+                if policy.totp_for_platform { ", second factor required of platform accounts" } else { "" },
+                if policy.max_age_days > 0 { format!(", max_age_days {}", policy.max_age_days) } else { String::new() },
+                if policy.history != 5 { format!(", history {}", policy.history) } else { String::new() }
             )),
             Command::UnlockAccount { username } => Some(username.clone()),
             Command::RenameChannel { name, .. } => Some(name.clone()),

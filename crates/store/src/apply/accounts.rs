@@ -182,9 +182,25 @@ async fn insert_grants(conn: &mut SqliteConnection, user_id: i64, grants: &[Gran
 }
 
 /// The owner's own change: only the owner makes it.
+/// Keeps the hash being replaced, so that a later change can refuse it
+/// (the policy's `history`); at most the last 24 of an account.
+async fn remember_password(conn: &mut SqliteConnection, p: &Proposal, user_id: i64) -> Step<()> {
+    sqlx::query("INSERT INTO password_history (user_id, password_hash, at) SELECT id, password_hash, ? FROM users WHERE id = ? AND password_hash != ''")
+        .bind(p.at)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM password_history WHERE user_id = ?1 AND rowid NOT IN (SELECT rowid FROM password_history WHERE user_id = ?1 ORDER BY at DESC, rowid DESC LIMIT 24)")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub(crate) async fn change_password(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, password_hash: &str, keep_session: Option<&str>) -> Step<Applied> {
     target(conn, user_id).await?;
     permission::owner(p, user_id)?;
+    remember_password(conn, p, user_id).await?;
     sqlx::query("UPDATE users SET password_hash = ?, must_change_password = 0, password_changed_at = ? WHERE id = ?")
         .bind(password_hash)
         .bind(p.at)
@@ -198,6 +214,7 @@ pub(crate) async fn change_password(conn: &mut SqliteConnection, p: &Proposal, u
 pub(crate) async fn reset_password(conn: &mut SqliteConnection, p: &Proposal, user_id: i64, password_hash: &str) -> Step<Applied> {
     let role = target(conn, user_id).await?;
     permission::account_manager(conn, p, role).await?;
+    remember_password(conn, p, user_id).await?;
     sqlx::query("UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ? WHERE id = ?")
         .bind(password_hash)
         // The operator resetting a platform account's password from the

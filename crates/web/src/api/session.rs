@@ -192,7 +192,19 @@ pub async fn change_password(State(app): State<Arc<App>>, session: SessionUser, 
     if body.new_password == body.current_password {
         return Err(ApiError::Unprocessable("same_password".into(), "new_password must differ from the current one".into()).into());
     }
-    app.store.password_policy().await?.check_for(&body.new_password, &user.username).map_err(ApiError::from)?;
+    let policy = app.store.password_policy().await?;
+    policy.check_for(&body.new_password, &user.username).map_err(ApiError::from)?;
+    // Not one of the last few (等级保护: no reuse); each is an argon2 check.
+    for old in app.store.recent_password_hashes(user.id, policy.history).await? {
+        let candidate = body.new_password.clone();
+        if app.password_work.run(move || verify_password(&candidate, &old)).await? {
+            return Err(ApiError::Unprocessable(
+                "password_reused".into(),
+                format!("new_password was one of this account's last {} passwords; choose another", policy.history),
+            )
+            .into());
+        }
+    }
     let new = body.new_password;
     let password_hash = app.password_work.run(move || hash_password(&new)).await?;
     let command = Command::ChangePassword { user_id: user.id, password_hash, keep_session: Some(session.token_sha256.clone()) };

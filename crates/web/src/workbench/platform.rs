@@ -201,6 +201,7 @@ pub async fn act(State(app): State<Arc<App>>, b: Browser, Path(action): Path<Str
                 "min_length": n("min_length"), "min_classes": n("min_classes"), "max_failed_logins": n("max_failed_logins"),
                 "lockout_minutes": n("lockout_minutes"), "idle_timeout_minutes": n("idle_timeout_minutes"),
                 "totp_for_platform": get("totp_for_platform") == "yes",
+                "max_age_days": n("max_age_days"), "history": n("history"),
             });
             (api::users::set_password_policy(s, c, api::Strict(body(v).map_err(Page::refused)?)).await, "/admin/platform/accounts".to_string())
         }

@@ -179,6 +179,8 @@ impl FromRequestParts<Arc<App>> for Browser {
                 NotLoggedIn::Expired { next: come_back_to(parts) }
             });
         };
+        let mut session = session;
+        crate::auth::password_expiry(app, &mut session.user).await.map_err(NotLoggedIn::Broken)?;
         let on_password_page = parts.uri.path() == "/admin/password" || parts.uri.path() == "/admin/logout";
         if session.user.must_change_password && !on_password_page {
             return Err(NotLoggedIn::MustChangePassword);
