@@ -141,29 +141,47 @@ impl Store {
     /// Recomputes the audit chain from the first line (lines written
     /// before the chain existed carry no hash and start it afresh).
     pub async fn verify_audit_chain(&self) -> Result<ChainCheck> {
-        use futures::TryStreamExt;
-        let pool = self.reader();
-        let mut rows = sqlx::query_as::<_, AuditEntry>(concat!("SELECT id, ", line_columns!(), ", hash FROM audit_log ORDER BY id")).fetch(&pool);
-        let (mut previous, mut entries, mut first_broken_id, mut last_id) = (String::new(), 0u64, None, 0i64);
-        while let Some(e) = rows.try_next().await? {
-            entries += 1;
-            if !e.hash.is_empty() && first_broken_id.is_none() && e.line.chain(&previous) != e.hash {
-                first_broken_id = Some(e.id);
-            }
-            previous = e.hash;
-            last_id = e.id;
-        }
-        drop(rows);
-        // Trails older than the head record have none: their end cannot be checked.
-        let head: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'audit_head'").fetch_optional(&pool).await?;
-        let head: Option<(i64, String)> =
-            head.and_then(|h| serde_json::from_str::<serde_json::Value>(&h).ok()).and_then(|h| Some((h["id"].as_i64()?, h["hash"].as_str()?.to_string())));
-        let tail_cut = head.as_ref().is_some_and(|(id, hash)| *id != last_id || *hash != previous);
-        if tail_cut && first_broken_id.is_none() {
-            first_broken_id = Some(last_id + 1);
-        }
-        Ok(ChainCheck { entries, intact: first_broken_id.is_none(), first_broken_id, tail_cut })
+        verify_chain(&self.reader()).await
     }
+}
+
+/// [`Store::verify_audit_chain`] on a node's database file while the node
+/// is stopped (`zhanqun audit verify --data DIR`): opened read-only, no
+/// migration run, nothing written.
+pub async fn verify_audit_file(path: &std::path::Path) -> Result<ChainCheck> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    if !path.exists() {
+        return Err(crate::StoreError::Corrupt(format!("{} does not exist", path.display())));
+    }
+    let options = SqliteConnectOptions::new().filename(path).read_only(true);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    let check = verify_chain(&pool).await;
+    pool.close().await;
+    check
+}
+
+async fn verify_chain(pool: &sqlx::SqlitePool) -> Result<ChainCheck> {
+    use futures::TryStreamExt;
+    let mut rows = sqlx::query_as::<_, AuditEntry>(concat!("SELECT id, ", line_columns!(), ", hash FROM audit_log ORDER BY id")).fetch(pool);
+    let (mut previous, mut entries, mut first_broken_id, mut last_id) = (String::new(), 0u64, None, 0i64);
+    while let Some(e) = rows.try_next().await? {
+        entries += 1;
+        if !e.hash.is_empty() && first_broken_id.is_none() && e.line.chain(&previous) != e.hash {
+            first_broken_id = Some(e.id);
+        }
+        previous = e.hash;
+        last_id = e.id;
+    }
+    drop(rows);
+    // Trails older than the head record have none: their end cannot be checked.
+    let head: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'audit_head'").fetch_optional(pool).await?;
+    let head: Option<(i64, String)> =
+        head.and_then(|h| serde_json::from_str::<serde_json::Value>(&h).ok()).and_then(|h| Some((h["id"].as_i64()?, h["hash"].as_str()?.to_string())));
+    let tail_cut = head.as_ref().is_some_and(|(id, hash)| *id != last_id || *hash != previous);
+    if tail_cut && first_broken_id.is_none() {
+        first_broken_id = Some(last_id + 1);
+    }
+    Ok(ChainCheck { entries, intact: first_broken_id.is_none(), first_broken_id, tail_cut })
 }
 
 #[cfg(test)]

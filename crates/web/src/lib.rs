@@ -21,6 +21,7 @@ pub mod operator;
 mod peer;
 pub mod probe;
 mod public;
+pub mod rate_limit;
 mod refusals;
 pub mod sanitize;
 pub mod search;
@@ -69,6 +70,9 @@ pub struct WebConfig {
     /// The operator's 错敏词 list (`--word-list`), checked at submission
     /// and shown in the editor.
     pub word_list: Arc<Vec<zhanqun_model::content_check::WordRule>>,
+    /// Searches a client may run per second on this node (a burst of four
+    /// times that); 0 for no limit.
+    pub search_per_second: u32,
 }
 
 impl Default for WebConfig {
@@ -82,6 +86,7 @@ impl Default for WebConfig {
             metrics_elsewhere: false,
             trusted_proxies: Vec::new(),
             word_list: Arc::default(),
+            search_per_second: 10,
         }
     }
 }
@@ -142,6 +147,7 @@ pub struct App {
     /// Bytes held by the page cache, set when `/metrics` is read.
     cache_bytes: prometheus::IntGauge,
     pub http_metrics: http_metrics::HttpMetrics,
+    pub search_limit: rate_limit::RateLimiter,
 }
 
 pub type AppState = State<Arc<App>>;
@@ -158,6 +164,7 @@ impl App {
         // A second App over the same node (tests) finds it registered already.
         let _ = node.metrics.registry.register(Box::new(cache_bytes.clone()));
         let http_metrics = http_metrics::HttpMetrics::new(&node.metrics.registry);
+        let search_limit = rate_limit::RateLimiter::new(config.search_per_second);
         App {
             node,
             store,
@@ -173,6 +180,7 @@ impl App {
             search_work: heavy::Pool::new("searches", cores),
             cache_bytes,
             http_metrics,
+            search_limit,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! alone.
 
 mod account_cmd;
+mod audit_cmd;
 mod cluster_cmd;
 #[cfg(feature = "serve")]
 mod config;
@@ -42,6 +43,9 @@ enum Cmd {
     /// Platform accounts (系统/安全/审计管理员): create, set a password,
     /// disable, enable, end sessions, unlock (needs ZHANQUN_CLUSTER_SECRET).
     Account(account_cmd::AccountArgs),
+    /// The audit trail, offline: `audit verify --data DIR` checks its hash
+    /// chain on a node's files.
+    Audit(audit_cmd::AuditArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +65,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Cluster(args) => runtime.block_on(cluster_cmd::run(args)),
         Cmd::Reindex(args) => runtime.block_on(search_cmd::reindex(args)),
         Cmd::Account(args) => runtime.block_on(account_cmd::run(args)),
+        Cmd::Audit(args) => runtime.block_on(audit_cmd::run(args)),
     }
 }
 

@@ -151,6 +151,11 @@ pub struct ServeArgs {
     /// write instead (see deploy/word-list.example.tsv).
     #[arg(long, env = "ZHANQUN_WORD_LIST")]
     word_list: Option<PathBuf>,
+    /// Public searches one client address may run per second on this node
+    /// (a burst of four times that is allowed; past it, 429 with
+    /// Retry-After). 0: no limit. [default: 10]
+    #[arg(long, env = "ZHANQUN_SEARCH_RATE_PER_CLIENT")]
+    search_rate_per_client: Option<u32>,
 }
 
 impl ServeArgs {
@@ -302,6 +307,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics_elsewhere: settings.metrics_listen.is_some(),
         trusted_proxies: settings.trusted_proxies.clone(),
         word_list: Arc::new(word_list),
+        search_per_second: args.search_rate_per_client.unwrap_or(10),
     };
     let mut app = App::new(node.clone(), blobs, derived, web_config);
     app.search = Some(search_index.clone());

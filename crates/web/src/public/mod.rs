@@ -54,9 +54,16 @@ fn resolve<'a>(sites: &Sites, host: &str, path: &'a str) -> Option<(Mount, &'a s
 }
 
 /// The one handler of every public URL.
-pub async fn site(State(app): State<Arc<App>>, method: Method, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn site(
+    State(app): State<Arc<App>>,
+    client: Option<axum::Extension<crate::client::ClientAddr>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let mut labels = PublicLabels { tenant: None, route: "public/unknown" };
-    let mut response = answer(&app, method, &headers, &uri, &mut labels).await;
+    let client = client.map(|c| c.0.0);
+    let mut response = answer(&app, method, &headers, &uri, client, &mut labels).await;
     response.extensions_mut().insert(labels);
     response
 }
@@ -76,7 +83,7 @@ fn route_label(page: &Page) -> &'static str {
     }
 }
 
-async fn answer(app: &Arc<App>, method: Method, headers: &HeaderMap, uri: &Uri, labels: &mut PublicLabels) -> Response {
+async fn answer(app: &Arc<App>, method: Method, headers: &HeaderMap, uri: &Uri, client: Option<std::net::IpAddr>, labels: &mut PublicLabels) -> Response {
     let app = app.clone();
     // Public pages are read, never written: anything but GET and HEAD
     // (POST, TRACE, made-up methods) is 405 with the methods that work.
@@ -139,6 +146,13 @@ async fn answer(app: &Arc<App>, method: Method, headers: &HeaderMap, uri: &Uri, 
         return attachment(&app, &mount, id, headers).await;
     }
     if target == Page::Search {
+        if let Some(ip) = client
+            && let Err(wait) = app.search_limit.take(ip, std::time::Instant::now())
+        {
+            let mut r = notice(&app, &mount, StatusCode::TOO_MANY_REQUESTS, "搜索过于频繁", "您的搜索过于频繁，请稍后再试。");
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+            return r;
+        }
         return search_page::page(&app, &sites, &mount, uri).await.unwrap_or_else(|e| server_error(&app, e));
     }
     // Lists drawn from several sites are not cached: the cache is
