@@ -260,15 +260,7 @@ async fn a_recent_password_cannot_come_back_and_an_old_one_must_be_changed_first
     let data = dir.path().join("data");
     let server = Server::start(&data, &[]).await;
     let admin = server.admin_token().await;
-    let (status, _, _) = api(
-        &server,
-        &admin,
-        Method::POST,
-        "/api/v1/tenants",
-        Some(json!({ "code": "pw", "name": "密码镇", "kind": "township", "organ_code": "PW", "lifecycle": "online" })),
-    )
-    .await;
-    assert_eq!(status, 201);
+    server.online_township(&admin, "pw", "密码镇").await;
     // `staff` chose STAFF_PASSWORD at first login, after the one the 安全管理员 gave.
     let staff = server.staff_token(&["pw"]).await;
     let change = |from: &'static str, to: &'static str| {

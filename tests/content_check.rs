@@ -9,19 +9,6 @@ use common::*;
 use reqwest::Method;
 use serde_json::json;
 
-async fn draft(server: &Server, token: &str, title: &str, body: &str) -> i64 {
-    let (status, _, doc) = api(
-        server,
-        token,
-        Method::POST,
-        "/api/v1/tenants/nz/documents",
-        Some(json!({ "channel": "tzgg", "title": title, "body_html": body, "disclosure": "主动公开" })),
-    )
-    .await;
-    assert_eq!(status, 201, "{doc}");
-    doc["id"].as_i64().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn personal_data_and_blocking_words_stop_submission_and_the_editor_shows_where() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,21 +16,13 @@ async fn personal_data_and_blocking_words_stop_submission_and_the_editor_shows_w
     std::fs::write(&words, "# 测试词表\nblock\t某某县撤销办\nwarn\t布署\t部署\n").unwrap();
     let server = Server::start(&dir.path().join("data"), &["--word-list", words.to_str().unwrap()]).await;
     let admin = server.admin_token().await;
-    let (status, _, _) = api(
-        &server,
-        &admin,
-        Method::POST,
-        "/api/v1/tenants",
-        Some(json!({ "code": "nz", "name": "牛庄镇人民政府", "kind": "township", "organ_code": "NZ", "lifecycle": "online" })),
-    )
-    .await;
-    assert_eq!(status, 201);
+    server.online_township(&admin, "nz", "牛庄镇人民政府").await;
     let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
     assert_eq!(status, 201);
     let staff = server.staff_token(&["nz"]).await;
 
     // A 身份证号 with a valid check character, in the body.
-    let id = draft(&server, &staff, "关于低保人员名单的公示", "<p>张三，身份证号11010519491231002X，住某村。</p>").await;
+    let id = server.draft(&staff, "nz", "tzgg", "关于低保人员名单的公示", "<p>张三，身份证号11010519491231002X，住某村。</p>").await;
     let (status, _, body) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{id}/submit"), None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("content_check")), "{body}");
     let message = body["error"]["message"].as_str().unwrap();
@@ -63,11 +42,11 @@ async fn personal_data_and_blocking_words_stop_submission_and_the_editor_shows_w
     assert_eq!(status, 200, "{body}");
 
     // A blocking word in the title is refused; a warning word is not.
-    let blocked = draft(&server, &staff, "某某县撤销办关于工作的通知", "<p>正文。</p>").await;
+    let blocked = server.draft(&staff, "nz", "tzgg", "某某县撤销办关于工作的通知", "<p>正文。</p>").await;
     let (status, _, body) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{blocked}/submit"), None).await;
     assert_eq!(status, 409, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("标题第1字：「某某县撤销办」不宜使用"), "{body}");
-    let warned = draft(&server, &staff, "关于布署春季防火工作的通知", "<p>请认真布署。</p>").await;
+    let warned = server.draft(&staff, "nz", "tzgg", "关于布署春季防火工作的通知", "<p>请认真布署。</p>").await;
     let (status, _, body) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{warned}/submit"), None).await;
     assert_eq!(status, 200, "a warning does not stop submission: {body}");
 

@@ -95,15 +95,7 @@ async fn every_dashboard_and_alert_query_names_a_metric_the_node_exports() {
     }
     assert_eq!(web.get(server.url("/sites/niuzhuang/search?q=通知")).send().await.unwrap().status(), 200);
     let staff = server.staff_token(&["niuzhuang"]).await;
-    let (status, _, body) = api(
-        &server,
-        &staff,
-        Method::POST,
-        "/api/v1/tenants/niuzhuang/documents",
-        Some(json!({ "channel": "tzgg", "title": "指标测试", "body_html": "<p>正文</p>" })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    server.draft(&staff, "niuzhuang", "tzgg", "指标测试", "<p>正文</p>").await;
     // Refusals: an API call without a token, a peer call without the secret.
     assert_eq!(web.get(server.url("/api/v1/tenants")).send().await.unwrap().status(), 401);
     let refused = web.post(server.url("/_raft/append")).body("{}").send().await.unwrap().status();

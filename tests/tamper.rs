@@ -8,8 +8,6 @@
 mod common;
 
 use common::*;
-use reqwest::Method;
-use serde_json::json;
 use sqlx::Connection;
 
 async fn tampered(server: &Server, site: &str) -> Option<i64> {
@@ -24,16 +22,7 @@ async fn a_hand_edited_row_is_withheld_and_alerted_within_one_check() {
     let data = dir.path().join("data");
     let server = Server::start(&data, &["--demo", "--integrity-check-secs", "1"]).await;
     let staff = server.staff_token(&["niuzhuang"]).await;
-    let (status, _, body) = api(
-        &server,
-        &staff,
-        Method::POST,
-        "/api/v1/tenants/niuzhuang/documents",
-        Some(json!({ "channel": "tzgg", "title": "防篡改测试通知", "body_html": "<p>原文。</p>" })),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["id"].as_i64().unwrap();
+    let id = server.draft(&staff, "niuzhuang", "tzgg", "防篡改测试通知", "<p>原文。</p>").await;
     let (status, _, body) = review_and_publish(&server.base, &staff, "niuzhuang", id).await;
     assert_eq!(status, 200, "{body}");
     let page = server.url(&format!("/sites/niuzhuang/art/{id}.html"));

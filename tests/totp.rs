@@ -97,15 +97,7 @@ async fn when_the_policy_asks_it_a_platform_account_without_a_second_factor_can_
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]).await;
     let admin = server.admin_token().await;
-    let (status, _, _) = api(
-        &server,
-        &admin,
-        Method::POST,
-        "/api/v1/tenants",
-        Some(json!({ "code": "zz", "name": "测试镇", "kind": "township", "organ_code": "ZZ", "lifecycle": "online" })),
-    )
-    .await;
-    assert_eq!(status, 201);
+    server.online_township(&admin, "zz", "测试镇").await;
     let staff = server.staff_token(&["zz"]).await;
     let security = server.security_token().await;
     let (status, _, policy) = api(&server, &security, Method::GET, "/api/v1/settings/password-policy", None).await;

@@ -113,6 +113,21 @@ impl Server {
         site_account(&self.base, "staff", &roles).await
     }
 
+    /// A new online township site, made by the 系统管理员 (`admin` is their token).
+    pub async fn online_township(&self, admin: &str, code: &str, name: &str) {
+        let site = json!({ "code": code, "name": name, "kind": "township", "organ_code": code.to_uppercase(), "lifecycle": "online" });
+        let (status, _, body) = api(self, admin, reqwest::Method::POST, "/api/v1/tenants", Some(site)).await;
+        assert_eq!(status, 201, "creating the site {code}: {body}");
+    }
+
+    /// A new draft in column `slug` of `site`, as `token`: its id.
+    pub async fn draft(&self, token: &str, site: &str, slug: &str, title: &str, body_html: &str) -> i64 {
+        let doc = json!({ "channel": slug, "title": title, "body_html": body_html, "disclosure": "主动公开" });
+        let (status, _, body) = api(self, token, reqwest::Method::POST, &format!("/api/v1/tenants/{site}/documents"), Some(doc)).await;
+        assert_eq!(status, 201, "creating a draft in {site}: {body}");
+        body["id"].as_i64().unwrap()
+    }
+
     /// [`Server::staff_token`] with the site admin role in every site of the
     /// platform (a city's web office account, for tests across sites).
     pub async fn all_sites_staff_token(&self) -> String {
