@@ -77,7 +77,7 @@ async fn run() {
     }
     node.write(Proposal::new(now, None, None, Command::Batch { commands: setup })).await.unwrap().outcome.unwrap();
     let paragraph = "<p>为进一步做好政务公开工作，根据上级有关文件精神，结合本镇实际，现将有关事项通知如下。</p>";
-    for chunk in (0..docs).collect::<Vec<_>>().chunks(5_000) {
+    for chunk in (0..docs).collect::<Vec<_>>().chunks(1_000) {
         let mut commands = Vec::with_capacity(chunk.len());
         for &i in chunk {
             let (tenant_id, channel_id) = columns[i % columns.len()];
