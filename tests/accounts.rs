@@ -281,6 +281,14 @@ async fn a_recent_password_cannot_come_back_and_an_old_one_must_be_changed_first
 
     // --- Passwords expire after max_age_days: the policy says 30.
     let security = server.security_token().await;
+    // Every field may be sent at its default value; a misspelled one is named.
+    let defaults = json!({ "min_length": 10, "min_classes": 3, "idle_timeout_minutes": 30, "max_age_days": 0, "history": 5, "totp_for_platform": false });
+    let (status, _, body) = api(&server, &security, Method::PUT, "/api/v1/settings/password-policy", Some(defaults)).await;
+    assert_eq!(status, 200, "{body}");
+    let typo = json!({ "min_length": 10, "min_classes": 3, "max_agedays": 30 });
+    let (status, _, body) = api(&server, &security, Method::PUT, "/api/v1/settings/password-policy", Some(typo)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_field")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("`max_agedays`"), "{body}");
     let (_, _, mut policy) = api(&server, &security, Method::GET, "/api/v1/settings/password-policy", None).await;
     policy["max_age_days"] = json!(30);
     let (status, _, body) = api(&server, &security, Method::PUT, "/api/v1/settings/password-policy", Some(policy)).await;

@@ -189,16 +189,46 @@ impl<T: DeserializeOwned + Serialize, S: Send + Sync> FromRequest<S> for Strict<
         let parsed: T = Json::<T>::from_bytes(&serde_json::to_vec(&value).map_err(ApiError::internal)?)
             .map(|Json(v)| v)
             .map_err(|e| ApiError::Unprocessable("invalid_field".into(), e.body_text()))?;
-        // Every field the type knows comes back when it is written out.
-        let known = serde_json::to_value(&parsed).map_err(ApiError::internal)?;
-        if let (Some(sent), Some(known)) = (value.as_object(), known.as_object())
-            && let Some(unknown) = sent.keys().find(|k| !known.contains_key(*k))
+        // The fields the type knows: those it declares to serde, and those
+        // that come back when it is written out (a flattened part declares
+        // none). A field at its default may be left out when written, so
+        // writing alone would call it unknown.
+        let written = serde_json::to_value(&parsed).map_err(ApiError::internal)?;
+        let mut known: Vec<&str> = declared_fields::<T>().to_vec();
+        if let Some(w) = written.as_object() {
+            known.extend(w.keys().map(String::as_str).filter(|k| !declared_fields::<T>().contains(k)));
+        }
+        if let Some(sent) = value.as_object()
+            && let Some(unknown) = sent.keys().find(|k| !known.contains(&k.as_str()))
         {
-            let expected: Vec<&str> = known.keys().map(String::as_str).collect();
-            return Err(ApiError::Unprocessable("invalid_field".into(), format!("unknown field `{unknown}`, expected one of {}", expected.join(", "))));
+            return Err(ApiError::Unprocessable("invalid_field".into(), format!("unknown field `{unknown}`, expected one of {}", known.join(", "))));
         }
         Ok(Strict(parsed))
     }
+}
+
+/// The field names a struct declares to serde: a deserializer that only
+/// listens to what `deserialize_struct` is told, then stops.
+fn declared_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+    impl<'de> de::Deserializer<'de> for Probe<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("field probe"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(self, _: &'static str, fields: &'static [&'static str], _: V) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("field probe"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit unit_struct
+            newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
 }
 
 /// Turns numbers like `7.0` into `7`, everywhere in `value`.

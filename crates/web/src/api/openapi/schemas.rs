@@ -336,7 +336,7 @@ pub fn all() -> Value {
             "at": { "type": "integer" }, "took_ms": { "type": "integer" }, "sites": { "type": "array", "items": { "$ref": "#/components/schemas/ComplianceReport" } } } },
         "TotpSecret": { "type": "object", "required": ["secret", "uri"], "properties": { "secret": string, "uri": string } },
         "TotpEnrollment": closed(&["secret", "code"], json!({
-            "secret": { "type": "string", "pattern": "^[A-Za-z2-7 ]{16,128}$" }, "code": { "type": "string", "pattern": "^[0-9]{6}$" } })),
+            "secret": { "type": "string", "pattern": "^[A-Za-z2-7]{16,128}$" }, "code": { "type": "string", "pattern": "^[0-9]{6}$" } })),
         "SearchView": { "type": "object", "required": ["q", "total", "page", "per_page", "pages", "hits", "facets"], "properties": {
             "q": string, "total": { "type": "integer" }, "page": { "type": "integer" }, "per_page": { "type": "integer" }, "pages": { "type": "integer" },
             "hits": { "type": "array", "items": { "type": "object", "required": ["id", "site", "url", "title_html", "snippet_html"], "properties": {
