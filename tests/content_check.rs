@@ -78,3 +78,66 @@ fn a_word_list_that_cannot_be_read_stops_the_node_with_the_line_at_fault() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2: starts with `stop`"), "{err}");
 }
+
+/// The content-safety finding of `site` in its compliance report.
+async fn content_finding(server: &Server, token: &str, site: &str) -> serde_json::Value {
+    let (status, _, body) = api(server, token, Method::GET, &format!("/api/v1/tenants/{site}/compliance"), None).await;
+    if status != 200 {
+        // Before the node's first round: 409 not_ready, said by the caller's wait.
+        return body;
+    }
+    body["site"]["findings"].as_array().unwrap().iter().find(|f| f["monitor"] == "content_safety").cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_need_alt_text_outside_links_are_flagged_and_published_pages_are_checked_again_under_a_new_word_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let every_second = ["--compliance-round-secs", "1", "--home-probe-secs", "1"];
+    let mut server = Server::start(&data, &every_second).await;
+    let admin = server.admin_token().await;
+    server.online_township(&admin, "nz", "牛庄镇人民政府").await;
+    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    assert_eq!(status, 201);
+    let staff = server.staff_token(&["nz"]).await;
+
+    // An image without alternative text stops submission; a link to a
+    // domain outside the allow-list (gov.cn by default) is only a warning.
+    let body = r#"<p>详见<a href="http://old-bureau.com.cn/notice">原网站</a>。</p><img src="/sites/nz/att/1" alt="">"#;
+    let id = server.draft(&staff, "nz", "tzgg", "某旧机构名称关于春耕的通知", body).await;
+    let (status, _, refused) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{id}/submit"), None).await;
+    assert_eq!(status, 409, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("图片缺少替代文字（alt）/sites/nz/att/1"), "{message}");
+    assert!(!message.contains("old-bureau"), "a warning is not a reason to refuse: {message}");
+    let with_alt = body.replace(r#"alt="""#, r#"alt="春耕现场""#);
+    let (status, _, patched) = api(&server, &staff, Method::PATCH, &format!("/api/v1/tenants/nz/documents/{id}"), Some(json!({ "body_html": with_alt }))).await;
+    assert_eq!(status, 200, "{patched}");
+    let (status, _, published) = review_and_publish(&server.base, &staff, "nz", id).await;
+    assert_eq!(status, 200, "{published}");
+    // The re-scan of published pages names the outside link as a warning.
+    let found = wait_for("the published page re-scanned", 30, || async {
+        let f = content_finding(&server, &staff, "nz").await;
+        if f["level"] == "warn" { Ok(f) } else { Err(f.to_string()) }
+    })
+    .await;
+    assert!(found["faults"][0]["what"].as_str().unwrap().contains("链接指向白名单以外的网站 old-bureau.com.cn"), "{found}");
+
+    // The operator adds the organ's old name to the word list as blocking
+    // and restarts the node: the page already published is found, red, and
+    // its link opens the page.
+    server.kill();
+    let words = dir.path().join("words.tsv");
+    std::fs::write(&words, "block\t某旧机构名称\n").unwrap();
+    let server = Server::start(&data, &[&every_second[..], &["--word-list", words.to_str().unwrap()]].concat()).await;
+    let staff = login(&server, "staff", STAFF_PASSWORD).await;
+    let found = wait_for("the published page found under the new word list", 30, || async {
+        let f = content_finding(&server, &staff, "nz").await;
+        if f["level"] == "red" { Ok(f) } else { Err(f.to_string()) }
+    })
+    .await;
+    let fault = &found["faults"][0];
+    assert!(fault["what"].as_str().unwrap().contains("《某旧机构名称关于春耕的通知》标题第1字：「某旧机构名称」不宜使用"), "{found}");
+    let page = client().get(server.url(fault["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{fault}");
+}

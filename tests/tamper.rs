@@ -67,3 +67,35 @@ async fn a_hand_edited_row_is_withheld_and_alerted_within_one_check() {
     .await;
     assert_eq!(tampered(&server, "niuzhuang").await, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_made_after_dropping_the_write_triggers_is_caught_by_the_sweep_their_absence_forces() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Sweeps at their default (every 6 hours): only the triggers' absence brings one sooner.
+    let server = Server::start(&data, &["--demo", "--integrity-check-secs", "1"]).await;
+    let staff = server.staff_token(&["niuzhuang"]).await;
+    let id = server.draft(&staff, "niuzhuang", "tzgg", "防篡改测试通知二", "<p>原文。</p>").await;
+    let (status, _, body) = review_and_publish(&server.base, &staff, "niuzhuang", id).await;
+    assert_eq!(status, 200, "{body}");
+    wait_for("the checker's first look", 30, || async {
+        match tampered(&server, "niuzhuang").await {
+            Some(0) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    // An intruder who knows the schema drops the trigger, then edits.
+    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", data.join("content.db").display())).await.unwrap();
+    sqlx::query("DROP TRIGGER document_written_update").execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE documents SET title = '在线博彩' WHERE id = ?").bind(id).execute(&mut db).await.unwrap();
+    wait_for("the edit found by a sweep", 30, || async {
+        match tampered(&server, "niuzhuang").await {
+            Some(1) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(client().get(server.url(&format!("/sites/niuzhuang/art/{id}.html"))).send().await.unwrap().status(), 503);
+    assert!(server.log().contains("triggers that note document writes were dropped"), "the log says why it swept");
+}

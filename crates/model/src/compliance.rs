@@ -41,6 +41,10 @@ string_enum! {
         RepostsOverdue => "reposts_overdue",
         /// 网站标识码, ICP备案号, 公安备案号 or the 政府网站 meta tags missing.
         Registration => "registration",
+        /// Published pages the content check flags when it re-reads them
+        /// (a word added to the list since, a page imported unchecked): red
+        /// for personal data or a blocking word, warn for the rest.
+        ContentSafety => "content_safety",
     }
 }
 
@@ -176,6 +180,10 @@ pub struct SiteFacts {
     pub reposts_overdue: i64,
     /// Filing marks and meta tags missing, in Chinese.
     pub missing_marks: Vec<String>,
+    /// What the re-scan of published pages found: pages to take down or
+    /// correct now (personal data, blocking words), and the rest.
+    pub content_serious: Vec<Fault>,
+    pub content_minor: Vec<Fault>,
 }
 
 /// What one monitor found on one site.
@@ -295,8 +303,23 @@ pub fn evaluate(f: &SiteFacts, t: &Thresholds, now: Millis) -> Vec<Finding> {
         summary: if f.missing_marks.is_empty() { "标识与备案齐全".to_string() } else { format!("缺少：{}", f.missing_marks.join("、")) },
         faults: f.missing_marks.iter().map(|m| Fault { what: m.clone(), url: None }).collect(),
     });
+    let (serious, minor) = (f.content_serious.len(), f.content_minor.len());
+    out.push(Finding {
+        monitor: Monitor::ContentSafety,
+        level: if serious > 0 { Level::Red } else { level(minor as f64, Some(1.0), None) },
+        value: (serious + minor) as f64,
+        summary: if serious + minor == 0 {
+            "已发布页面复查未见问题".to_string()
+        } else {
+            format!("已发布页面复查：{serious}处须立即处理，{minor}处提示")
+        },
+        faults: f.content_serious.iter().chain(&f.content_minor).take(MAX_FAULTS).cloned().collect(),
+    });
     out
 }
+
+/// Faults one finding names at most (the count is in its value).
+pub const MAX_FAULTS: usize = 100;
 
 /// The worst level of a site's findings, and how many are red and warn.
 pub fn tally(findings: &[Finding]) -> (Level, usize, usize) {
@@ -429,6 +452,19 @@ mod tests {
             assert_eq!(find(&findings, m).level, Level::Warn, "{m}");
         }
         assert_eq!(tally(&findings), (Level::Warn, 0, 3));
+    }
+
+    #[test]
+    fn a_published_page_with_personal_data_is_red_and_a_missing_alt_text_only_warns() {
+        let t = Thresholds::default();
+        let page = |what: &str| Fault { what: what.into(), url: Some("/art/7.html".into()) };
+        let f = SiteFacts { content_minor: vec![page("图片缺少替代文字")], ..healthy() };
+        let found = find(&evaluate(&f, &t, NOW), Monitor::ContentSafety).clone();
+        assert_eq!((found.level, found.value), (Level::Warn, 1.0));
+        let f = SiteFacts { content_serious: vec![page("疑似身份证号")], content_minor: vec![page("图片缺少替代文字")], ..healthy() };
+        let found = find(&evaluate(&f, &t, NOW), Monitor::ContentSafety).clone();
+        assert_eq!((found.level, found.value, found.faults[0].what.as_str()), (Level::Red, 2.0, "疑似身份证号"), "the serious ones first");
+        assert_eq!(found.summary, "已发布页面复查：1处须立即处理，1处提示");
     }
 
     #[test]

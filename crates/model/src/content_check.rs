@@ -53,6 +53,12 @@ pub enum HitKind {
     Mobile,
     /// 银行卡号.
     BankCard,
+    /// An image without alternative text (alt): a screen reader says
+    /// nothing of it (GB/T 37668-2019, WCAG 1.1.1).
+    ImageAlt,
+    /// A link to a host not on the outbound allow-list: expired and
+    /// re-registered domains are how 暗链 get onto government pages.
+    OutboundLink,
 }
 
 /// Something found, where it was (in characters from the start of the
@@ -84,6 +90,8 @@ impl Hit {
             HitKind::IdCard => format!("疑似身份证号 {}", self.text),
             HitKind::Mobile => format!("疑似手机号 {}", self.text),
             HitKind::BankCard => format!("疑似银行卡号 {}", self.text),
+            HitKind::ImageAlt => format!("图片缺少替代文字（alt）{}", self.text),
+            HitKind::OutboundLink => format!("链接指向白名单以外的网站 {}", self.text),
         };
         format!("{field}第{}字：{what}", self.at + 1)
     }
@@ -97,20 +105,123 @@ const TAG: char = '\u{1}';
 /// keeps words on either side apart and is not counted as a character),
 /// the common entities decoded.
 pub fn visible_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(TAG);
+    crate::html::text(html, TAG)
+}
+
+/// What the operator configured the content check with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentRules {
+    pub words: Vec<WordRule>,
+    pub links: LinkAllowList,
+}
+
+impl Default for ContentRules {
+    fn default() -> Self {
+        ContentRules { words: Vec::new(), links: LinkAllowList::default_domains() }
+    }
+}
+
+impl ContentRules {
+    /// Every hit in a document's title, summary and body (its words and
+    /// numbers, then its markup), with the hosts of the sites on this
+    /// platform allowed as link targets.
+    pub fn check_document(&self, title: &str, summary: &str, body_html: &str, own_hosts: impl IntoIterator<Item = String>) -> Vec<Hit> {
+        let allowed = self.links.with(own_hosts);
+        let mut hits = check("title", title, &self.words);
+        hits.extend(check("summary", summary, &self.words));
+        let mut body = check("body", &visible_text(body_html), &self.words);
+        body.extend(check_markup(body_html, &allowed));
+        body.sort_by_key(|h| h.at);
+        hits.extend(body);
+        hits
+    }
+}
+
+impl Hit {
+    /// A hit that must not stay on a published page: personal data, or a
+    /// word the operator blocks.
+    pub fn serious(&self) -> bool {
+        matches!(self.kind, HitKind::IdCard | HitKind::Mobile | HitKind::BankCard) || self.kind == HitKind::Word && self.block
+    }
+}
+
+/// The domains a body may link to without a warning: each entry allows
+/// itself and every name under it (`gov.cn` allows `www.gov.cn`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkAllowList {
+    domains: Vec<String>,
+}
+
+impl LinkAllowList {
+    /// The list when the operator gives none: government domains.
+    pub fn default_domains() -> LinkAllowList {
+        LinkAllowList { domains: vec!["gov.cn".into()] }
+    }
+
+    /// Reads an allow-list file: one domain per line, `#` starts a comment.
+    pub fn parse(text: &str) -> Result<LinkAllowList, String> {
+        let mut domains = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let d = line.split('#').next().unwrap_or("").trim().trim_start_matches("*.").trim_end_matches('.').to_ascii_lowercase();
+            if d.is_empty() {
+                continue;
             }
-            c if !in_tag => out.push(c),
+            if crate::rules::check_host(&d).is_err() {
+                return Err(format!("line {}: `{d}` is not a domain name (write one domain per line, such as `gov.cn`)", n + 1));
+            }
+            domains.push(d);
+        }
+        Ok(LinkAllowList { domains })
+    }
+
+    /// The list with more domains (the hosts of the sites on this platform).
+    pub fn with(&self, more: impl IntoIterator<Item = String>) -> LinkAllowList {
+        let mut domains = self.domains.clone();
+        domains.extend(more);
+        LinkAllowList { domains }
+    }
+
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.domains.iter().any(|d| host == *d || host.strip_suffix(d.as_str()).is_some_and(|rest| rest.ends_with('.')))
+    }
+}
+
+/// What the markup of a body shows that its text does not: images without
+/// alternative text (blocking), and links to hosts not on the allow-list
+/// (a warning). Positions are in characters of the visible text before the
+/// tag, as [`check`] counts them.
+pub fn check_markup(html: &str, allowed: &LinkAllowList) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    let at = |byte: usize| crate::html::text(&html[..byte], TAG).chars().filter(|c| *c != TAG).count();
+    for tag in crate::html::start_tags(html) {
+        match tag.name.as_str() {
+            "img" if tag.attr("alt").is_none_or(|a| a.trim().is_empty()) => {
+                let src: String = tag.attr("src").unwrap_or_default().chars().take(80).collect();
+                hits.push(Hit { kind: HitKind::ImageAlt, field: "body", at: at(tag.at), text: src, block: true, suggestion: None });
+            }
+            "a" => {
+                let Some(host) = tag.attr("href").as_deref().and_then(link_host) else { continue };
+                if !allowed.allows(&host) {
+                    hits.push(Hit { kind: HitKind::OutboundLink, field: "body", at: at(tag.at), text: host, block: false, suggestion: None });
+                }
+            }
             _ => {}
         }
     }
-    out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+    hits
+}
+
+/// The host of an absolute http(s) link (or a scheme-relative one);
+/// `None` for links inside the site, mail and anchors.
+fn link_host(href: &str) -> Option<String> {
+    let href = href.trim();
+    let lower = href.to_ascii_lowercase();
+    let rest = ["http://", "https://", "//"].iter().find_map(|p| lower.strip_prefix(p))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = if host.starts_with('[') { host } else { host.split(':').next().unwrap_or("") };
+    (!host.is_empty()).then(|| host.to_string())
 }
 
 /// Every hit in one field's text, at its position as a reader counts it.
@@ -269,6 +380,26 @@ mod tests {
         {
             assert!(check("body", harmless, &[]).is_empty(), "{harmless}: {:?}", check("body", harmless, &[]));
         }
+    }
+
+    #[test]
+    fn an_image_needs_alternative_text_and_links_outside_the_allow_list_are_named() {
+        let allowed = LinkAllowList::parse("# 本市常用\ngov.cn\n*.haicheng.net.cn\n").unwrap();
+        let html = r#"<p>会议现场</p><img src="/att/1"><p>见<a href="https://www.gov.cn/zhengce/">国务院</a>、<a href="http://old-bureau.com.cn/x">原网站</a>和<a href="/col/tzgg/">通知</a></p><img src="/att/2" alt="会场全景"><img src="/att/3" alt=" "><a href="https://news.haicheng.net.cn/">新闻</a><a href="//evil.example:8080/">x</a>"#;
+        let hits = check_markup(html, &allowed);
+        let found: Vec<(HitKind, &str, usize, bool)> = hits.iter().map(|h| (h.kind, h.text.as_str(), h.at, h.block)).collect();
+        assert_eq!(
+            found,
+            [
+                (HitKind::ImageAlt, "/att/1", 4, true),
+                (HitKind::OutboundLink, "old-bureau.com.cn", 9, false),
+                (HitKind::ImageAlt, "/att/3", 15, true),
+                (HitKind::OutboundLink, "evil.example", 17, false),
+            ]
+        );
+        assert_eq!(hits[0].describe(), "正文第5字：图片缺少替代文字（alt）/att/1");
+        assert!(LinkAllowList::parse("gov.cn\nnot a domain\n").unwrap_err().starts_with("line 2:"));
+        assert!(!LinkAllowList::default_domains().allows("fakegov.cn"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod command;
 pub mod compliance;
 pub mod content_check;
 pub mod document;
+pub mod html;
 pub mod policy;
 pub mod repost;
 pub mod revision;

@@ -35,6 +35,20 @@ pub fn check_organ_code(code: &str) -> Result<(), Rejection> {
     }
 }
 
+/// A 党政机关网站标识 number (the id the registry's verification page takes):
+/// latin letters and digits, up to 64, since it goes into that page's URL.
+/// Empty clears it.
+pub fn check_conac_id(id: &str) -> Result<(), Rejection> {
+    if id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(Rejection::invalid(
+            "invalid_conac_id",
+            format!("conac_id `{}` is not valid: the 党政机关网站标识 number is up to 64 latin letters and digits", printable(id)),
+        ))
+    }
+}
+
 /// A host name: lowercase DNS labels, no port.
 pub fn check_host(host: &str) -> Result<(), Rejection> {
     let ok = !host.is_empty()

@@ -49,6 +49,12 @@ pub struct Tenant {
     pub icp: Option<String>,
     /// 公安备案号 text, e.g. `辽公网安备 21038102000126号`.
     pub police_record: Option<String>,
+    /// The 党政机关网站标识 number issued to the site: the footer shows the
+    /// badge linking to the registry's verification page. Absent from entries
+    /// written before it existed, and skipped when unset so they read back
+    /// byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conac_id: Option<String>,
     /// Code of the organ that publishes here; the prefix of every 索引号.
     pub organ_code: String,
     /// The public contact mailbox (政务公开信箱).
@@ -74,6 +80,7 @@ impl Tenant {
             site_id_code: None,
             icp: None,
             police_record: None,
+            conac_id: None,
             organ_code: organ_code.into(),
             mailbox: None,
             lifecycle: Lifecycle::Online,
@@ -101,6 +108,8 @@ pub struct TenantPatch {
     pub site_id_code: Option<String>,
     pub icp: Option<String>,
     pub police_record: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conac_id: Option<String>,
     pub mailbox: Option<String>,
     pub lifecycle: Option<Lifecycle>,
 }

@@ -164,6 +164,7 @@ impl Worker for HomeProber {
 pub struct Monitors {
     node: Arc<Node>,
     fetch: Arc<dyn SiteFetch>,
+    content: crate::content_scan::ContentScan,
     board: Arc<Board>,
     settings: Settings,
     gauges: Gauges,
@@ -178,7 +179,14 @@ struct Gauges {
 }
 
 impl Monitors {
-    pub fn new(node: Arc<Node>, fetch: Arc<dyn SiteFetch>, board: Arc<Board>, settings: Settings, registry: &Registry) -> Monitors {
+    pub fn new(
+        node: Arc<Node>,
+        fetch: Arc<dyn SiteFetch>,
+        board: Arc<Board>,
+        settings: Settings,
+        content_rules: Arc<zhanqun_model::content_check::ContentRules>,
+        registry: &Registry,
+    ) -> Monitors {
         let level = IntGaugeVec::new(
             Opts::new("zhanqun_compliance_level", "Each compliance monitor's verdict on each online site: 0 ok, 1 warn, 2 red (a veto rule at risk)"),
             &["tenant", "monitor"],
@@ -201,14 +209,18 @@ impl Monitors {
         ] {
             let _ = registry.register(m);
         }
-        Monitors { node, fetch, board, settings, gauges: Gauges { level, value, round_seconds, round_at, labelled: HashSet::new() } }
+        let content = crate::content_scan::ContentScan::new(content_rules);
+        Monitors { node, fetch, content, board, settings, gauges: Gauges { level, value, round_seconds, round_at, labelled: HashSet::new() } }
     }
 
     /// One round at `now`: every online site judged and published.
     pub async fn round(&mut self, now: Millis) -> Result<Round, zhanqun_store::StoreError> {
         let started = Instant::now();
         let store = &self.node.store;
-        let sites = monitored(store.tenants().await?);
+        let all_sites = store.tenants().await?;
+        self.content.refresh(store, &all_sites).await?;
+        let mut content = self.content.by_site();
+        let sites = monitored(all_sites);
         let mut columns: HashMap<i64, Vec<ColumnFacts>> = HashMap::new();
         for (tenant_id, c) in store.column_facts().await? {
             columns.entry(tenant_id).or_default().push(c);
@@ -224,6 +236,7 @@ impl Monitors {
             let (dead_links, page_marks) = self.look_at_home(site).await;
             let mut missing_marks = filing_marks_missing(site);
             missing_marks.extend(page_marks);
+            let (content_serious, content_minor) = content.remove(&site.id).unwrap_or_default();
             let facts = SiteFacts {
                 probes: probes.get(&site.id).map_or(0, |p| p.total),
                 probes_failed: probes.get(&site.id).map_or(0, |p| p.failed),
@@ -233,6 +246,8 @@ impl Monitors {
                 dead_links,
                 reposts_overdue: overdue.get(&site.id).copied().unwrap_or(0),
                 missing_marks,
+                content_serious,
+                content_minor,
             };
             let findings = compliance::evaluate(&facts, &self.settings.thresholds, now);
             let (level, red, warn) = compliance::tally(&findings);

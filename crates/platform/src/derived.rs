@@ -17,6 +17,8 @@ use crate::page_cache::PageCache;
 pub struct Derived {
     pub cache: PageCache,
     pub directory: Directory,
+    /// The password policy, read on every authenticated request.
+    pub password_policy: crate::reloading::Reloading<zhanqun_model::PasswordPolicy>,
     pub search: SearchFeed,
     /// Failed logins on this node (see `login_guard`); an applied unlock
     /// clears an account here.
@@ -42,6 +44,9 @@ impl ApplyObserver for Derived {
         if touched.directory {
             self.directory.mark_stale();
         }
+        if touched.settings {
+            self.password_policy.mark_stale();
+        }
         if !touched.documents.is_empty() {
             self.search.send(Change::Documents(touched.documents.iter().copied().collect()));
         }
@@ -53,6 +58,7 @@ impl ApplyObserver for Derived {
     fn reset(&self) {
         self.cache.clear();
         self.directory.mark_stale();
+        self.password_policy.mark_stale();
         self.search.send(Change::Reset);
     }
 }

@@ -1,23 +1,20 @@
 //! The host → tenant directory, held in memory on every node.
 //!
 //! Resolving a tenant happens on every public request, so it must not touch
-//! SQLite. The directory is reloaded lazily: applying a tenant command only
-//! bumps a version number, and the next request that sees the bump reloads.
-//! A write's response is sent after its apply, so the writer's next request
-//! always sees the change.
+//! SQLite: the directory is [`Reloading`], read again after a tenant command
+//! applies.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use zhanqun_model::Tenant;
 use zhanqun_store::Store;
 
+use crate::reloading::Reloading;
+
 #[derive(Default)]
 pub struct Directory {
-    version: AtomicU64,
-    loaded: RwLock<Option<(u64, Arc<Sites>)>>,
-    reload: tokio::sync::Mutex<()>,
+    sites: Reloading<Sites>,
 }
 
 /// One consistent view of all tenants.
@@ -63,26 +60,11 @@ impl Sites {
 
 impl Directory {
     pub fn mark_stale(&self) {
-        self.version.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn loaded_at(&self, version: u64) -> Option<Arc<Sites>> {
-        self.loaded.read().expect("directory lock").as_ref().filter(|(v, _)| *v == version).map(|(_, sites)| sites.clone())
+        self.sites.mark_stale();
     }
 
     /// The current view, reloading it first if a tenant changed.
     pub async fn current(&self, store: &Store) -> zhanqun_store::Result<Arc<Sites>> {
-        let want = self.version.load(Ordering::SeqCst);
-        if let Some(sites) = self.loaded_at(want) {
-            return Ok(sites);
-        }
-        let _one_reload_at_a_time = self.reload.lock().await;
-        let want = self.version.load(Ordering::SeqCst);
-        if let Some(sites) = self.loaded_at(want) {
-            return Ok(sites);
-        }
-        let sites = Arc::new(Sites::new(store.tenants().await?));
-        *self.loaded.write().expect("directory lock") = Some((want, sites.clone()));
-        Ok(sites)
+        self.sites.current(|| async { Ok(Sites::new(store.tenants().await?)) }).await
     }
 }

@@ -18,6 +18,7 @@
 //! HTTP.
 
 pub mod compliance;
+pub mod content_scan;
 pub mod derived;
 pub mod directory;
 pub mod feeds;
@@ -29,6 +30,7 @@ pub mod login_guard;
 pub mod operator;
 pub mod page_cache;
 pub mod passwords;
+pub mod reloading;
 pub mod reposts;
 pub mod schedule;
 pub mod totp;

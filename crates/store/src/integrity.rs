@@ -58,10 +58,31 @@ pub struct Checked {
     pub next: Option<i64>,
 }
 
+/// The triggers that note every write to a document (migration 0014).
+const WRITE_TRIGGERS: [&str; 3] = ["document_written_insert", "document_written_update", "document_digest_written"];
+
+fn judge(rows: &[sqlx::sqlite::SqliteRow], checked: &mut Checked) -> Result<()> {
+    for row in rows {
+        let d = document(row)?;
+        match row.try_get::<Option<String>, _>("recorded")? {
+            None => checked.unrecorded += 1,
+            Some(recorded) if recorded != digest(&d) => {
+                checked.mismatches.push(Mismatch { tenant_id: d.tenant_id, id: d.id, index_no: d.meta.index_no.clone() })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn checked_columns() -> String {
+    DOCUMENT_COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ")
+}
+
 impl Store {
     /// Checks up to `limit` published documents with ids above `after`.
     pub async fn check_documents(&self, after: i64, limit: i64) -> Result<Checked> {
-        let cols = DOCUMENT_COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+        let cols = checked_columns();
         let rows = sqlx::query(sql!(
             "SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id
              WHERE d.id > ? AND d.state = 'published' ORDER BY d.id LIMIT ?"
@@ -71,19 +92,47 @@ impl Store {
         .fetch_all(&self.reader())
         .await?;
         let mut checked = Checked { mismatches: Vec::new(), unrecorded: 0, next: None };
-        for row in &rows {
-            let d = document(row)?;
-            match row.try_get::<Option<String>, _>("recorded")? {
-                None => checked.unrecorded += 1,
-                Some(recorded) if recorded != digest(&d) => {
-                    checked.mismatches.push(Mismatch { tenant_id: d.tenant_id, id: d.id, index_no: d.meta.index_no.clone() })
-                }
-                Some(_) => {}
-            }
-        }
+        judge(&rows, &mut checked)?;
         if rows.len() as i64 == limit {
             checked.next = rows.last().map(|r| r.get("id"));
         }
         Ok(checked)
+    }
+
+    /// The newest write noted in `document_writes` (0 when none).
+    pub async fn last_document_write(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM document_writes").fetch_one(&self.reader()).await?)
+    }
+
+    /// The documents written after `seq` (up to `limit` writes, oldest
+    /// first), checked: the published ones that no longer match. Answers
+    /// the writes read as (seq, document id); fewer than `limit` means there
+    /// are no more.
+    pub async fn check_written_since(&self, seq: i64, limit: i64) -> Result<(Checked, Vec<(i64, i64)>)> {
+        let written: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT seq, id FROM document_writes WHERE seq > ? ORDER BY seq LIMIT ?").bind(seq).bind(limit).fetch_all(&self.reader()).await?;
+        let mut checked = Checked { mismatches: Vec::new(), unrecorded: 0, next: None };
+        if written.is_empty() {
+            return Ok((checked, written));
+        }
+        let cols = checked_columns();
+        let list = vec!["?"; written.len()].join(",");
+        let mut q = sqlx::query(sql!(
+            "SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id
+             WHERE d.id IN ({list}) AND d.state = 'published'"
+        ));
+        for (_, id) in &written {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.reader()).await?;
+        judge(&rows, &mut checked)?;
+        Ok((checked, written))
+    }
+
+    /// Which of the triggers that note document writes are missing (someone
+    /// dropped them to edit unseen).
+    pub async fn missing_write_triggers(&self) -> Result<Vec<&'static str>> {
+        let present: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetch_all(&self.reader()).await?;
+        Ok(WRITE_TRIGGERS.into_iter().filter(|t| !present.iter().any(|p| p == t)).collect())
     }
 }

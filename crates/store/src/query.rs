@@ -223,6 +223,27 @@ impl Store {
         rows.iter().map(rows::document).collect()
     }
 
+    /// The channels of a tenant that hold at least one public document: the
+    /// public navigation shows a list column only when it has something to
+    /// show (an empty column is what inspectors mark down).
+    pub async fn channels_with_public_documents(&self, tenant_id: i64) -> Result<std::collections::HashSet<i64>> {
+        let ids: Vec<i64> = sqlx::query_scalar(sql!(
+            "SELECT c.id FROM channels c WHERE c.tenant_id = ?
+             AND EXISTS (SELECT 1 FROM documents WHERE tenant_id = c.tenant_id AND channel_id = c.id AND {PUBLIC})"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.reader())
+        .await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    /// (tenant, id, last change) of every public document of the platform,
+    /// for the re-scan of published pages.
+    pub async fn public_document_stamps_all(&self) -> Result<Vec<(i64, i64, i64)>> {
+        let rows = sqlx::query(sql!("SELECT tenant_id, id, updated_at FROM documents WHERE {PUBLIC} ORDER BY id")).fetch_all(&self.reader()).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
     /// (id, last change) of every public document of a tenant, for sitemaps.
     pub async fn public_document_stamps(&self, tenant_id: i64) -> Result<Vec<(i64, i64)>> {
         let rows = sqlx::query(sql!("SELECT id, updated_at FROM documents WHERE tenant_id = ? AND {PUBLIC} ORDER BY published_at DESC, id DESC"))

@@ -7,7 +7,7 @@ use zhanqun_model::{Attachment, Channel, Document, DocumentContent, GovMeta, Gra
 use crate::{Result, parse};
 
 pub(crate) const TENANT_COLUMNS: &str =
-    "id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, organ_code, mailbox, lifecycle, created_at, updated_at";
+    "id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, conac_id, organ_code, mailbox, lifecycle, created_at, updated_at";
 
 pub(crate) fn tenant(row: &SqliteRow, hosts: Vec<String>) -> Result<Tenant> {
     Ok(Tenant {
@@ -21,6 +21,7 @@ pub(crate) fn tenant(row: &SqliteRow, hosts: Vec<String>) -> Result<Tenant> {
         site_id_code: row.try_get("site_id_code")?,
         icp: row.try_get("icp")?,
         police_record: row.try_get("police_record")?,
+        conac_id: row.try_get("conac_id")?,
         organ_code: row.try_get("organ_code")?,
         mailbox: row.try_get("mailbox")?,
         lifecycle: parse(row.try_get("lifecycle")?)?,

@@ -113,11 +113,17 @@ impl FromRequestParts<Arc<App>> for Caller {
     }
 }
 
+/// The password policy as this node last applied it (held in memory: it is
+/// read on every authenticated request).
+pub async fn password_policy(app: &App) -> ApiResult<Arc<zhanqun_model::PasswordPolicy>> {
+    Ok(app.derived.password_policy.current(|| app.store.password_policy()).await?)
+}
+
 /// When the policy asks the platform accounts for a second factor, one
 /// that has not enrolled can do nothing but enroll (`/session/totp`) — in
 /// the API and in the workbench alike.
 pub async fn second_factor_gate(app: &App, user: &User) -> ApiResult<()> {
-    if user.platform_role.is_none() || !app.store.password_policy().await?.totp_for_platform || app.store.totp_of(user.id).await?.is_some() {
+    if user.platform_role.is_none() || !password_policy(app).await?.totp_for_platform || app.store.totp_of(user.id).await?.is_some() {
         return Ok(());
     }
     Err(ApiError::Denied(
@@ -131,7 +137,7 @@ pub async fn second_factor_gate(app: &App, user: &User) -> ApiResult<()> {
 /// API's 403 `password_change_required`, the workbench's password page).
 pub async fn password_expiry(app: &App, user: &mut User) -> ApiResult<()> {
     if !user.must_change_password {
-        let policy = app.store.password_policy().await?;
+        let policy = password_policy(app).await?;
         if policy.max_age_days > 0 && policy.expired(app.store.password_changed_at(user.id).await?, now_ms()) {
             user.must_change_password = true;
         }

@@ -67,9 +67,10 @@ pub struct WebConfig {
     pub metrics_elsewhere: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the client (see `client`).
     pub trusted_proxies: Vec<client::Cidr>,
-    /// The operator's 错敏词 list (`--word-list`), checked at submission
-    /// and shown in the editor.
-    pub word_list: Arc<Vec<zhanqun_model::content_check::WordRule>>,
+    /// The content check: the operator's 错敏词 list (`--word-list`) and
+    /// outbound link allow-list (`--link-allow-list`), checked at submission,
+    /// shown in the editor and re-run over published pages.
+    pub content_rules: Arc<zhanqun_model::content_check::ContentRules>,
     /// Searches a client may run per second on this node (a burst of four
     /// times that); 0 for no limit.
     pub search_per_second: u32,
@@ -85,7 +86,7 @@ impl Default for WebConfig {
             metrics_token: None,
             metrics_elsewhere: false,
             trusted_proxies: Vec::new(),
-            word_list: Arc::default(),
+            content_rules: Arc::default(),
             search_per_second: 10,
         }
     }
@@ -191,7 +192,8 @@ pub fn router(app: Arc<App>) -> Router {
     let mut routes = Router::new()
         .nest("/api/v1", api::router(&app.config).layer(middleware::from_fn_with_state(app.clone(), refusals::note)))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .route("/readyz", axum::routing::get(readyz));
+        .route("/readyz", axum::routing::get(readyz))
+        .route("/static/care.js", axum::routing::get(public::care_script));
     if !app.config.metrics_elsewhere {
         routes = routes.route("/metrics", axum::routing::get(metrics));
     }

@@ -23,8 +23,12 @@ type Column = (&'static str, &'static str, ChannelKind, UpdateClass, &'static [(
 impl Builder {
     fn tenant(&mut self, code: &str, name: &str, kind: TenantKind, parent: Option<i64>, organ_code: &str, site_id_code: &str) -> Tenant {
         let mut hosts = vec![format!("{code}.haicheng.gov.cn")];
+        let mut conac_id = None;
         if kind == TenantKind::Portal {
             hosts = vec!["www.haicheng.gov.cn".into(), "haicheng.gov.cn".into()];
+            // A placeholder of the registry's shape: a real site enters the
+            // number it was issued.
+            conac_id = Some("DEMO0A1B2C3D4E5F60718293A4B5C6D7".to_string());
         }
         let mut t = Tenant::new(new_id(), code, name, kind, organ_code, self.now);
         t.parent_id = parent;
@@ -33,6 +37,7 @@ impl Builder {
         t.site_id_code = Some(site_id_code.into());
         t.icp = Some("辽ICP备11014897号-1".into());
         t.police_record = Some("辽公网安备 21038102000126号".into());
+        t.conac_id = conac_id;
         t.mailbox = Some(if kind == TenantKind::Portal { "hcszwgk@163.com".into() } else { format!("{code}@haicheng.gov.cn") });
         self.commands.push(Command::CreateTenant { tenant: t.clone() });
         t
@@ -120,6 +125,8 @@ const PORTAL_COLUMNS: &[Column] = &[
     ("gsgg", "公示公告", ChannelKind::List, UpdateClass::Dynamic, &[]),
     // 信息报送: what the townships and departments submit, once adopted.
     ("jcdt", "基层动态", ChannelKind::List, UpdateClass::Dynamic, &[]),
+    // 互动交流: where a citizen's letter goes, and the answers made public.
+    ("hdjl", "互动交流", ChannelKind::Interaction, UpdateClass::Static, &[]),
 ];
 
 const SITE_COLUMNS: &[Column] = &[
@@ -129,6 +136,7 @@ const SITE_COLUMNS: &[Column] = &[
     // Plays the `policy-repost` role: where the city's and the central
     // government's policies are reposted.
     ("zzwj", "上级文件转载", ChannelKind::List, UpdateClass::Regular, &[]),
+    ("hdjl", "互动交流", ChannelKind::Interaction, UpdateClass::Static, &[]),
 ];
 
 /// The column role reposts land in.

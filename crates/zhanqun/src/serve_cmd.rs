@@ -142,15 +142,26 @@ pub struct ServeArgs {
     /// [default: 300]
     #[arg(long, env = "ZHANQUN_COMPLIANCE_ROUND_SECS")]
     compliance_round_secs: Option<u64>,
-    /// Seconds between two passes of the tamper checker over every
-    /// published document (1–86400). [default: 300]
+    /// Seconds between two looks of the tamper checker at the documents
+    /// written since its last look (1–86400). [default: 30]
     #[arg(long, env = "ZHANQUN_INTEGRITY_CHECK_SECS")]
     integrity_check_secs: Option<u64>,
+    /// Seconds between two sweeps of the tamper checker over every
+    /// published document, for edits made around the database's triggers
+    /// (60–604800). [default: 21600]
+    #[arg(long, env = "ZHANQUN_INTEGRITY_SWEEP_SECS")]
+    integrity_sweep_secs: Option<u64>,
     /// The 错敏词 list checked before submission: one entry per line,
     /// `block` or `warn`, a tab, the word, optionally a tab and what to
     /// write instead (see deploy/word-list.example.tsv).
     #[arg(long, env = "ZHANQUN_WORD_LIST")]
     word_list: Option<PathBuf>,
+    /// The domains a document body may link to without a warning in the
+    /// content check: one per line, each allowing the names under it
+    /// (`gov.cn` allows `www.gov.cn`); the sites hosted here are always
+    /// allowed. [default: gov.cn]
+    #[arg(long, env = "ZHANQUN_LINK_ALLOW_LIST")]
+    link_allow_list: Option<PathBuf>,
     /// Public searches one client address may run per second on this node
     /// (a burst of four times that is allowed; past it, 429 with
     /// Retry-After). 0: no limit. [default: 10]
@@ -260,9 +271,13 @@ fn metrics_token() -> anyhow::Result<Option<zhanqun_web::MetricsToken>> {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
-    let integrity_every = Duration::from_secs(match args.integrity_check_secs.unwrap_or(300) {
+    let integrity_every = Duration::from_secs(match args.integrity_check_secs.unwrap_or(30) {
         s @ 1..=86_400 => s,
         s => bail!("integrity_check_secs must be between 1 and 86400 seconds (got {s})"),
+    });
+    let integrity_sweep = Duration::from_secs(match args.integrity_sweep_secs.unwrap_or(21_600) {
+        s @ 60..=604_800 => s,
+        s => bail!("integrity_sweep_secs must be between 60 and 604800 seconds (got {s})"),
     });
     let word_list = match &args.word_list {
         None => Vec::new(),
@@ -271,6 +286,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             zhanqun_model::content_check::parse_word_list(&text).map_err(|e| anyhow::anyhow!("the word list {}: {e}", path.display()))?
         }
     };
+    let link_allow_list = match &args.link_allow_list {
+        None => zhanqun_model::content_check::LinkAllowList::default_domains(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the link allow-list {}", path.display()))?;
+            zhanqun_model::content_check::LinkAllowList::parse(&text).map_err(|e| anyhow::anyhow!("the link allow-list {}: {e}", path.display()))?
+        }
+    };
+    let content_rules = Arc::new(zhanqun_model::content_check::ContentRules { words: word_list, links: link_allow_list });
     check_bootstrap_passwords()?;
     let secret = cluster_secret()?;
     if args.join.is_some() && secret.is_none() {
@@ -306,7 +329,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics_token: metrics_token()?,
         metrics_elsewhere: settings.metrics_listen.is_some(),
         trusted_proxies: settings.trusted_proxies.clone(),
-        word_list: Arc::new(word_list),
+        content_rules: content_rules.clone(),
         search_per_second: args.search_rate_per_client.unwrap_or(10),
     };
     let mut app = App::new(node.clone(), blobs, derived, web_config);
@@ -322,8 +345,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let site_fetch = Arc::new(zhanqun_web::probe::RouterProbe::new(app.clone()));
     workers.spawn(HomeProber::new(node.clone(), site_fetch.clone(), &settings.compliance));
     let board = app.derived.compliance.clone();
-    workers.spawn(IntegrityChecker::new(node.clone(), app.derived.clone(), integrity_every, &node.metrics.registry));
-    workers.spawn(Monitors::new(node.clone(), site_fetch, board, settings.compliance.clone(), &node.metrics.registry));
+    workers.spawn(IntegrityChecker::new(node.clone(), app.derived.clone(), integrity_every, integrity_sweep, &node.metrics.registry));
+    workers.spawn(Monitors::new(node.clone(), site_fetch, board, settings.compliance.clone(), content_rules.clone(), &node.metrics.registry));
 
     // Serve first: a joining node must answer the leader before it is a member.
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -38,6 +38,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
                 .bind(value)
                 .execute(&mut *conn)
                 .await?;
+            touched.settings = true;
             Ok(Applied::default())
         }
         Command::CreateSession { token_sha256, user_id, expires_at, idle_ms, totp_step } => {

@@ -43,6 +43,8 @@ pub struct Touched {
     /// Accounts (lowercased names) whose failed-login lock is lifted: each
     /// node clears its own count.
     pub unlocked: Vec<String>,
+    /// The platform's settings (the password policy) changed.
+    pub settings: bool,
 }
 
 /// A refusal or a storage failure while applying one command.

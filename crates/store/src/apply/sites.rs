@@ -103,6 +103,9 @@ async fn create_tenant(conn: &mut SqliteConnection, p: &Proposal, t: &Tenant, to
     if p.made_under(1) {
         check_site_texts(Some(&t.name), [&t.site_id_code, &t.icp, &t.police_record], &t.mailbox)?;
     }
+    if let Some(id) = &t.conac_id {
+        rules::check_conac_id(id)?;
+    }
     let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM tenants WHERE code = ? OR id = ?").bind(&t.code).bind(t.id).fetch_optional(&mut *conn).await?;
     if taken.is_some() {
         return Err(Rejection::conflict("duplicate_code", format!("a tenant with code `{}` already exists", t.code)).into());
@@ -112,11 +115,11 @@ async fn create_tenant(conn: &mut SqliteConnection, p: &Proposal, t: &Tenant, to
     }
     check_hosts(conn, t.id, &t.hosts).await?;
     sqlx::query(
-        "INSERT INTO tenants (id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, organ_code, mailbox, lifecycle, created_at, updated_at)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO tenants (id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, conac_id, organ_code, mailbox, lifecycle, created_at, updated_at)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )
     .bind(t.id).bind(&t.code).bind(&t.name).bind(t.kind.as_str()).bind(t.parent_id).bind(t.mount_under_parent)
-    .bind(&t.site_id_code).bind(&t.icp).bind(&t.police_record).bind(&t.organ_code).bind(&t.mailbox)
+    .bind(&t.site_id_code).bind(&t.icp).bind(&t.police_record).bind(&t.conac_id).bind(&t.organ_code).bind(&t.mailbox)
     .bind(t.lifecycle.as_str()).bind(t.created_at).bind(t.updated_at)
     .execute(&mut *conn)
     .await?;
@@ -139,6 +142,9 @@ async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch
     if p.made_under(1) {
         check_site_texts(patch.name.as_deref(), [&patch.site_id_code, &patch.icp, &patch.police_record], &patch.mailbox)?;
     }
+    if let Some(id) = &patch.conac_id {
+        rules::check_conac_id(id)?;
+    }
     if let Some(hosts) = &patch.hosts {
         check_hosts(conn, id, hosts).await?;
         sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = ?").bind(id).execute(&mut *conn).await?;
@@ -149,13 +155,14 @@ async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch
     sqlx::query(
         "UPDATE tenants SET name = COALESCE(?, name), mount_under_parent = COALESCE(?, mount_under_parent),
             site_id_code = COALESCE(?, site_id_code), icp = COALESCE(?, icp), police_record = COALESCE(?, police_record),
-            mailbox = COALESCE(?, mailbox), lifecycle = COALESCE(?, lifecycle), updated_at = ? WHERE id = ?",
+            conac_id = COALESCE(?, conac_id), mailbox = COALESCE(?, mailbox), lifecycle = COALESCE(?, lifecycle), updated_at = ? WHERE id = ?",
     )
     .bind(&patch.name)
     .bind(patch.mount_under_parent)
     .bind(&patch.site_id_code)
     .bind(&patch.icp)
     .bind(&patch.police_record)
+    .bind(&patch.conac_id)
     .bind(&patch.mailbox)
     .bind(patch.lifecycle.map(|l| l.as_str()))
     .bind(p.at)

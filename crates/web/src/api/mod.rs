@@ -194,9 +194,10 @@ impl<T: DeserializeOwned + Serialize, S: Send + Sync> FromRequest<S> for Strict<
         // none). A field at its default may be left out when written, so
         // writing alone would call it unknown.
         let written = serde_json::to_value(&parsed).map_err(ApiError::internal)?;
-        let mut known: Vec<&str> = declared_fields::<T>().to_vec();
+        let declared = declared_fields::<T>();
+        let mut known: Vec<&str> = declared.to_vec();
         if let Some(w) = written.as_object() {
-            known.extend(w.keys().map(String::as_str).filter(|k| !declared_fields::<T>().contains(k)));
+            known.extend(w.keys().map(String::as_str).filter(|k| !declared.contains(k)));
         }
         if let Some(sent) = value.as_object()
             && let Some(unknown) = sent.keys().find(|k| !known.contains(&k.as_str()))

@@ -29,6 +29,8 @@ pub struct NewTenant {
     site_id_code: Option<String>,
     icp: Option<String>,
     police_record: Option<String>,
+    /// 党政机关网站标识 number.
+    conac_id: Option<String>,
     organ_code: String,
     mailbox: Option<String>,
     lifecycle: Option<Lifecycle>,
@@ -75,6 +77,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): 
         site_id_code: body.site_id_code,
         icp: body.icp,
         police_record: body.police_record,
+        conac_id: body.conac_id,
         organ_code: body.organ_code,
         mailbox: body.mailbox,
         lifecycle: body.lifecycle.unwrap_or(Lifecycle::Building),

@@ -51,7 +51,7 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): 
     zhanqun_model::rules::check_username(&body.username).map_err(ApiError::from)?;
     let display_name = body.display_name.unwrap_or_else(|| body.username.clone());
     zhanqun_model::rules::limits::DISPLAY_NAME.required(&display_name).map_err(ApiError::from)?;
-    app.store.password_policy().await?.check_for(&body.password, &body.username).map_err(ApiError::from)?;
+    crate::auth::password_policy(&app).await?.check_for(&body.password, &body.username).map_err(ApiError::from)?;
     if let Some(existing) = app.store.user_by_name(&body.username).await? {
         return Err(ApiError::Conflict(
             "duplicate_username".into(),
@@ -88,7 +88,7 @@ pub struct NewPassword {
 pub async fn reset_password(State(app): State<Arc<App>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<NewPassword>) -> WriteResult {
     caller.may(Need::SecurityAdmin)?;
     let user = account(&app, &username).await?;
-    app.store.password_policy().await?.check_for(&body.password, &user.username).map_err(ApiError::from)?;
+    crate::auth::password_policy(&app).await?.check_for(&body.password, &user.username).map_err(ApiError::from)?;
     let password = body.password;
     let password_hash = app.password_work.run(move || hash_password(&password)).await?;
     let (headers, _) = propose(&app, caller.propose(Command::ResetPassword { user_id: user.id, password_hash })).await?;
@@ -156,7 +156,7 @@ async fn resolve_grants(app: &App, roles: &[NewGrant]) -> ApiResult<Vec<Grant>> 
 /// `GET /api/v1/settings/password-policy`: the policy in force.
 pub async fn password_policy(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<PasswordPolicy>> {
     caller.may(Need::SecurityAdmin)?;
-    Ok(Json(app.store.password_policy().await?))
+    Ok(Json(crate::auth::password_policy(&app).await?.as_ref().clone()))
 }
 
 /// `PUT /api/v1/settings/password-policy`: change it (new passwords only;

@@ -31,7 +31,7 @@ async fn step(app: Arc<App>, caller: Caller, code: String, id: i64, command: imp
 
 pub async fn submit(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
     let (_, d) = super::documents::load(&app, &caller, &code, id).await?;
-    let blocking: Vec<String> = content_hits(&app.config.word_list, &d).iter().filter(|h| h.block).map(|h| h.describe()).collect();
+    let blocking: Vec<String> = content_hits(&app, &d).await?.iter().filter(|h| h.block).map(|h| h.describe()).collect();
     if !blocking.is_empty() {
         let more = if blocking.len() > 10 { format!("，另有 {} 处", blocking.len() - 10) } else { String::new() };
         return Err(ApiError::Conflict(
@@ -43,13 +43,13 @@ pub async fn submit(State(app): State<Arc<App>>, caller: Caller, Path((code, id)
     step(app, caller, code, id, |tenant_id| Command::SubmitDocument { tenant_id, document_id: id }).await
 }
 
-/// What the content check finds in a document's title, summary and body.
-pub(crate) fn content_hits(words: &[zhanqun_model::content_check::WordRule], d: &zhanqun_model::Document) -> Vec<zhanqun_model::content_check::Hit> {
-    use zhanqun_model::content_check::{check, visible_text};
-    let mut hits = check("title", &d.title, words);
-    hits.extend(check("summary", d.summary.as_deref().unwrap_or(""), words));
-    hits.extend(check("body", &visible_text(&d.body_html), words));
-    hits
+/// What the content check finds in a document's title, summary and body:
+/// the operator's words, personal data, images without alternative text,
+/// links outside the allow-list (the sites hosted here are inside it).
+pub(crate) async fn content_hits(app: &App, d: &zhanqun_model::Document) -> Result<Vec<zhanqun_model::content_check::Hit>, ApiError> {
+    let sites = app.derived.directory.current(&app.store).await?;
+    let hosts = sites.tenants().flat_map(|t| t.hosts.iter().cloned());
+    Ok(app.config.content_rules.check_document(&d.title, d.summary.as_deref().unwrap_or(""), &d.body_html, hosts))
 }
 
 pub async fn approve(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {

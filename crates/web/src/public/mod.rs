@@ -68,6 +68,13 @@ pub async fn site(
     response
 }
 
+/// The public pages' one script (关怀版 and text size), the same on every
+/// site and host, compiled into the binary; `/static/` is a reserved site code.
+pub async fn care_script() -> Response {
+    let body = include_str!("../../../../assets/care.js");
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
 /// The kind of page, as the `route` label of the HTTP metrics says it.
 fn route_label(page: &Page) -> &'static str {
     match page {

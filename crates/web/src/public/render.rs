@@ -5,6 +5,8 @@
 //! engine; only document bodies, sanitized when they were written, are
 //! inserted as HTML.
 
+use std::collections::HashSet;
+
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 use zhanqun_model::time::{format_date, format_minute, format_rfc822};
@@ -103,7 +105,7 @@ impl Templates {
     /// A notice that sends the reader on: (url, name).
     pub fn notice_with_link(&self, mount: &Mount, title: &str, message: &str, link: Option<(String, String)>) -> Result<String, minijinja::Error> {
         let link = link.map(|(url, name)| context! { url, name });
-        self.render("notice.html", context! { site => site_value(mount, &[]), title, message, link, column => title })
+        self.render("notice.html", context! { site => site_value(mount, &[], &HashSet::new()), title, message, link, column => title })
     }
 }
 
@@ -128,17 +130,42 @@ fn doc_url(mount: &Mount, id: i64) -> String {
     mount.url(&Page::Document { id })
 }
 
-pub(super) fn site_value(mount: &Mount, channels: &[Channel]) -> Value {
+/// Whether a column is in the public navigation: a list column only when it
+/// or one of its sub-columns holds a public document (an empty column is what
+/// inspectors mark down, and a reader gains nothing from it); single pages,
+/// links and interaction columns always.
+fn shown_in_navigation(c: &Channel, channels: &[Channel], filled: &HashSet<i64>) -> bool {
+    match c.kind {
+        ChannelKind::List | ChannelKind::Disclosure => {
+            filled.contains(&c.id) || channels.iter().any(|k| k.parent_id == Some(c.id) && shown_in_navigation(k, channels, filled))
+        }
+        ChannelKind::Page | ChannelKind::Link | ChannelKind::Interaction => true,
+    }
+}
+
+/// The site's columns and what every page of it shows around its content
+/// (name, navigation, footer).
+pub(super) async fn site_of(app: &App, mount: &Mount) -> Result<(Vec<Channel>, Value), BoxError> {
+    let channels = app.store.channels(mount.tenant.id).await?;
+    let filled = app.store.channels_with_public_documents(mount.tenant.id).await?;
+    let site = site_value(mount, &channels, &filled);
+    Ok((channels, site))
+}
+
+pub(super) fn site_value(mount: &Mount, channels: &[Channel], filled: &HashSet<i64>) -> Value {
     let t = &mount.tenant;
+    let shown = |c: &&Channel| shown_in_navigation(c, channels, filled);
     let nav: Vec<NavItem> = channels
         .iter()
         .filter(|c| c.parent_id.is_none())
+        .filter(shown)
         .map(|c| NavItem {
             name: c.name.clone(),
             url: mount.channel_url(c),
             children: channels
                 .iter()
                 .filter(|k| k.parent_id == Some(c.id))
+                .filter(shown)
                 .map(|k| NavItem { name: k.name.clone(), url: mount.channel_url(k), children: vec![] })
                 .collect(),
         })
@@ -152,7 +179,7 @@ pub(super) fn site_value(mount: &Mount, channels: &[Channel]) -> Value {
         name => t.name, code => t.code, base => mount.base, home => mount.url(&Page::Home), search => mount.url(&Page::Search),
         domain => t.hosts.first().cloned().unwrap_or_default(),
         site_id_code => t.site_id_code, icp => t.icp, police_record => t.police_record,
-        police_record_number => t.police_record_number(), mailbox => t.mailbox, nav,
+        police_record_number => t.police_record_number(), conac_id => t.conac_id.as_deref().filter(|s| !s.is_empty()), mailbox => t.mailbox, nav,
     }
 }
 
@@ -166,8 +193,7 @@ const PER_PAGE: i64 = 20;
 pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Page) -> Result<Option<(String, &'static str)>, BoxError> {
     const HTML: &str = "text/html; charset=utf-8";
     let t = &mount.tenant;
-    let channels = app.store.channels(t.id).await?;
-    let site = site_value(mount, &channels);
+    let (channels, site) = site_of(app, mount).await?;
     let by_slug = |slug: &str| channels.iter().find(|c| c.slug == slug);
     let tpl = &app.templates;
     let out = match target {
@@ -208,6 +234,8 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, target: &Page) -> Res
                     "channel.html",
                     context! {
                         site, column => c.name, channel => context! { name => c.name, url => mount.channel_url(c), rss }, parent, subchannels,
+                        // An interaction column (互动交流) says first where a letter goes.
+                        interaction => (c.kind == ChannelKind::Interaction).then(|| context! { mailbox => t.mailbox }),
                         docs => docs.items.iter().map(|d| doc_item(mount, d)).collect::<Vec<_>>(), total => docs.total,
                         page => *page, pages, prev => (*page > 1).then(|| at(page - 1)), next => (*page < pages).then(|| at(page + 1)),
                     },
@@ -324,8 +352,7 @@ async fn origin_of(app: &App, mount: &Mount, d: &Document) -> Result<Option<Valu
 /// the workbench's preview, on the site's own template.
 pub async fn preview(app: &App, tenant: &zhanqun_model::Tenant, d: &Document) -> Result<String, BoxError> {
     let mount = Mount::under_sites(tenant.clone());
-    let channels = app.store.channels(tenant.id).await?;
-    let site = site_value(&mount, &channels);
+    let (channels, site) = site_of(app, &mount).await?;
     document(app, &mount, &channels, site, d).await
 }
 
@@ -343,7 +370,7 @@ pub async fn interpretations(app: &App, sites: &Sites, mount: &Mount, page: i64)
     if page > pages {
         return Ok(None);
     }
-    let channels = app.store.channels(t.id).await?;
+    let (_, site) = site_of(app, mount).await?;
     let at = |page: i64| mount.url(&Page::Interpretations { page });
     let url = at(1);
     let items: Vec<Value> = docs
@@ -359,7 +386,7 @@ pub async fn interpretations(app: &App, sites: &Sites, mount: &Mount, page: i64)
     Ok(Some(app.templates.render(
         "channel.html",
         context! {
-            site => site_value(mount, &channels), column => "政策解读", channel => context! { name => "政策解读", url => url.clone(), rss => () },
+            site, column => "政策解读", channel => context! { name => "政策解读", url => url.clone(), rss => () },
             parent => (), subchannels => Vec::<Value>::new(), docs => items, total => docs.total, page, pages,
             prev => (page > 1).then(|| at(page - 1)), next => (page < pages).then(|| at(page + 1)),
         },

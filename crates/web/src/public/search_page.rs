@@ -81,11 +81,11 @@ pub async fn page(app: &App, sites: &Sites, mount: &Mount, uri: &Uri) -> Result<
         format!("{path}{link}")
     };
     let sorted_by_date = params.sort.as_deref() == Some("date");
-    let channels = app.store.channels(t.id).await?;
+    let (_, site) = render::site_of(app, mount).await?;
     let html = app.templates.render(
         "search.html",
         context! {
-            site => render::site_value(mount, &channels),
+            site,
             column => if portal { "统一检索" } else { "站内搜索" },
             portal, path, error, params => context! {
                 q => params.q, year => params.year, from => params.from, to => params.to, doc_no => params.doc_no,

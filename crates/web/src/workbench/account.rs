@@ -32,7 +32,7 @@ fn safe_next(next: Option<&str>) -> String {
 
 pub async fn login_page(State(app): State<Arc<App>>, Query(q): Query<LoginQuery>) -> Result<Page, Page> {
     let notice = if q.expired.is_some() {
-        let idle = app.store.password_policy().await?.idle_timeout_minutes;
+        let idle = crate::auth::password_policy(&app).await?.idle_timeout_minutes;
         Some(format!("登录已超时（{idle} 分钟未操作会自动退出），请重新登录。未保存的内容保留在本浏览器中，登录后回到原页面即可恢复。"))
     } else if q.out.is_some() {
         Some("您已安全退出。".to_string())
@@ -72,7 +72,7 @@ pub async fn login(
         Ok(u) => u,
         Err(e) => return refused(e),
     };
-    let idle = match app.store.password_policy().await {
+    let idle = match crate::auth::password_policy(&app).await {
         Ok(p) => p.idle_timeout(),
         Err(e) => return refused(e.into()),
     };
@@ -98,7 +98,7 @@ pub async fn logout(State(app): State<Arc<App>>, b: Browser) -> Response {
 }
 
 pub async fn password_page(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
-    let policy = app.store.password_policy().await?;
+    let policy = crate::auth::password_policy(&app).await?;
     render(
         &app,
         "admin/password.html",
@@ -118,7 +118,7 @@ pub struct PasswordForm {
 }
 
 pub async fn change_password(State(app): State<Arc<App>>, b: Browser, Form(form): Form<PasswordForm>) -> Result<Page, Page> {
-    let policy = app.store.password_policy().await?;
+    let policy = crate::auth::password_policy(&app).await?;
     let show = |error: Option<String>, field: Option<&str>, done: bool, status: StatusCode| {
         render_status(
             &app,

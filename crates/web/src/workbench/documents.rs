@@ -217,6 +217,7 @@ async fn editor(app: &App, b: &Browser, t: &Tenant, d: &Document, form: &EditorF
     let channels = app.store.channels(t.id).await?;
     let attachments = app.store.attachments_of(t.id, d.id).await?;
     let revisions = app.store.revision_list(t.id, d.id).await?;
+    let checks = crate::api::workflow::content_hits(app, d).await?;
     let theirs = e
         .theirs
         .as_ref()
@@ -234,7 +235,7 @@ async fn editor(app: &App, b: &Browser, t: &Tenant, d: &Document, form: &EditorF
             returned => d.returned.as_ref().map(|r| r.reason.clone()),
             saved => e.saved, error => e.error, field => e.field, theirs,
             max_upload => app.config.max_upload_bytes, version => d.updated_at,
-            checks => crate::api::workflow::content_hits(&app.config.word_list, d).iter().map(|h| context! { text => h.describe(), block => h.block }).collect::<Vec<_>>(),
+            checks => checks.iter().map(|h| context! { text => h.describe(), block => h.block }).collect::<Vec<_>>(),
         },
     )
 }

@@ -165,7 +165,8 @@ pub async fn act(State(app): State<Arc<App>>, b: Browser, Path(action): Path<Str
             let code = get("code");
             let v = json!({
                 "name": get("name"), "hosts": get("hosts").split_whitespace().collect::<Vec<_>>(), "lifecycle": get("lifecycle"),
-                "site_id_code": get("site_id_code"), "icp": get("icp"), "police_record": get("police_record"), "mailbox": get("mailbox"),
+                "site_id_code": get("site_id_code"), "icp": get("icp"), "police_record": get("police_record"),
+                "conac_id": get("conac_id"), "mailbox": get("mailbox"),
             });
             (api::tenants::update(s, c, api::Path(code.clone()), api::Strict(body(v).map_err(Page::refused)?)).await, format!("/admin/platform/sites/{code}"))
         }
@@ -252,7 +253,7 @@ pub async fn accounts(State(app): State<Arc<App>>, b: Browser) -> Result<Page, P
         .collect();
     let sites: Vec<Value> = dir.tenants().map(|t| context! { code => t.code, name => t.name }).collect();
     let roles: Vec<Value> = TenantRole::ALL.iter().map(|r| context! { code => r.as_str(), name => words::role(*r) }).collect();
-    let policy = app.store.password_policy().await?;
+    let policy = crate::auth::password_policy(&app).await?;
     render(&app, "admin/accounts.html", context! { layout => layout(&b, None), users, sites, roles, policy => Value::from_serialize(policy) })
 }
 

@@ -71,7 +71,7 @@ pub async fn show(State(app): State<Arc<App>>, b: Browser, Path(code): Path<Stri
         "admin/site.html",
         context! {
             layout => layout(&b, Some(&t)), tree, tops, classes, year, report => report.map(|r| minijinja::Value::from_serialize(&r)),
-            settings => context! { name => t.name, hosts => t.hosts, site_id_code => t.site_id_code, icp => t.icp, police_record => t.police_record, mailbox => t.mailbox, lifecycle => t.lifecycle.as_str() },
+            settings => context! { name => t.name, hosts => t.hosts, site_id_code => t.site_id_code, icp => t.icp, police_record => t.police_record, conac_id => t.conac_id, mailbox => t.mailbox, lifecycle => t.lifecycle.as_str() },
             may_settings => b.user.is_platform_admin(),
         },
     )

@@ -154,6 +154,7 @@ pub fn monitor(m: zhanqun_model::compliance::Monitor) -> &'static str {
         DeadLinks => "首页错链",
         RepostsOverdue => "转载时限",
         Registration => "标识与备案",
+        ContentSafety => "内容安全复查",
     }
 }
 

@@ -165,6 +165,7 @@ pub fn all() -> Value {
         "site_id_code": text(REGISTRATION, false),
         "icp": text(REGISTRATION, false),
         "police_record": text(REGISTRATION, false),
+        "conac_id": { "type": ["string", "null"], "pattern": "^[A-Za-z0-9]{0,64}$", "description": "党政机关网站标识 number; empty clears it" },
         "mailbox": text(MAILBOX, false),
         "lifecycle": { "enum": LIFECYCLE },
     });
@@ -180,7 +181,7 @@ pub fn all() -> Value {
     let tenant = json!({ "type": "object", "required": ["id", "code", "name", "kind", "hosts", "lifecycle", "organ_code"], "properties": {
         "id": { "type": "integer" }, "code": string, "name": string, "kind": string, "parent_id": opt_int, "hosts": { "type": "array", "items": string },
         "mount_under_parent": { "type": "boolean" }, "site_id_code": opt_string, "icp": opt_string, "police_record": opt_string,
-        "organ_code": string, "mailbox": opt_string, "lifecycle": { "enum": LIFECYCLE }, "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } });
+        "conac_id": opt_string, "organ_code": string, "mailbox": opt_string, "lifecycle": { "enum": LIFECYCLE }, "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } });
     let channel = json!({ "type": "object", "required": ["id", "tenant_id", "slug", "name", "kind"], "properties": {
         "id": { "type": "integer" }, "tenant_id": { "type": "integer" }, "parent_id": opt_int, "slug": string, "name": string,
         "kind": { "enum": ["list", "page", "link", "disclosure", "interaction"] }, "update_class": { "enum": ["dynamic", "regular", "static"] },
