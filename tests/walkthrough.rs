@@ -70,7 +70,7 @@ async fn publish_a_first_document_and_withdraw_it() {
         "/api/v1/tenants/shifan/documents",
         Some(json!({
             "channel": "tzgg", "title": "示范镇关于做好冬季供暖工作的通知",
-            "body_html": "<p>各村：请做好供暖保障。</p><script>alert(1)</script><img src=\"x.png\" onerror=\"alert(2)\">",
+            "body_html": "<p>各村：请做好供暖保障。</p><script>alert(1)</script><img src=\"x.png\" alt=\"供暖示意图\" onerror=\"alert(2)\">",
             "doc_no": "示政发[2026]5号", "written_date": "2026-11-20", "topic": "城乡建设"
         })),
     )
