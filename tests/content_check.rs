@@ -42,7 +42,9 @@ async fn personal_data_and_blocking_words_stop_submission_and_the_editor_shows_w
     assert_eq!(status, 200, "{body}");
 
     // A blocking word in the title is refused; a warning word is not.
-    let blocked = server.draft(&staff, "nz", "tzgg", "某某县撤销办关于工作的通知", "<p>正文。</p>").await;
+    // Its body links to a column that exists and to one that does not.
+    let links = r#"<p>正文，见<a href="/col/tzgg/">通知公告</a>和<a href="/col/nowhere/">说明</a>。</p>"#;
+    let blocked = server.draft(&staff, "nz", "tzgg", "某某县撤销办关于工作的通知", links).await;
     let (status, _, body) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{blocked}/submit"), None).await;
     assert_eq!(status, 409, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("标题第1字：「某某县撤销办」不宜使用"), "{body}");
@@ -63,6 +65,9 @@ async fn personal_data_and_blocking_words_stop_submission_and_the_editor_shows_w
     let cookie = login.headers().get("set-cookie").expect("the workbench sets its session cookie").to_str().unwrap().split(';').next().unwrap().to_string();
     let page = browser.get(server.url(&format!("/admin/sites/nz/documents/{blocked}"))).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("发布前内容检查") && page.contains("须修改") && page.contains("标题第1字：「某某县撤销办」不宜使用"), "{page}");
+    // Each of the body's links to its own site was asked of the public side.
+    assert!(page.contains("正文第10字：站内链接打不开 /col/nowhere/ → 404"), "{page}");
+    assert!(!page.contains("/col/tzgg/ →"), "a link that opens is not listed: {page}");
 }
 
 #[test]

@@ -59,6 +59,8 @@ pub enum HitKind {
     /// A link to a host not on the outbound allow-list: expired and
     /// re-registered domains are how 暗链 get onto government pages.
     OutboundLink,
+    /// A link to one of the site's own pages that does not answer (错链).
+    DeadLink,
 }
 
 /// Something found, where it was (in characters from the start of the
@@ -92,6 +94,7 @@ impl Hit {
             HitKind::BankCard => format!("疑似银行卡号 {}", self.text),
             HitKind::ImageAlt => format!("图片缺少替代文字（alt）{}", self.text),
             HitKind::OutboundLink => format!("链接指向白名单以外的网站 {}", self.text),
+            HitKind::DeadLink => format!("站内链接打不开 {}", self.text),
         };
         format!("{field}第{}字：{what}", self.at + 1)
     }
@@ -193,7 +196,7 @@ impl LinkAllowList {
 /// tag, as [`check`] counts them.
 pub fn check_markup(html: &str, allowed: &LinkAllowList) -> Vec<Hit> {
     let mut hits = Vec::new();
-    let at = |byte: usize| crate::html::text(&html[..byte], TAG).chars().filter(|c| *c != TAG).count();
+    let at = |byte: usize| visible_chars_before(html, byte);
     for tag in crate::html::start_tags(html) {
         match tag.name.as_str() {
             "img" if tag.attr("alt").is_none_or(|a| a.trim().is_empty()) => {
@@ -210,6 +213,22 @@ pub fn check_markup(html: &str, allowed: &LinkAllowList) -> Vec<Hit> {
         }
     }
     hits
+}
+
+/// The site's own pages a body links to, each with its position in
+/// characters of the visible text, for checking that they answer.
+pub fn internal_links(html: &str, hosts: &[String]) -> Vec<(usize, String)> {
+    crate::html::internal_links(html, hosts).into_iter().map(|(byte, path)| (visible_chars_before(html, byte), path)).collect()
+}
+
+/// A link to `path` that answered `status` (0: no answer), as a hit.
+pub fn dead_link(at: usize, path: &str, status: u16) -> Hit {
+    let answer = if status == 0 { "无应答".to_string() } else { status.to_string() };
+    Hit { kind: HitKind::DeadLink, field: "body", at, text: format!("{path} → {answer}"), block: false, suggestion: None }
+}
+
+fn visible_chars_before(html: &str, byte: usize) -> usize {
+    crate::html::text(&html[..byte], TAG).chars().filter(|c| *c != TAG).count()
 }
 
 /// The host of an absolute http(s) link (or a scheme-relative one);

@@ -94,6 +94,31 @@ pub fn start_tags(html: &str) -> impl Iterator<Item = Tag<'_>> {
     })
 }
 
+/// The path on the site of a link to it: a path from the root, or an
+/// absolute URL on one of `hosts`, without its query and fragment. `None`
+/// for other sites, mail, anchors and relative paths.
+pub fn internal_path(href: &str, hosts: &[String]) -> Option<String> {
+    let path = if let Some(rest) = href.strip_prefix("http://").or_else(|| href.strip_prefix("https://")) {
+        let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+        if !hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            return None;
+        }
+        path
+    } else if href.starts_with('/') && !href.starts_with("//") {
+        href.to_string()
+    } else {
+        return None;
+    };
+    Some(path.split(['#', '?']).next().unwrap_or("/").to_string())
+}
+
+/// The site's own pages that `html` links to (any `href`), each once, with
+/// the byte offset of its first link.
+pub fn internal_links(html: &str, hosts: &[String]) -> Vec<(usize, String)> {
+    let mut seen = std::collections::HashSet::new();
+    start_tags(html).filter_map(|t| Some((t.at, internal_path(&t.attr("href")?, hosts)?))).filter(|(_, p)| seen.insert(p.clone())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +140,13 @@ mod tests {
         assert_eq!(tags[0].attr("alt"), None);
         assert_eq!(tags[3].attr("href").as_deref(), Some("https://x.gov.cn/?a=1&b=2"));
         assert_eq!(&html[tags[1].at..tags[1].at + 4], "<img");
+    }
+
+    #[test]
+    fn internal_links_keep_the_sites_own_paths_once_and_nothing_else() {
+        let html = r#"<a href="/col/tzgg/">a</a><a href="/col/tzgg/#top">b</a><a href="https://www.gov.cn/">c</a>
+            <a href="//evil.example/x">d</a><a href="https://aa.example.gov.cn/art/1.html?x=1">e</a><a href="mailto:x@y">f</a><a href="x.html">g</a>"#;
+        let paths: Vec<String> = internal_links(html, &["aa.example.gov.cn".into()]).into_iter().map(|(_, p)| p).collect();
+        assert_eq!(paths, vec!["/col/tzgg/", "/art/1.html"]);
     }
 }

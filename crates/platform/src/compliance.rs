@@ -282,7 +282,7 @@ impl Monitors {
             }
         }
         let mut dead = Vec::new();
-        for path in internal_links(&html, &site.hosts).into_iter().take(LINKS_CHECKED) {
+        for (_, path) in zhanqun_model::html::internal_links(&html, &site.hosts).into_iter().take(LINKS_CHECKED) {
             let (status, _) = self.fetch.get(site, &path, false).await;
             if !(200..400).contains(&status) {
                 let answer = if status == 0 { "无应答".to_string() } else { status.to_string() };
@@ -361,41 +361,9 @@ fn meta_content<'a>(html: &'a str, name: &str) -> Option<&'a str> {
 
 /// The distinct paths of `href`s that stay on the site: `/…` (not `//…`)
 /// or an absolute URL on one of its hosts. Fragments and queries are cut.
-fn internal_links(html: &str, hosts: &[String]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for part in html.split("href=\"").skip(1) {
-        let Some(href) = part.split('"').next() else { continue };
-        let href = href.replace("&amp;", "&");
-        let path = if let Some(rest) = href.strip_prefix("http://").or_else(|| href.strip_prefix("https://")) {
-            let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-            if !hosts.iter().any(|h| h == host) {
-                continue;
-            }
-            path
-        } else if href.starts_with('/') && !href.starts_with("//") {
-            href
-        } else {
-            continue;
-        };
-        let path = path.split(['#', '?']).next().unwrap_or("/").to_string();
-        if seen.insert(path.clone()) {
-            out.push(path);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn internal_links_keep_the_sites_own_paths_once_and_nothing_else() {
-        let html = r#"<a href="/col/tzgg/">a</a><a href="/col/tzgg/#top">b</a><a href="https://www.gov.cn/">c</a>
-            <a href="//evil.example/x">d</a><a href="https://aa.example.gov.cn/art/1.html?x=1">e</a><a href="mailto:x@y">f</a>"#;
-        assert_eq!(internal_links(html, &["aa.example.gov.cn".into()]), vec!["/col/tzgg/", "/art/1.html"]);
-    }
 
     #[test]
     fn meta_tags_are_read_by_name() {

@@ -50,15 +50,20 @@ impl PageProbe for RouterProbe {
 /// The largest page body the monitors read.
 const PAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// Where a reader's request for `path` on `site` goes: the site's own host,
+/// or `/sites/<code>/` when it has none (its pages' links already carry
+/// that prefix).
+pub(crate) fn request_target(site: &Tenant, path: &str) -> (String, String) {
+    match site.hosts.first() {
+        Some(h) => (h.clone(), path.to_string()),
+        None if path.starts_with("/sites/") => ("localhost".to_string(), path.to_string()),
+        None => ("localhost".to_string(), format!("/sites/{}{path}", site.code)),
+    }
+}
+
 impl SiteFetch for RouterProbe {
     fn get(&self, site: &Tenant, path: &str, body: bool) -> Pin<Box<dyn Future<Output = (u16, Option<String>)> + Send + '_>> {
-        let (host, path) = match site.hosts.first() {
-            Some(h) => (h.clone(), path.to_string()),
-            // A site without a host is read under /sites/<code>/, and its
-            // pages' links already carry that prefix.
-            None if path.starts_with("/sites/") => ("localhost".to_string(), path.to_string()),
-            None => ("localhost".to_string(), format!("/sites/{}{path}", site.code)),
-        };
+        let (host, path) = request_target(site, path);
         Box::pin(async move {
             let Ok(request) = Request::get(path).header(header::HOST, host).body(Body::empty()) else { return (400, None) };
             let response = match self.router.clone().oneshot(request).await {

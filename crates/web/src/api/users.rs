@@ -156,7 +156,7 @@ async fn resolve_grants(app: &App, roles: &[NewGrant]) -> ApiResult<Vec<Grant>> 
 /// `GET /api/v1/settings/password-policy`: the policy in force.
 pub async fn password_policy(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<PasswordPolicy>> {
     caller.may(Need::SecurityAdmin)?;
-    Ok(Json(crate::auth::password_policy(&app).await?.as_ref().clone()))
+    Ok(Json(*crate::auth::password_policy(&app).await?))
 }
 
 /// `PUT /api/v1/settings/password-policy`: change it (new passwords only;

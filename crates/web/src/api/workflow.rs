@@ -43,13 +43,28 @@ pub async fn submit(State(app): State<Arc<App>>, caller: Caller, Path((code, id)
     step(app, caller, code, id, |tenant_id| Command::SubmitDocument { tenant_id, document_id: id }).await
 }
 
+/// Links of a body to its own site checked, at most.
+const LINKS_CHECKED: usize = 30;
+
 /// What the content check finds in a document's title, summary and body:
 /// the operator's words, personal data, images without alternative text,
 /// links outside the allow-list (the sites hosted here are inside it).
-pub(crate) async fn content_hits(app: &App, d: &zhanqun_model::Document) -> Result<Vec<zhanqun_model::content_check::Hit>, ApiError> {
+pub(crate) async fn content_hits(app: &Arc<App>, d: &zhanqun_model::Document) -> Result<Vec<zhanqun_model::content_check::Hit>, ApiError> {
+    use zhanqun_model::content_check::{dead_link, internal_links};
     let sites = app.derived.directory.current(&app.store).await?;
     let hosts = sites.tenants().flat_map(|t| t.hosts.iter().cloned());
-    Ok(app.config.content_rules.check_document(&d.title, d.summary.as_deref().unwrap_or(""), &d.body_html, hosts))
+    let mut hits = app.config.content_rules.check_document(&d.title, d.summary.as_deref().unwrap_or(""), &d.body_html, hosts);
+    // The body's links to its own site's pages, each asked of the public
+    // side as a reader would (错链 are what inspectors click first).
+    if let Some(site) = sites.by_id(d.tenant_id) {
+        for (at, path) in internal_links(&d.body_html, &site.hosts).into_iter().take(LINKS_CHECKED) {
+            let status = crate::public::status_of(app, site, &path).await;
+            if !(200..400).contains(&status) {
+                hits.push(dead_link(at, &path, status));
+            }
+        }
+    }
+    Ok(hits)
 }
 
 pub async fn approve(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {

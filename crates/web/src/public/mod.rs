@@ -75,6 +75,17 @@ pub async fn care_script() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
+/// What a reader asking for `path` on `site` gets, as its status: the
+/// public answer itself, in-process (the content check's link check).
+pub(crate) async fn status_of(app: &Arc<App>, site: &Tenant, path: &str) -> u16 {
+    let (host, path) = crate::probe::request_target(site, path);
+    let (Ok(uri), Ok(host)) = (path.parse::<Uri>(), HeaderValue::from_str(&host)) else { return 400 };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::HOST, host);
+    let mut labels = PublicLabels { tenant: None, route: "public/unknown" };
+    answer(app, Method::GET, &headers, &uri, None, &mut labels).await.status().as_u16()
+}
+
 /// The kind of page, as the `route` label of the HTTP metrics says it.
 fn route_label(page: &Page) -> &'static str {
     match page {

@@ -74,7 +74,7 @@ pub async fn login(
     };
     let idle = match crate::auth::password_policy(&app).await {
         Ok(p) => p.idle_timeout(),
-        Err(e) => return refused(e.into()),
+        Err(e) => return refused(e),
     };
     let opened = match open_session(&app, &user, &source, Some(idle), step).await {
         Ok(o) => o,

@@ -213,7 +213,7 @@ struct Editing {
     theirs: Option<Document>,
 }
 
-async fn editor(app: &App, b: &Browser, t: &Tenant, d: &Document, form: &EditorForm, e: Editing, status: StatusCode) -> Result<Page, Page> {
+async fn editor(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, form: &EditorForm, e: Editing, status: StatusCode) -> Result<Page, Page> {
     let channels = app.store.channels(t.id).await?;
     let attachments = app.store.attachments_of(t.id, d.id).await?;
     let revisions = app.store.revision_list(t.id, d.id).await?;
