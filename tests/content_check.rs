@@ -146,3 +146,46 @@ async fn images_need_alt_text_outside_links_are_flagged_and_published_pages_are_
     let page = client().get(server.url(fault["url"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(page.status(), 200, "{fault}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_lets_a_contact_number_stay_with_an_audited_reason_for_that_body_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]).await;
+    let admin = server.admin_token().await;
+    server.online_township(&admin, "nz", "牛庄镇人民政府").await;
+    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    assert_eq!(status, 201);
+    let editor = site_account(&server.base, "nz-bianji", &[("nz", "editor")]).await;
+    let reviewer = site_account(&server.base, "nz-shenhe", &[("nz", "reviewer")]).await;
+    let body = "<p>报名请联系村委会，联系电话13904121234。</p>";
+    let id = server.draft(&editor, "nz", "tzgg", "关于春季征兵报名的通知", body).await;
+    let doc = format!("/api/v1/tenants/nz/documents/{id}");
+    let (status, _, refused) = api(&server, &editor, Method::POST, &format!("{doc}/submit"), None).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("content_check")), "{refused}");
+
+    // An editor cannot wave it through; a reviewer can, with a reason.
+    let reason = json!({ "reason": "村委会对外公开的办公联系电话" });
+    let (status, _, _) = api(&server, &editor, Method::POST, &format!("{doc}/allow-personal-data"), Some(reason.clone())).await;
+    assert_eq!(status, 403, "an editor may not let personal data stay");
+    let (status, _, body_) = api(&server, &reviewer, Method::POST, &format!("{doc}/allow-personal-data"), Some(json!({ "reason": " " }))).await;
+    assert_eq!(status, 422, "a reason is required: {body_}");
+    let (status, _, allowed) = api(&server, &reviewer, Method::POST, &format!("{doc}/allow-personal-data"), Some(reason)).await;
+    assert_eq!(status, 200, "{allowed}");
+    let (status, _, submitted) = api(&server, &editor, Method::POST, &format!("{doc}/submit"), None).await;
+    assert_eq!((status, submitted["state"].as_str()), (200, Some("submitted")), "{submitted}");
+    // The audit trail keeps who let it stay and why.
+    let (_, _, trail) = api(&server, &reviewer, Method::GET, &format!("{doc}/audit"), None).await;
+    let line = trail["items"].as_array().unwrap().iter().find(|l| l["action"] == "allow_personal_data").cloned().unwrap_or_default();
+    assert_eq!((line["result"].as_str(), line["detail"].as_str()), (Some("ok"), Some("村委会对外公开的办公联系电话")), "{trail}");
+
+    // The leave is for that body: a draft changed after it needs a new one.
+    let other = server.draft(&editor, "nz", "tzgg", "关于秋季征兵报名的通知", body).await;
+    let other_doc = format!("/api/v1/tenants/nz/documents/{other}");
+    let (status, _, _) = api(&server, &reviewer, Method::POST, &format!("{other_doc}/allow-personal-data"), Some(json!({ "reason": "办公电话" }))).await;
+    assert_eq!(status, 200);
+    let changed = "<p>报名请联系村委会，联系电话13904121234，或13804125678。</p>";
+    let (status, _, _) = api(&server, &editor, Method::PATCH, &other_doc, Some(json!({ "body_html": changed }))).await;
+    assert_eq!(status, 200);
+    let (status, _, refused) = api(&server, &editor, Method::POST, &format!("{other_doc}/submit"), None).await;
+    assert_eq!(status, 409, "the changed body was not allowed: {refused}");
+}

@@ -62,3 +62,38 @@ async fn the_site_admin_sees_what_an_inspector_would_fault_and_the_platform_sees
     assert_eq!(rows[0], format!("haicheng:{}", portal["level"].as_str().unwrap()), "the worst site first: {rows:?}");
     shoot(&sys, "31-compliance-ranking").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_reads_the_content_check_in_the_editor_and_lets_a_contact_number_stay_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(&dir).await;
+    let editor = common::login(&server, "nz-editor", common::browser::DEMO_PASSWORD).await;
+    let body = r#"<p>报名请联系村委会，联系电话13904121234。</p><img src="/sites/niuzhuang/" alt=""><p>见<a href="http://old-bureau.com.cn/">原网站</a>。</p>"#;
+    let id = server.draft(&editor, "niuzhuang", "tzgg", "关于春季征兵报名的通知", body).await;
+
+    let driver = Driver::start().await;
+    let b = driver.browser(1024, 768).await;
+    log_in(&b, &server, "nz-reviewer").await;
+    b.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
+    b.find("#content-check").await;
+    let panel = b.text("#content-check").await;
+    for said in [
+        "须修改：正文第14字：疑似手机号 1390***1234",
+        "须修改：正文第26字：图片缺少替代文字（alt）/sites/niuzhuang/",
+        "提示：正文第27字：链接指向白名单以外的网站 old-bureau.com.cn",
+    ] {
+        assert!(panel.contains(said), "the panel says {said}: {panel}");
+    }
+    shoot(&b, "31-editor-content-check").await;
+    b.fill("#allow-reason", "村委会对外公开的办公联系电话").await;
+    b.click_through("#allow-form button[type=submit]").await;
+    b.wait_text("审核人已确认上述个人信息须公开").await;
+    let note = b.text("#allowance").await;
+    assert!(note.contains("村委会对外公开的办公联系电话"), "{note}");
+    // The editor cannot give that leave: no form on their page.
+    let e = driver.browser(1024, 768).await;
+    log_in(&e, &server, "nz-editor").await;
+    e.goto(&server.url(&format!("/admin/sites/niuzhuang/documents/{id}"))).await;
+    e.wait_text("发布前内容检查").await;
+    assert!(!e.exists("#allow-form").await, "an editor has no form to let personal data stay");
+}

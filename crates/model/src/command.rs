@@ -135,6 +135,14 @@ pub enum Command {
         document_id: i64,
         reason: String,
     },
+    /// A reviewer lets the personal data the content check found stay in a
+    /// draft (a contact mobile number that must be published), for the
+    /// reason the audit trail keeps. It holds while the body is unchanged.
+    AllowPersonalData {
+        tenant_id: i64,
+        document_id: i64,
+        reason: String,
+    },
     /// A 保密审查员's conclusion.
     SignOffSecrecy {
         tenant_id: i64,

@@ -47,6 +47,8 @@ pub enum Need {
 
 /// Writing documents and attachments.
 pub const WRITERS: &[TenantRole] = &[TenantRole::Admin, TenantRole::Editor];
+/// Who may let personal data stay in a draft: those who review content.
+pub const CONTENT_REVIEWERS: &[TenantRole] = &[TenantRole::Admin, TenantRole::Reviewer];
 
 /// The duty `command` needs. A batch needs each of its commands' duties.
 pub fn need(command: &Command, target: &Target) -> Vec<Need> {
@@ -67,6 +69,7 @@ pub fn need(command: &Command, target: &Target) -> Vec<Need> {
         SubmitDocument { tenant_id, .. } => step(*tenant_id, Step::Submit),
         ApproveDocument { tenant_id, .. } => step(*tenant_id, Step::Approve),
         ReturnDocument { tenant_id, .. } => step(*tenant_id, Step::Return),
+        AllowPersonalData { tenant_id, .. } => Need::SiteRole(*tenant_id, CONTENT_REVIEWERS),
         SignOffSecrecy { tenant_id, .. } => step(*tenant_id, Step::SignOff),
         SetValidity { tenant_id, .. } => step(*tenant_id, Step::SetValidity),
         ScheduleDocument { tenant_id, .. } => step(*tenant_id, Step::Schedule),

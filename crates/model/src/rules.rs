@@ -184,6 +184,7 @@ pub mod limits {
     pub const DISCLOSURE_REASON: Limit = text("disclosure_reason", 500);
     pub const RETURN_REASON: Limit = text("reason (退文理由)", 500);
     pub const CONCLUSION: Limit = text("conclusion (保密审查结论)", 500);
+    pub const ALLOWANCE_REASON: Limit = text("reason (个人信息须公开的理由)", 500);
     pub const SITE_NAME: Limit = line("name", 100);
     pub const CHANNEL_NAME: Limit = line("name", 60);
     pub const REGISTRATION: Limit = line("filing number (网站标识码, ICP备案号, 公安备案号)", 100);
@@ -209,6 +210,7 @@ pub mod limits {
         DISCLOSURE_REASON,
         RETURN_REASON,
         CONCLUSION,
+        ALLOWANCE_REASON,
         SITE_NAME,
         CHANNEL_NAME,
         REGISTRATION,

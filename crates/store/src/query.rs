@@ -244,6 +244,17 @@ impl Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 
+    /// A reviewer's leave for the personal data in `d`, if one was given for
+    /// its body as it is now: (reason, who, when).
+    pub async fn personal_data_allowance(&self, d: &Document) -> Result<Option<(String, Option<i64>, i64)>> {
+        let row: Option<(String, String, Option<i64>, i64)> =
+            sqlx::query_as("SELECT body_sha256, reason, allowed_by, allowed_at FROM personal_data_allowances WHERE document_id = ?")
+                .bind(d.id)
+                .fetch_optional(&self.reader())
+                .await?;
+        Ok(row.filter(|(sha, ..)| *sha == crate::apply::body_digest(&d.body_html)).map(|(_, reason, by, at)| (reason, by, at)))
+    }
+
     /// (id, last change) of every public document of a tenant, for sitemaps.
     pub async fn public_document_stamps(&self, tenant_id: i64) -> Result<Vec<(i64, i64)>> {
         let rows = sqlx::query(sql!("SELECT id, updated_at FROM documents WHERE tenant_id = ? AND {PUBLIC} ORDER BY published_at DESC, id DESC"))

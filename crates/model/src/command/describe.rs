@@ -57,6 +57,7 @@ impl Command {
             SubmitDocument { .. }
             | ApproveDocument { .. }
             | ReturnDocument { .. }
+            | AllowPersonalData { .. }
             | SignOffSecrecy { .. }
             | SetValidity { .. }
             | ScheduleDocument { .. }
@@ -98,6 +99,7 @@ impl Command {
             Command::SubmitDocument { .. } => "submit_document",
             Command::ApproveDocument { .. } => "approve_document",
             Command::ReturnDocument { .. } => "return_document",
+            Command::AllowPersonalData { .. } => "allow_personal_data",
             Command::SignOffSecrecy { .. } => "sign_off_secrecy",
             Command::SetValidity { .. } => "set_validity",
             Command::ScheduleDocument { .. } => "schedule_document",
@@ -148,6 +150,7 @@ impl Command {
             | Command::SubmitDocument { tenant_id, document_id }
             | Command::ApproveDocument { tenant_id, document_id }
             | Command::ReturnDocument { tenant_id, document_id, .. }
+            | Command::AllowPersonalData { tenant_id, document_id, .. }
             | Command::SignOffSecrecy { tenant_id, document_id, .. }
             | Command::SetValidity { tenant_id, document_id, .. }
             | Command::ScheduleDocument { tenant_id, document_id, .. }
@@ -214,6 +217,7 @@ impl Command {
             | Command::SubmitDocument { tenant_id, document_id }
             | Command::ApproveDocument { tenant_id, document_id }
             | Command::ReturnDocument { tenant_id, document_id, .. }
+            | Command::AllowPersonalData { tenant_id, document_id, .. }
             | Command::SignOffSecrecy { tenant_id, document_id, .. }
             | Command::SetValidity { tenant_id, document_id, .. }
             | Command::ScheduleDocument { tenant_id, document_id, .. }
@@ -254,7 +258,7 @@ impl Command {
     /// 退文, the conclusion of a sign-off. Never secrets.
     pub fn audit_detail(&self) -> Option<String> {
         match self {
-            Command::ReturnDocument { reason, .. } => Some(reason.clone()),
+            Command::ReturnDocument { reason, .. } | Command::AllowPersonalData { reason, .. } => Some(reason.clone()),
             Command::SignOffSecrecy { passed, conclusion, .. } => Some(format!("{}: {conclusion}", if *passed { "passed" } else { "not passed" })),
             Command::Batch { commands } => Some(format!("{} commands", commands.len())),
             Command::RestoreRevision { revision, .. } => Some(format!("revision {revision}")),

@@ -72,6 +72,7 @@ fn rows() -> Vec<(String, Command, Target)> {
         ("restore_revision".into(), Command::RestoreRevision { tenant_id: t, document_id: d, revision: 1 }, plain),
         ("add_attachment".into(), Command::AddAttachment { attachment }, plain),
         ("submit_document".into(), Command::SubmitDocument { tenant_id: t, document_id: d }, plain),
+        ("allow_personal_data (in a draft)".into(), Command::AllowPersonalData { tenant_id: t, document_id: d, reason: "r".into() }, plain),
     ];
     for (label, s) in [("content", ReviewStage::Content), ("政务公开", ReviewStage::Disclosure), ("保密审查", ReviewStage::Secrecy)] {
         // At the secrecy stage approval is let through to any reviewer so
@@ -162,6 +163,7 @@ fn rows() -> Vec<(String, Command, Target)> {
             | Command::SubmitDocument { .. }
             | Command::ApproveDocument { .. }
             | Command::ReturnDocument { .. }
+            | Command::AllowPersonalData { .. }
             | Command::SignOffSecrecy { .. }
             | Command::SetValidity { .. }
             | Command::ScheduleDocument { .. }

@@ -29,6 +29,8 @@ mod sites;
 mod submissions;
 mod workflow;
 
+pub(crate) use workflow::body_digest;
+
 /// What an applied entry touched, so that derived state (render caches,
 /// the tenant directory) can be refreshed on every node.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -15,6 +15,7 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
         Command::SubmitDocument { tenant_id, document_id } => submit(conn, p, *tenant_id, *document_id, touched).await,
         Command::ApproveDocument { tenant_id, document_id } => approve(conn, p, *tenant_id, *document_id, touched).await,
         Command::ReturnDocument { tenant_id, document_id, reason } => send_back(conn, p, *tenant_id, *document_id, reason, touched).await,
+        Command::AllowPersonalData { tenant_id, document_id, reason } => allow_personal_data(conn, p, *tenant_id, *document_id, reason).await,
         Command::SignOffSecrecy { tenant_id, document_id, passed, conclusion } => {
             sign_off(conn, p, *tenant_id, *document_id, *passed, conclusion, touched).await
         }
@@ -97,6 +98,35 @@ pub(crate) async fn send_back(conn: &mut SqliteConnection, p: &Proposal, tenant_
     }
     record_return(conn, p, &d, reason, d.review_stage.unwrap_or(ReviewStage::Content)).await?;
     done(&d, touched)
+}
+
+/// What an allowance of personal data is bound to: the body's SHA-256.
+pub(crate) fn body_digest(body_html: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(body_html.as_bytes()))
+}
+
+/// Records a reviewer's leave for the personal data in a draft, bound to
+/// the body as it is now (a changed body needs a new one).
+async fn allow_personal_data(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, reason: &str) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id).await?;
+    if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
+        return Err(wrong_state(&d, "personal data is allowed on a draft, before it is submitted").into());
+    }
+    rules::limits::ALLOWANCE_REASON.required(reason)?;
+    sqlx::query(
+        "INSERT INTO personal_data_allowances (document_id, body_sha256, reason, allowed_by, allowed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (document_id) DO UPDATE SET body_sha256 = excluded.body_sha256, reason = excluded.reason,
+             allowed_by = excluded.allowed_by, allowed_at = excluded.allowed_at",
+    )
+    .bind(d.id)
+    .bind(body_digest(&d.body_html))
+    .bind(reason.trim())
+    .bind(p.actor)
+    .bind(p.at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Applied { id: Some(d.id), index_no: Some(d.meta.index_no.clone()) })
 }
 
 async fn record_return(conn: &mut SqliteConnection, p: &Proposal, d: &Document, reason: &str, stage: ReviewStage) -> Step {

@@ -77,6 +77,7 @@ pub(super) fn endpoints() -> Vec<(&'static str, &'static str, MethodRouter<Arc<A
         endpoint!(post "/tenants/{code}/documents/{id}/submit" => workflow::submit),
         endpoint!(post "/tenants/{code}/documents/{id}/approve" => workflow::approve),
         endpoint!(post "/tenants/{code}/documents/{id}/return" => workflow::send_back),
+        endpoint!(post "/tenants/{code}/documents/{id}/allow-personal-data" => workflow::allow_personal_data),
         endpoint!(post "/tenants/{code}/documents/{id}/secrecy-review" => workflow::sign_off),
         endpoint!(post "/tenants/{code}/documents/{id}/publish" => workflow::publish),
         endpoint!(post "/tenants/{code}/documents/{id}/withdraw" => workflow::withdraw),

@@ -31,7 +31,9 @@ async fn step(app: Arc<App>, caller: Caller, code: String, id: i64, command: imp
 
 pub async fn submit(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> WriteResult {
     let (_, d) = super::documents::load(&app, &caller, &code, id).await?;
-    let blocking: Vec<String> = content_hits(&app, &d).await?.iter().filter(|h| h.block).map(|h| h.describe()).collect();
+    // Personal data a reviewer let stay (for this very body) does not block.
+    let allowed = app.store.personal_data_allowance(&d).await?.is_some();
+    let blocking: Vec<String> = content_hits(&app, &d).await?.iter().filter(|h| h.block && !(allowed && h.is_personal_data())).map(|h| h.describe()).collect();
     if !blocking.is_empty() {
         let more = if blocking.len() > 10 { format!("，另有 {} 处", blocking.len() - 10) } else { String::new() };
         return Err(ApiError::Conflict(
@@ -80,6 +82,24 @@ pub struct ReturnBody {
 
 pub async fn send_back(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>, ApiJson(body): ApiJson<ReturnBody>) -> WriteResult {
     step(app, caller, code, id, |tenant_id| Command::ReturnDocument { tenant_id, document_id: id, reason: body.reason }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowanceBody {
+    /// Why the personal data must be published (a contact number of the office).
+    pub reason: String,
+}
+
+/// `POST …/{id}/allow-personal-data`: a reviewer's leave for the personal
+/// data in a draft, kept with its reason in the audit trail.
+pub async fn allow_personal_data(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((code, id)): Path<(String, i64)>,
+    ApiJson(body): ApiJson<AllowanceBody>,
+) -> WriteResult {
+    step(app, caller, code, id, |tenant_id| Command::AllowPersonalData { tenant_id, document_id: id, reason: body.reason }).await
 }
 
 #[derive(Deserialize)]

@@ -60,7 +60,8 @@ impl Templates {
             "admin/reposts.html",
             "admin/feeds.html",
             "admin/compliance.html",
-            "admin/totp.html"
+            "admin/totp.html",
+            "admin/content_check.html"
         );
         // The default HTML escaper also escapes `/`, which turns every link
         // into `&#x2f;` soup; escaping `& < > " '` is what safety needs.

@@ -204,6 +204,21 @@ pub async fn open(State(app): State<Arc<App>>, b: Browser, Path((code, id)): Pat
     editor(&app, &b, &t, &d, &form, Editing { saved: q.saved.is_some(), ..Default::default() }, StatusCode::OK).await
 }
 
+/// The content check of a document as saved, for its editor and its
+/// document page: the hits, a reviewer's leave for personal data, and
+/// whether this person may give one (a site admin or reviewer, while the
+/// document is a draft).
+pub(super) async fn content_check(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document) -> Result<Value, Page> {
+    let hits = crate::api::workflow::content_hits(app, d).await?;
+    let allowance = app.store.personal_data_allowance(d).await?;
+    let draft = matches!(d.state, DocState::Draft | DocState::Withdrawn);
+    let may_allow = draft && hits.iter().any(|h| h.is_personal_data()) && b.user.may(t.id, zhanqun_model::policy::CONTENT_REVIEWERS);
+    Ok(context! {
+        hits => hits.iter().map(|h| context! { text => h.describe(), block => h.block }).collect::<Vec<_>>(),
+        allowance => allowance.map(|(reason, _, at)| context! { reason, at }), may_allow,
+    })
+}
+
 #[derive(Default)]
 struct Editing {
     saved: bool,
@@ -217,7 +232,7 @@ async fn editor(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, form: &Ed
     let channels = app.store.channels(t.id).await?;
     let attachments = app.store.attachments_of(t.id, d.id).await?;
     let revisions = app.store.revision_list(t.id, d.id).await?;
-    let checks = crate::api::workflow::content_hits(app, d).await?;
+    let check = content_check(app, b, t, d).await?;
     let theirs = e
         .theirs
         .as_ref()
@@ -235,7 +250,7 @@ async fn editor(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, form: &Ed
             returned => d.returned.as_ref().map(|r| r.reason.clone()),
             saved => e.saved, error => e.error, field => e.field, theirs,
             max_upload => app.config.max_upload_bytes, version => d.updated_at,
-            checks => checks.iter().map(|h| context! { text => h.describe(), block => h.block }).collect::<Vec<_>>(),
+            check,
         },
     )
 }

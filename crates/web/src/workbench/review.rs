@@ -98,6 +98,7 @@ pub async fn show(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, error: 
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
     let crossing = super::reposts::document_actions(app, b, t, d).await?;
     let body = super::documents::for_workbench(t, &d.body_html);
+    let check = super::documents::content_check(app, b, t, d).await?;
     render_status(
         app,
         status,
@@ -116,7 +117,7 @@ pub async fn show(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, error: 
             attachments => attachments.iter().map(|a| context! { name => a.file_name, size => a.size, url => format!("/admin/sites/{}/attachments/{}", t.code, a.id) }).collect::<Vec<_>>(),
             public_url => (d.state == DocState::Published).then(|| zhanqun_model::urls::preview_url(t, &zhanqun_model::urls::Page::Document { id: d.id })),
             validities => zhanqun_model::Validity::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
-            crossing,
+            crossing, check,
         },
     )
 }
@@ -174,6 +175,11 @@ pub async fn step(
         "approve" => api::workflow::approve(a, c, path).await,
         "return" if f.reason.trim().is_empty() => return refusal(&app, &b, &t, id, "退文须写明理由，告诉编辑要改什么".into()).await,
         "return" => api::workflow::send_back(a, c, path, api::ApiJson(api::workflow::ReturnBody { reason: f.reason.trim().to_string() })).await,
+        "allow-personal-data" if f.reason.trim().is_empty() => return refusal(&app, &b, &t, id, "请写明这些个人信息必须公开的理由".into()).await,
+        "allow-personal-data" => {
+            let body = api::workflow::AllowanceBody { reason: f.reason.trim().to_string() };
+            api::workflow::allow_personal_data(a, c, path, api::ApiJson(body)).await
+        }
         "sign-off" if f.conclusion.trim().is_empty() => return refusal(&app, &b, &t, id, "请填写审查结论".into()).await,
         "sign-off" => {
             let body = api::workflow::SignOffBody { passed: f.passed == "yes", conclusion: f.conclusion.trim().to_string() };
@@ -199,6 +205,8 @@ pub async fn step(
         Ok(_) => {
             let back = if matches!(step.as_str(), "submit" | "restore") {
                 format!("/admin/sites/{code}/documents/{id}?saved=1")
+            } else if step == "allow-personal-data" {
+                format!("/admin/sites/{code}/documents/{id}#content-check")
             } else {
                 format!("/admin/sites/{code}/review?done={id}")
             };

@@ -104,6 +104,11 @@ fn operations() -> Vec<Op> {
         step("/tenants/{code}/documents/{id}/submit", "Submit a draft for review (editor); needs its 公开属性, and basis and reason unless 主动公开"),
         step("/tenants/{code}/documents/{id}/approve", "Pass the current review stage (政务公开审核员 at the disclosure stage, reviewer after)"),
         step("/tenants/{code}/documents/{id}/return", "退文: back to the editor with a reason (the current stage's reviewer)").body("ReturnBody"),
+        step(
+            "/tenants/{code}/documents/{id}/allow-personal-data",
+            "Let the personal data the content check found stay in a draft, with the reason the audit trail keeps (site admin or reviewer); holds while the body is unchanged",
+        )
+        .body("AllowanceBody"),
         step("/tenants/{code}/documents/{id}/secrecy-review", "保密审查 sign-off (保密审查员 only)").body("SignOffBody"),
         step("/tenants/{code}/documents/{id}/publish", "Publish an approved document, with its policy or approved 政策解读 (reviewer or site admin)"),
         step("/tenants/{code}/documents/{id}/schedule", "Publish at publish_at / withdraw at unpublish_at, times ahead (reviewer or site admin)").body("ScheduleBody"),

@@ -252,6 +252,7 @@ pub fn all() -> Value {
             "max_age_days": { "type": "integer", "minimum": 0, "maximum": 3650, "description": "a password older than this must be changed first (0: never)" },
             "history": { "type": "integer", "minimum": 1, "maximum": 24, "description": "a new password may not be any of the account's last this many; default 5" } })),
         "ReturnBody": closed(&["reason"], json!({ "reason": text(RETURN_REASON, true) })),
+        "AllowanceBody": closed(&["reason"], json!({ "reason": text(ALLOWANCE_REASON, true) })),
         "SignOffBody": closed(&["passed", "conclusion"], json!({ "passed": { "type": "boolean" }, "conclusion": text(CONCLUSION, true) })),
         "ScheduleBody": { "type": "object", "additionalProperties": false, "minProperties": 1,
             "properties": { "publish_at": when(), "unpublish_at": when() } },
