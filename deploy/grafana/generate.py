@@ -98,6 +98,9 @@ DASHBOARDS = {
             "rate(zhanqun_raft_snapshot_build_seconds_sum[1h]) / rate(zhanqun_raft_snapshot_build_seconds_count[1h])",
             "rate(zhanqun_raft_snapshot_install_seconds_sum[1h]) / rate(zhanqun_raft_snapshot_install_seconds_count[1h])"], unit="s", legend=["build {{instance}}", "install {{instance}}"]),
         panel("Page cache bytes", "timeseries", ["zhanqun_page_cache_bytes"], unit="bytes", legend=["{{instance}}"]),
+        panel("Members whose content differs (same index)", "timeseries", ["zhanqun_replica_divergence"], legend=["{{instance}}"],
+              description="0 everywhere: every replica holds the same rows. A node that differs from all others was changed outside the log."),
+        panel("Since the last conclusive replica comparison", "timeseries", ["time() - zhanqun_replica_compare_timestamp_seconds"], unit="s", legend=["{{instance}}"]),
     ]),
     "security": dashboard("zhanqun-security", "zhanqun · 安全事件", "What 等级保护 assessors ask to see: lockouts, refusals, calls to the cluster port without the secret.", [
         panel("Login lockouts (15m)", "stat", ["sum(increase(zhanqun_login_lockouts_total[15m]))"], w=8, h=4),

@@ -28,7 +28,7 @@ pub mod state_machine;
 pub use identity::{Identity, Member, TARGET_HEADER};
 pub use membership::{ClusterOp, ClusterStatus, LocalStatus, MemberStatus};
 pub use metrics::ClusterMetrics;
-pub use node::{DEFAULT_SNAPSHOT_EVERY, Node, NodeConfig, WriteError, Written};
+pub use node::{Checksum, DEFAULT_SNAPSHOT_EVERY, Node, NodeConfig, WriteError, Written};
 pub use secret::{ClusterSecret, FROM_HEADER, SECRET_HEADER};
 pub use state_machine::ApplyObserver;
 

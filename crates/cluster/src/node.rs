@@ -22,6 +22,13 @@ use crate::secret::ClusterSecret;
 use crate::state_machine::{ApplyObserver, StateMachine};
 use crate::{Raft, StorageError};
 
+/// A replica's content digest at the index it was read at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checksum {
+    pub applied_index: u64,
+    pub sha256: String,
+}
+
 /// Raft timing. The election timeout is well above openraft's 150–300 ms
 /// default because pods and shared VMs pause; the partition test and the
 /// failure-behaviour page quote these numbers.
@@ -400,6 +407,27 @@ impl Node {
 
     pub fn applied_index(&self) -> u64 {
         *self.applied.borrow()
+    }
+
+    /// This replica's content digest and the index it belongs to
+    /// (`Store::content_checksum`; `/_raft/checksum` answers it).
+    pub async fn checksum(&self) -> Result<Checksum, zhanqun_store::StoreError> {
+        let (applied, sha256) = self.store.content_checksum().await?;
+        let applied_index = applied.as_deref().and_then(|a| serde_json::from_str::<openraft::LogId<u64>>(a).ok()).map_or(0, |l| l.index);
+        Ok(Checksum { applied_index, sha256 })
+    }
+
+    /// The other members' content digests, each asked of the member (`None`
+    /// when it did not answer within `timeout`).
+    pub async fn peer_checksums(&self, timeout: Duration) -> Vec<(u64, Option<Checksum>)> {
+        let members: Vec<(u64, String)> = {
+            let m = self.raft.metrics().borrow().clone();
+            m.membership_config.membership().nodes().filter(|(id, _)| **id != self.id).map(|(id, n)| (*id, n.addr.clone())).collect()
+        };
+        futures::future::join_all(
+            members.iter().map(|(id, addr)| async move { (*id, self.peers.call::<_, Checksum>(addr, paths::CHECKSUM, &(), timeout).await.ok()) }),
+        )
+        .await
     }
 
     /// Waits until this node has applied `index` (read-your-writes), at most

@@ -31,6 +31,7 @@ pub mod operator;
 pub mod page_cache;
 pub mod passwords;
 pub mod reloading;
+pub mod replicas;
 pub mod reposts;
 pub mod schedule;
 pub mod totp;

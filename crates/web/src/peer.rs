@@ -129,8 +129,6 @@ async fn cluster(_: Peer, State(app): AppState) -> Json<zhanqun_cluster::Cluster
 
 /// The content digest at this node's applied position (see
 /// `Store::content_checksum`): replicas at the same index must agree.
-async fn checksum(_: Peer, State(app): AppState) -> Result<Json<serde_json::Value>, ApiError> {
-    let (applied, digest) = app.store.content_checksum().await?;
-    let index = applied.as_deref().and_then(|a| serde_json::from_str::<openraft::LogId<u64>>(a).ok()).map_or(0, |l| l.index);
-    Ok(Json(serde_json::json!({ "applied_index": index, "sha256": digest })))
+async fn checksum(_: Peer, State(app): AppState) -> Result<Json<zhanqun_cluster::Checksum>, ApiError> {
+    Ok(Json(app.node.checksum().await?))
 }

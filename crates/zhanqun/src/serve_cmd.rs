@@ -151,6 +151,11 @@ pub struct ServeArgs {
     /// (60–604800). [default: 21600]
     #[arg(long, env = "ZHANQUN_INTEGRITY_SWEEP_SECS")]
     integrity_sweep_secs: Option<u64>,
+    /// Seconds between two comparisons of this node's content digest with
+    /// every other member's, at the same applied index (1–86400). Each
+    /// reads every row of the database. [default: 3600]
+    #[arg(long, env = "ZHANQUN_REPLICA_CHECK_SECS")]
+    replica_check_secs: Option<u64>,
     /// The 错敏词 list checked before submission: one entry per line,
     /// `block` or `warn`, a tab, the word, optionally a tab and what to
     /// write instead (see deploy/word-list.example.tsv).
@@ -275,6 +280,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         s @ 1..=86_400 => s,
         s => bail!("integrity_check_secs must be between 1 and 86400 seconds (got {s})"),
     });
+    let replica_every = Duration::from_secs(match args.replica_check_secs.unwrap_or(3600) {
+        s @ 1..=86_400 => s,
+        s => bail!("replica_check_secs must be between 1 and 86400 seconds (got {s})"),
+    });
     let integrity_sweep = Duration::from_secs(match args.integrity_sweep_secs.unwrap_or(21_600) {
         s @ 60..=604_800 => s,
         s => bail!("integrity_sweep_secs must be between 60 and 604800 seconds (got {s})"),
@@ -345,6 +354,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let site_fetch = Arc::new(zhanqun_web::probe::RouterProbe::new(app.clone()));
     workers.spawn(HomeProber::new(node.clone(), site_fetch.clone(), &settings.compliance));
     let board = app.derived.compliance.clone();
+    workers.spawn(zhanqun_platform::replicas::ReplicaCompare::new(node.clone(), replica_every, &node.metrics.registry));
     workers.spawn(IntegrityChecker::new(node.clone(), app.derived.clone(), integrity_every, integrity_sweep, &node.metrics.registry));
     workers.spawn(Monitors::new(node.clone(), site_fetch, board, settings.compliance.clone(), content_rules.clone(), &node.metrics.registry));
 
