@@ -14,6 +14,10 @@ pub use describe::Domain;
 use crate::repost::{Feed, PollResult, RepostMode, RepostProof, RepostRule, Submission};
 use crate::{Attachment, Channel, Document, DocumentPatch, Millis, Tenant, TenantPatch, User};
 
+/// How long an audit line stays in the database at least (等级保护 asks
+/// ≥ 180 days); older ones may be archived to the object store.
+pub const AUDIT_KEPT_MS: Millis = 180 * 86_400_000;
+
 /// What goes into the Raft log.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Proposal {
@@ -341,6 +345,17 @@ pub enum Command {
     RecordHomeProbes {
         at: Millis,
         probes: Vec<crate::compliance::HomeProbe>,
+    },
+    /// The leader exported the audit lines up to `through_id` to the object
+    /// store (`object_key`, whose SHA-256 is `sha256`); they are dropped
+    /// here, and `handover_hash` — the hash of line `through_id` — is kept,
+    /// so the chain still verifies from the first line that remains. Lines
+    /// younger than [`AUDIT_KEPT_MS`] are never dropped.
+    ArchiveAudit {
+        through_id: i64,
+        object_key: String,
+        sha256: String,
+        handover_hash: String,
     },
     /// Several commands applied all-or-nothing: an import, a demo load.
     Batch {

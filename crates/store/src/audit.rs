@@ -5,7 +5,8 @@
 //! auditor reads it and checks the chain ([`Store::verify_audit_chain`]).
 
 use sqlx::SqliteConnection;
-use zhanqun_model::{Outcome, Proposal};
+use zhanqun_model::command::AUDIT_KEPT_MS;
+use zhanqun_model::{Outcome, Proposal, Rejection};
 
 use crate::{Result, Store};
 
@@ -103,6 +104,12 @@ pub(crate) async fn record(conn: &mut SqliteConnection, p: &Proposal, outcome: &
         Err(r) => (r.code.clone(), Some(r.message.clone())),
     };
     let previous: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+    // Every line archived (never by `archive`, which keeps the newest; but
+    // a trail must not restart its chain): go on from the hand-over.
+    let previous = match previous {
+        Some(p) => Some(p),
+        None => sqlx::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1").fetch_optional(&mut *conn).await?,
+    };
     let line = AuditLine {
         at: p.at,
         actor: p.actor,
@@ -162,8 +169,12 @@ pub async fn verify_audit_file(path: &std::path::Path) -> Result<ChainCheck> {
 
 async fn verify_chain(pool: &sqlx::SqlitePool) -> Result<ChainCheck> {
     use futures::TryStreamExt;
+    // Lines archived to the object store: the chain goes on from the last
+    // one's hash (kept when they were dropped).
+    let handover: Option<String> =
+        sqlx::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1").fetch_optional(pool).await.unwrap_or(None);
     let mut rows = sqlx::query_as::<_, AuditEntry>(concat!("SELECT id, ", line_columns!(), ", hash FROM audit_log ORDER BY id")).fetch(pool);
-    let (mut previous, mut entries, mut first_broken_id, mut last_id) = (String::new(), 0u64, None, 0i64);
+    let (mut previous, mut entries, mut first_broken_id, mut last_id) = (handover.unwrap_or_default(), 0u64, None, 0i64);
     while let Some(e) = rows.try_next().await? {
         entries += 1;
         if !e.hash.is_empty() && first_broken_id.is_none() && e.line.chain(&previous) != e.hash {
@@ -182,6 +193,89 @@ async fn verify_chain(pool: &sqlx::SqlitePool) -> Result<ChainCheck> {
         first_broken_id = Some(last_id + 1);
     }
     Ok(ChainCheck { entries, intact: first_broken_id.is_none(), first_broken_id, tail_cut })
+}
+
+/// Drops the lines up to `through_id`, which the leader exported to
+/// `object_key`, keeping the hand-over hash. Refused (and nothing dropped)
+/// when a line is younger than [`AUDIT_KEPT_MS`] at the proposal's time, when
+/// `through_id` is the newest line (the chain goes on from it), or when the
+/// hash does not match the line's (the export is not of this trail).
+pub(crate) async fn archive(
+    conn: &mut SqliteConnection,
+    p: &Proposal,
+    through_id: i64,
+    object_key: &str,
+    sha256: &str,
+    handover_hash: &str,
+) -> std::result::Result<(), crate::apply::Failure> {
+    let line: Option<(String, i64)> = sqlx::query_as("SELECT hash, at FROM audit_log WHERE id = ?").bind(through_id).fetch_optional(&mut *conn).await?;
+    let Some((hash, _)) = line else {
+        return Err(Rejection::conflict("unknown_audit_line", format!("no audit line {through_id} here (archived already?)")).into());
+    };
+    if hash != handover_hash {
+        return Err(Rejection::conflict("audit_hash_mismatch", format!("audit line {through_id} has another hash than the export's: not archived")).into());
+    }
+    let newest: i64 = sqlx::query_scalar("SELECT MAX(id) FROM audit_log").fetch_one(&mut *conn).await?;
+    if through_id >= newest {
+        return Err(Rejection::conflict("audit_head_kept", "the newest audit line stays: the chain goes on from it").into());
+    }
+    let youngest: i64 = sqlx::query_scalar("SELECT MAX(at) FROM audit_log WHERE id <= ?").bind(through_id).fetch_one(&mut *conn).await?;
+    if youngest > p.at - AUDIT_KEPT_MS {
+        return Err(Rejection::conflict(
+            "audit_too_young",
+            format!("audit lines are kept {} days at least; line {through_id} or one before it is younger", AUDIT_KEPT_MS / 86_400_000),
+        )
+        .into());
+    }
+    let lines: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE id <= ?").bind(through_id).fetch_one(&mut *conn).await?;
+    sqlx::query("DELETE FROM audit_log WHERE id <= ?").bind(through_id).execute(&mut *conn).await?;
+    sqlx::query("INSERT INTO audit_archives (through_id, object_key, sha256, handover_hash, lines, at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(through_id)
+        .bind(object_key)
+        .bind(sha256)
+        .bind(handover_hash)
+        .bind(lines)
+        .bind(p.at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// One export of audit lines to the object store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct AuditArchive {
+    pub through_id: i64,
+    pub object_key: String,
+    pub sha256: String,
+    pub handover_hash: String,
+    pub lines: i64,
+    pub at: i64,
+}
+
+impl Store {
+    /// The oldest audit lines, from the first that remains, while each is
+    /// older than `before` (ms), at most `limit`: what may be archived.
+    pub async fn audit_lines_older_than(&self, before: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        let lines: Vec<AuditEntry> =
+            sqlx::query_as(concat!("SELECT id, ", line_columns!(), ", hash FROM audit_log ORDER BY id LIMIT ?")).bind(limit).fetch_all(&self.reader()).await?;
+        Ok(lines.into_iter().take_while(|l| l.line.at < before).collect())
+    }
+
+    /// The hand-over hash the first remaining line chains from ("" when
+    /// nothing was archived).
+    pub async fn audit_handover(&self) -> Result<String> {
+        Ok(sqlx::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1")
+            .fetch_optional(&self.reader())
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Every export of audit lines, oldest first.
+    pub async fn audit_archives(&self) -> Result<Vec<AuditArchive>> {
+        Ok(sqlx::query_as("SELECT through_id, object_key, sha256, handover_hash, lines, at FROM audit_archives ORDER BY through_id")
+            .fetch_all(&self.reader())
+            .await?)
+    }
 }
 
 #[cfg(test)]

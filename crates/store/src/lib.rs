@@ -33,7 +33,7 @@ use sqlx::{ConnectOptions, SqliteConnection};
 use tokio::sync::Mutex;
 
 pub use apply::Touched;
-pub use audit::{AuditEntry, AuditLine, ChainCheck, verify_audit_file};
+pub use audit::{AuditArchive, AuditEntry, AuditLine, ChainCheck, verify_audit_file};
 pub use compliance::ProbeCount;
 pub use integrity::{Checked, Mismatch};
 pub use query::{After, DocumentFilter, Due, LiveSession, Page};

@@ -66,6 +66,23 @@ impl Blobs {
     }
 }
 
+/// Archived audit lines go to the same store, under `audit/` (a prefix no
+/// attachment key has).
+impl zhanqun_platform::audit_archive::ArchiveStore for Blobs {
+    fn put(&self, key: &str, bytes: Vec<u8>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+        let path = ObjectPath::from(key);
+        Box::pin(async move { self.store.put(&path, PutPayload::from(bytes)).await.map(|_| ()).map_err(|e| format!("cannot write {path}: {e}")) })
+    }
+
+    fn get(&self, key: &str) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + '_>> {
+        let path = ObjectPath::from(key);
+        Box::pin(async move {
+            let read = async { self.store.get(&path).await?.bytes().await };
+            read.await.map(|b| b.to_vec()).map_err(|e| format!("cannot read {path} back: {e}"))
+        })
+    }
+}
+
 /// Answers with an attachment's bytes: its type, its original (possibly
 /// Chinese) name for saving, and its hash as a strong ETag.
 pub async fn serve(blobs: &Blobs, a: &zhanqun_model::Attachment, request: &axum::http::HeaderMap) -> object_store::Result<axum::response::Response> {
@@ -108,5 +125,28 @@ mod tests {
     #[test]
     fn disposition_carries_the_chinese_name() {
         assert_eq!(super::content_disposition("通知.pdf"), "attachment; filename=\"__.pdf\"; filename*=UTF-8''%E9%80%9A%E7%9F%A5.pdf");
+    }
+
+    /// Old audit lines exported into a blobs directory land as a file under
+    /// `audit/`, beside (never among) the attachments.
+    #[tokio::test]
+    async fn archived_audit_lines_are_a_file_under_audit_in_the_blobs_directory() {
+        use zhanqun_model::{Command, Proposal, Tenant, TenantKind};
+        let dir = tempfile::tempdir().unwrap();
+        let store = zhanqun_store::Store::open(&dir.path().join("content.db")).await.unwrap();
+        for n in 1..=3 {
+            let t = Tenant::new(n, format!("s{n}"), format!("镇{n}"), TenantKind::Township, format!("ORG{n}"), 0);
+            store
+                .apply_entry(&format!("{{\"index\":{n}}}"), None, Some(&Proposal::new(n, None, None, Command::CreateTenant { tenant: t })))
+                .await
+                .unwrap()
+                .0
+                .unwrap();
+        }
+        let blobs = super::Blobs::local(&dir.path().join("blobs")).unwrap();
+        let e = zhanqun_platform::audit_archive::export_next(&store, &blobs, i64::MAX).await.unwrap().unwrap();
+        let on_disk = std::fs::read_to_string(dir.path().join("blobs").join(&e.object_key)).unwrap();
+        assert_eq!(on_disk.lines().count(), 2, "two lines archived, the newest kept: {on_disk}");
+        assert!(on_disk.contains("\"action\":\"create_tenant\""), "{on_disk}");
     }
 }

@@ -156,6 +156,11 @@ pub struct ServeArgs {
     /// reads every row of the database. [default: 3600]
     #[arg(long, env = "ZHANQUN_REPLICA_CHECK_SECS")]
     replica_check_secs: Option<u64>,
+    /// Days an audit line stays in the database before the leader exports
+    /// it to the object store (under audit/) and drops it (180–3650; 等级保护
+    /// asks at least 180). [default: 180]
+    #[arg(long, env = "ZHANQUN_AUDIT_KEEP_DAYS")]
+    audit_keep_days: Option<u64>,
     /// The 错敏词 list checked before submission: one entry per line,
     /// `block` or `warn`, a tab, the word, optionally a tab and what to
     /// write instead (see deploy/word-list.example.tsv).
@@ -280,6 +285,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         s @ 1..=86_400 => s,
         s => bail!("integrity_check_secs must be between 1 and 86400 seconds (got {s})"),
     });
+    let audit_keep = Duration::from_secs(
+        86_400
+            * match args.audit_keep_days.unwrap_or(180) {
+                d @ 180..=3650 => d,
+                d => bail!("audit_keep_days must be between 180 and 3650 (等级保护 asks that audit lines be kept at least 180 days; got {d})"),
+            },
+    );
     let replica_every = Duration::from_secs(match args.replica_check_secs.unwrap_or(3600) {
         s @ 1..=86_400 => s,
         s => bail!("replica_check_secs must be between 1 and 86400 seconds (got {s})"),
@@ -354,6 +366,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let site_fetch = Arc::new(zhanqun_web::probe::RouterProbe::new(app.clone()));
     workers.spawn(HomeProber::new(node.clone(), site_fetch.clone(), &settings.compliance));
     let board = app.derived.compliance.clone();
+    workers.spawn(zhanqun_platform::audit_archive::AuditArchiver::new(node.clone(), Arc::new(app.blobs.clone()), audit_keep));
     workers.spawn(zhanqun_platform::replicas::ReplicaCompare::new(node.clone(), replica_every, &node.metrics.registry));
     workers.spawn(IntegrityChecker::new(node.clone(), app.derived.clone(), integrity_every, integrity_sweep, &node.metrics.registry));
     workers.spawn(Monitors::new(node.clone(), site_fetch, board, settings.compliance.clone(), content_rules.clone(), &node.metrics.registry));

@@ -77,7 +77,7 @@ impl Command {
             | RecordTotpFailure { .. }
             | TouchSession { .. }
             | DeleteSession { .. } => Domain::Accounts,
-            RecordHomeProbes { .. } => Domain::Monitoring,
+            RecordHomeProbes { .. } | ArchiveAudit { .. } => Domain::Monitoring,
             Batch { .. } => Domain::Batch,
         }
     }
@@ -137,6 +137,7 @@ impl Command {
             Command::AdoptSubmission { .. } => "adopt_submission",
             Command::ReturnSubmission { .. } => "return_submission",
             Command::RecordHomeProbes { .. } => "record_home_probes",
+            Command::ArchiveAudit { .. } => "archive_audit",
             Command::Batch { .. } => "batch",
         }
     }
@@ -170,6 +171,7 @@ impl Command {
             | Command::RefuseRepost { .. }
             | Command::RecordRepostProofs { .. }
             | Command::RecordHomeProbes { .. }
+            | Command::ArchiveAudit { .. }
             | Command::AdoptSubmission { .. }
             | Command::ReturnSubmission { .. } => None,
             Command::CreateTenant { .. }
@@ -246,7 +248,7 @@ impl Command {
             Command::DeleteRepostRule { tenant_id, rule_id } => (Some(*tenant_id), Some(*rule_id)),
             Command::RepostDocument { tenant_id, document_id, .. } => (Some(*tenant_id), Some(*document_id)),
             Command::AcceptRepost { tenant_id, repost_id } | Command::RefuseRepost { tenant_id, repost_id, .. } => (Some(*tenant_id), Some(*repost_id)),
-            Command::RecordRepostProofs { .. } | Command::RecordHomeProbes { .. } => (None, None),
+            Command::RecordRepostProofs { .. } | Command::RecordHomeProbes { .. } | Command::ArchiveAudit { .. } => (None, None),
             Command::SubmitUpward { submission } => (Some(submission.tenant_id), Some(submission.id)),
             Command::AdoptSubmission { portal_id, submission_id } | Command::ReturnSubmission { portal_id, submission_id, .. } => {
                 (Some(*portal_id), Some(*submission_id))
@@ -304,6 +306,9 @@ impl Command {
                 Some(format!("{} home pages probed, {} not 200", probes.len(), probes.iter().filter(|p| p.status != 200).count()))
             }
             Command::SubmitUpward { submission } => Some(format!("document {} to portal column {}", submission.document_id, submission.channel_id)),
+            Command::ArchiveAudit { through_id, object_key, sha256, .. } => {
+                Some(format!("lines through {through_id} exported to {object_key} (sha256 {sha256})"))
+            }
             Command::DeleteFeed { .. }
             | Command::RequestFeedPoll { .. }
             | Command::DeleteRepostRule { .. }

@@ -135,7 +135,11 @@ fn rows() -> Vec<(String, Command, Target)> {
         ("set_channel_role".to_string(), Command::SetChannelRole { tenant_id: t, channel_id: 5, role: Some("policy-repost".into()) }, plain),
         ("set_tenant_tags".into(), Command::SetTenantTags { tenant_id: t, tags: vec![] }, plain),
         ("create_feed, delete_feed, request_feed_poll".into(), Command::CreateFeed { feed }, plain),
-        ("record_feed_poll, record_repost_proofs, record_home_probes (the leader)".into(), Command::RecordFeedPoll { feed_id: 3, result: fetched }, plain),
+        (
+            "record_feed_poll, record_repost_proofs, record_home_probes, archive_audit (the leader)".into(),
+            Command::RecordFeedPoll { feed_id: 3, result: fetched },
+            plain,
+        ),
         ("create_repost_rule, delete_repost_rule (the rule's site)".into(), Command::CreateRepostRule { rule }, plain),
         (
             "repost_document (from this site)".into(),
@@ -192,6 +196,7 @@ fn rows() -> Vec<(String, Command, Target)> {
             | Command::RecordFeedPoll { .. }
             | Command::RecordRepostProofs { .. }
             | Command::RecordHomeProbes { .. }
+            | Command::ArchiveAudit { .. }
             | Command::CreateRepostRule { .. }
             | Command::DeleteRepostRule { .. }
             | Command::RepostDocument { .. }

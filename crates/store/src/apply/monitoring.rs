@@ -8,6 +8,7 @@ use zhanqun_model::{Applied, Command, Proposal};
 use super::{Step, misrouted};
 
 pub(super) async fn apply(conn: &mut SqliteConnection, _p: &Proposal, command: &Command) -> Step<Applied> {
+    // (`_p`: the probes carry their own time; an archive is judged by the proposal's.)
     match command {
         Command::RecordHomeProbes { at, probes } => {
             for probe in probes {
@@ -21,6 +22,10 @@ pub(super) async fn apply(conn: &mut SqliteConnection, _p: &Proposal, command: &
             }
             // The window moves with the probes' own time, never a node's clock.
             sqlx::query("DELETE FROM home_probes WHERE at < ?").bind(at - PROBES_KEPT_MS).execute(&mut *conn).await?;
+            Ok(Applied::default())
+        }
+        Command::ArchiveAudit { through_id, object_key, sha256, handover_hash } => {
+            crate::audit::archive(conn, _p, *through_id, object_key, sha256, handover_hash).await?;
             Ok(Applied::default())
         }
         other => Err(misrouted(other)),

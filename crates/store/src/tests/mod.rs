@@ -248,5 +248,6 @@ async fn admin_lists_page_by_key_through_every_document_of_the_site_once_whateve
     assert!(walk(crate::DocumentFilter { limit: 7, created_by: Some(2), ..Default::default() }).await.is_empty());
 }
 
+mod audit_archive;
 mod compliance;
 mod reposts;
