@@ -9,6 +9,7 @@
 //! `crates/model/src/compliance.rs` and `crates/store/src/tests/compliance.rs`.
 
 mod common;
+mod feed_server;
 
 use common::*;
 use reqwest::Method;
@@ -173,4 +174,41 @@ async fn a_new_township_shows_red_for_empty_columns_and_recovers_as_its_people_f
     .await;
     let (status, _, body) = api(&server, &staff, Method::GET, "/api/v1/tenants/dongcheng/compliance", None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("not_monitored")), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_link_to_another_website_on_the_home_page_is_found_politely_and_forgotten_once_removed() {
+    // Another website, simulated on loopback (hence --link-check-private).
+    let outside = feed_server::FeedServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [EVERY_SECOND, &["--link-check-secs", "1", "--link-check-private"]].concat();
+    let server = Server::start(&dir.path().join("data"), &flags).await;
+    let admin = server.admin_token().await;
+    server.online_township(&admin, "dongcheng", "东城镇人民政府").await;
+    let mut link_ids = Vec::new();
+    for (slug, name, path) in [("wz1", "上级网站", "/text"), ("wz2", "已撤销的网站", "/gone"), ("wz3", "内部系统", "/private/page")] {
+        let body = json!({ "slug": slug, "name": name, "kind": "link", "link_url": outside.url(path) });
+        let (status, _, c) = api(&server, &admin, Method::POST, "/api/v1/tenants/dongcheng/channels", Some(body)).await;
+        assert_eq!(status, 201, "{c}");
+        link_ids.push(c["id"].as_i64().unwrap());
+    }
+    let staff = server.staff_token(&["dongcheng"]).await;
+    let gone = format!("{} → 404（站外链接）", outside.url("/gone"));
+    let found = wait_for("the dead outside link named", 60, || async {
+        let (status, _, body) = api(&server, &staff, Method::GET, "/api/v1/tenants/dongcheng/compliance", None).await;
+        let dead = if status == 200 { finding(&body["site"], "dead_links").clone() } else { body };
+        if dead["faults"].as_array().is_some_and(|f| f.iter().any(|x| x["what"] == gone.as_str())) { Ok(dead) } else { Err(dead.to_string()) }
+    })
+    .await;
+    assert_eq!(found["level"], "warn", "{found}");
+    let named: Vec<&str> = found["faults"].as_array().unwrap().iter().map(|f| f["what"].as_str().unwrap()).collect();
+    assert_eq!(named, [gone.as_str()], "the working link and the one robots.txt keeps us from are not faults");
+    let asked = outside.state.lock().unwrap().paths.clone();
+    assert!(asked.contains(&"/robots.txt".to_string()) && asked.contains(&"/gone".to_string()), "{asked:?}");
+    assert!(!asked.iter().any(|p| p.starts_with("/private/")), "robots.txt obeyed: {asked:?}");
+
+    // The link taken off the home page: no longer a fault.
+    let (status, _, body) = api(&server, &admin, Method::DELETE, &format!("/api/v1/tenants/dongcheng/channels/{}", link_ids[1]), None).await;
+    assert_eq!(status, 200, "{body}");
+    wait_level(&server, "dongcheng", "dead_links", 0).await;
 }

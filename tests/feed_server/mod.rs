@@ -2,7 +2,8 @@
 //! government's portal). It answers over real TCP on loopback, keeps an
 //! ETag, answers 304 to a matching `If-None-Match`, and has the bad
 //! answers a real feed can give: a hang, a huge body, a redirect loop, a
-//! page that is no feed.
+//! page that is no feed. It also plays another website for the link
+//! checker: a `robots.txt`, and every path asked for is kept.
 
 #![allow(dead_code)]
 
@@ -20,6 +21,8 @@ pub struct FeedState {
     /// Requests for `/feed.xml` that came with the current ETag.
     pub conditional_hits: usize,
     pub requests: usize,
+    /// Every path asked for, in order.
+    pub paths: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -60,6 +63,7 @@ impl FeedServer {
                     }
                     let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
                     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    state.lock().unwrap().paths.push(path.clone());
                     let answer = match path.as_str() {
                         "/feed.xml" => {
                             let mut s = state.lock().unwrap();
@@ -78,6 +82,8 @@ impl FeedServer {
                         "/huge" => response("200 OK", "content-type: application/rss+xml\r\n", &vec![b' '; 6 * 1024 * 1024]),
                         "/loop" => response("302 Found", "location: /loop\r\n", b""),
                         "/text" => response("200 OK", "content-type: text/plain\r\n", "您好，这里不是订阅源。".as_bytes()),
+                        // As another website's: its robots.txt keeps crawlers out of /private/.
+                        "/robots.txt" => response("200 OK", "content-type: text/plain\r\n", b"User-agent: *\nDisallow: /private/\n"),
                         _ => response("404 Not Found", "", b""),
                     };
                     let _ = socket.write_all(&answer).await;

@@ -346,6 +346,13 @@ pub enum Command {
         at: Millis,
         probes: Vec<crate::compliance::HomeProbe>,
     },
+    /// What the leader's link checker found of the links from these sites'
+    /// home pages to other websites (each site's earlier findings replaced).
+    RecordLinkChecks {
+        at: Millis,
+        sites: Vec<i64>,
+        checks: Vec<crate::compliance::LinkCheck>,
+    },
     /// The leader exported the audit lines up to `through_id` to the object
     /// store (`object_key`, whose SHA-256 is `sha256`); they are dropped
     /// here, and `handover_hash` — the hash of line `through_id` — is kept,

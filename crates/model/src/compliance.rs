@@ -136,6 +136,25 @@ pub struct HomeProbe {
     pub ms: u32,
 }
 
+/// One link from a site's home page to another website, as the leader's
+/// link checker found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkCheck {
+    pub tenant_id: i64,
+    pub url: String,
+    /// The HTTP status; 0 when no answer came (the note says why).
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+impl LinkCheck {
+    /// A link a reader following it would find working.
+    pub fn works(&self) -> bool {
+        (200..400).contains(&self.status)
+    }
+}
+
 /// Probes are kept this long (the monitor looks at 7 days of them).
 pub const PROBES_KEPT_MS: Millis = 8 * DAY_MS;
 /// The window of the reachability monitor.

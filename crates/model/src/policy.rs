@@ -87,7 +87,7 @@ pub fn need(command: &Command, target: &Target) -> Vec<Need> {
         SetChannelRole { tenant_id, .. } => Need::Builder(*tenant_id),
         SetTenantTags { .. } | CreateFeed { .. } | DeleteFeed { .. } | RequestFeedPoll { .. } => Need::PlatformAdmin,
         // The leader's own doings: polling feeds, fetching copies.
-        RecordFeedPoll { .. } | RecordRepostProofs { .. } | RecordHomeProbes { .. } | ArchiveAudit { .. } => Need::System,
+        RecordFeedPoll { .. } | RecordRepostProofs { .. } | RecordHomeProbes { .. } | RecordLinkChecks { .. } | ArchiveAudit { .. } => Need::System,
         CreateRepostRule { rule } => Need::SiteRole(rule.tenant_id, WRITERS),
         DeleteRepostRule { tenant_id, .. } | RepostDocument { tenant_id, .. } | AcceptRepost { tenant_id, .. } | RefuseRepost { tenant_id, .. } => {
             Need::SiteRole(*tenant_id, WRITERS)

@@ -227,13 +227,17 @@ impl Monitors {
         }
         let probes: HashMap<i64, _> = store.home_probe_counts(now - PROBE_WINDOW_MS).await?.into_iter().map(|p| (p.tenant_id, p)).collect();
         let overdue: HashMap<i64, i64> = store.overdue_reposts(now).await?.into_iter().collect();
+        let mut outside: HashMap<i64, Vec<zhanqun_model::compliance::LinkCheck>> = HashMap::new();
+        for dead in store.dead_outbound_links().await? {
+            outside.entry(dead.tenant_id).or_default().push(dead);
+        }
         let mut reports = Vec::with_capacity(sites.len());
         for site in &sites {
             let mut cols = columns.remove(&site.id).unwrap_or_default();
             for c in &mut cols {
                 c.path = format!("/sites/{}{}", site.code, c.path);
             }
-            let (dead_links, page_marks) = self.look_at_home(site).await;
+            let (dead_links, page_marks) = self.look_at_home(site, outside.remove(&site.id).unwrap_or_default()).await;
             let mut missing_marks = filing_marks_missing(site);
             missing_marks.extend(page_marks);
             let (content_serious, content_minor) = content.remove(&site.id).unwrap_or_default();
@@ -271,8 +275,9 @@ impl Monitors {
     }
 
     /// The home page as this node serves it: internal links that do not
-    /// answer, and the 政府网站 meta tags it lacks.
-    async fn look_at_home(&self, site: &Tenant) -> (Vec<Fault>, Vec<String>) {
+    /// answer, links to other websites the leader's link checker found dead
+    /// and still on the page, and the 政府网站 meta tags it lacks.
+    async fn look_at_home(&self, site: &Tenant, dead_outside: Vec<zhanqun_model::compliance::LinkCheck>) -> (Vec<Fault>, Vec<String>) {
         let (status, body) = self.fetch.get(site, "/", true).await;
         let Some(html) = body.filter(|_| status == 200) else { return (vec![], vec![]) };
         let mut missing = Vec::new();
@@ -289,6 +294,12 @@ impl Monitors {
                 // The link in the finding opens on any node, whatever the site's host.
                 let url = if path.starts_with("/sites/") { path.clone() } else { format!("/sites/{}{path}", site.code) };
                 dead.push(Fault { what: format!("{path} → {answer}"), url: Some(url) });
+            }
+        }
+        for link in dead_outside {
+            if html.contains(&zhanqun_model::escape_html(&link.url)) || html.contains(&link.url) {
+                let answer = if link.status == 0 { format!("无应答（{}）", link.note) } else { link.status.to_string() };
+                dead.push(Fault { what: format!("{} → {answer}（站外链接）", link.url), url: Some(link.url.clone()) });
             }
         }
         (dead, missing)

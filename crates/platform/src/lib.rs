@@ -27,6 +27,7 @@ pub mod ids;
 pub mod indexer;
 pub mod inspection;
 pub mod integrity;
+pub mod link_check;
 pub mod login_guard;
 pub mod operator;
 pub mod page_cache;

@@ -54,6 +54,19 @@ impl Store {
             .collect()
     }
 
+    /// The links from home pages to other websites that did not work when
+    /// the leader last checked them.
+    pub async fn dead_outbound_links(&self) -> Result<Vec<zhanqun_model::compliance::LinkCheck>> {
+        let rows: Vec<(i64, String, i64, String)> =
+            sqlx::query_as("SELECT tenant_id, url, status, note FROM outbound_links WHERE status < 200 OR status >= 400 ORDER BY tenant_id, url")
+                .fetch_all(&self.reader())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant_id, url, status, note)| zhanqun_model::compliance::LinkCheck { tenant_id, url, status: status as u16, note })
+            .collect())
+    }
+
     /// Home page probes per site since `since`; a status other than 200 failed.
     pub async fn home_probe_counts(&self, since: Millis) -> Result<Vec<ProbeCount>> {
         let rows = sqlx::query("SELECT tenant_id, COUNT(*), SUM(status != 200) FROM home_probes WHERE at >= ? GROUP BY tenant_id")

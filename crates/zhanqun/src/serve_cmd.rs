@@ -161,6 +161,14 @@ pub struct ServeArgs {
     /// asks at least 180). [default: 180]
     #[arg(long, env = "ZHANQUN_AUDIT_KEEP_DAYS")]
     audit_keep_days: Option<u64>,
+    /// Seconds between two runs of the leader's check of the links from
+    /// every home page to other websites (1–604800). [default: 86400]
+    #[arg(long, env = "ZHANQUN_LINK_CHECK_SECS")]
+    link_check_secs: Option<u64>,
+    /// Check links to private and loopback addresses too (an intranet
+    /// portal); without it they are left unchecked.
+    #[arg(long, env = "ZHANQUN_LINK_CHECK_PRIVATE")]
+    link_check_private: bool,
     /// The 错敏词 list checked before submission: one entry per line,
     /// `block` or `warn`, a tab, the word, optionally a tab and what to
     /// write instead (see deploy/word-list.example.tsv).
@@ -292,6 +300,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 d => bail!("audit_keep_days must be between 180 and 3650 (等级保护 asks that audit lines be kept at least 180 days; got {d})"),
             },
     );
+    let link_check_every = Duration::from_secs(match args.link_check_secs.unwrap_or(86_400) {
+        s @ 1..=604_800 => s,
+        s => bail!("link_check_secs must be between 1 and 604800 seconds (got {s})"),
+    });
     let replica_every = Duration::from_secs(match args.replica_check_secs.unwrap_or(3600) {
         s @ 1..=86_400 => s,
         s => bail!("replica_check_secs must be between 1 and 86400 seconds (got {s})"),
@@ -365,6 +377,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     workers.spawn(Gauges::new(node.clone(), &node.metrics.registry));
     let site_fetch = Arc::new(zhanqun_web::probe::RouterProbe::new(app.clone()));
     workers.spawn(HomeProber::new(node.clone(), site_fetch.clone(), &settings.compliance));
+    workers.spawn(zhanqun_platform::link_check::LinkChecker::new(node.clone(), site_fetch.clone(), link_check_every, args.link_check_private));
     let board = app.derived.compliance.clone();
     workers.spawn(zhanqun_platform::audit_archive::AuditArchiver::new(node.clone(), Arc::new(app.blobs.clone()), audit_keep));
     workers.spawn(zhanqun_platform::replicas::ReplicaCompare::new(node.clone(), replica_every, &node.metrics.registry));

@@ -77,7 +77,7 @@ impl Command {
             | RecordTotpFailure { .. }
             | TouchSession { .. }
             | DeleteSession { .. } => Domain::Accounts,
-            RecordHomeProbes { .. } | ArchiveAudit { .. } => Domain::Monitoring,
+            RecordHomeProbes { .. } | RecordLinkChecks { .. } | ArchiveAudit { .. } => Domain::Monitoring,
             Batch { .. } => Domain::Batch,
         }
     }
@@ -138,6 +138,7 @@ impl Command {
             Command::ReturnSubmission { .. } => "return_submission",
             Command::RecordHomeProbes { .. } => "record_home_probes",
             Command::ArchiveAudit { .. } => "archive_audit",
+            Command::RecordLinkChecks { .. } => "record_link_checks",
             Command::Batch { .. } => "batch",
         }
     }
@@ -172,6 +173,7 @@ impl Command {
             | Command::RecordRepostProofs { .. }
             | Command::RecordHomeProbes { .. }
             | Command::ArchiveAudit { .. }
+            | Command::RecordLinkChecks { .. }
             | Command::AdoptSubmission { .. }
             | Command::ReturnSubmission { .. } => None,
             Command::CreateTenant { .. }
@@ -248,7 +250,9 @@ impl Command {
             Command::DeleteRepostRule { tenant_id, rule_id } => (Some(*tenant_id), Some(*rule_id)),
             Command::RepostDocument { tenant_id, document_id, .. } => (Some(*tenant_id), Some(*document_id)),
             Command::AcceptRepost { tenant_id, repost_id } | Command::RefuseRepost { tenant_id, repost_id, .. } => (Some(*tenant_id), Some(*repost_id)),
-            Command::RecordRepostProofs { .. } | Command::RecordHomeProbes { .. } | Command::ArchiveAudit { .. } => (None, None),
+            Command::RecordRepostProofs { .. } | Command::RecordHomeProbes { .. } | Command::RecordLinkChecks { .. } | Command::ArchiveAudit { .. } => {
+                (None, None)
+            }
             Command::SubmitUpward { submission } => (Some(submission.tenant_id), Some(submission.id)),
             Command::AdoptSubmission { portal_id, submission_id } | Command::ReturnSubmission { portal_id, submission_id, .. } => {
                 (Some(*portal_id), Some(*submission_id))
@@ -306,6 +310,12 @@ impl Command {
                 Some(format!("{} home pages probed, {} not 200", probes.len(), probes.iter().filter(|p| p.status != 200).count()))
             }
             Command::SubmitUpward { submission } => Some(format!("document {} to portal column {}", submission.document_id, submission.channel_id)),
+            Command::RecordLinkChecks { sites, checks, .. } => Some(format!(
+                "{} outside links of {} home pages checked, {} not working",
+                checks.len(),
+                sites.len(),
+                checks.iter().filter(|c| !c.works()).count()
+            )),
             Command::ArchiveAudit { through_id, object_key, sha256, .. } => {
                 Some(format!("lines through {through_id} exported to {object_key} (sha256 {sha256})"))
             }

@@ -136,7 +136,7 @@ fn rows() -> Vec<(String, Command, Target)> {
         ("set_tenant_tags".into(), Command::SetTenantTags { tenant_id: t, tags: vec![] }, plain),
         ("create_feed, delete_feed, request_feed_poll".into(), Command::CreateFeed { feed }, plain),
         (
-            "record_feed_poll, record_repost_proofs, record_home_probes, archive_audit (the leader)".into(),
+            "record_feed_poll, record_repost_proofs, record_home_probes, record_link_checks, archive_audit (the leader)".into(),
             Command::RecordFeedPoll { feed_id: 3, result: fetched },
             plain,
         ),
@@ -197,6 +197,7 @@ fn rows() -> Vec<(String, Command, Target)> {
             | Command::RecordRepostProofs { .. }
             | Command::RecordHomeProbes { .. }
             | Command::ArchiveAudit { .. }
+            | Command::RecordLinkChecks { .. }
             | Command::CreateRepostRule { .. }
             | Command::DeleteRepostRule { .. }
             | Command::RepostDocument { .. }

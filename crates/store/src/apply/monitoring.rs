@@ -24,6 +24,22 @@ pub(super) async fn apply(conn: &mut SqliteConnection, _p: &Proposal, command: &
             sqlx::query("DELETE FROM home_probes WHERE at < ?").bind(at - PROBES_KEPT_MS).execute(&mut *conn).await?;
             Ok(Applied::default())
         }
+        Command::RecordLinkChecks { at, sites, checks } => {
+            for site in sites {
+                sqlx::query("DELETE FROM outbound_links WHERE tenant_id = ?").bind(site).execute(&mut *conn).await?;
+            }
+            for c in checks {
+                sqlx::query("INSERT OR REPLACE INTO outbound_links (tenant_id, url, status, note, at) VALUES (?, ?, ?, ?, ?)")
+                    .bind(c.tenant_id)
+                    .bind(&c.url)
+                    .bind(c.status as i64)
+                    .bind(&c.note)
+                    .bind(at)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(Applied::default())
+        }
         Command::ArchiveAudit { through_id, object_key, sha256, handover_hash } => {
             crate::audit::archive(conn, _p, *through_id, object_key, sha256, handover_hash).await?;
             Ok(Applied::default())
