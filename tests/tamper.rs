@@ -99,3 +99,39 @@ async fn an_edit_made_after_dropping_the_write_triggers_is_caught_by_the_sweep_t
     assert_eq!(client().get(server.url(&format!("/sites/niuzhuang/art/{id}.html"))).send().await.unwrap().status(), 503);
     assert!(server.log().contains("triggers that note document writes were dropped"), "the log says why it swept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swapped_theme_template_is_reported_and_pages_keep_the_version_read_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let theme = dir.path().join("theme");
+    std::fs::create_dir_all(&theme).unwrap();
+    let base = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../templates/base.html")).unwrap();
+    let ours = base.replace("</footer>", "<div>技术支持：本市大数据中心</div></footer>");
+    std::fs::write(theme.join("base.html"), &ours).unwrap();
+    let server = Server::start(&dir.path().join("data"), &["--integrity-check-secs", "1", "--theme-dir", theme.to_str().unwrap()]).await;
+    let admin = server.admin_token().await;
+    server.online_township(&admin, "dongcheng", "东城镇人民政府").await;
+    let (_, home) = page(&server, None, "/sites/dongcheng/").await;
+    assert!(home.contains("技术支持：本市大数据中心"), "the theme's base.html is in use");
+    let changed = || async {
+        let m = client().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        m.lines().find_map(|l| l.strip_prefix("zhanqun_theme_files_changed ")).and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    assert_eq!(changed().await, Some(0));
+
+    // Someone with the disk swaps the template for one with a dark link.
+    std::fs::write(theme.join("base.html"), ours.replace("</footer>", r#"<a href="https://dark.example/">在线博彩</a></footer>"#)).unwrap();
+    wait_for("the swapped template to be reported", 30, || async {
+        match changed().await {
+            Some(1) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert!(server.log().contains("theme check") && server.log().contains("base.html"), "the log names the file");
+    // Pages, even ones rendered for the first time now, come from the version read at start.
+    for path in ["/sites/dongcheng/", "/sites/dongcheng/zcjd/", "/sites/dongcheng/search?q=%E9%80%9A%E7%9F%A5"] {
+        let (status, html) = page(&server, None, path).await;
+        assert!(status == 200 && html.contains("技术支持：本市大数据中心") && !html.contains("博彩"), "{path}: {status}");
+    }
+}

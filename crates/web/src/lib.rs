@@ -26,6 +26,7 @@ mod refusals;
 pub mod sanitize;
 pub mod search;
 mod serve;
+pub mod theme;
 mod workbench;
 
 use std::sync::Arc;

@@ -169,6 +169,12 @@ pub struct ServeArgs {
     /// portal); without it they are left unchecked.
     #[arg(long, env = "ZHANQUN_LINK_CHECK_PRIVATE")]
     link_check_private: bool,
+    /// A directory of public templates (base.html, home.html, channel.html,
+    /// document.html, notice.html, landing.html, search.html) that replace
+    /// the built-in ones. Read once at start; a file changed afterwards is
+    /// reported by the tamper checker, not served.
+    #[arg(long, env = "ZHANQUN_THEME_DIR")]
+    theme_dir: Option<PathBuf>,
     /// The 错敏词 list checked before submission: one entry per line,
     /// `block` or `warn`, a tab, the word, optionally a tab and what to
     /// write instead (see deploy/word-list.example.tsv).
@@ -326,6 +332,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             zhanqun_model::content_check::LinkAllowList::parse(&text).map_err(|e| anyhow::anyhow!("the link allow-list {}: {e}", path.display()))?
         }
     };
+    let theme = match &args.theme_dir {
+        None => None,
+        Some(dir) => Some(zhanqun_web::theme::Theme::read(dir).map_err(|e| anyhow::anyhow!("{e}"))?),
+    };
     let content_rules = Arc::new(zhanqun_model::content_check::ContentRules { words: word_list, links: link_allow_list });
     check_bootstrap_passwords()?;
     let secret = cluster_secret()?;
@@ -367,6 +377,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut app = App::new(node.clone(), blobs, derived, web_config);
     app.search = Some(search_index.clone());
+    let theme = match theme {
+        Some((templates, theme)) => {
+            app.templates = zhanqun_web::Templates::with_theme(templates).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Some(theme)
+        }
+        None => None,
+    };
     let app = Arc::new(app);
     let mut workers = Workers::default();
     workers.spawn(Indexer::new(search_index, node.clone(), search_changes));
@@ -380,6 +397,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     workers.spawn(zhanqun_platform::link_check::LinkChecker::new(node.clone(), site_fetch.clone(), link_check_every, args.link_check_private));
     let board = app.derived.compliance.clone();
     workers.spawn(zhanqun_platform::audit_archive::AuditArchiver::new(node.clone(), Arc::new(app.blobs.clone()), audit_keep));
+    // Without a theme there is nothing to watch, but the gauge is there (0)
+    // for the dashboards and the alert.
+    workers.spawn(zhanqun_web::theme::ThemeWatch::new(theme.unwrap_or_default(), integrity_every, &node.metrics.registry));
     workers.spawn(zhanqun_platform::replicas::ReplicaCompare::new(node.clone(), replica_every, &node.metrics.registry));
     workers.spawn(IntegrityChecker::new(node.clone(), app.derived.clone(), integrity_every, integrity_sweep, &node.metrics.registry));
     workers.spawn(Monitors::new(node.clone(), site_fetch, board, settings.compliance.clone(), content_rules.clone(), &node.metrics.registry));

@@ -84,6 +84,15 @@ impl Templates {
         Templates { env }
     }
 
+    /// The built-in templates with those of a theme in their place.
+    pub fn with_theme(theme: Vec<(&'static str, String)>) -> Result<Templates, String> {
+        let mut t = Templates::new();
+        for (name, text) in theme {
+            t.env.add_template_owned(name, text).map_err(|e| format!("the theme's {name} does not compile: {e}"))?;
+        }
+        Ok(t)
+    }
+
     pub(crate) fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(ctx)
     }
