@@ -189,3 +189,26 @@ async fn a_reviewer_lets_a_contact_number_stay_with_an_audited_reason_for_that_b
     let (status, _, refused) = api(&server, &editor, Method::POST, &format!("{other_doc}/submit"), None).await;
     assert_eq!(status, 409, "the changed body was not allowed: {refused}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_inside_a_word_attachment_stops_submission_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]).await;
+    let admin = server.admin_token().await;
+    server.online_township(&admin, "nz", "牛庄镇人民政府").await;
+    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    assert_eq!(status, 201);
+    let staff = server.staff_token(&["nz"]).await;
+    let id = server.draft(&staff, "nz", "tzgg", "关于低保人员名单的公示", "<p>名单见附件。</p>").await;
+    // A real .docx (tests/fixtures/make-docx.py) under the name a clerk would give it.
+    let docx = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/dibao-roster.docx")).unwrap();
+    let form =
+        reqwest::multipart::Form::new().text("document_id", id.to_string()).part("file", reqwest::multipart::Part::bytes(docx).file_name("低保名单.docx"));
+    let r = client().post(server.url("/api/v1/tenants/nz/attachments")).bearer_auth(&staff).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let (status, _, refused) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{id}/submit"), None).await;
+    assert_eq!(status, 409, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("附件《低保名单.docx》第20字：疑似身份证号 1101**********002X"), "{message}");
+    assert!(message.contains("附件《低保名单.docx》第45字：疑似手机号 1390***1234"), "{message}");
+}

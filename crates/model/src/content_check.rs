@@ -74,15 +74,19 @@ pub struct Hit {
     pub text: String,
     pub block: bool,
     pub suggestion: Option<String>,
+    /// The attachment the text came from, when not the document itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Hit {
     /// The hit in Chinese for the editor and the refusal.
     pub fn describe(&self) -> String {
-        let field = match self.field {
-            "title" => "标题",
-            "summary" => "摘要",
-            _ => "正文",
+        let field = match (&self.source, self.field) {
+            (Some(file), _) => format!("附件《{file}》"),
+            (None, "title") => "标题".to_string(),
+            (None, "summary") => "摘要".to_string(),
+            (None, _) => "正文".to_string(),
         };
         let what = match self.kind {
             HitKind::Word => match &self.suggestion {
@@ -195,6 +199,15 @@ impl LinkAllowList {
     }
 }
 
+/// The words and personal data in the text of an attachment named `file`.
+pub fn check_attachment(file: &str, text: &str, words: &[WordRule]) -> Vec<Hit> {
+    let mut hits = check("attachment", text, words);
+    for h in &mut hits {
+        h.source = Some(file.to_string());
+    }
+    hits
+}
+
 /// What the markup of a body shows that its text does not: images without
 /// alternative text (blocking), and links to hosts not on the allow-list
 /// (a warning). Positions are in characters of the visible text before the
@@ -206,12 +219,12 @@ pub fn check_markup(html: &str, allowed: &LinkAllowList) -> Vec<Hit> {
         match tag.name.as_str() {
             "img" if tag.attr("alt").is_none_or(|a| a.trim().is_empty()) => {
                 let src: String = tag.attr("src").unwrap_or_default().chars().take(80).collect();
-                hits.push(Hit { kind: HitKind::ImageAlt, field: "body", at: at(tag.at), text: src, block: true, suggestion: None });
+                hits.push(Hit { kind: HitKind::ImageAlt, field: "body", at: at(tag.at), text: src, block: true, suggestion: None, source: None });
             }
             "a" => {
                 let Some(host) = tag.attr("href").as_deref().and_then(link_host) else { continue };
                 if !allowed.allows(&host) {
-                    hits.push(Hit { kind: HitKind::OutboundLink, field: "body", at: at(tag.at), text: host, block: false, suggestion: None });
+                    hits.push(Hit { kind: HitKind::OutboundLink, field: "body", at: at(tag.at), text: host, block: false, suggestion: None, source: None });
                 }
             }
             _ => {}
@@ -229,7 +242,7 @@ pub fn internal_links(html: &str, hosts: &[String]) -> Vec<(usize, String)> {
 /// A link to `path` that answered `status` (0: no answer), as a hit.
 pub fn dead_link(at: usize, path: &str, status: u16) -> Hit {
     let answer = if status == 0 { "无应答".to_string() } else { status.to_string() };
-    Hit { kind: HitKind::DeadLink, field: "body", at, text: format!("{path} → {answer}"), block: false, suggestion: None }
+    Hit { kind: HitKind::DeadLink, field: "body", at, text: format!("{path} → {answer}"), block: false, suggestion: None, source: None }
 }
 
 fn visible_chars_before(html: &str, byte: usize) -> usize {
@@ -277,7 +290,15 @@ fn raw_hits(field: &'static str, chars: &[char], words: &[WordRule]) -> Vec<Hit>
         let mut i = 0;
         while i + w.len() <= chars.len() {
             if chars[i..i + w.len()] == w[..] {
-                hits.push(Hit { kind: HitKind::Word, field, at: i, text: rule.word.clone(), block: rule.block, suggestion: rule.suggestion.clone() });
+                hits.push(Hit {
+                    kind: HitKind::Word,
+                    field,
+                    at: i,
+                    text: rule.word.clone(),
+                    block: rule.block,
+                    suggestion: rule.suggestion.clone(),
+                    source: None,
+                });
                 i += w.len();
             } else {
                 i += 1;
@@ -313,7 +334,7 @@ fn raw_hits(field: &'static str, chars: &[char], words: &[WordRule]) -> Vec<Hit>
             None
         };
         if let Some(kind) = kind {
-            hits.push(Hit { kind, field, at: start, text: mask(&run), block: true, suggestion: None });
+            hits.push(Hit { kind, field, at: start, text: mask(&run), block: true, suggestion: None, source: None });
         }
     }
     hits.sort_by_key(|h| h.at);

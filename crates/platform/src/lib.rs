@@ -17,6 +17,7 @@
 //! `search` (tantivy); above it the adapters (`web`, the CLI). It knows no
 //! HTTP.
 
+pub mod attachment_text;
 pub mod audit_archive;
 pub mod compliance;
 pub mod content_scan;

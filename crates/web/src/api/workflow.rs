@@ -56,6 +56,20 @@ pub(crate) async fn content_hits(app: &Arc<App>, d: &zhanqun_model::Document) ->
     let sites = app.derived.directory.current(&app.store).await?;
     let hosts = sites.tenants().flat_map(|t| t.hosts.iter().cloned());
     let mut hits = app.config.content_rules.check_document(&d.title, d.summary.as_deref().unwrap_or(""), &d.body_html, hosts);
+    // The text of its Word attachments (PDF is not read).
+    for a in app.store.attachments_of(d.tenant_id, d.id).await? {
+        if !zhanqun_platform::attachment_text::readable(&a.file_name, &a.content_type) {
+            continue;
+        }
+        let Ok(bytes) = app.blobs.get(&a.sha256).await else {
+            tracing::warn!(attachment = a.id, "content check: cannot read the attachment's bytes");
+            continue;
+        };
+        match app.content_work.run(move || zhanqun_platform::attachment_text::docx_text(&bytes)).await? {
+            Ok(text) => hits.extend(zhanqun_model::content_check::check_attachment(&a.file_name, &text, &app.config.content_rules.words)),
+            Err(why) => tracing::info!(attachment = a.id, "content check: attachment not read: {why}"),
+        }
+    }
     // The body's links to its own site's pages, each asked of the public
     // side as a reader would (错链 are what inspectors click first).
     if let Some(site) = sites.by_id(d.tenant_id) {
