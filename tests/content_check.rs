@@ -145,6 +145,16 @@ async fn images_need_alt_text_outside_links_are_flagged_and_published_pages_are_
     assert!(fault["what"].as_str().unwrap().contains("《某旧机构名称关于春耕的通知》标题第1字：「某旧机构名称」不宜使用"), "{found}");
     let page = client().get(server.url(fault["url"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(page.status(), 200, "{fault}");
+
+    // Withdrawn, the page is no longer public and the finding goes with it
+    // (the re-scan follows the writes since its first pass).
+    let (status, _, body) = api(&server, &staff, Method::POST, &format!("/api/v1/tenants/nz/documents/{id}/withdraw"), None).await;
+    assert_eq!(status, 200, "{body}");
+    wait_for("the withdrawn page's finding gone", 30, || async {
+        let f = content_finding(&server, &staff, "nz").await;
+        if f["level"] == "ok" { Ok(()) } else { Err(f.to_string()) }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

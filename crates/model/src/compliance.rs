@@ -172,7 +172,9 @@ pub struct ColumnFacts {
     pub created_at: Millis,
     /// The newest publication of a public document in it.
     pub last_published: Option<Millis>,
-    pub public_documents: i64,
+    /// Whether it has any public document (an empty column is one of the
+    /// inspectors' faults).
+    pub has_public_documents: bool,
     /// Sub-columns: a parent column shows theirs, so it is not empty.
     pub children: i64,
 }
@@ -293,7 +295,7 @@ pub fn evaluate(f: &SiteFacts, t: &Thresholds, now: Millis) -> Vec<Finding> {
             .collect(),
     });
     // Empty columns.
-    let empty: Vec<&ColumnFacts> = f.columns.iter().filter(|c| lists_documents(c.kind) && c.public_documents == 0 && c.children == 0).collect();
+    let empty: Vec<&ColumnFacts> = f.columns.iter().filter(|c| lists_documents(c.kind) && !c.has_public_documents && c.children == 0).collect();
     out.push(Finding {
         monitor: Monitor::EmptyColumns,
         level: level(empty.len() as f64, Some(t.empty_columns_warn as f64), Some(t.empty_columns_red as f64)),
@@ -369,7 +371,7 @@ mod tests {
             update_class: class,
             created_at: NOW - 400 * DAY_MS,
             last_published: last_days_ago.map(|d| NOW - d * DAY_MS),
-            public_documents: docs,
+            has_public_documents: docs > 0,
             children: 0,
         }
     }

@@ -85,7 +85,7 @@ impl Store {
         let cols = checked_columns();
         let rows = sqlx::query(sql!(
             "SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id
-             WHERE d.id > ? AND d.state = 'published' ORDER BY d.id LIMIT ?"
+             WHERE d.id > ? AND +d.state = 'published' ORDER BY d.id LIMIT ?"
         ))
         .bind(after)
         .bind(limit)
@@ -104,13 +104,18 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM document_writes").fetch_one(&self.reader()).await?)
     }
 
+    /// The writes noted after `seq` as (seq, document id), oldest first, up
+    /// to `limit` (one row a document: its latest write).
+    pub async fn documents_written_since(&self, seq: i64, limit: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as("SELECT seq, id FROM document_writes WHERE seq > ? ORDER BY seq LIMIT ?").bind(seq).bind(limit).fetch_all(&self.reader()).await?)
+    }
+
     /// The documents written after `seq` (up to `limit` writes, oldest
     /// first), checked: the published ones that no longer match. Answers
     /// the writes read as (seq, document id); fewer than `limit` means there
     /// are no more.
     pub async fn check_written_since(&self, seq: i64, limit: i64) -> Result<(Checked, Vec<(i64, i64)>)> {
-        let written: Vec<(i64, i64)> =
-            sqlx::query_as("SELECT seq, id FROM document_writes WHERE seq > ? ORDER BY seq LIMIT ?").bind(seq).bind(limit).fetch_all(&self.reader()).await?;
+        let written = self.documents_written_since(seq, limit).await?;
         let mut checked = Checked { mismatches: Vec::new(), unrecorded: 0, next: None };
         if written.is_empty() {
             return Ok((checked, written));
@@ -119,7 +124,7 @@ impl Store {
         let list = vec!["?"; written.len()].join(",");
         let mut q = sqlx::query(sql!(
             "SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id
-             WHERE d.id IN ({list}) AND d.state = 'published'"
+             WHERE d.id IN ({list}) AND +d.state = 'published'"
         ));
         for (_, id) in &written {
             q = q.bind(id);

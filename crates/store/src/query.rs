@@ -237,11 +237,29 @@ impl Store {
         Ok(ids.into_iter().collect())
     }
 
-    /// (tenant, id, last change) of every public document of the platform,
-    /// for the re-scan of published pages.
-    pub async fn public_document_stamps_all(&self) -> Result<Vec<(i64, i64, i64)>> {
-        let rows = sqlx::query(sql!("SELECT tenant_id, id, updated_at FROM documents WHERE {PUBLIC} ORDER BY id")).fetch_all(&self.reader()).await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    /// Up to `limit` documents of the platform with ids above `after`, by
+    /// id: a pass over every document in batches (the re-scan of published
+    /// pages starts with one).
+    pub async fn documents_after(&self, after: i64, limit: i64) -> Result<Vec<Document>> {
+        let rows = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ? ORDER BY id LIMIT ?"))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.reader())
+            .await?;
+        rows.iter().map(rows::document).collect()
+    }
+
+    /// The documents with these ids that exist, in no particular order.
+    pub async fn documents_with_ids(&self, ids: &[i64]) -> Result<Vec<Document>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = vec!["?"; ids.len()].join(",");
+        let mut q = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN ({list})"));
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(&self.reader()).await?.iter().map(rows::document).collect()
     }
 
     /// A reviewer's leave for the personal data in `d`, if one was given for

@@ -44,7 +44,7 @@ async fn a_site_goes_stale_as_the_clock_moves_and_a_publication_brings_it_back()
     at(&s, 4, T0 + 20 * DAY, Command::CreateDocument { document: document(101, 1, 10, None), attachment_ids: vec![] }).await;
 
     let f = facts(&s, 1, T0).await;
-    assert_eq!((f.columns[0].public_documents, f.columns[0].last_published), (1, Some(T0)));
+    assert_eq!((f.columns[0].has_public_documents, f.columns[0].last_published), (true, Some(T0)));
     assert_eq!(level(&f, Monitor::HomeFreshness, T0 + 9 * DAY), Level::Ok);
     assert_eq!(level(&f, Monitor::HomeFreshness, T0 + 10 * DAY), Level::Warn);
     assert_eq!(level(&f, Monitor::HomeFreshness, T0 + 14 * DAY), Level::Red);
