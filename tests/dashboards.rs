@@ -120,6 +120,14 @@ async fn every_dashboard_and_alert_query_names_a_metric_the_node_exports() {
     let (status, _, feed) = api(&server, &admin, Method::POST, "/api/v1/feeds", Some(body)).await;
     assert_eq!(status, 201, "{feed}");
 
+    // A site with an HTTPS certificate, for its expiry gauge.
+    let (status, _, _) = api(&server, &admin, Method::PATCH, "/api/v1/tenants/shangji", Some(json!({ "hosts": ["shangji.example.gov.cn"] }))).await;
+    assert_eq!(status, 200);
+    let made = rcgen::generate_simple_self_signed(vec!["shangji.example.gov.cn".to_string()]).unwrap();
+    let certificate = json!({ "chain_pem": made.cert.pem(), "private_key_pem": made.signing_key.serialize_pem() });
+    let (status, _, body) = api(&server, &admin, Method::PUT, "/api/v1/tenants/shangji/certificate", Some(certificate)).await;
+    assert_eq!(status, 200, "{body}");
+
     let mut wanted = BTreeSet::new();
     for (_, q) in dashboards.iter().chain(&rules) {
         names_in(q, &mut wanted);

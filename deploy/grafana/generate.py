@@ -109,6 +109,8 @@ DASHBOARDS = {
         panel("Pages withheld by the tamper checker", "timeseries", ["sum by (tenant, instance) (zhanqun_tampered_pages) > 0"], legend=["{{tenant}} on {{instance}}"]),
         panel("Theme files changed on disk", "timeseries", ["zhanqun_theme_files_changed"], legend=["{{instance}}"],
               description="Templates of --theme-dir written after the node read them; pages are still rendered from what was read"),
+        panel("Days until each site's HTTPS certificate expires", "timeseries", ["(min by (tenant) (zhanqun_tls_cert_expiry_seconds) - time()) / 86400"], legend=["{{tenant}}"],
+              description="Certificates zhanqun serves itself by SNI (--tls-listen); the alert fires under 14 days"),
         panel("Lockouts per node", "timeseries", ["increase(zhanqun_login_lockouts_total[5m])"], legend=["{{instance}}"]),
         panel("API refusals by status", "timeseries", ["sum by (status) (rate(zhanqun_api_refusals_total[5m]))"], unit="reqps", legend=["{{status}}"]),
         panel("Refused cluster-port calls by reason", "timeseries", ["sum by (reason) (rate(zhanqun_raft_refused_peer_calls_total[5m]))"], unit="reqps", legend=["{{reason}}"]),

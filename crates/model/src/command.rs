@@ -258,6 +258,12 @@ pub enum Command {
         tenant_id: i64,
         tags: Vec<String>,
     },
+    /// A site's HTTPS certificate and key, served by SNI on its hosts;
+    /// `None` takes it off (系统管理员).
+    SetCertificate {
+        tenant_id: i64,
+        certificate: Option<crate::tenant::SiteCertificate>,
+    },
     /// A feed from above for the leader to poll (系统管理员).
     CreateFeed {
         feed: Feed,

@@ -24,7 +24,7 @@ pub mod workflow;
 
 pub use command::{Applied, Command, Domain, Outcome, Proposal, Rejection, RejectionKind};
 pub use document::{Attachment, Disclosure, DocState, Document, DocumentContent, DocumentPatch, GovMeta, InterpretationKind, Validity};
-pub use tenant::{Channel, ChannelKind, Lifecycle, Tenant, TenantKind, TenantPatch, UpdateClass};
+pub use tenant::{Channel, ChannelKind, Lifecycle, SiteCertificate, Tenant, TenantKind, TenantPatch, UpdateClass};
 pub use user::{Grant, PasswordPolicy, PlatformRole, TenantRole, User};
 pub use workflow::{ReturnNote, ReviewStage, SecrecySignOff};
 

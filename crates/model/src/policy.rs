@@ -85,7 +85,7 @@ pub fn need(command: &Command, target: &Target) -> Vec<Need> {
         ChangePassword { user_id, .. } | CreateSession { user_id, .. } | TouchSession { user_id, .. } => Need::Owner(*user_id),
         DeleteSession { .. } => Need::Anyone,
         SetChannelRole { tenant_id, .. } => Need::Builder(*tenant_id),
-        SetTenantTags { .. } | CreateFeed { .. } | DeleteFeed { .. } | RequestFeedPoll { .. } => Need::PlatformAdmin,
+        SetTenantTags { .. } | SetCertificate { .. } | CreateFeed { .. } | DeleteFeed { .. } | RequestFeedPoll { .. } => Need::PlatformAdmin,
         // The leader's own doings: polling feeds, fetching copies.
         RecordFeedPoll { .. } | RecordRepostProofs { .. } | RecordHomeProbes { .. } | RecordLinkChecks { .. } | ArchiveAudit { .. } => Need::System,
         CreateRepostRule { rule } => Need::SiteRole(rule.tenant_id, WRITERS),

@@ -182,3 +182,32 @@ impl Channel {
         }
     }
 }
+
+/// A site's HTTPS certificate, as the platform stores and replicates it:
+/// the chain and key in PEM, and what was read from the leaf when it was
+/// given (checked then: the key matches, it covers these hosts of the site).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct SiteCertificate {
+    /// The leaf first, then its intermediates.
+    pub chain_pem: String,
+    pub private_key_pem: String,
+    /// The leaf's notAfter.
+    pub not_after: Millis,
+    /// SHA-256 of the leaf's DER, in hex: how operators tell two apart.
+    pub sha256: String,
+    /// The site's hosts the certificate is valid for.
+    pub hosts: Vec<String>,
+}
+
+/// Written out anywhere (a log line, a panic), a certificate shows its
+/// fingerprint and hosts, never its key.
+impl std::fmt::Debug for SiteCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiteCertificate")
+            .field("sha256", &self.sha256)
+            .field("not_after", &self.not_after)
+            .field("hosts", &self.hosts)
+            .field("private_key_pem", &"<redacted>")
+            .finish()
+    }
+}

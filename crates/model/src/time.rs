@@ -89,6 +89,11 @@ pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
     (ny == y && nm == m).then_some((y, m, d))
 }
 
+/// A UTC date and time (as certificates give them), in epoch milliseconds.
+pub fn utc_to_millis(y: i32, m: u32, d: u32, hour: u32, minute: u32, second: u32) -> Millis {
+    days_from_civil(y, m, d) * 86_400_000 + (hour as i64 * 3600 + minute as i64 * 60 + second as i64) * 1000
+}
+
 /// Midnight Beijing time of a `YYYY-MM-DD` date, in epoch milliseconds.
 pub fn date_to_millis(s: &str) -> Option<Millis> {
     let (y, m, d) = parse_date(s)?;

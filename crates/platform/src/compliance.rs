@@ -232,12 +232,14 @@ impl Monitors {
             outside.entry(dead.tenant_id).or_default().push(dead);
         }
         let mut reports = Vec::with_capacity(sites.len());
+        let mut pace = crate::pace::Pace::default();
         for site in &sites {
+            pace.breathe().await;
             let mut cols = columns.remove(&site.id).unwrap_or_default();
             for c in &mut cols {
                 c.path = format!("/sites/{}{}", site.code, c.path);
             }
-            let (dead_links, page_marks) = self.look_at_home(site, outside.remove(&site.id).unwrap_or_default()).await;
+            let (dead_links, page_marks) = self.look_at_home(site, outside.remove(&site.id).unwrap_or_default(), &mut pace).await;
             let mut missing_marks = filing_marks_missing(site);
             missing_marks.extend(page_marks);
             let (content_serious, content_minor) = content.remove(&site.id).unwrap_or_default();
@@ -277,7 +279,12 @@ impl Monitors {
     /// The home page as this node serves it: internal links that do not
     /// answer, links to other websites the leader's link checker found dead
     /// and still on the page, and the 政府网站 meta tags it lacks.
-    async fn look_at_home(&self, site: &Tenant, dead_outside: Vec<zhanqun_model::compliance::LinkCheck>) -> (Vec<Fault>, Vec<String>) {
+    async fn look_at_home(
+        &self,
+        site: &Tenant,
+        dead_outside: Vec<zhanqun_model::compliance::LinkCheck>,
+        pace: &mut crate::pace::Pace,
+    ) -> (Vec<Fault>, Vec<String>) {
         let (status, body) = self.fetch.get(site, "/", true).await;
         let Some(html) = body.filter(|_| status == 200) else { return (vec![], vec![]) };
         let mut missing = Vec::new();
@@ -288,6 +295,7 @@ impl Monitors {
         }
         let mut dead = Vec::new();
         for (_, path) in zhanqun_model::html::internal_links(&html, &site.hosts).into_iter().take(LINKS_CHECKED) {
+            pace.breathe().await;
             let (status, _) = self.fetch.get(site, &path, false).await;
             if !(200..400).contains(&status) {
                 let answer = if status == 0 { "无应答".to_string() } else { status.to_string() };

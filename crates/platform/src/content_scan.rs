@@ -89,7 +89,9 @@ impl ContentScan {
         let codes: HashMap<i64, &str> = sites.iter().map(|s| (s.id, s.code.as_str())).collect();
         let hosts: Vec<String> = sites.iter().flat_map(|s| s.hosts.iter().cloned()).collect();
         let read = documents.len();
+        let mut pace = crate::pace::Pace::default();
         for d in documents.into_iter().filter(Document::is_public) {
+            pace.breathe().await;
             let hits = self.rules.check_document(&d.title, d.summary.as_deref().unwrap_or(""), &d.body_html, hosts.iter().cloned());
             let url = codes.get(&d.tenant_id).map(|code| format!("/sites/{code}{}", Page::Document { id: d.id }.path()));
             let fault = |serious: bool| {

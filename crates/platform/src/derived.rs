@@ -27,6 +27,8 @@ pub struct Derived {
     pub compliance: std::sync::Arc<crate::compliance::Board>,
     /// Documents this node's tamper checker found altered.
     pub tampered: crate::integrity::Tampered,
+    /// The sites' HTTPS certificates, as the TLS listener serves them.
+    pub certificates: crate::reloading::Reloading<crate::tls::TlsSites>,
 }
 
 impl Derived {
@@ -47,6 +49,9 @@ impl ApplyObserver for Derived {
         if touched.settings {
             self.password_policy.mark_stale();
         }
+        if touched.certificates {
+            self.certificates.mark_stale();
+        }
         if !touched.documents.is_empty() {
             self.search.send(Change::Documents(touched.documents.iter().copied().collect()));
         }
@@ -59,6 +64,7 @@ impl ApplyObserver for Derived {
         self.cache.clear();
         self.directory.mark_stale();
         self.password_policy.mark_stale();
+        self.certificates.mark_stale();
         self.search.send(Change::Reset);
     }
 }

@@ -31,12 +31,14 @@ pub mod integrity;
 pub mod link_check;
 pub mod login_guard;
 pub mod operator;
+pub mod pace;
 pub mod page_cache;
 pub mod passwords;
 pub mod reloading;
 pub mod replicas;
 pub mod reposts;
 pub mod schedule;
+pub mod tls;
 pub mod totp;
 pub mod worker;
 

@@ -16,6 +16,7 @@ macro_rules! sql {
 
 mod apply;
 mod audit;
+mod certificates;
 mod compliance;
 mod integrity;
 mod query;

@@ -27,6 +27,7 @@ pub mod sanitize;
 pub mod search;
 mod serve;
 pub mod theme;
+mod tls;
 mod workbench;
 
 use std::sync::Arc;
@@ -75,6 +76,9 @@ pub struct WebConfig {
     /// Searches a client may run per second on this node (a burst of four
     /// times that); 0 for no limit.
     pub search_per_second: u32,
+    /// Plain HTTP on a host that has a certificate answers with a redirect
+    /// to HTTPS (`--tls-redirect-http`).
+    pub tls_redirect: bool,
 }
 
 impl Default for WebConfig {
@@ -89,6 +93,7 @@ impl Default for WebConfig {
             trusted_proxies: Vec::new(),
             content_rules: Arc::default(),
             search_per_second: 10,
+            tls_redirect: false,
         }
     }
 }
@@ -150,6 +155,8 @@ pub struct App {
     cache_bytes: prometheus::IntGauge,
     pub http_metrics: http_metrics::HttpMetrics,
     pub search_limit: rate_limit::RateLimiter,
+    /// When each site's certificate expires (see [`tls`]).
+    tls_expiry: prometheus::GaugeVec,
 }
 
 pub type AppState = State<Arc<App>>;
@@ -167,6 +174,7 @@ impl App {
         let _ = node.metrics.registry.register(Box::new(cache_bytes.clone()));
         let http_metrics = http_metrics::HttpMetrics::new(&node.metrics.registry);
         let search_limit = rate_limit::RateLimiter::new(config.search_per_second);
+        let tls_expiry = tls::expiry_gauge(&node.metrics.registry);
         App {
             node,
             store,
@@ -183,6 +191,7 @@ impl App {
             cache_bytes,
             http_metrics,
             search_limit,
+            tls_expiry,
         }
     }
 }
@@ -236,6 +245,10 @@ async fn metrics(State(app): AppState, headers: axum::http::HeaderMap) -> Respon
     }
     app.node.refresh_metrics();
     app.cache_bytes.set(app.derived.cache.bytes() as i64);
+    // Loads the certificates if they changed, which sets their gauge.
+    if let Err(e) = app.tls_sites().await {
+        tracing::warn!("cannot read the sites' certificates: {e}");
+    }
     let mut out = String::new();
     match prometheus::TextEncoder::new().encode_utf8(&app.node.metrics.registry.gather(), &mut out) {
         Ok(()) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response(),
@@ -269,7 +282,20 @@ async fn min_index(State(app): AppState, req: Request, next: Next) -> Response {
 /// `serve` for the deadlines every connection has).
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let timeouts = app.config.timeouts;
-    serve::serve(router(app), listener, timeouts, shutdown).await
+    let routes = if app.config.tls_redirect { tls::redirecting(app.clone(), router(app)) } else { router(app) };
+    serve::serve(routes, listener, timeouts, shutdown).await
+}
+
+/// Serves [`router`] over HTTPS on `listener` until `shutdown` resolves:
+/// each site's certificate chosen by SNI (see [`tls`]).
+pub async fn serve_tls(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let timeouts = app.config.timeouts;
+    let choose = tls::chooser(app.clone());
+    serve::serve_tls(tls::strict_transport(router(app)), listener, timeouts, choose, shutdown).await
 }
 
 /// Serves [`metrics_router`] on its own listener until `shutdown` resolves.

@@ -15,6 +15,11 @@
 //! On shutdown the listener closes, every connection finishes the request
 //! it is serving (keep-alive ends), and the stop waits for them at most
 //! [`DRAIN`].
+//!
+//! The HTTPS listener is the same loop with a TLS handshake first (within
+//! the head's deadline too), its server configuration chosen by the name
+//! the client asked for (SNI); a name with no certificate ends the
+//! handshake.
 
 use std::io;
 use std::pin::Pin;
@@ -48,11 +53,52 @@ impl Default for ClientTimeouts {
 /// How long a stopping node waits for requests in flight.
 pub const DRAIN: Duration = Duration::from_secs(25);
 
+/// The server configuration for a TLS client that asked for a host by
+/// name, if any is served for it.
+pub type ChooseTls =
+    std::sync::Arc<dyn Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<std::sync::Arc<rustls::ServerConfig>>> + Send>> + Send + Sync>;
+
 /// Serves `router` on `listener` until `shutdown` resolves, then drains.
 pub async fn serve(
     router: Router,
     listener: TcpListener,
     timeouts: ClientTimeouts,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_on(router, listener, timeouts, None, shutdown).await
+}
+
+/// [`serve`] over TLS: each connection's handshake picks its configuration
+/// with `choose`.
+pub async fn serve_tls(
+    router: Router,
+    listener: TcpListener,
+    timeouts: ClientTimeouts,
+    choose: ChooseTls,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_on(router, listener, timeouts, Some(choose), shutdown).await
+}
+
+/// The TLS handshake, its configuration chosen by the client's SNI.
+async fn handshake(stream: TcpStream, choose: &ChooseTls) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await.ok()?;
+    let Some(host) = start.client_hello().server_name().map(str::to_string) else {
+        tracing::debug!("a TLS client named no host (no SNI); no certificate to offer");
+        return None;
+    };
+    let Some(config) = choose(host.clone()).await else {
+        tracing::debug!(host, "a TLS client asked for a host with no certificate");
+        return None;
+    };
+    start.into_stream(config).await.ok()
+}
+
+async fn serve_on(
+    router: Router,
+    listener: TcpListener,
+    timeouts: ClientTimeouts,
+    tls: Option<ChooseTls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -73,27 +119,15 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let mut stop = stop_rx.clone();
+        let stop = stop_rx.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(addr));
-                let req = req.map(|body| Body::new(TimeoutBody::new(timeouts.body, body)));
-                let mut router = router.clone();
-                async move { tower::Service::call(&mut router, req).await }
-            });
-            let io = TokioIo::new(Stalling::new(stream, timeouts.body));
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(timeouts.header)
-                .keep_alive(true)
-                .serve_connection(io, service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                // The only change ever sent is the stop.
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            match tls {
+                None => connection(Stalling::new(stream, timeouts.body), addr, router, timeouts, stop).await,
+                Some(choose) => {
+                    if let Ok(Some(stream)) = tokio::time::timeout(timeouts.header, handshake(stream, &choose)).await {
+                        connection(Stalling::new(stream, timeouts.body), addr, router, timeouts, stop).await
+                    }
                 }
             }
         });
@@ -110,27 +144,54 @@ pub async fn serve(
     Ok(())
 }
 
-/// A TCP stream whose writes fail once the peer has taken nothing for
-/// `limit` (a client that asks and never reads).
-struct Stalling {
-    inner: TcpStream,
+/// One connection served until it ends or the node stops.
+async fn connection<S>(io: Stalling<S>, addr: std::net::SocketAddr, router: Router, timeouts: ClientTimeouts, mut stop: tokio::sync::watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(addr));
+        let req = req.map(|body| Body::new(TimeoutBody::new(timeouts.body, body)));
+        let mut router = router.clone();
+        async move { tower::Service::call(&mut router, req).await }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        // The only change ever sent is the stop.
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// A stream whose writes fail once the peer has taken nothing for `limit`
+/// (a client that asks and never reads).
+struct Stalling<S> {
+    inner: S,
     limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
 }
 
-impl Stalling {
-    fn new(inner: TcpStream, limit: Duration) -> Self {
+impl<S> Stalling<S> {
+    fn new(inner: S, limit: Duration) -> Self {
         Stalling { inner, limit, stalled: None }
     }
 }
 
-impl AsyncRead for Stalling {
+impl<S: AsyncRead + Unpin> AsyncRead for Stalling<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
-impl Stalling {
+impl<S> Stalling<S> {
     /// What a write that made no progress answers: wait, or fail once the
     /// client has taken nothing for the limit.
     fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
@@ -146,7 +207,7 @@ impl Stalling {
     }
 }
 
-impl AsyncWrite for Stalling {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Stalling<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match Pin::new(&mut self.inner).poll_write(cx, buf) {
             Poll::Ready(r) => self.progressed(r),

@@ -113,6 +113,14 @@ pub struct ServeArgs {
     /// ZHANQUN_METRICS_TOKEN is asked for in either case.
     #[arg(long, env = "ZHANQUN_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Serve HTTPS on this address too (e.g. 0.0.0.0:8443), each site with
+    /// the certificate the 系统管理员 gave it, chosen by SNI (TLS 1.2+).
+    #[arg(long, env = "ZHANQUN_TLS_LISTEN")]
+    tls_listen: Option<SocketAddr>,
+    /// With --tls-listen: plain HTTP on a host that has a certificate
+    /// answers with a redirect to HTTPS.
+    #[arg(long, env = "ZHANQUN_TLS_REDIRECT_HTTP", requires = "tls_listen")]
+    tls_redirect_http: bool,
     /// How long a login lasts, in seconds. [default: 43200, twelve hours]
     #[arg(long, env = "ZHANQUN_SESSION_TTL_SECS")]
     session_ttl_secs: Option<u64>,
@@ -374,6 +382,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         trusted_proxies: settings.trusted_proxies.clone(),
         content_rules: content_rules.clone(),
         search_per_second: args.search_rate_per_client.unwrap_or(10),
+        tls_redirect: args.tls_redirect_http,
     };
     let mut app = App::new(node.clone(), blobs, derived, web_config);
     app.search = Some(search_index.clone());
@@ -413,6 +422,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(addr) = settings.metrics_listen {
         let metrics_listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for /metrics on {addr}"))?;
         tokio::spawn(zhanqun_web::serve_metrics(app.clone(), metrics_listener, shutdown_signal()));
+    }
+    if let Some(addr) = args.tls_listen {
+        let tls_listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for HTTPS on {addr}"))?;
+        tracing::info!(listen = %addr, "serving HTTPS to the sites that have a certificate");
+        tokio::spawn(zhanqun_web::serve_tls(app.clone(), tls_listener, shutdown_signal()));
     }
     tracing::info!(listen = %listening, advertise = %settings.advertise, data = %settings.data.display(), node = settings.node_id, "serving");
 

@@ -39,7 +39,8 @@ impl Command {
             | DeleteChannel { .. }
             | SetUpdateClass { .. }
             | SetChannelRole { .. }
-            | SetTenantTags { .. } => Domain::Sites,
+            | SetTenantTags { .. }
+            | SetCertificate { .. } => Domain::Sites,
             CreateFeed { .. }
             | DeleteFeed { .. }
             | RequestFeedPoll { .. }
@@ -123,6 +124,7 @@ impl Command {
             Command::DeleteSession { .. } => "delete_session",
             Command::SetChannelRole { .. } => "set_channel_role",
             Command::SetTenantTags { .. } => "set_tenant_tags",
+            Command::SetCertificate { .. } => "set_certificate",
             Command::CreateFeed { .. } => "create_feed",
             Command::DeleteFeed { .. } => "delete_feed",
             Command::RequestFeedPoll { .. } => "request_feed_poll",
@@ -162,6 +164,7 @@ impl Command {
             Command::SubmitUpward { submission } => Some((submission.tenant_id, submission.document_id)),
             Command::SetChannelRole { .. }
             | Command::SetTenantTags { .. }
+            | Command::SetCertificate { .. }
             | Command::CreateFeed { .. }
             | Command::DeleteFeed { .. }
             | Command::RequestFeedPoll { .. }
@@ -243,7 +246,7 @@ impl Command {
             Command::UnlockAccount { .. } => (None, None),
             Command::SetPasswordPolicy { .. } | Command::DeleteSession { .. } | Command::Batch { .. } => (None, None),
             Command::SetChannelRole { tenant_id, channel_id, .. } => (Some(*tenant_id), Some(*channel_id)),
-            Command::SetTenantTags { tenant_id, .. } => (Some(*tenant_id), Some(*tenant_id)),
+            Command::SetTenantTags { tenant_id, .. } | Command::SetCertificate { tenant_id, .. } => (Some(*tenant_id), Some(*tenant_id)),
             Command::CreateFeed { feed } => (Some(feed.tenant_id), Some(feed.id)),
             Command::DeleteFeed { feed_id } | Command::RequestFeedPoll { feed_id } | Command::RecordFeedPoll { feed_id, .. } => (None, Some(*feed_id)),
             Command::CreateRepostRule { rule } => (Some(rule.tenant_id), Some(rule.id)),
@@ -297,6 +300,11 @@ impl Command {
             }),
             Command::SetChannelRole { role, .. } => Some(role.clone().unwrap_or_else(|| "no role".into())),
             Command::SetTenantTags { tags, .. } => Some(tags.join(", ")),
+            // The certificate's fingerprint and reach, never its key.
+            Command::SetCertificate { certificate, .. } => Some(match certificate {
+                Some(c) => format!("sha256 {}, valid until {} (ms), hosts {}", c.sha256, c.not_after, c.hosts.join(", ")),
+                None => "removed".into(),
+            }),
             Command::CreateFeed { feed } => Some(format!("{} {}", feed.name, feed.url)),
             Command::RecordFeedPoll { result, .. } => Some(match result {
                 crate::repost::PollResult::Fetched { items, skipped, .. } => format!("{} items, {skipped} skipped", items.len()),

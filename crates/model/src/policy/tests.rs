@@ -134,6 +134,7 @@ fn rows() -> Vec<(String, Command, Target)> {
     rows.extend([
         ("set_channel_role".to_string(), Command::SetChannelRole { tenant_id: t, channel_id: 5, role: Some("policy-repost".into()) }, plain),
         ("set_tenant_tags".into(), Command::SetTenantTags { tenant_id: t, tags: vec![] }, plain),
+        ("set_certificate (a site's HTTPS certificate)".into(), Command::SetCertificate { tenant_id: t, certificate: None }, plain),
         ("create_feed, delete_feed, request_feed_poll".into(), Command::CreateFeed { feed }, plain),
         (
             "record_feed_poll, record_repost_proofs, record_home_probes, record_link_checks, archive_audit (the leader)".into(),
@@ -190,6 +191,7 @@ fn rows() -> Vec<(String, Command, Target)> {
             | Command::DeleteSession { .. }
             | Command::SetChannelRole { .. }
             | Command::SetTenantTags { .. }
+            | Command::SetCertificate { .. }
             | Command::CreateFeed { .. }
             | Command::DeleteFeed { .. }
             | Command::RequestFeedPoll { .. }

@@ -47,6 +47,8 @@ pub struct Touched {
     pub unlocked: Vec<String>,
     /// The platform's settings (the password policy) changed.
     pub settings: bool,
+    /// A site's HTTPS certificate was set or taken off.
+    pub certificates: bool,
 }
 
 /// A refusal or a storage failure while applying one command.

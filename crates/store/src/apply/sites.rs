@@ -47,6 +47,33 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
             }
             Ok(Applied { id: Some(*tenant_id), index_no: None })
         }
+        Command::SetCertificate { tenant_id, certificate } => {
+            tenant_exists(conn, *tenant_id).await?;
+            match certificate {
+                Some(c) => {
+                    sqlx::query(
+                        "INSERT INTO site_certificates (tenant_id, chain_pem, private_key_pem, not_after, sha256, hosts, updated_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?)
+                         ON CONFLICT (tenant_id) DO UPDATE SET chain_pem = excluded.chain_pem, private_key_pem = excluded.private_key_pem,
+                             not_after = excluded.not_after, sha256 = excluded.sha256, hosts = excluded.hosts, updated_at = excluded.updated_at",
+                    )
+                    .bind(tenant_id)
+                    .bind(&c.chain_pem)
+                    .bind(&c.private_key_pem)
+                    .bind(c.not_after)
+                    .bind(&c.sha256)
+                    .bind(serde_json::to_string(&c.hosts).expect("hosts serialize"))
+                    .bind(p.at)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM site_certificates WHERE tenant_id = ?").bind(tenant_id).execute(&mut *conn).await?;
+                }
+            }
+            touched.certificates = true;
+            Ok(Applied { id: Some(*tenant_id), index_no: None })
+        }
         other => Err(misrouted(other)),
     }
 }

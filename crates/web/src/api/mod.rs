@@ -2,6 +2,7 @@
 
 pub(crate) mod attachments;
 pub(crate) mod audit;
+pub(crate) mod certificates;
 pub(crate) mod channels;
 pub(crate) mod cluster;
 pub(crate) mod compliance;
@@ -109,6 +110,9 @@ pub(super) fn endpoints() -> Vec<(&'static str, &'static str, MethodRouter<Arc<A
         endpoint!(delete "/feeds/{id}" => reposts::delete_feed),
         endpoint!(put "/tenants/{code}/channels/{id}/role" => reposts::set_channel_role),
         endpoint!(put "/tenants/{code}/tags" => reposts::set_tags),
+        endpoint!(get "/tenants/{code}/certificate" => certificates::show),
+        endpoint!(put "/tenants/{code}/certificate" => certificates::set),
+        endpoint!(delete "/tenants/{code}/certificate" => certificates::remove),
         endpoint!(get "/tenants/{code}/repost-rules" => reposts::list_rules),
         endpoint!(post "/tenants/{code}/repost-rules" => reposts::create_rule),
         endpoint!(delete "/tenants/{code}/repost-rules/{id}" => reposts::delete_rule),

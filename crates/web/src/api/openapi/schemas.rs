@@ -267,6 +267,12 @@ pub fn all() -> Value {
             "site": code(), "channel_id": id(), "poll_seconds": { "type": "integer", "minimum": 60, "maximum": 86_400, "description": "default 900" },
             "allow_private": { "type": "boolean", "description": "let the poller reach loopback, link-local and private addresses (a feed inside the government network)" } })),
         "NewRole": closed(&["role"], json!({ "role": role() })),
+        "NewCertificate": closed(&["chain_pem", "private_key_pem"], json!({
+            "chain_pem": { "type": "string", "maxLength": 65536, "description": "the certificate, then its intermediates, in PEM" },
+            "private_key_pem": { "type": "string", "maxLength": 16384, "description": "PKCS#8, RSA or EC private key in PEM" },
+        })),
+        "Certificate": { "type": "object", "required": ["sha256", "not_after", "hosts"], "properties": {
+            "sha256": string, "not_after": { "type": "integer", "description": "epoch milliseconds" }, "hosts": { "type": "array", "items": string } } },
         "NewTags": closed(&["tags"], json!({ "tags": { "type": "array", "maxItems": 20, "items": text(TAG, true) } })),
         "NewRule": closed(&["name", "source", "targets", "role", "mode"], json!({
             "name": text(RULE_NAME, true),
