@@ -86,7 +86,8 @@ async fn every_dashboard_and_alert_query_names_a_metric_the_node_exports() {
     assert!(rules.len() >= 20, "every alert's expression was read: {}", rules.len());
 
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"), &["--demo", "--compliance-round-secs", "1", "--home-probe-secs", "1"]).await;
+    let backups = format!("file://{}", dir.path().join("backups").display());
+    let server = Server::start(&dir.path().join("data"), &["--demo", "--compliance-round-secs", "1", "--home-probe-secs", "1", "--backup-to", &backups]).await;
     let admin = server.admin_token().await;
     let web = client();
     // Public pages (twice: a miss, then a hit), a search, a write.

@@ -197,3 +197,19 @@ async fn clients_that_trickle_stall_or_idle_are_dropped() {
     let (status, _) = page(&server, None, "/sites/kaifang/").await;
     assert_eq!(status, 200);
 }
+
+/// The container image has no shell or curl: its HEALTHCHECK is
+/// `zhanqun health`, which must say yes to a live node and no to a dead one.
+#[tokio::test]
+async fn the_image_health_check_answers_yes_for_a_live_node_and_no_for_a_closed_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("node"), &[]).await;
+    let health = |url: String| std::process::Command::new(env!("CARGO_BIN_EXE_zhanqun")).args(["health", "--url", &url]).output().unwrap();
+    let live = health(server.url("/healthz"));
+    assert!(live.status.success(), "{}", String::from_utf8_lossy(&live.stderr));
+    let closed = health(format!("http://127.0.0.1:{}/healthz", free_port()));
+    assert!(!closed.status.success());
+    assert!(String::from_utf8_lossy(&closed.stderr).contains("does not answer"), "{}", String::from_utf8_lossy(&closed.stderr));
+    let missing = health(server.url("/no-such-page"));
+    assert!(!missing.status.success(), "a 404 is not healthy");
+}

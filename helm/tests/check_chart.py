@@ -120,6 +120,20 @@ def promises(case, values, objects):
         shipped = yaml.safe_load((ROOT / "deploy" / "prometheus" / "rules.yml").read_text())
         check(rules[0]["spec"] == shipped, f"{case}: the PrometheusRule's alerts differ from deploy/prometheus/rules.yml")
 
+    backup_to = values.get("backup", {}).get("to", "")
+    check((f"--backup-to={backup_to}" in args) == bool(backup_to), f"{case}: --backup-to with backup.to={backup_to!r}")
+    restore_from = values.get("restore", {}).get("from", "")
+    init = pod.get("initContainers", [])
+    check(bool(init) == bool(restore_from), f"{case}: an init container with restore.from={restore_from!r}")
+    if init:
+        wanted = ["restore", f"--from={restore_from}", "--data=/data", "--if-empty", "--only-pod-zero"]
+        check(all(a in init[0].get("args", []) for a in wanted), f"{case}: the restore init container's args {init[0].get('args')} lack one of {wanted}")
+        blob_vars = {"ZHANQUN_S3_BUCKET", "AWS_REGION", "ZHANQUN_S3_ENDPOINT", "ZHANQUN_BLOBS_DIR"}
+        names = lambda c: {e["name"] for e in c.get("env", [])} & blob_vars
+        check(names(init[0]) == names(container) and init[0].get("envFrom") == container.get("envFrom"),
+              f"{case}: the restore does not see the attachment store the node uses")
+        check({"name": "data", "mountPath": "/data"} in init[0].get("volumeMounts", []), f"{case}: the restore does not mount the data volume")
+
     tls = values.get("tls", {}).get("enabled", False)
     public = [o for o in by_kind(objects, "Service") if o["metadata"].get("labels", {}).get("zhanqun.io/service") != "peers"]
     port_names = [p["name"] for p in public[0]["spec"]["ports"]] if public else []

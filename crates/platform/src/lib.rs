@@ -19,6 +19,7 @@
 
 pub mod attachment_text;
 pub mod audit_archive;
+pub mod backup;
 pub mod compliance;
 pub mod content_scan;
 pub mod derived;

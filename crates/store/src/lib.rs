@@ -39,6 +39,7 @@ pub use compliance::ProbeCount;
 pub use integrity::{Checked, Mismatch};
 pub use query::{After, DocumentFilter, Due, LiveSession, Page};
 pub use reposts::{FeedStatus, ProofDue, RepostQuery, RepostRow, SubmissionCount, SubmissionRow};
+pub use snapshot::{copy_contents, copy_database, forget_cluster};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 

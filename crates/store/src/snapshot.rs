@@ -11,6 +11,42 @@ use sqlx::{ConnectOptions, Connection};
 
 use crate::{Result, Store};
 
+/// Writes a consistent copy of the content database at `db` to `dest`
+/// (which must not exist) from a read-only connection of its own — from
+/// another process too, while the node serves (a backup) — and returns the
+/// last-applied position the copy holds (opaque JSON).
+pub async fn copy_database(db: &Path, dest: &Path) -> Result<Option<String>> {
+    let mut conn = SqliteConnectOptions::new().filename(db).read_only(true).connect().await?;
+    sqlx::query("VACUUM INTO ?").bind(dest.to_string_lossy().as_ref()).execute(&mut conn).await?;
+    conn.close().await?;
+    let mut copy = SqliteConnectOptions::new().filename(dest).read_only(true).connect().await?;
+    let applied: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'last_applied'").fetch_optional(&mut copy).await?;
+    copy.close().await?;
+    Ok(applied)
+}
+
+/// What a copy of the database holds, for a backup's manifest: each
+/// attachment once as (sha256, bytes), the number of sites and documents.
+pub async fn copy_contents(db: &Path) -> Result<(Vec<(String, i64)>, i64, i64)> {
+    let mut conn = SqliteConnectOptions::new().filename(db).read_only(true).connect().await?;
+    let attachments: Vec<(String, i64)> =
+        sqlx::query_as("SELECT sha256, MAX(size) FROM attachments GROUP BY sha256 ORDER BY sha256").fetch_all(&mut conn).await?;
+    let sites: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(&mut conn).await?;
+    let documents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(&mut conn).await?;
+    conn.close().await?;
+    Ok((attachments, sites, documents))
+}
+
+/// Leaves an old cluster's Raft position and membership out of a restored
+/// database, so that a node started on it founds a new cluster whose log
+/// starts afresh on top of the content.
+pub async fn forget_cluster(db: &Path) -> Result<()> {
+    let mut conn = SqliteConnectOptions::new().filename(db).connect().await?;
+    sqlx::query("DELETE FROM raft_meta WHERE key IN ('last_applied', 'membership')").execute(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
+}
+
 impl Store {
     /// Writes a consistent copy of the database to `dest` (which must not
     /// exist) and returns the last-applied position and membership it

@@ -66,6 +66,28 @@ impl Blobs {
     }
 }
 
+/// Backups read attachments from here and put lost ones back.
+impl zhanqun_platform::backup::AttachmentBlobs for Blobs {
+    fn get(&self, sha256: &str) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>, String>> + Send + '_>> {
+        let sha256 = sha256.to_string();
+        Box::pin(async move {
+            match Blobs::get(self, &sha256).await {
+                Ok(bytes) => Ok(Some(bytes.to_vec())),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(format!("cannot read attachment {sha256}: {e}")),
+            }
+        })
+    }
+
+    fn put(&self, sha256: &str, bytes: Vec<u8>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
+        let sha256 = sha256.to_string();
+        // Not `Blobs::put`, which keeps what is there: an altered blob is replaced.
+        Box::pin(async move {
+            self.store.put(&Self::key(&sha256), PutPayload::from(bytes)).await.map(|_| ()).map_err(|e| format!("cannot write attachment {sha256}: {e}"))
+        })
+    }
+}
+
 /// Archived audit lines go to the same store, under `audit/` (a prefix no
 /// attachment key has).
 impl zhanqun_platform::audit_archive::ArchiveStore for Blobs {

@@ -8,11 +8,14 @@
 
 mod account_cmd;
 mod audit_cmd;
+#[cfg(feature = "serve")]
+mod backup_cmd;
 mod cluster_cmd;
 #[cfg(feature = "serve")]
 mod config;
 #[cfg(feature = "serve")]
 mod demo;
+mod health_cmd;
 mod search_cmd;
 #[cfg(feature = "serve")]
 mod serve_cmd;
@@ -46,6 +49,15 @@ enum Cmd {
     /// The audit trail, offline: `audit verify --data DIR` checks its hash
     /// chain on a node's files.
     Audit(audit_cmd::AuditArgs),
+    /// Back a node's data up to file:///dir or s3://bucket/prefix while it
+    /// serves (database and attachments), or list the backups there.
+    #[cfg(feature = "serve")]
+    Backup(backup_cmd::BackupArgs),
+    /// Write a backup into an empty data directory: the first node of a new cluster.
+    #[cfg(feature = "serve")]
+    Restore(backup_cmd::RestoreArgs),
+    /// Ask a node's /healthz; exit 0 when it answers (the image's HEALTHCHECK).
+    Health(health_cmd::HealthArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,6 +78,11 @@ fn main() -> anyhow::Result<()> {
         Cmd::Reindex(args) => runtime.block_on(search_cmd::reindex(args)),
         Cmd::Account(args) => runtime.block_on(account_cmd::run(args)),
         Cmd::Audit(args) => runtime.block_on(audit_cmd::run(args)),
+        #[cfg(feature = "serve")]
+        Cmd::Backup(args) => runtime.block_on(backup_cmd::backup(args)),
+        #[cfg(feature = "serve")]
+        Cmd::Restore(args) => runtime.block_on(backup_cmd::restore(args)),
+        Cmd::Health(args) => runtime.block_on(health_cmd::run(args)),
     }
 }
 

@@ -121,6 +121,16 @@ pub struct ServeArgs {
     /// answers with a redirect to HTTPS.
     #[arg(long, env = "ZHANQUN_TLS_REDIRECT_HTTP", requires = "tls_listen")]
     tls_redirect_http: bool,
+    /// Scheduled backups: the leader writes one to file:///dir or
+    /// s3://bucket/prefix every --backup-every-secs and keeps --backup-keep.
+    #[arg(long, env = "ZHANQUN_BACKUP_TO")]
+    backup_to: Option<String>,
+    /// Seconds between two scheduled backups. [default: 86400]
+    #[arg(long, env = "ZHANQUN_BACKUP_EVERY_SECS", requires = "backup_to")]
+    backup_every_secs: Option<u64>,
+    /// Scheduled backups kept (older ones deleted). [default: 14]
+    #[arg(long, env = "ZHANQUN_BACKUP_KEEP", requires = "backup_to")]
+    backup_keep: Option<usize>,
     /// How long a login lasts, in seconds. [default: 43200, twelve hours]
     #[arg(long, env = "ZHANQUN_SESSION_TTL_SECS")]
     session_ttl_secs: Option<u64>,
@@ -345,6 +355,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(dir) => Some(zhanqun_web::theme::Theme::read(dir).map_err(|e| anyhow::anyhow!("{e}"))?),
     };
     let content_rules = Arc::new(zhanqun_model::content_check::ContentRules { words: word_list, links: link_allow_list });
+    let backups = match &args.backup_to {
+        None => None,
+        Some(url) => {
+            let target = zhanqun_platform::backup::Target::parse(url).map_err(|e| anyhow::anyhow!("--backup-to {e}"))?;
+            let every = match args.backup_every_secs.unwrap_or(86_400) {
+                s @ 60..=2_592_000 => Duration::from_secs(s),
+                s => bail!("backup_every_secs must be between 60 and 2592000 seconds (got {s})"),
+            };
+            Some((target, every, args.backup_keep.unwrap_or(14).max(1)))
+        }
+    };
     check_bootstrap_passwords()?;
     let secret = cluster_secret()?;
     if args.join.is_some() && secret.is_none() {
@@ -410,6 +431,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // for the dashboards and the alert.
     workers.spawn(zhanqun_web::theme::ThemeWatch::new(theme.unwrap_or_default(), integrity_every, &node.metrics.registry));
     workers.spawn(zhanqun_platform::replicas::ReplicaCompare::new(node.clone(), replica_every, &node.metrics.registry));
+    if let Some((target, every, keep)) = backups {
+        workers.spawn(zhanqun_platform::backup::BackupSchedule::new(node.clone(), Arc::new(app.blobs.clone()), target, every, keep, &node.metrics.registry));
+    }
     workers.spawn(IntegrityChecker::new(node.clone(), app.derived.clone(), integrity_every, integrity_sweep, &node.metrics.registry));
     workers.spawn(Monitors::new(node.clone(), site_fetch, board, settings.compliance.clone(), content_rules.clone(), &node.metrics.registry));
 
