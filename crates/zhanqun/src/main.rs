@@ -19,6 +19,8 @@ mod health_cmd;
 mod search_cmd;
 #[cfg(feature = "serve")]
 mod serve_cmd;
+#[cfg(feature = "serve")]
+mod watch_args;
 
 use clap::{Parser, Subcommand};
 use zhanqun_cluster::ClusterSecret;

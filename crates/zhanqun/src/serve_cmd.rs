@@ -14,7 +14,6 @@ use zhanqun_model::{Command, PlatformRole, Proposal, User};
 use zhanqun_platform::compliance::{HomeProber, Monitors};
 use zhanqun_platform::feeds::{FeedMetrics, FeedPoller};
 use zhanqun_platform::indexer::Indexer;
-use zhanqun_platform::integrity::IntegrityChecker;
 use zhanqun_platform::reposts::{Gauges, Proofs};
 use zhanqun_platform::schedule::Scheduler;
 use zhanqun_platform::worker::Workers;
@@ -121,16 +120,6 @@ pub struct ServeArgs {
     /// answers with a redirect to HTTPS.
     #[arg(long, env = "ZHANQUN_TLS_REDIRECT_HTTP", requires = "tls_listen")]
     tls_redirect_http: bool,
-    /// Scheduled backups: the leader writes one to file:///dir or
-    /// s3://bucket/prefix every --backup-every-secs and keeps --backup-keep.
-    #[arg(long, env = "ZHANQUN_BACKUP_TO")]
-    backup_to: Option<String>,
-    /// Seconds between two scheduled backups. [default: 86400]
-    #[arg(long, env = "ZHANQUN_BACKUP_EVERY_SECS", requires = "backup_to")]
-    backup_every_secs: Option<u64>,
-    /// Scheduled backups kept (older ones deleted). [default: 14]
-    #[arg(long, env = "ZHANQUN_BACKUP_KEEP", requires = "backup_to")]
-    backup_keep: Option<usize>,
     /// How long a login lasts, in seconds. [default: 43200, twelve hours]
     #[arg(long, env = "ZHANQUN_SESSION_TTL_SECS")]
     session_ttl_secs: Option<u64>,
@@ -160,39 +149,6 @@ pub struct ServeArgs {
     /// [default: 300]
     #[arg(long, env = "ZHANQUN_COMPLIANCE_ROUND_SECS")]
     compliance_round_secs: Option<u64>,
-    /// Seconds between two looks of the tamper checker at the documents
-    /// written since its last look (1–86400). [default: 30]
-    #[arg(long, env = "ZHANQUN_INTEGRITY_CHECK_SECS")]
-    integrity_check_secs: Option<u64>,
-    /// Seconds between two sweeps of the tamper checker over every
-    /// published document, for edits made around the database's triggers
-    /// (60–604800). [default: 21600]
-    #[arg(long, env = "ZHANQUN_INTEGRITY_SWEEP_SECS")]
-    integrity_sweep_secs: Option<u64>,
-    /// Seconds between two comparisons of this node's content digest with
-    /// every other member's, at the same applied index (1–86400). Each
-    /// reads every row of the database. [default: 3600]
-    #[arg(long, env = "ZHANQUN_REPLICA_CHECK_SECS")]
-    replica_check_secs: Option<u64>,
-    /// Days an audit line stays in the database before the leader exports
-    /// it to the object store (under audit/) and drops it (180–3650; 等级保护
-    /// asks at least 180). [default: 180]
-    #[arg(long, env = "ZHANQUN_AUDIT_KEEP_DAYS")]
-    audit_keep_days: Option<u64>,
-    /// Seconds between two runs of the leader's check of the links from
-    /// every home page to other websites (1–604800). [default: 86400]
-    #[arg(long, env = "ZHANQUN_LINK_CHECK_SECS")]
-    link_check_secs: Option<u64>,
-    /// Check links to private and loopback addresses too (an intranet
-    /// portal); without it they are left unchecked.
-    #[arg(long, env = "ZHANQUN_LINK_CHECK_PRIVATE")]
-    link_check_private: bool,
-    /// A directory of public templates (base.html, home.html, channel.html,
-    /// document.html, notice.html, landing.html, search.html) that replace
-    /// the built-in ones. Read once at start; a file changed afterwards is
-    /// reported by the tamper checker, not served.
-    #[arg(long, env = "ZHANQUN_THEME_DIR")]
-    theme_dir: Option<PathBuf>,
     /// The 错敏词 list checked before submission: one entry per line,
     /// `block` or `warn`, a tab, the word, optionally a tab and what to
     /// write instead (see deploy/word-list.example.tsv).
@@ -209,6 +165,10 @@ pub struct ServeArgs {
     /// Retry-After). 0: no limit. [default: 10]
     #[arg(long, env = "ZHANQUN_SEARCH_RATE_PER_CLIENT")]
     search_rate_per_client: Option<u32>,
+    /// The watchers' schedules: tamper checks, replica comparison, link
+    /// checks, audit archive, theme, backups.
+    #[command(flatten)]
+    watch: crate::watch_args::WatchArgs,
 }
 
 impl ServeArgs {
@@ -313,29 +273,7 @@ fn metrics_token() -> anyhow::Result<Option<zhanqun_web::MetricsToken>> {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.settings()?;
-    let integrity_every = Duration::from_secs(match args.integrity_check_secs.unwrap_or(30) {
-        s @ 1..=86_400 => s,
-        s => bail!("integrity_check_secs must be between 1 and 86400 seconds (got {s})"),
-    });
-    let audit_keep = Duration::from_secs(
-        86_400
-            * match args.audit_keep_days.unwrap_or(180) {
-                d @ 180..=3650 => d,
-                d => bail!("audit_keep_days must be between 180 and 3650 (等级保护 asks that audit lines be kept at least 180 days; got {d})"),
-            },
-    );
-    let link_check_every = Duration::from_secs(match args.link_check_secs.unwrap_or(86_400) {
-        s @ 1..=604_800 => s,
-        s => bail!("link_check_secs must be between 1 and 604800 seconds (got {s})"),
-    });
-    let replica_every = Duration::from_secs(match args.replica_check_secs.unwrap_or(3600) {
-        s @ 1..=86_400 => s,
-        s => bail!("replica_check_secs must be between 1 and 86400 seconds (got {s})"),
-    });
-    let integrity_sweep = Duration::from_secs(match args.integrity_sweep_secs.unwrap_or(21_600) {
-        s @ 60..=604_800 => s,
-        s => bail!("integrity_sweep_secs must be between 60 and 604800 seconds (got {s})"),
-    });
+    let mut watch = args.watch.settings()?;
     let word_list = match &args.word_list {
         None => Vec::new(),
         Some(path) => {
@@ -350,22 +288,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             zhanqun_model::content_check::LinkAllowList::parse(&text).map_err(|e| anyhow::anyhow!("the link allow-list {}: {e}", path.display()))?
         }
     };
-    let theme = match &args.theme_dir {
-        None => None,
-        Some(dir) => Some(zhanqun_web::theme::Theme::read(dir).map_err(|e| anyhow::anyhow!("{e}"))?),
-    };
     let content_rules = Arc::new(zhanqun_model::content_check::ContentRules { words: word_list, links: link_allow_list });
-    let backups = match &args.backup_to {
-        None => None,
-        Some(url) => {
-            let target = zhanqun_platform::backup::Target::parse(url).map_err(|e| anyhow::anyhow!("--backup-to {e}"))?;
-            let every = match args.backup_every_secs.unwrap_or(86_400) {
-                s @ 60..=2_592_000 => Duration::from_secs(s),
-                s => bail!("backup_every_secs must be between 60 and 2592000 seconds (got {s})"),
-            };
-            Some((target, every, args.backup_keep.unwrap_or(14).max(1)))
-        }
-    };
     check_bootstrap_passwords()?;
     let secret = cluster_secret()?;
     if args.join.is_some() && secret.is_none() {
@@ -407,13 +330,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut app = App::new(node.clone(), blobs, derived, web_config);
     app.search = Some(search_index.clone());
-    let theme = match theme {
-        Some((templates, theme)) => {
-            app.templates = zhanqun_web::Templates::with_theme(templates).map_err(|e| anyhow::anyhow!("{e}"))?;
-            Some(theme)
-        }
-        None => None,
-    };
+    let theme = watch.use_theme(&mut app)?;
     let app = Arc::new(app);
     let mut workers = Workers::default();
     workers.spawn(Indexer::new(search_index, node.clone(), search_changes));
@@ -424,17 +341,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     workers.spawn(Gauges::new(node.clone(), &node.metrics.registry));
     let site_fetch = Arc::new(zhanqun_web::probe::RouterProbe::new(app.clone()));
     workers.spawn(HomeProber::new(node.clone(), site_fetch.clone(), &settings.compliance));
-    workers.spawn(zhanqun_platform::link_check::LinkChecker::new(node.clone(), site_fetch.clone(), link_check_every, args.link_check_private));
     let board = app.derived.compliance.clone();
-    workers.spawn(zhanqun_platform::audit_archive::AuditArchiver::new(node.clone(), Arc::new(app.blobs.clone()), audit_keep));
-    // Without a theme there is nothing to watch, but the gauge is there (0)
-    // for the dashboards and the alert.
-    workers.spawn(zhanqun_web::theme::ThemeWatch::new(theme.unwrap_or_default(), integrity_every, &node.metrics.registry));
-    workers.spawn(zhanqun_platform::replicas::ReplicaCompare::new(node.clone(), replica_every, &node.metrics.registry));
-    if let Some((target, every, keep)) = backups {
-        workers.spawn(zhanqun_platform::backup::BackupSchedule::new(node.clone(), Arc::new(app.blobs.clone()), target, every, keep, &node.metrics.registry));
-    }
-    workers.spawn(IntegrityChecker::new(node.clone(), app.derived.clone(), integrity_every, integrity_sweep, &node.metrics.registry));
+    watch.spawn(&mut workers, &node, &app, site_fetch.clone(), theme);
     workers.spawn(Monitors::new(node.clone(), site_fetch, board, settings.compliance.clone(), content_rules.clone(), &node.metrics.registry));
 
     // Serve first: a joining node must answer the leader before it is a member.
