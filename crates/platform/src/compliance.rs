@@ -106,13 +106,12 @@ fn monitored(sites: Vec<Tenant>) -> Vec<Tenant> {
 pub struct HomeProber {
     node: Arc<Node>,
     fetch: Arc<dyn SiteFetch>,
-    every: Duration,
-    next: Option<Instant>,
+    schedule: crate::worker::LeaderEvery,
 }
 
 impl HomeProber {
     pub fn new(node: Arc<Node>, fetch: Arc<dyn SiteFetch>, settings: &Settings) -> HomeProber {
-        HomeProber { node, fetch, every: settings.probe_every, next: None }
+        HomeProber { node, fetch, schedule: crate::worker::LeaderEvery::new(settings.probe_every, Duration::from_secs(10)) }
     }
 }
 
@@ -126,17 +125,9 @@ impl Worker for HomeProber {
 
     async fn tick(&mut self) {
         let node = &self.node;
-        if node.leader().map(|(id, _)| id) != Some(node.id) {
-            // A new leader probes at once only if nobody did for a while.
-            self.next = None;
+        if !self.schedule.due(node) {
             return;
         }
-        let now = Instant::now();
-        let next = *self.next.get_or_insert(now + self.every.min(Duration::from_secs(10)));
-        if now < next {
-            return;
-        }
-        self.next = Some(now + self.every);
         let Ok(sites) = node.store.tenants().await else {
             tracing::warn!("home page prober: cannot read the sites");
             return;
@@ -152,7 +143,7 @@ impl Worker for HomeProber {
         }
         if probes.is_empty() {
             // No site online yet (a cluster just formed): look again soon.
-            self.next = Some(now + self.every.min(Duration::from_secs(10)));
+            self.schedule.soon();
             return;
         }
         if let Err(e) = node.write_here(crate::proposal(None, None, Command::RecordHomeProbes { at: now_ms(), probes })).await {

@@ -36,7 +36,7 @@ impl Tampered {
     }
 }
 
-/// Rows read per batch; the pass yields between batches so that pages
+/// Rows read per batch; the sweep rests between batches (see `pace`) so that pages
 /// keep being served while a million documents are checked.
 const BATCH: i64 = 500;
 
@@ -101,7 +101,9 @@ impl IntegrityChecker {
         let mut found = HashMap::new();
         let mut unrecorded = 0;
         let mut after = 0;
+        let mut pace = crate::pace::Pace::default();
         loop {
+            pace.breathe().await;
             let checked = store.check_documents(after, BATCH).await?;
             found.extend(checked.mismatches.into_iter().map(|m| (m.id, m)));
             unrecorded += checked.unrecorded;
@@ -109,7 +111,6 @@ impl IntegrityChecker {
                 Some(next) => after = next,
                 None => break,
             }
-            tokio::task::yield_now().await;
         }
         if unrecorded > 0 {
             tracing::debug!(unrecorded, "tamper check: documents without a digest yet (written before digests existed)");

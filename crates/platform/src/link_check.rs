@@ -87,10 +87,9 @@ pub fn outside_links(html: &str, own: &HashSet<String>) -> Vec<String> {
 pub struct LinkChecker {
     node: Arc<Node>,
     fetch: Arc<dyn SiteFetch>,
-    every: Duration,
     limits: Limits,
     allow_private: bool,
-    next: Option<Instant>,
+    schedule: crate::worker::LeaderEvery,
 }
 
 impl LinkChecker {
@@ -100,7 +99,7 @@ impl LinkChecker {
         // A link works if it answers; its body is not needed (past 64 KB
         // the fetcher stops reading, which is still an answer).
         let limits = Limits { max_bytes: 64 * 1024, timeout: Duration::from_secs(15), ..Limits::default() };
-        LinkChecker { node, fetch, every, limits, allow_private, next: None }
+        LinkChecker { node, fetch, limits, allow_private, schedule: crate::worker::LeaderEvery::new(every, Duration::from_secs(60)) }
     }
 
     /// One run over every online site's home page: what to record.
@@ -170,21 +169,14 @@ impl Worker for LinkChecker {
     }
 
     async fn tick(&mut self) {
-        let node = &self.node;
-        if node.leader().map(|(id, _)| id) != Some(node.id) {
-            self.next = None;
-            return;
-        }
-        let now = Instant::now();
         // A new leader checks a minute after it took over (or sooner when
         // runs are more frequent), then every `every`.
-        let next = *self.next.get_or_insert(now + self.every.min(Duration::from_secs(60)));
-        if now < next {
+        if !self.schedule.due(&self.node) {
             return;
         }
-        self.next = Some(now + self.every);
+        let node = &self.node;
         match self.run().await {
-            Ok((sites, _)) if sites.is_empty() => self.next = Some(now + self.every.min(Duration::from_secs(60))),
+            Ok((sites, _)) if sites.is_empty() => self.schedule.soon(),
             Ok((sites, checks)) => {
                 let command = Command::RecordLinkChecks { at: now_ms(), sites, checks };
                 if let Err(e) = node.write_here(crate::proposal(None, None, command)).await {

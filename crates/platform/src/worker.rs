@@ -71,6 +71,42 @@ impl Workers {
     }
 }
 
+/// The schedule of a job only the leader runs (probing home pages,
+/// checking outside links): every `every` while this node leads; a node
+/// that becomes leader runs it `first` after taking over (or sooner, when
+/// `every` is shorter), and forgets its schedule when it stops leading.
+pub struct LeaderEvery {
+    every: std::time::Duration,
+    first: std::time::Duration,
+    next: Option<std::time::Instant>,
+}
+
+impl LeaderEvery {
+    pub fn new(every: std::time::Duration, first: std::time::Duration) -> LeaderEvery {
+        LeaderEvery { every, first: first.min(every), next: None }
+    }
+
+    /// Whether the job is due now on `node`; when it is, the next run is
+    /// set `every` from now.
+    pub fn due(&mut self, node: &zhanqun_cluster::Node) -> bool {
+        if node.leader().map(|(id, _)| id) != Some(node.id) {
+            self.next = None;
+            return false;
+        }
+        let now = std::time::Instant::now();
+        if now < *self.next.get_or_insert(now + self.first) {
+            return false;
+        }
+        self.next = Some(now + self.every);
+        true
+    }
+
+    /// The run found nothing to do (no site online yet): try again soon.
+    pub fn soon(&mut self) {
+        self.next = Some(std::time::Instant::now() + self.first);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

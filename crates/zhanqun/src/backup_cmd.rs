@@ -12,17 +12,22 @@ use zhanqun_web::Blobs;
 
 use crate::DEFAULT_DATA;
 
-/// Where the node keeps attachments: the same flags and variables as `serve`.
+/// Where a node keeps attachments: `serve`, `backup` and `restore` take
+/// the same flags and variables.
 #[derive(Args, Debug)]
 pub struct BlobArgs {
-    /// Attachments in this S3 bucket (endpoint and credentials as for `serve`).
+    /// Keep attachments in this S3-compatible bucket, shared by every node
+    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, region
+    /// from AWS_REGION). [default: the directory <data>/blobs]
     #[arg(long, env = "ZHANQUN_S3_BUCKET")]
-    s3_bucket: Option<String>,
+    pub(crate) s3_bucket: Option<String>,
+    /// The S3 endpoint, e.g. http://minio.storage:9000 (path-style requests).
     #[arg(long, env = "ZHANQUN_S3_ENDPOINT", requires = "s3_bucket")]
-    s3_endpoint: Option<String>,
-    /// Attachments in this directory [default: <data>/blobs].
+    pub(crate) s3_endpoint: Option<String>,
+    /// Keep attachments in this directory instead of <data>/blobs (a volume
+    /// every node mounts).
     #[arg(long, env = "ZHANQUN_BLOBS_DIR", conflicts_with = "s3_bucket")]
-    blobs_dir: Option<PathBuf>,
+    pub(crate) blobs_dir: Option<PathBuf>,
 }
 
 impl BlobArgs {

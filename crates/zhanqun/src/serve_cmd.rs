@@ -84,18 +84,8 @@ pub struct ServeArgs {
     /// (`zhanqun-0` → 1, `zhanqun-2` → 3), as a StatefulSet names its pods.
     #[arg(long, conflicts_with = "node_id")]
     node_id_from_hostname: bool,
-    /// Keep attachments in this S3-compatible bucket, shared by every node
-    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, region
-    /// from AWS_REGION). [default: the directory <data>/blobs]
-    #[arg(long, env = "ZHANQUN_S3_BUCKET")]
-    s3_bucket: Option<String>,
-    /// The S3 endpoint, e.g. http://minio.storage:9000 (path-style requests).
-    #[arg(long, env = "ZHANQUN_S3_ENDPOINT", requires = "s3_bucket")]
-    s3_endpoint: Option<String>,
-    /// Keep attachments in this directory instead of <data>/blobs (a volume
-    /// every node mounts).
-    #[arg(long, env = "ZHANQUN_BLOBS_DIR", conflicts_with = "s3_bucket")]
-    blobs_dir: Option<PathBuf>,
+    #[command(flatten)]
+    blobs: crate::backup_cmd::BlobArgs,
     /// Snapshot the store and purge the Raft log every this many entries.
     #[arg(long, env = "ZHANQUN_SNAPSHOT_EVERY", default_value_t = zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY)]
     snapshot_every: u64,
@@ -187,9 +177,9 @@ impl ServeArgs {
             bail!("node ids start at 1");
         }
         let data: PathBuf = self.data.clone().or(file.data).unwrap_or_else(|| DEFAULT_DATA.into());
-        let blobs = match (self.s3_bucket.clone().or(file.s3_bucket), self.blobs_dir.clone().or(file.blobs_dir)) {
+        let blobs = match (self.blobs.s3_bucket.clone().or(file.s3_bucket), self.blobs.blobs_dir.clone().or(file.blobs_dir)) {
             (Some(_), Some(_)) => bail!("choose either an S3 bucket or a blobs directory for attachments, not both"),
-            (Some(bucket), None) => BlobSetting::S3 { bucket, endpoint: self.s3_endpoint.clone().or(file.s3_endpoint) },
+            (Some(bucket), None) => BlobSetting::S3 { bucket, endpoint: self.blobs.s3_endpoint.clone().or(file.s3_endpoint) },
             (None, Some(dir)) => BlobSetting::Local(dir),
             (None, None) => BlobSetting::Local(data.join("blobs")),
         };
