@@ -204,3 +204,52 @@ async fn a_certificate_that_cannot_serve_the_site_is_refused_with_the_reason_and
     let (status, _, body) = api(&server, &admin, Method::GET, "/api/v1/tenants/nz/certificate", None).await;
     assert_eq!((status, error_code(&body)), (404, "no_certificate".into()), "{body}");
 }
+
+/// Nobody needs curl: the 系统管理员 pastes the certificate and key into the
+/// site's settings in the workbench (a real Chromium), sees its expiry and
+/// fingerprint but never the key again, and the site is served with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_admin_gives_a_site_its_certificate_in_the_workbench() {
+    use common::browser::{DEMO_PASSWORD, Driver, shoot};
+    let dir = tempfile::tempdir().unwrap();
+    let tls_port = free_port();
+    let tls_listen = format!("127.0.0.1:{tls_port}");
+    let server =
+        Server::start_with_env(&dir.path().join("data"), free_port(), &["--demo", "--tls-listen", &tls_listen], &[("ZHANQUN_DEMO_PASSWORD", DEMO_PASSWORD)])
+            .await;
+    let host = "niuzhuang.haicheng.gov.cn";
+    let (chain, key, der) = certificate_for(host);
+
+    let driver = Driver::start().await;
+    let b = driver.browser(1024, 768).await;
+    b.goto(&server.url("/admin/")).await;
+    b.fill("#username", "admin").await;
+    b.fill("#password", ADMIN_PASSWORD).await;
+    b.click_through("button[type=submit]").await;
+    b.wait_text("我的待办").await;
+    b.goto(&server.url("/admin/platform/sites/niuzhuang")).await;
+    b.wait_text("尚未上传证书").await;
+
+    // A key of another certificate: refused, with the reason on the page.
+    let (_, other_key, _) = certificate_for(host);
+    b.fill("#chain_pem", &chain).await;
+    b.fill("#private_key_pem", &other_key).await;
+    b.click_through("form[action='/admin/platform/site-certificate'] button[type=submit]").await;
+    b.wait_text("does not belong to the certificate").await;
+
+    b.goto(&server.url("/admin/platform/sites/niuzhuang")).await;
+    b.fill("#chain_pem", &chain).await;
+    b.fill("#private_key_pem", &key).await;
+    b.click_through("form[action='/admin/platform/site-certificate'] button[type=submit]").await;
+    b.wait_text("当前证书有效期至").await;
+    let shown = b.text(".certificate-now").await;
+    assert!(shown.contains(host), "{shown}");
+    let html = b.run("return document.documentElement.outerHTML;", json!([])).await.as_str().unwrap_or_default().to_string();
+    assert!(!html.contains("PRIVATE KEY"), "the key is shown again on the page");
+    b.run("document.getElementById('certificate').scrollIntoView();", json!([])).await;
+    shoot(&b, "40-site-certificate").await;
+
+    let (offered, answer) = https_get(tls_port, host, false).await.unwrap();
+    assert_eq!(offered, der, "the site is not served with the certificate given in the workbench");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{}", &answer[..answer.len().min(200)]);
+}

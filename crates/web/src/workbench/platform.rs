@@ -145,7 +145,15 @@ pub async fn site(State(app): State<Arc<App>>, b: Browser, Path(code): Path<Stri
     }
     let t = api::tenant_by_code(&app, &code).await?;
     let lifecycles: Vec<Value> = Lifecycle::ALL.iter().map(|l| context! { code => l.as_str(), name => lifecycle_name(*l) }).collect();
-    render(&app, "admin/platform_site.html", context! { layout => layout(&b, None), t => Value::from_serialize(&t), hosts => t.hosts.join("\n"), lifecycles })
+    // What may be shown of its certificate: never the key.
+    let certificate = app.store.site_certificates().await?.into_iter().find(|(id, _)| *id == t.id).map(|(_, c)| {
+        context! { sha256 => c.sha256, hosts => c.hosts.join("、"), not_after => zhanqun_model::time::format_minute(c.not_after) }
+    });
+    render(
+        &app,
+        "admin/platform_site.html",
+        context! { layout => layout(&b, None), t => Value::from_serialize(&t), hosts => t.hosts.join("\n"), lifecycles, certificate },
+    )
 }
 
 /// `POST /admin/platform/{action}`: one change by a platform administrator.
@@ -169,6 +177,19 @@ pub async fn act(State(app): State<Arc<App>>, b: Browser, Path(action): Path<Str
                 "conac_id": get("conac_id"), "mailbox": get("mailbox"),
             });
             (api::tenants::update(s, c, api::Path(code.clone()), api::Strict(body(v).map_err(Page::refused)?)).await, format!("/admin/platform/sites/{code}"))
+        }
+        "site-certificate" => {
+            let code = get("code");
+            // PEM keeps its line breaks: not trimmed line by line.
+            let v = json!({ "chain_pem": f.get("chain_pem").cloned().unwrap_or_default(), "private_key_pem": f.get("private_key_pem").cloned().unwrap_or_default() });
+            (
+                api::certificates::set(s, c, api::Path(code.clone()), api::ApiJson(body(v).map_err(Page::refused)?)).await,
+                format!("/admin/platform/sites/{code}"),
+            )
+        }
+        "site-certificate-remove" => {
+            let code = get("code");
+            (api::certificates::remove(s, c, api::Path(code.clone())).await, format!("/admin/platform/sites/{code}"))
         }
         "user-create" => {
             let roles: Vec<serde_json::Value> = match (opt("site"), opt("role")) {
