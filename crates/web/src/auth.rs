@@ -104,7 +104,18 @@ impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
-        let SessionUser { user, client_ip, .. } = SessionUser::from_request_parts(parts, app).await?;
+        let SessionUser { mut user, client_ip, token_sha256 } = SessionUser::from_request_parts(parts, app).await?;
+        if user.must_change_password && app.node.leader().is_some_and(|(leader, _)| leader != app.node.id) {
+            // The password may have been changed through another node a
+            // moment ago (the session stays): catch up with what the leader
+            // has committed before refusing, as for an unknown token.
+            if app.node.read_barrier(SESSION_CATCH_UP).await.is_ok()
+                && let Some(mut fresh) = app.store.session_user(&token_sha256, now_ms()).await?
+            {
+                password_expiry(app, &mut fresh).await?;
+                user = fresh;
+            }
+        }
         if user.must_change_password {
             return Err(ApiError::PasswordChangeRequired);
         }

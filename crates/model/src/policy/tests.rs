@@ -260,3 +260,47 @@ fn a_disabled_account_or_one_that_must_change_its_password_does_nothing_else() {
     editor.disabled_at = Some(1);
     assert_eq!(check(Some(&editor), &change, &Target::default()).unwrap_err().code, "account_disabled");
 }
+
+/// Log entries are kept for ever (invariant 10): a command this version
+/// writes must read back, unchanged, in every later one. The fixture holds
+/// one entry of each command kind as the version that first had it wrote
+/// it; each line must still decode and encode to the same bytes, and every
+/// kind the table above builds must be in it. `ZHANQUN_ADD_COMMAND_SHAPES=1`
+/// appends the kinds it lacks; a line that is there is never rewritten.
+#[test]
+fn every_command_kind_once_written_reads_back_byte_for_byte() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/command-shapes.jsonl");
+    let fixture = std::fs::read_to_string(path).unwrap_or_default();
+    let mut kinds = std::collections::BTreeSet::new();
+    for (n, line) in fixture.lines().enumerate() {
+        let c: Command = serde_json::from_str(line).unwrap_or_else(|e| panic!("line {} of {path} no longer decodes: {e}\n{line}", n + 1));
+        assert_eq!(serde_json::to_string(&c).unwrap(), line, "line {} of {path} encodes differently now", n + 1);
+        kinds.insert(c.name());
+    }
+    // A certificate as it is logged (the table's row takes one off).
+    let certificate = crate::SiteCertificate {
+        chain_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+        private_key_pem: "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n".into(),
+        not_after: 1_900_000_000_000,
+        sha256: "ab".repeat(32),
+        hosts: vec!["www.haicheng.gov.cn".into()],
+    };
+    let mut samples = vec![Command::SetCertificate { tenant_id: SITE, certificate: Some(certificate) }];
+    samples.extend(rows().into_iter().map(|(_, c, _)| c));
+    let mut lacking = Vec::new();
+    for c in samples {
+        if kinds.insert(c.name()) {
+            lacking.push(serde_json::to_string(&c).unwrap());
+        }
+    }
+    if std::env::var_os("ZHANQUN_ADD_COMMAND_SHAPES").is_some() {
+        let mut text = fixture;
+        for line in &lacking {
+            text.push_str(line);
+            text.push('\n');
+        }
+        std::fs::write(path, text).unwrap();
+    } else {
+        assert!(lacking.is_empty(), "command kinds not in {path} yet (add them with ZHANQUN_ADD_COMMAND_SHAPES=1):\n{}", lacking.join("\n"));
+    }
+}
