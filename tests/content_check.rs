@@ -9,6 +9,13 @@ use common::*;
 use reqwest::Method;
 use serde_json::json;
 
+/// The township 牛庄镇 (`nz`), online, with its 通知公告 column (`tzgg`).
+async fn township_with_notices(server: &Server, admin: &str) {
+    server.online_township(admin, "nz", "牛庄镇人民政府").await;
+    let (status, _, body) = api(server, admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
+    assert_eq!(status, 201, "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn personal_data_and_blocking_words_stop_submission_and_the_editor_shows_where() {
     let dir = tempfile::tempdir().unwrap();
@@ -16,9 +23,7 @@ async fn personal_data_and_blocking_words_stop_submission_and_the_editor_shows_w
     std::fs::write(&words, "# 测试词表\nblock\t某某县撤销办\nwarn\t布署\t部署\n").unwrap();
     let server = Server::start(&dir.path().join("data"), &["--word-list", words.to_str().unwrap()]).await;
     let admin = server.admin_token().await;
-    server.online_township(&admin, "nz", "牛庄镇人民政府").await;
-    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
-    assert_eq!(status, 201);
+    township_with_notices(&server, &admin).await;
     let staff = server.staff_token(&["nz"]).await;
 
     // A 身份证号 with a valid check character, in the body.
@@ -101,9 +106,7 @@ async fn images_need_alt_text_outside_links_are_flagged_and_published_pages_are_
     let every_second = ["--compliance-round-secs", "1", "--home-probe-secs", "1"];
     let mut server = Server::start(&data, &every_second).await;
     let admin = server.admin_token().await;
-    server.online_township(&admin, "nz", "牛庄镇人民政府").await;
-    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
-    assert_eq!(status, 201);
+    township_with_notices(&server, &admin).await;
     let staff = server.staff_token(&["nz"]).await;
 
     // An image without alternative text stops submission; a link to a
@@ -162,9 +165,7 @@ async fn a_reviewer_lets_a_contact_number_stay_with_an_audited_reason_for_that_b
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]).await;
     let admin = server.admin_token().await;
-    server.online_township(&admin, "nz", "牛庄镇人民政府").await;
-    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
-    assert_eq!(status, 201);
+    township_with_notices(&server, &admin).await;
     let editor = site_account(&server.base, "nz-bianji", &[("nz", "editor")]).await;
     let reviewer = site_account(&server.base, "nz-shenhe", &[("nz", "reviewer")]).await;
     let body = "<p>报名请联系村委会，联系电话13904121234。</p>";
@@ -205,9 +206,7 @@ async fn personal_data_inside_a_word_attachment_stops_submission_and_names_the_f
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]).await;
     let admin = server.admin_token().await;
-    server.online_township(&admin, "nz", "牛庄镇人民政府").await;
-    let (status, _, _) = api(&server, &admin, Method::POST, "/api/v1/tenants/nz/channels", Some(json!({ "slug": "tzgg", "name": "通知公告" }))).await;
-    assert_eq!(status, 201);
+    township_with_notices(&server, &admin).await;
     let staff = server.staff_token(&["nz"]).await;
     let id = server.draft(&staff, "nz", "tzgg", "关于低保人员名单的公示", "<p>名单见附件。</p>").await;
     // A real .docx (tests/fixtures/make-docx.py) under the name a clerk would give it.

@@ -34,7 +34,7 @@ fn shown(c: &SiteCertificate) -> serde_json::Value {
 }
 
 async fn stored(app: &App, tenant_id: i64) -> ApiResult<Option<SiteCertificate>> {
-    Ok(app.store.site_certificates().await?.into_iter().find(|(t, _)| *t == tenant_id).map(|(_, c)| c))
+    Ok(app.store.site_certificate(tenant_id).await?)
 }
 
 pub async fn show(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>) -> ApiResult<Json<serde_json::Value>> {

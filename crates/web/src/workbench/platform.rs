@@ -146,7 +146,7 @@ pub async fn site(State(app): State<Arc<App>>, b: Browser, Path(code): Path<Stri
     let t = api::tenant_by_code(&app, &code).await?;
     let lifecycles: Vec<Value> = Lifecycle::ALL.iter().map(|l| context! { code => l.as_str(), name => lifecycle_name(*l) }).collect();
     // What may be shown of its certificate: never the key.
-    let certificate = app.store.site_certificates().await?.into_iter().find(|(id, _)| *id == t.id).map(|(_, c)| {
+    let certificate = app.store.site_certificate(t.id).await?.map(|c| {
         context! { sha256 => c.sha256, hosts => c.hosts.join("、"), not_after => zhanqun_model::time::format_minute(c.not_after) }
     });
     render(
