@@ -24,6 +24,7 @@ pub mod network;
 pub mod node;
 mod secret;
 pub mod state_machine;
+mod upgrade;
 
 pub use identity::{Identity, Member, TARGET_HEADER};
 pub use membership::{ClusterOp, ClusterStatus, LocalStatus, MemberStatus};
@@ -31,6 +32,7 @@ pub use metrics::ClusterMetrics;
 pub use node::{Checksum, DEFAULT_SNAPSHOT_EVERY, Node, NodeConfig, WriteError, Written};
 pub use secret::{ClusterSecret, FROM_HEADER, SECRET_HEADER};
 pub use state_machine::ApplyObserver;
+pub use upgrade::{ClusterLevel, spawn_level_watch};
 
 openraft::declare_raft_types!(
     /// The Raft types of zhanqun: the log carries [`Proposal`]s and the state

@@ -77,6 +77,10 @@ pub struct LocalStatus {
     /// node without any is brand new, or lost its data.
     #[serde(default)]
     pub has_state: bool,
+    /// The log format level this node's binary reads (see `upgrade`);
+    /// absent, so 0, from binaries before levels.
+    #[serde(default)]
+    pub level: u32,
 }
 
 /// One member as the cluster sees it.
@@ -90,6 +94,9 @@ pub struct MemberStatus {
     /// Entries behind the highest applied index reported by any member.
     pub lag: Option<u64>,
     pub reachable: bool,
+    /// The log format level the member's binary reads, as it reported.
+    #[serde(default)]
+    pub level: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,6 +111,10 @@ pub struct ClusterStatus {
     /// is not yet committed): another change now would wait for it.
     pub membership_changing: bool,
     pub members: Vec<MemberStatus>,
+    /// The log format level every member reads, as the cluster recorded it
+    /// (below the members' own while an upgrade finishes).
+    #[serde(default)]
+    pub level: u32,
 }
 
 impl Node {
@@ -119,6 +130,7 @@ impl Node {
             applied_index: self.applied_index(),
             incarnation: Some(self.identity().incarnation),
             has_state: m.current_term > 0 || m.last_log_index.is_some() || m.membership_config.membership().nodes().next().is_some(),
+            level: zhanqun_model::command::level::LOG_LEVEL,
         }
     }
 
@@ -172,6 +184,7 @@ impl Node {
                 applied_index: report.as_ref().map(|r| r.applied_index),
                 lag: report.as_ref().map(|r| newest.saturating_sub(r.applied_index)),
                 reachable: report.is_some(),
+                level: report.as_ref().map(|r| r.level),
             })
             .collect();
         ClusterStatus {
@@ -182,6 +195,7 @@ impl Node {
             applied_index: local.applied_index,
             membership_changing,
             members,
+            level: self.cluster_level(),
         }
     }
 
@@ -216,6 +230,17 @@ impl Node {
         match op {
             ClusterOp::Join { id, addr, incarnation } | ClusterOp::AddLearner { id, addr, incarnation } => {
                 let join = matches!(op, ClusterOp::Join { .. });
+                // A binary older than the cluster's log format level could not
+                // read the log (see `upgrade`): it is not let in.
+                if let Some(status) = self.probe(addr).await
+                    && status.level < self.cluster_level()
+                {
+                    return Err(format!(
+                        "node {id} runs a version that reads log format level {}, older than the cluster's ({}): start it on the version the members run",
+                        status.level,
+                        self.cluster_level()
+                    ));
+                }
                 // Which life of the node this is: said by the node when it
                 // joins, asked of it when an operator adds it.
                 let incarnation = match incarnation {

@@ -22,6 +22,8 @@ pub struct ClusterMetrics {
     /// One log entry applied to the content store (its transaction, audit line included).
     pub apply: Histogram,
     pub forwarded_writes: IntCounter,
+    /// The log format level every member reads (see `upgrade`).
+    pub cluster_log_level: IntGauge,
     pub refused_peer_calls: IntCounterVec,
 }
 
@@ -78,6 +80,11 @@ impl ClusterMetrics {
                 h
             },
             forwarded_writes: counter(&r, "zhanqun_raft_forwarded_writes_total", "Writes this node forwarded to the leader"),
+            cluster_log_level: gauge(
+                &r,
+                "zhanqun_cluster_log_level",
+                "Log format level every member reads; below the binary's own while a rolling upgrade is under way",
+            ),
             replication_lag,
             refused_peer_calls,
             registry: r,

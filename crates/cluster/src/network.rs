@@ -152,6 +152,9 @@ pub struct HttpNetwork {
     pub peers: Peers,
     /// Whether this node may ask for votes (see `identity`).
     pub admitted: Arc<AtomicBool>,
+    /// The cluster's log format level: below this binary's, a member may be
+    /// older and is asked before a snapshot is sent to it (see `upgrade`).
+    pub level: crate::ClusterLevel,
 }
 
 pub struct PeerConnection {
@@ -162,13 +165,21 @@ pub struct PeerConnection {
     /// call says so, and another life of the target refuses it.
     incarnation: Option<String>,
     admitted: Arc<AtomicBool>,
+    level: crate::ClusterLevel,
 }
 
 impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
     type Network = PeerConnection;
 
     async fn new_client(&mut self, target: u64, node: &Member) -> Self::Network {
-        PeerConnection { peers: self.peers.clone(), target, addr: node.addr.clone(), incarnation: node.incarnation.clone(), admitted: self.admitted.clone() }
+        PeerConnection {
+            peers: self.peers.clone(),
+            target,
+            addr: node.addr.clone(),
+            incarnation: node.incarnation.clone(),
+            admitted: self.admitted.clone(),
+            level: self.level.clone(),
+        }
     }
 }
 
@@ -193,6 +204,27 @@ impl PeerConnection {
         })
     }
 
+    /// A snapshot is this binary's database, migrations and all: a member
+    /// running an older version could not open it. While the cluster's
+    /// level says a member may be older, the target is asked first, and an
+    /// older one gets no snapshot (it catches up once it is upgraded).
+    async fn reads_our_snapshots<E: std::error::Error>(&self) -> Result<(), RPCError<u64, Member, E>> {
+        use zhanqun_model::command::level::LOG_LEVEL;
+        if self.level.get() >= LOG_LEVEL {
+            return Ok(());
+        }
+        let status: Result<crate::LocalStatus, PeerError> = self.peers.call(&self.addr, paths::STATUS, &(), Duration::from_secs(2)).await;
+        match status {
+            Ok(s) if s.level >= LOG_LEVEL => Ok(()),
+            Ok(s) => {
+                let why = format!("node {} reads log format level {}, older than this version's snapshots ({LOG_LEVEL}): upgrade it", self.target, s.level);
+                tracing::warn!("{why}");
+                Err(RPCError::Unreachable(Unreachable::new(&PeerError::NotSent(why))))
+            }
+            Err(e) => Err(self.rpc_error(e)),
+        }
+    }
+
     fn rpc_error<E: std::error::Error>(&self, e: PeerError) -> RPCError<u64, Member, E> {
         match e {
             PeerError::NotSent(_) => RPCError::Unreachable(Unreachable::new(&e)),
@@ -215,6 +247,7 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<InstallSnapshotResponse<u64>, RPCError<u64, Member, RaftError<u64, InstallSnapshotError>>> {
+        self.reads_our_snapshots().await?;
         let req = self.request(paths::SNAPSHOT, &option)?;
         let req = req.header("content-type", "application/octet-stream").body(encode_snapshot_chunk(&rpc));
         let answer: Result<InstallSnapshotResponse<u64>, RaftError<u64, InstallSnapshotError>> =

@@ -91,6 +91,11 @@ pub enum WriteError {
     /// may not be applied. Retrying a create may create it twice.
     #[error("the write was sent to the leader but its outcome is unknown: {0}")]
     OutcomeUnknown(String),
+    /// The command needs a log format level some member does not read yet
+    /// (a rolling upgrade is under way): it was not applied; retry once
+    /// every member runs the new version.
+    #[error("the cluster is being upgraded: {0}")]
+    Upgrading(String),
     /// Raft stopped (shutting down, storage failure) or the cluster is
     /// misconfigured (a peer refused our secret).
     #[error("{0}")]
@@ -125,6 +130,12 @@ pub struct Node {
     admitted: Arc<std::sync::atomic::AtomicBool>,
     warned: Arc<std::sync::atomic::AtomicBool>,
     adopt_identity: bool,
+    /// Until then this node stands for no election (see `Admission`).
+    quiet_until: Instant,
+    /// The log format level every member reads (see `upgrade`).
+    pub(crate) level: crate::ClusterLevel,
+    pub(crate) raising: tokio::sync::Mutex<()>,
+    pub(crate) last_asked: tokio::sync::Mutex<crate::upgrade::LastAsked>,
 }
 
 impl Node {
@@ -146,6 +157,8 @@ impl Node {
         let metrics = Arc::new(ClusterMetrics::new(&cfg.metrics));
         let (applied_tx, applied_rx) = watch::channel(applied_before);
         let sm = StateMachine::new(store.clone(), cfg.data_dir.join("snapshots"), observer, Arc::new(applied_tx), metrics.clone());
+        sm.load_level().await?;
+        let level = sm.level();
         let config = Config {
             cluster_name: "zhanqun".into(),
             heartbeat_interval: HEARTBEAT_MS,
@@ -164,7 +177,7 @@ impl Node {
         let peers = Peers::new(cfg.node_id, cfg.secret.clone());
         let log_reader = log.clone();
         let admitted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let network = HttpNetwork { peers: peers.clone(), admitted: admitted.clone() };
+        let network = HttpNetwork { peers: peers.clone(), admitted: admitted.clone(), level: level.clone() };
         let raft = Raft::new(cfg.node_id, Arc::new(config), network, log, sm).await.map_err(|e| StartError::Raft(e.to_string()))?;
         tokio::spawn(count_leader_changes(raft.metrics(), metrics.clone()));
         let node = Node {
@@ -181,6 +194,10 @@ impl Node {
             admitted,
             warned: Arc::default(),
             adopt_identity: cfg.adopt_identity,
+            quiet_until: Instant::now() + Duration::from_millis(ELECTION_TIMEOUT_MAX_MS),
+            level,
+            raising: Default::default(),
+            last_asked: Default::default(),
         };
         node.follow_admission();
         Ok(node)
@@ -230,7 +247,14 @@ impl Node {
         let mut rx = self.raft.metrics();
         admission.update(&rx.borrow().clone());
         tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
+            let quiet_over = tokio::time::sleep_until(admission.quiet_until.into());
+            tokio::pin!(quiet_over);
+            let mut quiet = true;
+            loop {
+                tokio::select! {
+                    changed = rx.changed() => if changed.is_err() { return },
+                    _ = &mut quiet_over, if quiet => quiet = false,
+                }
                 let m = rx.borrow().clone();
                 admission.update(&m);
             }
@@ -238,7 +262,14 @@ impl Node {
     }
 
     fn admission(&self) -> Admission {
-        Admission { id: self.id, raft: self.raft.clone(), identity: self.identity.clone(), admitted: self.admitted.clone(), warned: self.warned.clone() }
+        Admission {
+            id: self.id,
+            raft: self.raft.clone(),
+            identity: self.identity.clone(),
+            admitted: self.admitted.clone(),
+            warned: self.warned.clone(),
+            quiet_until: self.quiet_until,
+        }
     }
 
     fn update_admission(&self, m: &openraft::RaftMetrics<u64, Member>) {
@@ -287,6 +318,12 @@ impl Node {
     /// command to the leader; through an election it keeps trying for a few
     /// seconds, then answers [`WriteError::Unavailable`].
     pub async fn write(&self, proposal: Proposal) -> Result<Written, WriteError> {
+        let proposal = self.admit(proposal).await?;
+        self.write_admitted(proposal).await
+    }
+
+    /// [`Node::write`] of a proposal the level gate let through.
+    pub(crate) async fn write_admitted(&self, proposal: Proposal) -> Result<Written, WriteError> {
         let deadline = Instant::now() + WRITE_PATIENCE;
         loop {
             let leader = self.leader();
@@ -465,6 +502,13 @@ struct Admission {
     admitted: Arc<std::sync::atomic::AtomicBool>,
     /// The mismatch was logged (once per spell, not per metrics update).
     warned: Arc<std::sync::atomic::AtomicBool>,
+    /// A restarted node has heard nobody yet: openraft then counts its
+    /// election timeout as long passed and it would stand at once — a
+    /// follower restarted in a rolling upgrade would unseat a healthy
+    /// leader. It waits one election timeout first, like a follower that
+    /// stopped hearing the leader. (A node that was the leader resumes
+    /// leading at start; founding a cluster elects without this timer.)
+    quiet_until: Instant,
 }
 
 impl Admission {
@@ -473,8 +517,9 @@ impl Admission {
         let recorded = membership.get_node(&self.id);
         let identity = self.identity.read().expect("identity lock").clone();
         let admitted = recorded.is_some_and(|n| identity.is(n.incarnation.as_deref()));
-        // Only an admitted node may stand for election.
-        self.raft.runtime_config().elect(admitted);
+        // Only an admitted node may stand for election, and not before its
+        // first election timeout.
+        self.raft.runtime_config().elect(admitted && Instant::now() >= self.quiet_until);
         let was = self.admitted.swap(admitted, std::sync::atomic::Ordering::AcqRel);
         if admitted && !was {
             tracing::info!(node = self.id, "the membership names this node as itself: it may vote and stand for election");

@@ -34,6 +34,7 @@ pub struct StateMachine {
     observer: Arc<dyn ApplyObserver>,
     applied_index: Arc<watch::Sender<u64>>,
     metrics: Arc<ClusterMetrics>,
+    level: crate::ClusterLevel,
 }
 
 impl StateMachine {
@@ -44,7 +45,19 @@ impl StateMachine {
         applied_index: Arc<watch::Sender<u64>>,
         metrics: Arc<ClusterMetrics>,
     ) -> Self {
-        StateMachine { store, snapshot_dir, observer, applied_index, metrics }
+        let level = crate::ClusterLevel::new(metrics.cluster_log_level.clone());
+        StateMachine { store, snapshot_dir, observer, applied_index, metrics, level }
+    }
+
+    /// The cluster's log format level as this state machine applies it.
+    pub fn level(&self) -> crate::ClusterLevel {
+        self.level.clone()
+    }
+
+    /// Reads the level from the store (at start, after a snapshot).
+    pub async fn load_level(&self) -> Result<(), zhanqun_store::StoreError> {
+        self.level.set(self.store.cluster_level().await?);
+        Ok(())
     }
 
     fn current_paths(&self) -> (PathBuf, PathBuf) {
@@ -99,6 +112,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             if let (Some(_), Err(r)) = (proposal, &outcome) {
                 tracing::info!(index = entry.log_id.index, code = %r.code, "command refused: {}", r.message);
             }
+            if let (Some(zhanqun_model::Proposal { command: zhanqun_model::Command::RaiseClusterLevel { level, .. }, .. }), Ok(_)) = (proposal, &outcome) {
+                self.level.set(*level);
+            }
             self.observer.applied(&touched);
             self.applied_index.send_replace(entry.log_id.index);
             outcomes.push(outcome);
@@ -128,6 +144,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         tokio::fs::rename(&incoming, &db).await.map_err(|e| err(&e))?;
         write_meta(&meta_path, meta).await.map_err(|e| err(&e))?;
         self.observer.reset();
+        self.load_level().await.map_err(|e| err(&e))?;
         if let Some(last) = meta.last_log_id {
             self.applied_index.send_replace(last.index);
         }

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 mod describe;
+pub mod level;
 pub use describe::Domain;
 
 use crate::repost::{Feed, PollResult, RepostMode, RepostProof, RepostRule, Submission};
@@ -369,6 +370,14 @@ pub enum Command {
         object_key: String,
         sha256: String,
         handover_hash: String,
+    },
+    /// Every member in `members` runs a version that reads the log format
+    /// `level` (see [`level`]): from this entry on, commands of that level
+    /// may be proposed. Refused if the membership holds a member not in
+    /// `members` when it applies (one joined after they were asked).
+    RaiseClusterLevel {
+        level: u32,
+        members: Vec<u64>,
     },
     /// Several commands applied all-or-nothing: an import, a demo load.
     Batch {

@@ -88,6 +88,8 @@ pub fn need(command: &Command, target: &Target) -> Vec<Need> {
         SetTenantTags { .. } | SetCertificate { .. } | CreateFeed { .. } | DeleteFeed { .. } | RequestFeedPoll { .. } => Need::PlatformAdmin,
         // The leader's own doings: polling feeds, fetching copies.
         RecordFeedPoll { .. } | RecordRepostProofs { .. } | RecordHomeProbes { .. } | RecordLinkChecks { .. } | ArchiveAudit { .. } => Need::System,
+        // A node that asked every member what it reads.
+        RaiseClusterLevel { .. } => Need::System,
         CreateRepostRule { rule } => Need::SiteRole(rule.tenant_id, WRITERS),
         DeleteRepostRule { tenant_id, .. } | RepostDocument { tenant_id, .. } | AcceptRepost { tenant_id, .. } | RefuseRepost { tenant_id, .. } => {
             Need::SiteRole(*tenant_id, WRITERS)

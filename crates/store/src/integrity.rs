@@ -39,6 +39,29 @@ pub(crate) async fn record(conn: &mut SqliteConnection, touched: &Touched) -> Re
     Ok(())
 }
 
+/// Digests every document that has none (written by entries of version 0,
+/// before digests existed), as its row now reads: the same on every node,
+/// which hold the same rows. Run when the cluster's level is raised, inside
+/// that entry's apply. Returns how many were digested.
+pub(crate) async fn record_missing(conn: &mut SqliteConnection) -> Result<u64> {
+    let mut digested = 0;
+    let mut after = 0i64;
+    loop {
+        let rows =
+            sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ? AND id NOT IN (SELECT id FROM document_digests) ORDER BY id LIMIT 500"))
+                .bind(after)
+                .fetch_all(&mut *conn)
+                .await?;
+        let Some(last) = rows.last() else { return Ok(digested) };
+        after = last.try_get("id")?;
+        for row in &rows {
+            let d = document(row)?;
+            sqlx::query("INSERT INTO document_digests (id, digest) VALUES (?, ?)").bind(d.id).bind(digest(&d)).execute(&mut *conn).await?;
+            digested += 1;
+        }
+    }
+}
+
 /// A published document whose row does not match the digest written when
 /// it last changed through a command.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -465,7 +465,20 @@ impl Store {
     }
 }
 
+/// The log format level every member reads (`RaiseClusterLevel`); 0 until
+/// one is recorded (a cluster from before levels, or just founded).
+pub(crate) async fn cluster_level(conn: &mut sqlx::SqliteConnection) -> Result<u32> {
+    let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'cluster_level'").fetch_optional(conn).await?;
+    value.map(|v| v.parse().map_err(|e| crate::StoreError::Corrupt(format!("cluster level {v:?}: {e}")))).transpose().map(Option::unwrap_or_default)
+}
+
 impl Store {
+    /// The log format level every member of the cluster reads.
+    pub async fn cluster_level(&self) -> Result<u32> {
+        let mut conn = self.reader().acquire().await?;
+        cluster_level(&mut conn).await
+    }
+
     /// The password policy in force (the default until one is set).
     pub async fn password_policy(&self) -> Result<zhanqun_model::PasswordPolicy> {
         let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'password_policy'").fetch_optional(&self.reader()).await?;

@@ -37,6 +37,10 @@ pub enum ApiError {
     LoginLocked { message: String, retry_after: std::time::Duration },
     #[error("{0}")]
     Unavailable(String),
+    /// A rolling upgrade is under way and this change needs the new
+    /// version on every member: nothing was applied; retry after it.
+    #[error("{0}")]
+    Upgrading(String),
     /// The write may or may not have been applied (503 as well, with its
     /// own code so a client knows a blind retry may apply it twice).
     #[error("{0}")]
@@ -85,6 +89,7 @@ impl ApiError {
             ApiError::LoginLocked { .. } => (StatusCode::TOO_MANY_REQUESTS, "login_locked"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::OutcomeUnknown(_) => (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown"),
+            ApiError::Upgrading(_) => (StatusCode::SERVICE_UNAVAILABLE, "cluster_upgrading"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -113,6 +118,7 @@ impl From<zhanqun_cluster::WriteError> for ApiError {
         match e {
             zhanqun_cluster::WriteError::Unavailable => ApiError::Unavailable(e.to_string()),
             zhanqun_cluster::WriteError::OutcomeUnknown(_) => ApiError::OutcomeUnknown(e.to_string()),
+            zhanqun_cluster::WriteError::Upgrading(_) => ApiError::Upgrading(e.to_string()),
             zhanqun_cluster::WriteError::Fatal(_) => ApiError::internal(e),
         }
     }
@@ -127,7 +133,9 @@ impl IntoResponse for ApiError {
         let body = Json(json!({ "error": { "code": code, "message": self.to_string() } }));
         let mut resp = (status, body).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            // An upgrade lasts as long as pods take to restart, not an election.
+            let seconds = if matches!(self, ApiError::Upgrading(_)) { "30" } else { "1" };
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         if let ApiError::LoginLocked { retry_after, .. } = &self {
             // Whole seconds, rounded up, so a client that waits is not early.

@@ -103,7 +103,15 @@ fn print_status(s: &ClusterStatus) {
     if s.membership_changing {
         println!("a membership change is under way (not yet committed); the roles below are the ones it proposes");
     }
-    println!("{:>4}  {:<8} {:<32} {:>10} {:>8}", "id", "role", "address", "applied", "lag");
+    // A rolling upgrade is finished when the cluster logs the level its
+    // members' binaries read (deploy/upgrading.md).
+    let newest = s.members.iter().filter_map(|m| m.level).max().unwrap_or(s.level);
+    if newest > s.level {
+        println!("log format level: {} (upgrade under way: a member reads level {newest}; the cluster moves up once every member does)", s.level);
+    } else {
+        println!("log format level: {}", s.level);
+    }
+    println!("{:>4}  {:<8} {:<32} {:>10} {:>8} {:>6}", "id", "role", "address", "applied", "lag", "level");
     for m in &s.members {
         let role = if Some(m.id) == s.leader {
             "leader"
@@ -114,6 +122,7 @@ fn print_status(s: &ClusterStatus) {
         };
         let applied = m.applied_index.map_or("-".into(), |i| i.to_string());
         let lag = if m.reachable { m.lag.map_or("-".into(), |l| l.to_string()) } else { "unreachable".into() };
-        println!("{:>4}  {:<8} {:<32} {:>10} {:>8}", m.id, role, m.addr, applied, lag);
+        let level = m.level.map_or("-".into(), |l| l.to_string());
+        println!("{:>4}  {:<8} {:<32} {:>10} {:>8} {:>6}", m.id, role, m.addr, applied, lag, level);
     }
 }

@@ -303,6 +303,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let node =
         Node::start(node_config, derived.clone()).await.with_context(|| format!("cannot start the node with data directory {}", settings.data.display()))?;
     let node = Arc::new(node);
+    // After a rolling upgrade, the leader records that every member reads
+    // this version's log (see `zhanqun_cluster::upgrade`).
+    zhanqun_cluster::spawn_level_watch(node.clone(), std::time::Duration::from_secs(5));
     let web_config = WebConfig {
         max_upload_bytes: settings.max_upload_bytes,
         timeouts: settings.timeouts,

@@ -21,6 +21,8 @@ pub enum Domain {
     Reposts,
     /// What the platform observes of the sites: its probes.
     Monitoring,
+    /// The cluster itself: which log format its members read.
+    Cluster,
     /// Several commands at once: each goes to its own domain.
     Batch,
 }
@@ -79,6 +81,7 @@ impl Command {
             | TouchSession { .. }
             | DeleteSession { .. } => Domain::Accounts,
             RecordHomeProbes { .. } | RecordLinkChecks { .. } | ArchiveAudit { .. } => Domain::Monitoring,
+            RaiseClusterLevel { .. } => Domain::Cluster,
             Batch { .. } => Domain::Batch,
         }
     }
@@ -139,6 +142,7 @@ impl Command {
             Command::AdoptSubmission { .. } => "adopt_submission",
             Command::ReturnSubmission { .. } => "return_submission",
             Command::RecordHomeProbes { .. } => "record_home_probes",
+            Command::RaiseClusterLevel { .. } => "raise_cluster_level",
             Command::ArchiveAudit { .. } => "archive_audit",
             Command::RecordLinkChecks { .. } => "record_link_checks",
             Command::Batch { .. } => "batch",
@@ -177,6 +181,7 @@ impl Command {
             | Command::RecordHomeProbes { .. }
             | Command::ArchiveAudit { .. }
             | Command::RecordLinkChecks { .. }
+            | Command::RaiseClusterLevel { .. }
             | Command::AdoptSubmission { .. }
             | Command::ReturnSubmission { .. } => None,
             Command::CreateTenant { .. }
@@ -253,9 +258,11 @@ impl Command {
             Command::DeleteRepostRule { tenant_id, rule_id } => (Some(*tenant_id), Some(*rule_id)),
             Command::RepostDocument { tenant_id, document_id, .. } => (Some(*tenant_id), Some(*document_id)),
             Command::AcceptRepost { tenant_id, repost_id } | Command::RefuseRepost { tenant_id, repost_id, .. } => (Some(*tenant_id), Some(*repost_id)),
-            Command::RecordRepostProofs { .. } | Command::RecordHomeProbes { .. } | Command::RecordLinkChecks { .. } | Command::ArchiveAudit { .. } => {
-                (None, None)
-            }
+            Command::RecordRepostProofs { .. }
+            | Command::RecordHomeProbes { .. }
+            | Command::RecordLinkChecks { .. }
+            | Command::ArchiveAudit { .. }
+            | Command::RaiseClusterLevel { .. } => (None, None),
             Command::SubmitUpward { submission } => (Some(submission.tenant_id), Some(submission.id)),
             Command::AdoptSubmission { portal_id, submission_id } | Command::ReturnSubmission { portal_id, submission_id, .. } => {
                 (Some(*portal_id), Some(*submission_id))
@@ -326,6 +333,9 @@ impl Command {
             )),
             Command::ArchiveAudit { through_id, object_key, sha256, .. } => {
                 Some(format!("lines through {through_id} exported to {object_key} (sha256 {sha256})"))
+            }
+            Command::RaiseClusterLevel { level, members } => {
+                Some(format!("log format level {level}: members {} all read it", members.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")))
             }
             Command::DeleteFeed { .. }
             | Command::RequestFeedPoll { .. }

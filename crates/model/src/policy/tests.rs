@@ -137,7 +137,7 @@ fn rows() -> Vec<(String, Command, Target)> {
         ("set_certificate (a site's HTTPS certificate)".into(), Command::SetCertificate { tenant_id: t, certificate: None }, plain),
         ("create_feed, delete_feed, request_feed_poll".into(), Command::CreateFeed { feed }, plain),
         (
-            "record_feed_poll, record_repost_proofs, record_home_probes, record_link_checks, archive_audit (the leader)".into(),
+            "record_feed_poll, record_repost_proofs, record_home_probes, record_link_checks, archive_audit, raise_cluster_level (the leader)".into(),
             Command::RecordFeedPoll { feed_id: 3, result: fetched },
             plain,
         ),
@@ -200,6 +200,7 @@ fn rows() -> Vec<(String, Command, Target)> {
             | Command::RecordHomeProbes { .. }
             | Command::ArchiveAudit { .. }
             | Command::RecordLinkChecks { .. }
+            | Command::RaiseClusterLevel { .. }
             | Command::CreateRepostRule { .. }
             | Command::DeleteRepostRule { .. }
             | Command::RepostDocument { .. }

@@ -60,7 +60,9 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
                 .bind(p.at)
                 .bind(expires_at)
                 .bind(idle_ms)
-                .bind(p.at)
+                // Version 0 had no such column; migrating its sessions left
+                // it NULL, and so does applying its entries now.
+                .bind(p.made_under(1).then_some(p.at))
                 .execute(&mut *conn)
                 .await?;
             // Expired sessions go as new ones come: no timer needed, and
@@ -141,7 +143,9 @@ pub(crate) async fn create_user(conn: &mut SqliteConnection, p: &Proposal, user:
     .bind(user.platform_role.map(|r| r.as_str()))
     .bind(user.created_at)
     .bind(must_change)
-    .bind(p.at)
+    // Version 0 had no such column; migrating its accounts left it NULL,
+    // and so does applying its entries now.
+    .bind(p.made_under(1).then_some(p.at))
     .execute(&mut *conn)
     .await?;
     insert_grants(conn, user.id, &user.grants).await?;

@@ -19,6 +19,7 @@ use zhanqun_model::{Applied, Command, Domain, Outcome, Proposal, Rejection};
 use crate::{Result, Store, StoreError, audit};
 
 mod accounts;
+mod cluster;
 mod documents;
 mod edit;
 mod feeds;
@@ -118,7 +119,13 @@ impl Store {
                 }
             }
         };
-        crate::integrity::record(&mut tx, &touched).await?;
+        // Entries of version 0 were applied without digests (the table came
+        // later): a node that replays one, or applies one beside nodes of
+        // that version in a rolling upgrade, leaves what they left. Raising
+        // the cluster's level digests what is missing (`apply::cluster`).
+        if proposal.is_some_and(|p| p.made_under(1)) {
+            crate::integrity::record(&mut tx, &touched).await?;
+        }
         if let Some(p) = proposal {
             audit::record(&mut tx, p, &outcome).await?;
         }
@@ -152,6 +159,7 @@ fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, to
             Domain::Accounts => accounts::apply(conn, p, cmd, touched).await,
             Domain::Reposts => reposts::apply(conn, p, cmd, touched).await,
             Domain::Monitoring => monitoring::apply(conn, p, cmd).await,
+            Domain::Cluster => cluster::apply(conn, cmd).await,
             Domain::Batch => {
                 let Command::Batch { commands } = cmd else { return Err(misrouted(cmd)) };
                 let mut last = Applied::default();

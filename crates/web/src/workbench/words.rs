@@ -56,6 +56,7 @@ pub fn refusal(e: &ApiError) -> (String, Option<&'static str>) {
         "invalid_policy" => format!("密码策略的取值超出范围：{msg}"),
         "own_account" => "不能对自己的账号进行此操作".into(),
         "unavailable" | "outcome_unknown" => "系统暂时无法完成保存（集群正在切换或重启），您输入的内容已保留，请稍后再试".into(),
+        "cluster_upgrading" => "平台正在升级（通常几分钟），升级完成前暂不能进行这项操作，请稍后再试".into(),
         _ => format!("操作未完成：{msg}"),
     };
     (text, field)
