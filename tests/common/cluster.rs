@@ -29,6 +29,9 @@ pub struct ClusterNode {
     pub extra: Vec<String>,
     pub child: Option<Child>,
     pub stopped: bool,
+    /// The `zhanqun` binary the node runs (the one under test, unless a
+    /// test runs another release).
+    pub binary: PathBuf,
 }
 
 impl ClusterNode {
@@ -39,7 +42,7 @@ impl ClusterNode {
     pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "node {} is already running", self.id);
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zhanqun"));
+        let mut cmd = Command::new(&self.binary);
         cmd.arg("serve")
             .arg("--data")
             .arg(&self.data)
@@ -67,6 +70,26 @@ impl ClusterNode {
 
     pub fn running(&self) -> bool {
         self.child.is_some() && !self.stopped
+    }
+
+    /// SIGTERM, as Kubernetes stops a pod, then waits for the process to
+    /// end (`kill -9` after `grace`).
+    pub fn terminate(&mut self, grace: Duration) {
+        self.resume();
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + grace;
+        while let Some(c) = &mut self.child {
+            if c.try_wait().ok().flatten().is_some() {
+                self.child = None;
+                return;
+            }
+            if Instant::now() > deadline {
+                eprintln!("node {} did not stop within {grace:?} of SIGTERM: killed", self.id);
+                self.kill();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// `kill -9`.
@@ -114,6 +137,8 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub nodes: Vec<ClusterNode>,
     pub proxies: Vec<Proxy>,
+    /// The binary new nodes run.
+    pub binary: PathBuf,
 }
 
 impl Drop for Cluster {
@@ -139,8 +164,13 @@ impl Cluster {
     /// Starts `n` nodes: node 1 bootstraps, the others join it. With
     /// `proxied`, peers reach each node through a [`Proxy`] that can cut links.
     pub async fn start(n: u64, proxied: bool, extra: &[&str]) -> Cluster {
+        Cluster::start_on(PathBuf::from(env!("CARGO_BIN_EXE_zhanqun")), n, proxied, extra).await
+    }
+
+    /// [`Cluster::start`] with nodes running `binary`.
+    pub async fn start_on(binary: PathBuf, n: u64, proxied: bool, extra: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let mut cluster = Cluster { dir, nodes: Vec::new(), proxies: Vec::new() };
+        let mut cluster = Cluster { dir, nodes: Vec::new(), proxies: Vec::new(), binary };
         for id in 1..=n {
             cluster.add_node(id, proxied, extra).await;
             if id == 1 {
@@ -173,6 +203,7 @@ impl Cluster {
             extra: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
             stopped: false,
+            binary: self.binary.clone(),
         };
         node.spawn();
         self.nodes.push(node);
@@ -435,6 +466,21 @@ async fn relay(mut inbound: TcpStream, target_port: u16, mut blocked: watch::Rec
 pub struct Ledger {
     pub acked: BTreeSet<String>,
     pub attempted: BTreeSet<String>,
+    /// When each acknowledgement came, in order.
+    pub acked_at: Vec<Instant>,
+}
+
+impl Ledger {
+    /// The longest time between two acknowledgements (or from the first
+    /// to `until`, or from the last to `until`) within `[from, until]`:
+    /// how long the cluster took no write.
+    pub fn longest_pause(&self, from: Instant, until: Instant) -> Duration {
+        let mut marks: Vec<Instant> = self.acked_at.iter().copied().filter(|t| *t >= from && *t <= until).collect();
+        marks.sort();
+        marks.insert(0, from);
+        marks.push(until);
+        marks.windows(2).map(|w| w[1] - w[0]).max().unwrap_or_default()
+    }
 }
 
 /// Writers creating documents in `site` through `bases` (in turn) until
@@ -461,7 +507,9 @@ pub fn start_writers(
                     ledger.lock().await.attempted.insert(title.clone());
                     match write_document(base, &token, site, &title).await {
                         Attempt::Acknowledged => {
-                            ledger.lock().await.acked.insert(title);
+                            let mut ledger = ledger.lock().await;
+                            ledger.acked.insert(title);
+                            ledger.acked_at.push(Instant::now());
                         }
                         _ => tokio::time::sleep(Duration::from_millis(50)).await,
                     }
