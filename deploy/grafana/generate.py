@@ -101,6 +101,8 @@ DASHBOARDS = {
         panel("Members whose content differs (same index)", "timeseries", ["zhanqun_replica_divergence"], legend=["{{instance}}"],
               description="0 everywhere: every replica holds the same rows. A node that differs from all others was changed outside the log."),
         panel("Since the last conclusive replica comparison", "timeseries", ["time() - zhanqun_replica_compare_timestamp_seconds"], unit="s", legend=["{{instance}}"]),
+        panel("Log format level (rolling upgrades)", "timeseries", ["zhanqun_cluster_log_level"], legend=["{{instance}}"],
+              description="The level every member reads, as each node has applied it. It rises once the last node of a rolling upgrade runs the new version; until then changes only the new version can log are refused (deploy/upgrading.md)."),
     ]),
     "security": dashboard("zhanqun-security", "zhanqun · 安全事件", "What 等级保护 assessors ask to see: lockouts, refusals, calls to the cluster port without the secret.", [
         panel("Login lockouts (15m)", "stat", ["sum(increase(zhanqun_login_lockouts_total[15m]))"], w=8, h=4),

@@ -79,6 +79,8 @@ def promises(case, values, objects):
     sts = one(objects, "StatefulSet")
     spec = sts.get("spec", {})
     check(spec.get("podManagementPolicy") == "Parallel", f"{case}: pods must start in parallel (after a full outage pod 0 needs a quorum)")
+    check(spec.get("updateStrategy", {}).get("type") == "RollingUpdate" and "rollingUpdate" not in spec.get("updateStrategy", {}),
+          f"{case}: pods must be replaced one at a time, each Ready first (deploy/upgrading.md)")
     check(spec.get("replicas") == replicas, f"{case}: replicas {spec.get('replicas')} != {replicas}")
     pod = spec.get("template", {}).get("spec", {})
     container = pod.get("containers", [{}])[0]
