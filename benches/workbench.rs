@@ -94,6 +94,7 @@ async fn run() {
     let cases: Vec<(&str, String, bool)> = vec![
         ("API listing, page 1 (baseline)", "/api/v1/tenants/bench/documents?page=1&per_page=30".into(), true),
         ("API listing, page 2,000 (OFFSET)", "/api/v1/tenants/bench/documents?page=2000&per_page=30".into(), true),
+        ("API listing, page 2,000 (by key)", format!("/api/v1/tenants/bench/documents?per_page=30&after={deep_key}"), true),
         ("workbench list, page 1", "/admin/sites/bench/documents".into(), false),
         ("workbench list, page 2,000 (by key)", format!("/admin/sites/bench/documents?after={deep_key}"), false),
         ("workbench list, drafts only", "/admin/sites/bench/documents?state=draft".into(), false),

@@ -329,3 +329,66 @@ async fn wrong_passwords_in_a_row_lock_the_account() {
     assert!(log.contains("login locked for this address") && log.contains("guessed"), "the lock is logged with the account");
     assert!(!log.contains("Wrong-Guess-2026"), "a tried password reached the log");
 }
+
+/// Pages a list by key from `path` (which has its query started), returning
+/// every item's `field` in the order served and the number of pages.
+async fn walk(server: &Server, token: &str, path: &str, field: &str) -> (Vec<String>, usize) {
+    let (mut seen, mut pages, mut after) = (Vec::new(), 0, None::<String>);
+    loop {
+        let url = match &after {
+            Some(a) => format!("{path}&after={}", a.replace(' ', "%20")),
+            None => path.to_string(),
+        };
+        let (status, _, page) = api(server, token, Method::GET, &url, None).await;
+        assert_eq!(status, 200, "{url}: {page}");
+        pages += 1;
+        seen.extend(page["items"].as_array().unwrap().iter().map(|i| i[field].as_str().map_or_else(|| i[field].to_string(), String::from)));
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => return (seen, pages),
+        }
+        assert!(pages < 100, "{path} does not end");
+    }
+}
+
+#[tokio::test]
+async fn lists_that_grow_are_paged_by_key_and_every_item_comes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = office(dir.path()).await;
+    let mut titles = Vec::new();
+    let mut first = 0;
+    for i in 0..5 {
+        let id = o.draft(json!({ "title": format!("分页测试文档 {i}") })).await;
+        first = if i == 0 { id } else { first };
+        titles.push(format!("分页测试文档 {i}"));
+    }
+    // Documents, newest change first, two a page by key.
+    let (served, pages) = walk(&o.server, &o.editor, "/api/v1/tenants/wf/documents?per_page=2", "title").await;
+    let mine: Vec<String> = served.iter().filter(|t| t.starts_with("分页测试文档")).cloned().collect();
+    titles.reverse();
+    assert_eq!(mine, titles, "each document once, newest first");
+    assert_eq!(pages, served.len().div_ceil(2), "two a page, and no empty page at the end");
+    let (_, _, top) = api(&o.server, &o.editor, Method::GET, "/api/v1/tenants/wf/documents?per_page=2", None).await;
+    assert_eq!(top["total"].as_u64(), Some(served.len() as u64));
+    let (status, _, body) = api(&o.server, &o.editor, Method::GET, "/api/v1/tenants/wf/documents?after=yesterday", None).await;
+    assert_eq!((status, error_code(&body).as_str()), (400, "invalid_cursor"), "{body}");
+
+    // A document's revisions, one a page.
+    for n in 0..2 {
+        let (status, _, _) =
+            api(&o.server, &o.editor, Method::PATCH, &format!("/api/v1/tenants/wf/documents/{first}"), Some(json!({ "summary": format!("第 {n} 次修改") })))
+                .await;
+        assert_eq!(status, 200);
+    }
+    let (revisions, pages) = walk(&o.server, &o.editor, &format!("/api/v1/tenants/wf/documents/{first}/revisions?per_page=1"), "revision").await;
+    assert_eq!((revisions, pages), (vec!["1".to_string(), "2".into(), "3".into()], 3));
+
+    // Accounts, by username, one a page.
+    let security = o.server.security_token().await;
+    let (users, _) = walk(&o.server, &security, "/api/v1/users?per_page=1", "username").await;
+    let mut sorted = users.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(users, sorted, "by username, each once");
+    assert!(users.len() >= 6 && users.contains(&"security".to_string()), "{users:?}");
+}

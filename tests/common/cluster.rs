@@ -368,9 +368,11 @@ pub async fn write_document(base: &str, token: &str, code: &str, title: &str) ->
 /// barrier its newest acknowledged writes would look lost.)
 pub async fn all_titles(base: &str, token: &str, code: &str) -> Vec<String> {
     let mut titles = Vec::new();
-    for page in 1.. {
+    // Paged by key (`next` → `after`): flat however many there are.
+    let mut after = String::new();
+    loop {
         let r = client()
-            .get(format!("{base}/api/v1/tenants/{code}/documents?per_page=200&page={page}"))
+            .get(format!("{base}/api/v1/tenants/{code}/documents?per_page=200{after}"))
             .bearer_auth(token)
             .header("x-zhanqun-consistency", "linearizable")
             .send()
@@ -378,13 +380,12 @@ pub async fn all_titles(base: &str, token: &str, code: &str) -> Vec<String> {
             .unwrap();
         assert_eq!(r.status(), 200);
         let body: Value = r.json().await.unwrap();
-        let items = body["items"].as_array().unwrap();
-        if items.is_empty() {
-            break;
+        titles.extend(body["items"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap().to_string()));
+        match body["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => return titles,
         }
-        titles.extend(items.iter().map(|d| d["title"].as_str().unwrap().to_string()));
     }
-    titles
 }
 
 /// A TCP proxy in front of one node that can refuse traffic from chosen

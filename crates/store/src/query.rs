@@ -195,12 +195,10 @@ impl Store {
         Ok(Page { items: rows.iter().map(rows::document).collect::<Result<_>>()?, total })
     }
 
-    /// Every document of a tenant an admin may list, with the total.
-    pub async fn documents(&self, tenant_id: i64, filter: &DocumentFilter) -> Result<Page<Document>> {
-        let items = self.documents_page(tenant_id, filter, None).await?;
+    /// How many documents of a tenant the filter matches.
+    pub async fn documents_matching(&self, tenant_id: i64, filter: &DocumentFilter) -> Result<i64> {
         let (clause, values) = filter.clause(tenant_id);
-        let total: i64 = bind_all!(sqlx::query_scalar(sql!("SELECT COUNT(*) FROM documents WHERE {clause}")), values).fetch_one(&self.reader()).await?;
-        Ok(Page { items, total })
+        Ok(bind_all!(sqlx::query_scalar(sql!("SELECT COUNT(*) FROM documents WHERE {clause}")), values).fetch_one(&self.reader()).await?)
     }
 
     /// One page of an admin list, newest change first: after `after` when
@@ -318,13 +316,32 @@ impl Store {
         rows::user(&mut *self.reader().acquire().await?, id).await
     }
 
-    pub async fn users(&self) -> Result<Vec<User>> {
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM users ORDER BY id").fetch_all(&self.reader()).await?;
+    /// One page of the accounts by username, after `after` (by key: page
+    /// 500 costs what page 1 does).
+    pub async fn users_page(&self, after: Option<&str>, limit: i64) -> Result<Vec<User>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username > ? ORDER BY username LIMIT ?")
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(&self.reader())
+            .await?;
         let mut users = Vec::with_capacity(ids.len());
         for id in ids {
             users.extend(self.user(id).await?);
         }
         Ok(users)
+    }
+
+    /// The usernames of these accounts (for naming actors in a list).
+    pub async fn usernames(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+        let mut names = std::collections::HashMap::with_capacity(ids.len());
+        for id in ids {
+            if names.contains_key(id) {
+                continue;
+            }
+            let name: Option<String> = sqlx::query_scalar("SELECT username FROM users WHERE id = ?").bind(id).fetch_optional(&self.reader()).await?;
+            names.extend(name.map(|n| (*id, n)));
+        }
+        Ok(names)
     }
 
     /// The user a live session token (by its SHA-256) belongs to, unless
@@ -421,18 +438,35 @@ impl Store {
 impl Store {
     /// A document's revisions, oldest first, without their content: each
     /// may be megabytes, and a list needs only who, when and the title.
-    pub async fn revision_list(&self, tenant_id: i64, document_id: i64) -> Result<Vec<zhanqun_model::revision::RevisionSummary>> {
+    /// A page of a document's revisions, oldest first, after revision
+    /// `after` (0: from the first), without their content.
+    pub async fn revision_list(&self, tenant_id: i64, document_id: i64, after: i64, limit: i64) -> Result<Vec<zhanqun_model::revision::RevisionSummary>> {
         let rows: Vec<(i64, i64, Option<i64>, Option<String>)> = sqlx::query_as(
-            "SELECT revision, at, actor, json_extract(content, '$.title') FROM document_revisions WHERE tenant_id = ? AND document_id = ? ORDER BY revision",
+            "SELECT revision, at, actor, json_extract(content, '$.title') FROM document_revisions
+             WHERE tenant_id = ? AND document_id = ? AND revision > ? ORDER BY revision LIMIT ?",
         )
         .bind(tenant_id)
         .bind(document_id)
+        .bind(after)
+        .bind(limit)
         .fetch_all(&self.reader())
         .await?;
         Ok(rows
             .into_iter()
             .map(|(revision, at, actor, title)| zhanqun_model::revision::RevisionSummary { revision, at, actor, title: title.unwrap_or_default() })
             .collect())
+    }
+
+    /// The newest of a document's revisions made at or before `at` (any
+    /// time: `i64::MAX`), without reading the others.
+    pub async fn latest_revision(&self, tenant_id: i64, document_id: i64, at: i64) -> Result<Option<i64>> {
+        // Backwards from the newest along the key: the first that fits.
+        Ok(sqlx::query_scalar("SELECT revision FROM document_revisions WHERE tenant_id = ? AND document_id = ? AND at <= ? ORDER BY revision DESC LIMIT 1")
+            .bind(tenant_id)
+            .bind(document_id)
+            .bind(at)
+            .fetch_optional(&self.reader())
+            .await?)
     }
 
     /// One revision of a document, with its content.

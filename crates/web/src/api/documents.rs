@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use zhanqun_model::policy::{Need, WRITERS};
 use zhanqun_model::urls::{Page, preview_url};
 use zhanqun_model::{Attachment, Command, DocState, Document, DocumentPatch, Tenant, rules};
-use zhanqun_store::DocumentFilter;
+use zhanqun_store::{After, DocumentFilter};
 
-use super::{Paging, Path, Query, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{Paging, Path, Query, Strict, WriteResponse, WriteResult, next_key, propose, tenant_by_code, to_json};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
@@ -49,6 +49,9 @@ pub struct ListQuery {
     state: Option<DocState>,
     page: Option<i64>,
     per_page: Option<i64>,
+    /// Where the page starts: the `next` of the page before
+    /// (`updated_at.id` of its last document).
+    after: Option<String>,
 }
 
 /// Strips scripts, event handlers and anything else unsafe, keeps the rest;
@@ -82,13 +85,27 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<
     if !caller.user.belongs_to(t.id) {
         return Err(ApiError::forbidden());
     }
-    let (limit, offset) = Paging { page: q.page, per_page: q.per_page }.limit_offset();
-    let page = app.store.documents(t.id, &DocumentFilter { channel_id: q.channel_id, state: q.state, limit, offset, ..Default::default() }).await?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for d in page.items {
+    let (per_page, offset) = Paging { page: q.page, per_page: q.per_page }.limit_offset();
+    // By key when `after` is given (`page` is then ignored), else by OFFSET.
+    let after = match q.after.as_deref() {
+        None => None,
+        Some(key) => Some(parse_after(key).ok_or_else(|| ApiError::bad_request("invalid_cursor", "`after` is the `next` of the previous page"))?),
+    };
+    let filter = DocumentFilter { channel_id: q.channel_id, state: q.state, limit: per_page + 1, offset, ..Default::default() };
+    let mut documents = app.store.documents_page(t.id, &filter, after).await?;
+    let next = next_key(&mut documents, per_page, |d| format!("{}.{}", d.updated_at, d.id));
+    let total = app.store.documents_matching(t.id, &filter).await?;
+    let mut items = Vec::with_capacity(documents.len());
+    for d in documents {
         items.push(view(&app, &t, d).await?);
     }
-    Ok(Json(serde_json::json!({ "items": items, "total": page.total })))
+    Ok(Json(serde_json::json!({ "items": items, "total": total, "next": next })))
+}
+
+/// A page key as `next` gives it: `updated_at.id`.
+fn parse_after(key: &str) -> Option<After> {
+    let (updated_at, id) = key.split_once('.')?;
+    Some(After { updated_at: updated_at.parse().ok()?, id: id.parse().ok()? })
 }
 
 pub(super) async fn load(app: &App, caller: &Caller, code: &str, id: i64) -> ApiResult<(Tenant, Document)> {

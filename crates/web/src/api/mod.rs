@@ -375,6 +375,18 @@ pub struct Paging {
     pub per_page: Option<i64>,
 }
 
+/// Lists that grow are paged by key: a page is read one row longer than
+/// asked, and when that row exists the last row kept names where the next
+/// page starts (`next`, sent back as `after`). Page 5,000 then costs what
+/// page 1 does.
+pub fn next_key<T>(rows: &mut Vec<T>, per_page: i64, key: impl Fn(&T) -> String) -> Option<String> {
+    if rows.len() as i64 <= per_page {
+        return None;
+    }
+    rows.truncate(per_page as usize);
+    rows.last().map(key)
+}
+
 impl Paging {
     pub fn limit_offset(&self) -> (i64, i64) {
         let per = self.per_page.unwrap_or(20).clamp(1, 200);

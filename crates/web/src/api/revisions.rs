@@ -15,7 +15,7 @@ use zhanqun_model::Command;
 use zhanqun_model::revision::{Revision, html_lines};
 
 use super::documents::{load, view};
-use super::{Path, Query, WriteResponse, WriteResult, propose};
+use super::{Path, Query, WriteResponse, WriteResult, next_key, propose};
 use crate::App;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -26,9 +26,25 @@ async fn revision(app: &App, caller: &Caller, code: &str, id: i64, n: i64) -> Ap
     app.store.revision(t.id, d.id, n).await?.ok_or_else(|| ApiError::NotFound("unknown_revision".into(), format!("this document has no revision {n}")))
 }
 
-pub async fn list(State(app): State<Arc<App>>, caller: Caller, Path((code, id)): Path<(String, i64)>) -> ApiResult<Json<serde_json::Value>> {
+#[derive(Deserialize)]
+pub struct RevisionListQuery {
+    /// Where the page starts: the `next` of the page before (a revision).
+    after: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// `GET …/revisions`: oldest first, a page at a time.
+pub async fn list(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((code, id)): Path<(String, i64)>,
+    Query(q): Query<RevisionListQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
     let (t, d) = load(&app, &caller, &code, id).await?;
-    Ok(Json(serde_json::json!({ "items": app.store.revision_list(t.id, d.id).await? })))
+    let per_page = q.per_page.unwrap_or(100).clamp(1, 500);
+    let mut items = app.store.revision_list(t.id, d.id, q.after.unwrap_or(0), per_page + 1).await?;
+    let next = next_key(&mut items, per_page, |r| r.revision.to_string());
+    Ok(Json(serde_json::json!({ "items": items, "next": next })))
 }
 
 pub async fn show(State(app): State<Arc<App>>, caller: Caller, Path((code, id, n)): Path<(String, i64, i64)>) -> ApiResult<Json<Revision>> {

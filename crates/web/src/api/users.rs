@@ -9,7 +9,7 @@ use serde::Deserialize;
 use zhanqun_model::policy::Need;
 use zhanqun_model::{Command, Grant, PasswordPolicy, PlatformRole, TenantRole, User};
 
-use super::{ApiJson, Path, Strict, WriteResponse, WriteResult, propose, tenant_by_code, to_json};
+use super::{ApiJson, Path, Query, Strict, WriteResponse, WriteResult, next_key, propose, tenant_by_code, to_json};
 use crate::auth::{Caller, hash_password};
 use crate::error::{ApiError, ApiResult};
 use crate::{App, new_id, now_ms};
@@ -33,10 +33,21 @@ pub struct NewGrant {
     role: TenantRole,
 }
 
-pub async fn list(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
+#[derive(Deserialize)]
+pub struct UserListQuery {
+    /// Where the page starts: the `next` of the page before (a username).
+    after: Option<String>,
+    per_page: Option<i64>,
+}
+
+/// `GET /api/v1/users`: the accounts by username, a page at a time.
+pub async fn list(State(app): State<Arc<App>>, caller: Caller, Query(q): Query<UserListQuery>) -> ApiResult<Json<serde_json::Value>> {
     caller.may(Need::SecurityAdmin)?;
-    let users: Vec<User> = app.store.users().await?.into_iter().map(|u| User { password_hash: String::new(), ..u }).collect();
-    Ok(Json(serde_json::json!({ "items": users })))
+    let per_page = q.per_page.unwrap_or(100).clamp(1, 500);
+    let mut users = app.store.users_page(q.after.as_deref(), per_page + 1).await?;
+    let next = next_key(&mut users, per_page, |u| u.username.clone());
+    let users: Vec<User> = users.into_iter().map(|u| User { password_hash: String::new(), ..u }).collect();
+    Ok(Json(serde_json::json!({ "items": users, "next": next })))
 }
 
 pub async fn create(State(app): State<Arc<App>>, caller: Caller, ApiJson(body): ApiJson<NewUser>) -> WriteResult {

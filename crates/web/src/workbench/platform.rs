@@ -251,17 +251,20 @@ pub async fn act(State(app): State<Arc<App>>, b: Browser, Path(action): Path<Str
     }
 }
 
-/// `GET /admin/platform/accounts` (安全管理员).
-pub async fn accounts(State(app): State<Arc<App>>, b: Browser) -> Result<Page, Page> {
+/// Accounts on one page of the workbench's list.
+const ACCOUNTS_PER_PAGE: i64 = 100;
+
+/// `GET /admin/platform/accounts?after=` (安全管理员): by username, a page
+/// at a time (by key).
+pub async fn accounts(State(app): State<Arc<App>>, b: Browser, Query(q): Query<HashMap<String, String>>) -> Result<Page, Page> {
     if !b.user.is_security_admin() {
         return Err(Page::NotYours);
     }
     let dir = app.derived.directory.current(&app.store).await?;
     let code_of = |id: i64| dir.by_id(id).map(|t| t.code.clone()).unwrap_or_else(|| id.to_string());
-    let users: Vec<Value> = app
-        .store
-        .users()
-        .await?
+    let mut page = app.store.users_page(q.get("after").map(String::as_str), ACCOUNTS_PER_PAGE + 1).await?;
+    let next = api::next_key(&mut page, ACCOUNTS_PER_PAGE, |u| super::url_encode(&u.username));
+    let users: Vec<Value> = page
         .iter()
         .map(|u| {
             let roles: Vec<String> = u.grants.iter().map(|g| format!("{}:{}", code_of(g.tenant_id), g.role.as_str())).collect();
@@ -275,7 +278,7 @@ pub async fn accounts(State(app): State<Arc<App>>, b: Browser) -> Result<Page, P
     let sites: Vec<Value> = dir.tenants().map(|t| context! { code => t.code, name => t.name }).collect();
     let roles: Vec<Value> = TenantRole::ALL.iter().map(|r| context! { code => r.as_str(), name => words::role(*r) }).collect();
     let policy = crate::auth::password_policy(&app).await?;
-    render(&app, "admin/accounts.html", context! { layout => layout(&b, None), users, sites, roles, policy => Value::from_serialize(policy) })
+    render(&app, "admin/accounts.html", context! { layout => layout(&b, None), users, next, sites, roles, policy => Value::from_serialize(policy) })
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -299,7 +302,8 @@ pub async fn audit(State(app): State<Arc<App>>, b: Browser, Query(q): Query<Audi
     let action = q.action.as_deref().map(str::trim).filter(|a| !a.is_empty());
     let entries = app.store.audit(tenant, None, q.before, 200).await?;
     let oldest = entries.last().map(|e| e.id);
-    let names: HashMap<i64, String> = app.store.users().await?.into_iter().map(|u| (u.id, u.username)).collect();
+    let actors: Vec<i64> = entries.iter().filter_map(|e| e.line.actor).collect();
+    let names = app.store.usernames(&actors).await?;
     let rows: Vec<Value> = entries
         .iter()
         .filter(|e| action.is_none_or(|a| e.line.action.contains(a)))

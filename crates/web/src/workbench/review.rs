@@ -74,8 +74,7 @@ fn my_steps(user: &User, d: &Document) -> Value {
 /// The revision that was current when `d` was last published, if it was.
 async fn last_published_revision(app: &App, t: &Tenant, d: &Document) -> Result<Option<i64>, Page> {
     let Some(at) = d.published_at else { return Ok(None) };
-    let list = app.store.revision_list(t.id, d.id).await?;
-    Ok(list.iter().filter(|r| r.at <= at).map(|r| r.revision).max())
+    Ok(app.store.latest_revision(t.id, d.id, at).await?)
 }
 
 /// The diff of the current text against `from` (JSON of the API's diff).
@@ -87,8 +86,7 @@ async fn diff_json(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, from: 
 
 /// A document as its reviewers (and its editor, once submitted) see it.
 pub async fn show(app: &Arc<App>, b: &Browser, t: &Tenant, d: &Document, error: Option<String>, notice: Option<&str>) -> Result<Page, Page> {
-    let revisions = app.store.revision_list(t.id, d.id).await?;
-    let latest = revisions.iter().map(|r| r.revision).max();
+    let latest = app.store.latest_revision(t.id, d.id, i64::MAX).await?;
     let base = last_published_revision(app, t, d).await?;
     let diff = match (base, latest) {
         (Some(from), Some(to)) if from != to => Some(diff_json(app, b, t, d, from, to).await?),
@@ -132,7 +130,7 @@ pub struct DiffQuery {
 pub async fn diff(State(app): State<Arc<App>>, b: Browser, Path((code, id)): Path<(String, i64)>, Query(q): Query<DiffQuery>) -> Result<Page, Page> {
     let t = my_site(&app, &b, &code).await?;
     let d = app.store.document(t.id, id).await?.ok_or(Page::NotYours)?;
-    let latest = app.store.revision_list(t.id, id).await?.iter().map(|r| r.revision).max().unwrap_or(1);
+    let latest = app.store.latest_revision(t.id, id, i64::MAX).await?.unwrap_or(1);
     let to = q.to.unwrap_or(latest);
     let from = q.from.unwrap_or(to - 1).max(1);
     let diff = diff_json(&app, &b, &t, &d, from, to).await?;

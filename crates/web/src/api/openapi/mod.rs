@@ -96,7 +96,8 @@ fn operations() -> Vec<Op> {
         op("get", "/tenants/{code}/documents", "A site's documents, drafts included (people of the site)", 200, Json("Documents"))
             .query("channel_id", false, schemas::id(), "one column")
             .query("state", false, json!({ "enum": ["draft", "submitted", "in_review", "secrecy_review", "approved", "scheduled", "published", "withdrawn"] }), "one state")
-            .query("page", false, int(1, 100_000), "from 1")
+            .query("after", false, json!({ "type": "string", "pattern": "^-?[0-9]{1,18}\\.-?[0-9]{1,18}$" }), "the previous page's `next`: pages by key, as cheap deep as at the top (`page` is then ignored)")
+            .query("page", false, int(1, 100_000), "from 1, by OFFSET (deep pages cost more; prefer `after`)")
             .query("per_page", false, int(1, 200), "default 20"),
         op("post", "/tenants/{code}/documents", "Create a draft (editor); 404 when the column does not exist; 409 for a 文号 the site's 发布机构 already used", 201, Json("Document")).body("NewDocument"),
         op("get", "/tenants/{code}/documents/{id}", "A document with its public url and attachments", 200, Json("Document")),
@@ -115,14 +116,18 @@ fn operations() -> Vec<Op> {
         step("/tenants/{code}/documents/{id}/withdraw", "Withdraw from the public site, with its 政策解读 (reviewer or site admin)"),
         step("/tenants/{code}/documents/{id}/validity", "Set 有效性 of a published document (reviewer or site admin); 修订 names the replacing document").body("ValidityBody"),
         op("get", "/tenants/{code}/documents/{id}/audit", "Every step taken on the document, refused ones included: who, when, from where, result", 200, Json("AuditEntries")),
-        op("get", "/tenants/{code}/documents/{id}/revisions", "Every revision of a document (each edit keeps one), without their content", 200, Json("RevisionSummaries")),
+        op("get", "/tenants/{code}/documents/{id}/revisions", "A document's revisions (each edit keeps one), oldest first, without their content, a page at a time", 200, Json("RevisionSummaries"))
+            .query("after", false, int(0, i64::MAX), "the previous page's `next` (a revision)")
+            .query("per_page", false, int(1, 500), "default 100"),
         op("get", "/tenants/{code}/documents/{id}/revisions/{n}", "One revision with its content", 200, Json("Revision")),
         op("get", "/tenants/{code}/documents/{id}/revisions/{n}/diff", "What changed from revision `against` (default n-1) to n: fields and a line diff of the body", 200, Json("Diff"))
             .query("against", false, int(1, 1_000_000_000), "the earlier revision"),
         op("post", "/tenants/{code}/documents/{id}/revisions/{n}/restore", "Restore a draft to revision n (a new revision)", 200, Json("Document")),
         op("post", "/tenants/{code}/attachments", "Upload an attachment: multipart `file` (with its name), optional `document_id` (editor)", 201, Json("Attachment")).body("Upload"),
         op("get", "/tenants/{code}/attachments/{id}", "Download an attachment (people of the site)", 200, File),
-        op("get", "/users", "Every account (安全管理员)", 200, Json("Users")),
+        op("get", "/users", "The accounts by username, a page at a time (安全管理员)", 200, Json("Users"))
+            .query("after", false, json!({ "type": "string" }), "the previous page's `next` (a username)")
+            .query("per_page", false, int(1, 500), "default 100"),
         op("post", "/users", "Create a site account with roles per site (安全管理员); its owner must change the password first. Platform accounts are refused (403): the operator makes them with `zhanqun account`", 201, Json("User")).body("NewUser"),
         op("put", "/users/{username}/roles", "Replace a site account's roles; [] takes them all (安全管理员)", 200, Json("User")).body("NewRoles"),
         op("post", "/users/{username}/password", "Set a new password for a site account: its sessions end, its owner must change it (安全管理员)", 200, Json("Done")).body("NewPassword"),

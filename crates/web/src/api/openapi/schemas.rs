@@ -178,6 +178,8 @@ pub fn all() -> Value {
     let string = json!({ "type": "string" });
     let opt_string = json!({ "type": ["string", "null"] });
     let opt_int = json!({ "type": ["integer", "null"] });
+    // Where the next page starts (send it back as `after`); null on the last.
+    let next_key = json!({ "type": ["string", "null"] });
     let tenant = json!({ "type": "object", "required": ["id", "code", "name", "kind", "hosts", "lifecycle", "organ_code"], "properties": {
         "id": { "type": "integer" }, "code": string, "name": string, "kind": string, "parent_id": opt_int, "hosts": { "type": "array", "items": string },
         "mount_under_parent": { "type": "boolean" }, "site_id_code": opt_string, "icp": opt_string, "police_record": opt_string,
@@ -311,16 +313,17 @@ pub fn all() -> Value {
         "Channels": items("Channel"),
         "Attachment": attachment,
         "Document": document,
-        "Documents": { "type": "object", "required": ["items", "total"], "properties": {
-            "items": { "type": "array", "items": { "$ref": "#/components/schemas/Document" } }, "total": { "type": "integer" } } },
+        "Documents": { "type": "object", "required": ["items", "total", "next"], "properties": {
+            "items": { "type": "array", "items": { "$ref": "#/components/schemas/Document" } }, "total": { "type": "integer" }, "next": next_key } },
         "User": user,
-        "Users": items("User"),
+        "Users": { "type": "object", "required": ["items", "next"], "properties": {
+            "items": { "type": "array", "items": { "$ref": "#/components/schemas/User" } }, "next": next_key } },
         "Done": done,
         "AuditEntry": audit_entry,
         "AuditEntries": items("AuditEntry"),
         "ChainCheck": { "type": "object", "required": ["entries", "intact", "tail_cut"], "properties": {
             "entries": { "type": "integer" }, "intact": { "type": "boolean" }, "first_broken_id": opt_int, "tail_cut": { "type": "boolean" } } },
-        "RevisionSummaries": { "type": "object", "required": ["items"], "properties": { "items": { "type": "array", "items": {
+        "RevisionSummaries": { "type": "object", "required": ["items", "next"], "properties": { "next": next_key, "items": { "type": "array", "items": {
             "type": "object", "required": ["revision", "at", "title"], "properties": { "revision": { "type": "integer" }, "at": { "type": "integer" }, "actor": opt_int, "title": string } } } } },
         "Revision": { "type": "object", "required": ["revision", "at", "content"], "properties": {
             "revision": { "type": "integer" }, "at": { "type": "integer" }, "actor": opt_int, "content": { "type": "object" } } },
