@@ -74,7 +74,7 @@ impl ClusterNode {
 
     /// SIGTERM, as Kubernetes stops a pod, then waits for the process to
     /// end (`kill -9` after `grace`).
-    pub fn terminate(&mut self, grace: Duration) {
+    pub async fn terminate(&mut self, grace: Duration) {
         self.resume();
         self.signal(libc::SIGTERM);
         let deadline = Instant::now() + grace;
@@ -88,7 +88,8 @@ impl ClusterNode {
                 self.kill();
                 return;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            // Asynchronously: the writers share this runtime.
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -476,11 +477,41 @@ impl Ledger {
     /// to `until`, or from the last to `until`) within `[from, until]`:
     /// how long the cluster took no write.
     pub fn longest_pause(&self, from: Instant, until: Instant) -> Duration {
+        self.longest_pause_at(from, until).1
+    }
+
+    /// [`Ledger::longest_pause`], with when it began (after `from`).
+    pub fn longest_pause_at(&self, from: Instant, until: Instant) -> (Duration, Duration) {
         let mut marks: Vec<Instant> = self.acked_at.iter().copied().filter(|t| *t >= from && *t <= until).collect();
         marks.sort();
         marks.insert(0, from);
         marks.push(until);
-        marks.windows(2).map(|w| w[1] - w[0]).max().unwrap_or_default()
+        marks.windows(2).map(|w| (w[0] - from, w[1] - w[0])).max_by_key(|(_, pause)| *pause).unwrap_or_default()
+    }
+}
+
+/// The nodes clients are sent to, as a load balancer keeps them: a test
+/// takes a node out before stopping it and puts it back once it is ready,
+/// as Kubernetes does with a pod's endpoint.
+#[derive(Clone)]
+pub struct Rotation(Arc<std::sync::RwLock<Vec<String>>>);
+
+impl Rotation {
+    pub fn new(bases: Vec<String>) -> Rotation {
+        Rotation(Arc::new(std::sync::RwLock::new(bases)))
+    }
+
+    pub fn take_out(&self, base: &str) {
+        self.0.write().unwrap().retain(|b| b != base);
+    }
+
+    pub fn put_back(&self, base: &str) {
+        self.0.write().unwrap().push(base.to_string());
+    }
+
+    fn pick(&self, n: usize) -> Option<String> {
+        let bases = self.0.read().unwrap();
+        (!bases.is_empty()).then(|| bases[n % bases.len()].clone())
     }
 }
 
@@ -495,18 +526,34 @@ pub fn start_writers(
     ledger: Arc<tokio::sync::Mutex<Ledger>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    start_writers_through(Rotation::new(bases), token, site, prefix, writers, ledger, stop)
+}
+
+/// [`start_writers`] through whichever nodes `rotation` holds at each write.
+pub fn start_writers_through(
+    rotation: Rotation,
+    token: String,
+    site: &'static str,
+    prefix: &str,
+    writers: usize,
+    ledger: Arc<tokio::sync::Mutex<Ledger>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     use std::sync::atomic::Ordering;
     (0..writers)
         .map(|w| {
-            let (bases, token, ledger, stop, prefix) = (bases.clone(), token.clone(), ledger.clone(), stop.clone(), prefix.to_string());
+            let (rotation, token, ledger, stop, prefix) = (rotation.clone(), token.clone(), ledger.clone(), stop.clone(), prefix.to_string());
             tokio::spawn(async move {
                 let mut seq = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     seq += 1;
                     let title = format!("{prefix}-w{w}-{seq}");
-                    let base = &bases[(seq as usize + w) % bases.len()];
+                    let Some(base) = rotation.pick(seq as usize + w) else {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    };
                     ledger.lock().await.attempted.insert(title.clone());
-                    match write_document(base, &token, site, &title).await {
+                    match write_document(&base, &token, site, &title).await {
                         Attempt::Acknowledged => {
                             let mut ledger = ledger.lock().await;
                             ledger.acked.insert(title);

@@ -132,6 +132,8 @@ pub struct Node {
     adopt_identity: bool,
     /// Until then this node stands for no election (see `Admission`).
     quiet_until: Instant,
+    /// The node was told to stop: it stands for no election any more.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
     /// The log format level every member reads (see `upgrade`).
     pub(crate) level: crate::ClusterLevel,
     pub(crate) raising: tokio::sync::Mutex<()>,
@@ -171,6 +173,9 @@ impl Node {
             // RPC timeout even on a slow link.
             snapshot_max_chunk_size: 1024 * 1024,
             install_snapshot_timeout: 30_000,
+            // Off until `Admission` says otherwise: the membership names this
+            // node as itself, and its first election timeout has passed.
+            enable_elect: false,
             ..Default::default()
         }
         .validate()?;
@@ -195,6 +200,7 @@ impl Node {
             warned: Arc::default(),
             adopt_identity: cfg.adopt_identity,
             quiet_until: Instant::now() + Duration::from_millis(ELECTION_TIMEOUT_MAX_MS),
+            stopping: Arc::default(),
             level,
             raising: Default::default(),
             last_asked: Default::default(),
@@ -269,7 +275,18 @@ impl Node {
             admitted: self.admitted.clone(),
             warned: self.warned.clone(),
             quiet_until: self.quiet_until,
+            stopping: self.stopping.clone(),
         }
+    }
+
+    /// From now on this node stands for no election: it is stopping. Its
+    /// listener closes before Raft does, so the leader's calls stop
+    /// reaching it while it drains; standing then would unseat a healthy
+    /// leader with a term nobody needs (the previous release does this on
+    /// every SIGTERM).
+    pub fn stop_standing(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::Release);
+        self.raft.runtime_config().elect(false);
     }
 
     fn update_admission(&self, m: &openraft::RaftMetrics<u64, Member>) {
@@ -509,6 +526,7 @@ struct Admission {
     /// stopped hearing the leader. (A node that was the leader resumes
     /// leading at start; founding a cluster elects without this timer.)
     quiet_until: Instant,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Admission {
@@ -519,7 +537,8 @@ impl Admission {
         let admitted = recorded.is_some_and(|n| identity.is(n.incarnation.as_deref()));
         // Only an admitted node may stand for election, and not before its
         // first election timeout.
-        self.raft.runtime_config().elect(admitted && Instant::now() >= self.quiet_until);
+        let stopping = self.stopping.load(std::sync::atomic::Ordering::Acquire);
+        self.raft.runtime_config().elect(admitted && Instant::now() >= self.quiet_until && !stopping);
         let was = self.admitted.swap(admitted, std::sync::atomic::Ordering::AcqRel);
         if admitted && !was {
             tracing::info!(node = self.id, "the membership names this node as itself: it may vote and stand for election");

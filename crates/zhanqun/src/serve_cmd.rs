@@ -343,7 +343,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The address really bound (port 0 picks one).
     let listening = listener.local_addr().unwrap_or(settings.listen);
     app.starting.store(true, Ordering::Release);
-    let server = tokio::spawn(zhanqun_web::serve(app.clone(), listener, shutdown_signal()));
+    // Told to stop, the node first stops standing for election, then drains.
+    let stop = {
+        let node = node.clone();
+        async move {
+            shutdown_signal().await;
+            node.stop_standing();
+        }
+    };
+    let server = tokio::spawn(zhanqun_web::serve(app.clone(), listener, stop));
     if let Some(addr) = settings.metrics_listen {
         let metrics_listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for /metrics on {addr}"))?;
         tokio::spawn(zhanqun_web::serve_metrics(app.clone(), metrics_listener, shutdown_signal()));
