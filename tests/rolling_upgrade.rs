@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::cluster::{Cluster, Ledger, Rotation, assert_ledger_holds, peer_call, start_writers_through, stop_writers};
+use common::cluster::{Cluster, Ledger, Rotation, assert_ledger_holds, peer_call, start_writers, stop_writers};
 use common::{AUDITOR_PASSWORD, SECURITY_PASSWORD, STAFF_PASSWORD, client, login_at};
 use serde_json::{Value, json};
 
@@ -114,7 +114,7 @@ async fn a_three_node_cluster_on_the_previous_release_is_upgraded_one_node_at_a_
     // Clients reach the nodes as through a Kubernetes Service: a stopping
     // node is taken out first, a new one put back once ready.
     let rotation = Rotation::new((1..=3).map(|id| cluster.base(id)).collect());
-    let writers = start_writers_through(rotation.clone(), token.clone(), "roll", "roll", 4, ledger.clone(), stop.clone());
+    let writers = start_writers(rotation.clone(), token.clone(), "roll", "roll", 4, ledger.clone(), stop.clone());
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rolling = Instant::now();
 

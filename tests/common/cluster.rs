@@ -515,23 +515,18 @@ impl Rotation {
     }
 }
 
-/// Writers creating documents in `site` through `bases` (in turn) until
-/// `stop`, titled `<prefix>-w<writer>-<n>`.
-pub fn start_writers(
-    bases: Vec<String>,
-    token: String,
-    site: &'static str,
-    prefix: &str,
-    writers: usize,
-    ledger: Arc<tokio::sync::Mutex<Ledger>>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    start_writers_through(Rotation::new(bases), token, site, prefix, writers, ledger, stop)
+/// A fixed rotation: the tests that do not take nodes out.
+impl From<Vec<String>> for Rotation {
+    fn from(bases: Vec<String>) -> Rotation {
+        Rotation::new(bases)
+    }
 }
 
-/// [`start_writers`] through whichever nodes `rotation` holds at each write.
-pub fn start_writers_through(
-    rotation: Rotation,
+/// Writers creating documents in `site` through the nodes of `rotation`
+/// (in turn; whichever it holds at each write) until `stop`, titled
+/// `<prefix>-w<writer>-<n>`.
+pub fn start_writers(
+    rotation: impl Into<Rotation>,
     token: String,
     site: &'static str,
     prefix: &str,
@@ -540,6 +535,7 @@ pub fn start_writers_through(
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     use std::sync::atomic::Ordering;
+    let rotation = rotation.into();
     (0..writers)
         .map(|w| {
             let (rotation, token, ledger, stop, prefix) = (rotation.clone(), token.clone(), ledger.clone(), stop.clone(), prefix.to_string());

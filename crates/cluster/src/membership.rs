@@ -230,9 +230,10 @@ impl Node {
         match op {
             ClusterOp::Join { id, addr, incarnation } | ClusterOp::AddLearner { id, addr, incarnation } => {
                 let join = matches!(op, ClusterOp::Join { .. });
+                let status = self.probe(addr).await;
                 // A binary older than the cluster's log format level could not
                 // read the log (see `upgrade`): it is not let in.
-                if let Some(status) = self.probe(addr).await
+                if let Some(status) = &status
                     && status.level < self.cluster_level()
                 {
                     return Err(format!(
@@ -243,10 +244,7 @@ impl Node {
                 }
                 // Which life of the node this is: said by the node when it
                 // joins, asked of it when an operator adds it.
-                let incarnation = match incarnation {
-                    Some(i) => Some(i.clone()),
-                    None => self.probe(addr).await.and_then(|s| s.incarnation),
-                };
+                let incarnation = incarnation.clone().or_else(|| status.and_then(|s| s.incarnation));
                 let mut add = known(*id).is_none();
                 if let Some(existing) = known(*id) {
                     if incarnation.is_some() && existing.incarnation != incarnation {

@@ -29,8 +29,6 @@ use prometheus::IntGauge;
 use zhanqun_model::command::level::LOG_LEVEL;
 use zhanqun_model::{Command, Proposal};
 
-use crate::LocalStatus;
-use crate::network::paths;
 use crate::node::{Node, WriteError};
 
 /// The replicated level as this node has applied it, kept in memory (read
@@ -107,24 +105,14 @@ impl Node {
                 return Err(WriteError::Upgrading(why.clone()));
             }
         }
-        let members: Vec<(u64, String)> = {
-            let m = self.raft.metrics().borrow().clone();
-            m.membership_config.membership().nodes().map(|(id, n)| (*id, n.addr.clone())).collect()
-        };
-        let reports = futures::future::join_all(members.iter().map(|(id, addr)| async move {
-            if *id == self.id {
-                return Some(self.local_status());
-            }
-            self.peers.call::<_, LocalStatus>(addr, paths::STATUS, &(), Duration::from_secs(1)).await.ok()
-        }))
-        .await;
+        // Every member, asked what it reads (an older binary says nothing: 0).
+        let members = self.cluster_status().await.members;
         let behind: Vec<String> = members
             .iter()
-            .zip(&reports)
-            .filter_map(|((id, _), r)| match r {
-                Some(r) if r.level >= LOG_LEVEL => None,
-                Some(r) => Some(format!("node {id} reads level {}", r.level)),
-                None => Some(format!("node {id} did not answer")),
+            .filter_map(|m| match m.level {
+                Some(level) if level >= LOG_LEVEL => None,
+                Some(level) => Some(format!("node {} reads level {level}", m.id)),
+                None => Some(format!("node {} did not answer", m.id)),
             })
             .collect();
         if !behind.is_empty() {
@@ -132,7 +120,7 @@ impl Node {
             self.last_asked.lock().await.not_ready = Some((Instant::now(), why.clone()));
             return Err(WriteError::Upgrading(why));
         }
-        let ids: Vec<u64> = members.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<u64> = members.iter().map(|m| m.id).collect();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let raise = Proposal::new(now, None, None, Command::RaiseClusterLevel { level: LOG_LEVEL, members: ids.clone() });
         // Past the gate: the raise is the step that makes room, and its

@@ -333,15 +333,10 @@ impl Store {
 
     /// The usernames of these accounts (for naming actors in a list).
     pub async fn usernames(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
-        let mut names = std::collections::HashMap::with_capacity(ids.len());
-        for id in ids {
-            if names.contains_key(id) {
-                continue;
-            }
-            let name: Option<String> = sqlx::query_scalar("SELECT username FROM users WHERE id = ?").bind(id).fetch_optional(&self.reader()).await?;
-            names.extend(name.map(|n| (*id, n)));
-        }
-        Ok(names)
+        let list = serde_json::to_string(ids).expect("ids serialize");
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, username FROM users WHERE id IN (SELECT value FROM json_each(?))").bind(list).fetch_all(&self.reader()).await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// The user a live session token (by its SHA-256) belongs to, unless

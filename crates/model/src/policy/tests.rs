@@ -286,7 +286,9 @@ fn every_command_kind_once_written_reads_back_byte_for_byte() {
         sha256: "ab".repeat(32),
         hosts: vec!["www.haicheng.gov.cn".into()],
     };
-    let mut samples = vec![Command::SetCertificate { tenant_id: SITE, certificate: Some(certificate) }];
+    // The cluster's own command (the table lists it under the leader's row).
+    let raise = Command::RaiseClusterLevel { level: crate::command::level::LOG_LEVEL, members: vec![1, 2, 3] };
+    let mut samples = vec![Command::SetCertificate { tenant_id: SITE, certificate: Some(certificate) }, raise];
     samples.extend(rows().into_iter().map(|(_, c, _)| c));
     let mut lacking = Vec::new();
     for c in samples {
