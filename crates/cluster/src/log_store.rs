@@ -6,6 +6,7 @@
 //! commit an fsync, which openraft's durability contract needs: a vote or an
 //! entry reported as saved must survive `kill -9` and power loss.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
@@ -15,15 +16,37 @@ use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, ErrorSubject, ErrorVerb, RaftLogReader, Vote};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{LogId, StorageError, TypeConfig, io_err};
 
+/// The log as openraft sees it: entries appended but not yet in the file
+/// are held in `pending` (readable at once, as openraft requires), and the
+/// one writer — the flusher task — commits whatever has queued up since its
+/// last commit in one transaction, one fsync.
 #[derive(Clone)]
 pub struct LogStore {
-    writer: Arc<Mutex<SqliteConnection>>,
+    flusher: mpsc::UnboundedSender<Io>,
+    pending: Arc<std::sync::Mutex<BTreeMap<u64, Entry<TypeConfig>>>>,
     readers: SqlitePool,
 }
+
+/// One write to the log file, in the order openraft asked for it.
+enum Io {
+    Append(Vec<Entry<TypeConfig>>, LogFlushed<TypeConfig>),
+    /// Deletes entries from this index on.
+    Truncate(u64, Done),
+    /// Deletes entries up to and including this one, and remembers it.
+    Purge(LogId, Done),
+    /// Sets a key of the `state` table (vote, committed, identity) to JSON.
+    State(&'static str, String, Done),
+}
+
+type Done = oneshot::Sender<Result<(), std::io::Error>>;
+
+/// How many queued writes one commit takes at most, so that a long queue
+/// is acknowledged in steps rather than all at once at its end.
+const BATCH: usize = 512;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, entry TEXT NOT NULL);
@@ -31,7 +54,9 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WIT
 ";
 
 impl LogStore {
-    pub async fn open(path: &Path) -> Result<LogStore, sqlx::Error> {
+    /// Opens (or creates) the log at `path`; `flushes` observes how many
+    /// entries each fsync carried.
+    pub async fn open(path: &Path, flushes: prometheus::Histogram) -> Result<LogStore, sqlx::Error> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .journal_mode(SqliteJournalMode::Wal)
@@ -40,32 +65,33 @@ impl LogStore {
         let mut writer = options.clone().create_if_missing(true).connect().await?;
         sqlx::raw_sql(SCHEMA).execute(&mut writer).await?;
         let readers = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(LogStore { writer: Arc::new(Mutex::new(writer)), readers })
+        let pending = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+        let (flusher, queue) = mpsc::unbounded_channel();
+        tokio::spawn(flush(writer, queue, pending.clone(), flushes));
+        Ok(LogStore { flusher, pending, readers })
     }
 
     /// This data directory's incarnation (see `identity`), made the first
     /// time it is asked for. A directory that already held a log or a vote
     /// then is legacy: it was a member before incarnations existed.
     pub async fn identity(&self) -> Result<crate::Identity, sqlx::Error> {
-        let mut conn = self.writer.lock().await;
-        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = 'identity'").fetch_optional(&mut *conn).await?;
+        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = 'identity'").fetch_optional(&self.readers).await?;
         if let Some(identity) = stored.and_then(|s| serde_json::from_str(&s).ok()) {
             return Ok(identity);
         }
         let used: i64 =
             sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM log) + (SELECT COUNT(*) FROM state WHERE key IN ('vote', 'last_purged', 'committed'))")
-                .fetch_one(&mut *conn)
+                .fetch_one(&self.readers)
                 .await?;
         let identity = crate::Identity::new(used > 0);
-        Self::put_state(&mut conn, "identity", &identity).await?;
+        self.put_state("identity", &identity).await.map_err(sqlx::Error::Io)?;
         Ok(identity)
     }
 
     /// Takes on the incarnation the cluster expects (the operator's
     /// `--adopt-identity`), durably.
     pub async fn set_identity(&self, identity: &crate::Identity) -> Result<(), sqlx::Error> {
-        let mut conn = self.writer.lock().await;
-        Self::put_state(&mut conn, "identity", identity).await
+        self.put_state("identity", identity).await.map_err(sqlx::Error::Io)
     }
 
     async fn get_state<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
@@ -77,20 +103,105 @@ impl LogStore {
         value.map(|v| serde_json::from_str(&v)).transpose().map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))
     }
 
-    async fn put_state<T: serde::Serialize>(conn: &mut SqliteConnection, key: &str, value: &T) -> Result<(), sqlx::Error> {
+    /// Sets a state key durably: returns once the flusher has committed it
+    /// (with everything queued before it).
+    async fn put_state<T: serde::Serialize>(&self, key: &'static str, value: &T) -> Result<(), std::io::Error> {
         let json = serde_json::to_string(value).expect("raft state serializes");
-        sqlx::query("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(json)
-            .execute(conn)
-            .await?;
-        Ok(())
+        self.queue(|done| Io::State(key, json, done)).await
+    }
+
+    async fn queue(&self, io: impl FnOnce(Done) -> Io) -> Result<(), std::io::Error> {
+        let (done, finished) = oneshot::channel();
+        self.flusher.send(io(done)).map_err(|_| flusher_stopped())?;
+        finished.await.map_err(|_| flusher_stopped())?
     }
 
     fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<Entry<TypeConfig>, StorageError> {
         let text: &str = row.try_get(0).map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
         serde_json::from_str(text).map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))
     }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Entry<TypeConfig>>> {
+        self.pending.lock().expect("the pending log is never left poisoned")
+    }
+}
+
+fn flusher_stopped() -> std::io::Error {
+    std::io::Error::other("the Raft log's flusher has stopped")
+}
+
+/// The flusher: the log file's only writer. Each turn takes every write
+/// queued since the last (up to [`BATCH`]), runs them in order in one
+/// transaction — one fsync, `synchronous = FULL` — and only then reports
+/// each done: appends to openraft (`LogFlushed`), the rest to their caller.
+/// Entries written leave `pending` once they are in the file.
+async fn flush(
+    mut conn: SqliteConnection,
+    mut queue: mpsc::UnboundedReceiver<Io>,
+    pending: Arc<std::sync::Mutex<BTreeMap<u64, Entry<TypeConfig>>>>,
+    flushes: prometheus::Histogram,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while queue.recv_many(&mut batch, BATCH).await > 0 {
+        let mut written: Vec<LogId> = Vec::new();
+        let result = write(&mut conn, &batch, &mut written).await.map_err(|e| e.to_string());
+        if result.is_ok() {
+            if !written.is_empty() {
+                flushes.observe(written.len() as f64);
+            }
+            let mut pending = pending.lock().expect("the pending log is never left poisoned");
+            for id in written {
+                // A later truncate may have replaced the entry at this index
+                // with another one, still to be written.
+                if pending.get(&id.index).is_some_and(|e| e.log_id == id) {
+                    pending.remove(&id.index);
+                }
+            }
+        }
+        for io in batch.drain(..) {
+            let outcome = result.clone().map_err(std::io::Error::other);
+            match io {
+                Io::Append(_, callback) => callback.log_io_completed(outcome),
+                Io::Truncate(_, done) | Io::Purge(_, done) | Io::State(_, _, done) => {
+                    let _ = done.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+async fn write(conn: &mut SqliteConnection, batch: &[Io], written: &mut Vec<LogId>) -> Result<(), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    for io in batch {
+        match io {
+            Io::Append(entries, _) => {
+                for entry in entries {
+                    let json = serde_json::to_string(entry).expect("entries serialize");
+                    sqlx::query("INSERT OR REPLACE INTO log (idx, entry) VALUES (?, ?)").bind(entry.log_id.index as i64).bind(json).execute(&mut *tx).await?;
+                    written.push(entry.log_id);
+                }
+            }
+            Io::Truncate(index, _) => {
+                sqlx::query("DELETE FROM log WHERE idx >= ?").bind(*index as i64).execute(&mut *tx).await?;
+            }
+            Io::Purge(log_id, _) => {
+                set_state(&mut tx, "last_purged", &serde_json::to_string(log_id).expect("log ids serialize")).await?;
+                sqlx::query("DELETE FROM log WHERE idx <= ?").bind(log_id.index as i64).execute(&mut *tx).await?;
+            }
+            Io::State(key, json, _) => set_state(&mut tx, key, json).await?,
+        }
+    }
+    // synchronous = FULL: the commit returns after the WAL is fsynced.
+    tx.commit().await
+}
+
+async fn set_state(conn: &mut SqliteConnection, key: &str, json: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(json)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 impl RaftLogReader<TypeConfig> for LogStore {
@@ -105,13 +216,25 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(i) => *i as i64,
             Bound::Unbounded => i64::MAX,
         };
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        // Pending first: an entry that leaves it for the file meanwhile is
+        // then read from the file.
+        let pending: Vec<Entry<TypeConfig>> = self.pending().range(start as u64..end as u64).map(|(_, e)| e.clone()).collect();
         let rows = sqlx::query("SELECT entry FROM log WHERE idx >= ? AND idx < ? ORDER BY idx")
             .bind(start)
             .bind(end)
             .fetch_all(&self.readers)
             .await
             .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
-        rows.iter().map(Self::decode).collect()
+        let mut entries = BTreeMap::new();
+        for row in &rows {
+            let entry = Self::decode(row)?;
+            entries.insert(entry.log_id.index, entry);
+        }
+        entries.extend(pending.into_iter().map(|e| (e.log_id.index, e)));
+        Ok(entries.into_values().collect())
     }
 }
 
@@ -119,15 +242,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let last_pending = self.pending().last_key_value().map(|(_, e)| e.log_id);
         let last_purged_log_id: Option<LogId> = self.get_state("last_purged").await?;
         let last = sqlx::query("SELECT entry FROM log ORDER BY idx DESC LIMIT 1")
             .fetch_optional(&self.readers)
             .await
             .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
-        let last_log_id = match last {
+        let last_in_file = match last {
             Some(row) => Some(Self::decode(&row)?.log_id),
-            None => last_purged_log_id,
+            None => None,
         };
+        let last_log_id = last_pending.max(last_in_file).or(last_purged_log_id);
         Ok(LogState { last_purged_log_id, last_log_id })
     }
 
@@ -136,8 +261,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote<u64>) -> Result<(), StorageError> {
-        let mut conn = self.writer.lock().await;
-        Self::put_state(&mut conn, "vote", vote).await.map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))
+        self.put_state("vote", vote).await.map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, e))
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError> {
@@ -145,61 +269,44 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        let mut conn = self.writer.lock().await;
-        Self::put_state(&mut conn, "committed", &committed).await.map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
+        self.put_state("committed", &committed).await.map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
         Ok(self.get_state::<Option<LogId>>("committed").await?.flatten())
     }
 
+    /// Returns once the entries are readable (in `pending`); `callback`
+    /// is called once the flusher has them in the file.
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
-        let mut conn = self.writer.lock().await;
-        let result: Result<(), sqlx::Error> = async {
-            let mut tx = conn.begin().await?;
-            for entry in entries {
-                let json = serde_json::to_string(&entry).expect("entries serialize");
-                sqlx::query("INSERT OR REPLACE INTO log (idx, entry) VALUES (?, ?)").bind(entry.log_id.index as i64).bind(json).execute(&mut *tx).await?;
-            }
-            // synchronous = FULL: the commit returns after the WAL is fsynced.
-            tx.commit().await
-        }
-        .await;
-        match result {
-            Ok(()) => {
-                callback.log_io_completed(Ok(()));
-                Ok(())
-            }
-            Err(e) => {
-                callback.log_io_completed(Err(std::io::Error::other(e.to_string())));
-                Err(io_err(ErrorSubject::Logs, ErrorVerb::Write, e))
+        let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
+        self.pending().extend(entries.iter().map(|e| (e.log_id.index, e.clone())));
+        match self.flusher.send(Io::Append(entries, callback)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(unsent)) => {
+                if let Io::Append(_, callback) = unsent {
+                    callback.log_io_completed(Err(flusher_stopped()));
+                }
+                Err(io_err(ErrorSubject::Logs, ErrorVerb::Write, flusher_stopped()))
             }
         }
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        let mut conn = self.writer.lock().await;
-        sqlx::query("DELETE FROM log WHERE idx >= ?")
-            .bind(log_id.index as i64)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
-        Ok(())
+        drop(self.pending().split_off(&log_id.index));
+        self.queue(|done| Io::Truncate(log_id.index, done)).await.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        let mut conn = self.writer.lock().await;
-        let result: Result<(), sqlx::Error> = async {
-            let mut tx = conn.begin().await?;
-            Self::put_state(&mut tx, "last_purged", &log_id).await?;
-            sqlx::query("DELETE FROM log WHERE idx <= ?").bind(log_id.index as i64).execute(&mut *tx).await?;
-            tx.commit().await
+        {
+            let mut pending = self.pending();
+            let kept = pending.split_off(&(log_id.index + 1));
+            *pending = kept;
         }
-        .await;
-        result.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
+        self.queue(|done| Io::Purge(log_id, done)).await.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 }

@@ -21,6 +21,10 @@ pub struct ClusterMetrics {
     pub snapshot_installs: Histogram,
     /// One log entry applied to the content store (its transaction, audit line included).
     pub apply: Histogram,
+    /// Log entries written per fsync of the Raft log (group commit).
+    pub log_flush_entries: Histogram,
+    /// Log entries applied per content-store transaction.
+    pub apply_batch_entries: Histogram,
     pub forwarded_writes: IntCounter,
     /// The log format level every member reads (see `upgrade`).
     pub cluster_log_level: IntGauge,
@@ -41,6 +45,13 @@ fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
 
 fn seconds(registry: &Registry, name: &str, help: &str) -> Histogram {
     let buckets = vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
+    let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets)).expect("valid metric");
+    registry.register(Box::new(h.clone())).expect("unique metric");
+    h
+}
+
+fn entries(registry: &Registry, name: &str, help: &str) -> Histogram {
+    let buckets = vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
     let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets)).expect("valid metric");
     registry.register(Box::new(h.clone())).expect("unique metric");
     h
@@ -79,6 +90,12 @@ impl ClusterMetrics {
                 r.register(Box::new(h.clone())).expect("unique metric");
                 h
             },
+            log_flush_entries: entries(
+                &r,
+                "zhanqun_raft_log_flush_entries",
+                "Log entries written to the Raft log per fsync (several when writes arrive together)",
+            ),
+            apply_batch_entries: entries(&r, "zhanqun_apply_batch_entries", "Log entries applied to the content store per transaction"),
             forwarded_writes: counter(&r, "zhanqun_raft_forwarded_writes_total", "Writes this node forwarded to the leader"),
             cluster_log_level: gauge(
                 &r,

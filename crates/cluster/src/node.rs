@@ -147,7 +147,8 @@ impl Node {
     pub async fn start(cfg: NodeConfig, observer: Arc<dyn ApplyObserver>) -> Result<Node, StartError> {
         std::fs::create_dir_all(&cfg.data_dir).map_err(zhanqun_store::StoreError::from)?;
         let store = Arc::new(Store::open(&cfg.data_dir.join("content.db")).await?);
-        let mut log = LogStore::open(&cfg.data_dir.join("raft-log.db")).await?;
+        let metrics = Arc::new(ClusterMetrics::new(&cfg.metrics));
+        let mut log = LogStore::open(&cfg.data_dir.join("raft-log.db"), metrics.log_flush_entries.clone()).await?;
         let identity = log.identity().await?;
         let committed_at_start = log.read_committed().await.map_err(|e| StartError::Raft(e.to_string()))?.map_or(0, |l| l.index);
         // Entries applied before this start are not applied again: begin the
@@ -156,7 +157,6 @@ impl Node {
             Some(json) => serde_json::from_str::<crate::LogId>(&json).map_err(|e| StartError::Raft(format!("unreadable last-applied position: {e}")))?.index,
             None => 0,
         };
-        let metrics = Arc::new(ClusterMetrics::new(&cfg.metrics));
         let (applied_tx, applied_rx) = watch::channel(applied_before);
         let sm = StateMachine::new(store.clone(), cfg.data_dir.join("snapshots"), observer, Arc::new(applied_tx), metrics.clone());
         sm.load_level().await?;

@@ -72,6 +72,54 @@ impl StateMachine {
     }
 }
 
+/// How many committed entries one state-machine transaction takes at most:
+/// enough to carry a burst of concurrent writes in one commit, few enough
+/// that their answers are not held back long.
+const APPLY_BATCH: usize = 256;
+
+impl StateMachine {
+    /// Applies entries openraft committed together in one store
+    /// transaction, then tells the observer and the waiters what each did.
+    async fn apply_batch(&self, batch: &[openraft::Entry<TypeConfig>], outcomes: &mut Vec<Outcome>) -> Result<(), StorageError> {
+        let Some(last) = batch.last() else { return Ok(()) };
+        let ids: Vec<String> = batch.iter().map(|e| serde_json::to_string(&e.log_id).expect("log ids serialize")).collect();
+        let memberships: Vec<Option<String>> = batch
+            .iter()
+            .map(|e| match &e.payload {
+                EntryPayload::Membership(m) => Some(serde_json::to_string(&Membership::new(Some(e.log_id), m.clone())).expect("memberships serialize")),
+                _ => None,
+            })
+            .collect();
+        let proposals: Vec<Option<&zhanqun_model::Proposal>> = batch
+            .iter()
+            .map(|e| match &e.payload {
+                EntryPayload::Normal(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        let committed: Vec<zhanqun_store::CommittedEntry> = (0..batch.len())
+            .map(|i| zhanqun_store::CommittedEntry { log_id: &ids[i], membership: memberships[i].as_deref(), proposal: proposals[i] })
+            .collect();
+        let started = std::time::Instant::now();
+        let applied = self.store.apply_entries(&committed).await.map_err(|e| io_err(ErrorSubject::Apply(last.log_id), ErrorVerb::Write, e))?;
+        let each = started.elapsed().as_secs_f64() / batch.len() as f64;
+        self.metrics.apply_batch_entries.observe(batch.len() as f64);
+        for ((entry, proposal), (outcome, touched)) in batch.iter().zip(&proposals).zip(applied) {
+            self.metrics.apply.observe(each);
+            if let (Some(_), Err(r)) = (proposal, &outcome) {
+                tracing::info!(index = entry.log_id.index, code = %r.code, "command refused: {}", r.message);
+            }
+            if let (Some(zhanqun_model::Proposal { command: zhanqun_model::Command::RaiseClusterLevel { level, .. }, .. }), Ok(_)) = (proposal, &outcome) {
+                self.level.set(*level);
+            }
+            self.observer.applied(&touched);
+            outcomes.push(outcome);
+        }
+        self.applied_index.send_replace(last.log_id.index);
+        Ok(())
+    }
+}
+
 fn decode_position(applied: Option<&str>, membership: Option<&str>) -> Result<(Option<LogId>, Membership), StorageError> {
     let bad = |e: serde_json::Error| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e);
     let applied = applied.map(serde_json::from_str).transpose().map_err(bad)?;
@@ -91,33 +139,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = openraft::Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
-        let mut outcomes = Vec::new();
-        for entry in entries {
-            let log_id = serde_json::to_string(&entry.log_id).expect("log ids serialize");
-            let (membership, proposal) = match &entry.payload {
-                EntryPayload::Blank => (None, None),
-                EntryPayload::Normal(p) => (None, Some(p)),
-                EntryPayload::Membership(m) => {
-                    let stored = Membership::new(Some(entry.log_id), m.clone());
-                    (Some(serde_json::to_string(&stored).expect("memberships serialize")), None)
-                }
-            };
-            let started = std::time::Instant::now();
-            let (outcome, touched) = self
-                .store
-                .apply_entry(&log_id, membership.as_deref(), proposal)
-                .await
-                .map_err(|e| io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Write, e))?;
-            self.metrics.apply.observe(started.elapsed().as_secs_f64());
-            if let (Some(_), Err(r)) = (proposal, &outcome) {
-                tracing::info!(index = entry.log_id.index, code = %r.code, "command refused: {}", r.message);
-            }
-            if let (Some(zhanqun_model::Proposal { command: zhanqun_model::Command::RaiseClusterLevel { level, .. }, .. }), Ok(_)) = (proposal, &outcome) {
-                self.level.set(*level);
-            }
-            self.observer.applied(&touched);
-            self.applied_index.send_replace(entry.log_id.index);
-            outcomes.push(outcome);
+        let entries: Vec<openraft::Entry<TypeConfig>> = entries.into_iter().collect();
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for batch in entries.chunks(APPLY_BATCH) {
+            self.apply_batch(batch, &mut outcomes).await?;
         }
         Ok(outcomes)
     }

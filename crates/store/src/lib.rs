@@ -33,7 +33,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{ConnectOptions, SqliteConnection};
 use tokio::sync::Mutex;
 
-pub use apply::Touched;
+pub use apply::{CommittedEntry, Touched};
 pub use audit::{AuditArchive, AuditEntry, AuditLine, ChainCheck, verify_audit_file};
 pub use compliance::ProbeCount;
 pub use integrity::{Checked, Mismatch};

@@ -88,54 +88,83 @@ impl From<StoreError> for Failure {
 
 pub(crate) type Step<T = ()> = std::result::Result<T, Failure>;
 
+/// One committed Raft entry to apply: its id (JSON, recorded as the last
+/// applied position), the membership it carries if any, and its command if
+/// any (`None` for blank and membership entries).
+#[derive(Debug, Clone, Copy)]
+pub struct CommittedEntry<'a> {
+    pub log_id: &'a str,
+    pub membership: Option<&'a str>,
+    pub proposal: Option<&'a Proposal>,
+}
+
 impl Store {
-    /// Applies one Raft entry. `log_id` is recorded as the new last-applied
-    /// position in the same transaction; `membership`, when the entry
-    /// carries one, is recorded too. `proposal` is `None` for entries that
-    /// carry no command (blank and membership entries).
+    /// Applies one Raft entry: [`Store::apply_entries`] of one.
     pub async fn apply_entry(&self, log_id: &str, membership: Option<&str>, proposal: Option<&Proposal>) -> Result<(Outcome, Touched)> {
+        let mut applied = self.apply_entries(&[CommittedEntry { log_id, membership, proposal }]).await?;
+        Ok(applied.pop().expect("one outcome per entry"))
+    }
+
+    /// Applies committed entries in order, in one transaction (group
+    /// commit: entries that were committed together are written together).
+    /// Each command runs in its own savepoint, so a refused one changes
+    /// nothing but its audit line, exactly as if it were applied alone; the
+    /// last entry's id becomes the last-applied position in the same
+    /// transaction. A storage failure rolls back the whole batch, which is
+    /// then applied again from the log.
+    pub async fn apply_entries(&self, entries: &[CommittedEntry<'_>]) -> Result<Vec<(Outcome, Touched)>> {
         let mut conn = self.writer.lock().await;
         let mut tx = conn.begin().await?;
-        let mut touched = Touched::default();
-        let outcome = match proposal {
-            None => Ok(Applied::default()),
-            Some(p) => {
-                let mut savepoint = tx.begin().await?;
-                let result = match permission::check(&mut savepoint, p).await {
-                    Ok(()) => run(&mut savepoint, p, &p.command, &mut touched).await,
-                    Err(refused) => Err(refused),
-                };
-                match result {
-                    Ok(applied) => {
-                        savepoint.commit().await?;
-                        Ok(applied)
-                    }
-                    Err(Failure::Rejected(r)) => {
-                        savepoint.rollback().await?;
-                        touched = Touched::default();
-                        Err(r)
-                    }
-                    Err(Failure::Store(e)) => return Err(e),
-                }
-            }
-        };
-        // Entries of version 0 were applied without digests (the table came
-        // later): a node that replays one, or applies one beside nodes of
-        // that version in a rolling upgrade, leaves what they left. Raising
-        // the cluster's level digests what is missing (`apply::cluster`).
-        if proposal.is_some_and(|p| p.made_under(1)) {
-            crate::integrity::record(&mut tx, &touched).await?;
+        let mut applied = Vec::with_capacity(entries.len());
+        for entry in entries {
+            applied.push(apply_one(&mut tx, entry).await?);
         }
-        if let Some(p) = proposal {
-            audit::record(&mut tx, p, &outcome).await?;
-        }
-        set_meta(&mut tx, "last_applied", log_id).await?;
-        if let Some(m) = membership {
-            set_meta(&mut tx, "membership", m).await?;
+        if let Some(last) = entries.last() {
+            set_meta(&mut tx, "last_applied", last.log_id).await?;
         }
         tx.commit().await?;
-        Ok((outcome, touched))
+        Ok(applied)
     }
+}
+
+async fn apply_one(tx: &mut SqliteConnection, entry: &CommittedEntry<'_>) -> Result<(Outcome, Touched)> {
+    let mut touched = Touched::default();
+    let outcome = match entry.proposal {
+        None => Ok(Applied::default()),
+        Some(p) => {
+            let mut savepoint = tx.begin().await?;
+            let result = match permission::check(&mut savepoint, p).await {
+                Ok(()) => run(&mut savepoint, p, &p.command, &mut touched).await,
+                Err(refused) => Err(refused),
+            };
+            match result {
+                Ok(applied) => {
+                    savepoint.commit().await?;
+                    Ok(applied)
+                }
+                Err(Failure::Rejected(r)) => {
+                    savepoint.rollback().await?;
+                    touched = Touched::default();
+                    Err(r)
+                }
+                Err(Failure::Store(e)) => return Err(e),
+            }
+        }
+    };
+    // Entries of version 0 were applied without digests (the table came
+    // later): a node that replays one, or applies one beside nodes of
+    // that version in a rolling upgrade, leaves what they left. Raising
+    // the cluster's level digests what is missing (`apply::cluster`).
+    if entry.proposal.is_some_and(|p| p.made_under(1)) {
+        crate::integrity::record(tx, &touched).await?;
+    }
+    if let Some(p) = entry.proposal {
+        audit::record(tx, p, &outcome).await?;
+    }
+    if let Some(m) = entry.membership {
+        set_meta(tx, "membership", m).await?;
+    }
+    Ok((outcome, touched))
 }
 
 async fn set_meta(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {

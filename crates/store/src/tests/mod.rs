@@ -72,6 +72,37 @@ async fn a_rejected_batch_changes_nothing_but_the_applied_position() {
 }
 
 #[tokio::test]
+async fn entries_applied_together_leave_what_they_leave_one_by_one() {
+    // Group commit: one transaction for entries committed together. A
+    // refused command among them changes nothing but its audit line, the
+    // others are applied, the 索引号 count on, and the chain holds.
+    let (_dir, s) = store().await;
+    let commands = [
+        Command::CreateTenant { tenant: tenant(1, "aa") },
+        Command::CreateChannel { channel: channel(10, 1) },
+        Command::CreateDocument { document: document(100, 1, 10, Some("某政发〔2017〕1号")), attachment_ids: vec![] },
+        Command::CreateDocument { document: document(101, 1, 10, Some("某政发〔2017〕1号")), attachment_ids: vec![] },
+        Command::CreateDocument { document: document(102, 1, 10, None), attachment_ids: vec![] },
+    ];
+    let proposals: Vec<Proposal> = commands.into_iter().map(|c| proposal(1_500_000_000_000, c)).collect();
+    let ids: Vec<String> = (1..=proposals.len()).map(|n| format!("{{\"index\":{n}}}")).collect();
+    let entries: Vec<crate::CommittedEntry> =
+        proposals.iter().zip(&ids).map(|(p, id)| crate::CommittedEntry { log_id: id, membership: None, proposal: Some(p) }).collect();
+    let applied = s.apply_entries(&entries).await.unwrap();
+    let outcomes: Vec<&Outcome> = applied.iter().map(|(o, _)| o).collect();
+    assert!(outcomes[..3].iter().all(|o| o.is_ok()), "{outcomes:?}");
+    assert_eq!(outcomes[3].as_ref().unwrap_err().code, "duplicate_doc_no");
+    assert_eq!(outcomes[4].as_ref().unwrap().index_no.as_deref(), Some("ORG1/2017-00002"));
+    assert!(applied[3].1.documents.is_empty(), "a refused command touches nothing");
+    assert!(s.document(1, 101).await.unwrap().is_none());
+    assert!(s.document(1, 102).await.unwrap().is_some());
+    assert_eq!(s.last_applied().await.unwrap().as_deref(), Some("{\"index\":5}"));
+    let chain = s.verify_audit_chain().await.unwrap();
+    assert!(chain.intact && !chain.tail_cut, "{chain:?}");
+    assert_eq!(chain.entries, 5, "one audit line per command, the refused one too");
+}
+
+#[tokio::test]
 async fn a_doc_no_taken_in_one_site_neither_blocks_nor_names_another_sites_draft() {
     let (_dir, s) = store().await;
     apply(&s, 1, Command::CreateTenant { tenant: tenant(1, "xiliu") }).await.unwrap();
