@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Cached public page under load: zhanqun beside nginx serving the very same
-# bytes as a static file, in one run, on loopback only.
+# bytes as a static file, in one run, on loopback only — once plain, once
+# with `Accept-Encoding: gzip, br` beside nginx's `gzip_static` serving a
+# pre-compressed copy of the file (`gzip -9`).
 #
 #   benches/load.sh [seconds-per-run]      (needs: nginx, wrk — `apt-get install nginx-light wrk`)
 #
@@ -23,13 +25,14 @@ cleanup() {
 }
 trap cleanup EXIT
 zq_port=18181 ng_port=18182
-ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD='Bench-Sysop-2026' ./target/release/zhanqun serve --demo --data "$tmp/data" --listen 127.0.0.1:$zq_port 2>"$tmp/zhanqun.log" &
+ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD='Bench-Sysop-2026' "${CARGO_TARGET_DIR:-target}/release/zhanqun" serve --demo --data "$tmp/data" --listen 127.0.0.1:$zq_port 2>"$tmp/zhanqun.log" &
 zq_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$zq_port/readyz" >/dev/null && break; sleep 0.2; done
 # The 2017 notice, by Host, as the public would reach it.
 path=$(curl -sf -H 'Host: www.haicheng.gov.cn' "http://127.0.0.1:$zq_port/col/szfbgswj/" | grep -o '/art/[0-9]*\.html' | tail -1)
 mkdir -p "$tmp/www"
 curl -sf -H 'Host: www.haicheng.gov.cn' "http://127.0.0.1:$zq_port$path" >"$tmp/www/page.html"
+gzip -9 -k "$tmp/www/page.html"
 cat >"$tmp/nginx.conf" <<CONF
 worker_processes auto;
 pid $tmp/nginx.pid;
@@ -38,25 +41,29 @@ events { worker_connections 1024; }
 http {
   access_log off;
   client_body_temp_path $tmp; proxy_temp_path $tmp; fastcgi_temp_path $tmp; uwsgi_temp_path $tmp; scgi_temp_path $tmp;
-  server { listen 127.0.0.1:$ng_port; root $tmp/www; location / { try_files /page.html =404; default_type text/html; etag on; } }
+  server { listen 127.0.0.1:$ng_port; root $tmp/www; location / { try_files /page.html =404; default_type text/html; etag on; gzip_static on; } }
 }
 CONF
 nginx -c "$tmp/nginx.conf"
 sleep 0.5
-rps() { wrk -t1 -c32 -d"${secs}s" -H "$2" --latency "$1" | awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'; }
+rps() { wrk -t1 -c32 -d"${secs}s" -H "$2" -H "Accept-Encoding: $3" --latency "$1" | awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'; }
 median() { sort -n | sed -n 2p; }
-zq=() ng=() zq_p99=() ng_p99=()
+size() { curl -s -o /dev/null -w '%{size_download}' -H "$2" -H "Accept-Encoding: $3" "$1"; }
 wrk -t1 -c32 -d2s -H 'Host: www.haicheng.gov.cn' "http://127.0.0.1:$zq_port$path" >/dev/null
-for _ in 1 2 3; do
-  read -r r p < <(rps "http://127.0.0.1:$ng_port/" "Host: localhost"); ng+=("$r"); ng_p99+=("$p")
-  read -r r p < <(rps "http://127.0.0.1:$zq_port$path" "Host: www.haicheng.gov.cn"); zq+=("$r"); zq_p99+=("$p")
-done
-ng_med=$(printf '%s\n' "${ng[@]}" | median)
-zq_med=$(printf '%s\n' "${zq[@]}" | median)
-bytes=$(wc -c <"$tmp/www/page.html")
-echo "cached document page ($bytes bytes), wrk -t1 -c32 -d${secs}s, median of 3 alternating runs"
+echo "cached document page, wrk -t1 -c32 -d${secs}s, median of 3 alternating runs"
 echo
-echo "| server | req/s (runs) | median req/s | p99 (runs) | vs nginx |"
-echo "|---|---|---|---|---|"
-echo "| nginx static file | ${ng[*]} | $ng_med | ${ng_p99[*]} | 1.00 |"
-echo "| zhanqun (cached) | ${zq[*]} | $zq_med | ${zq_p99[*]} | $(awk -v a="$zq_med" -v b="$ng_med" 'BEGIN {printf "%.2f", a/b}') |"
+echo "| Accept-Encoding | server | bytes sent | req/s (runs) | median req/s | p99 (runs) | vs nginx |"
+echo "|---|---|---|---|---|---|---|"
+for encoding in identity "gzip, br"; do
+  zq=() ng=() zq_p99=() ng_p99=()
+  for _ in 1 2 3; do
+    read -r r p < <(rps "http://127.0.0.1:$ng_port/" "Host: localhost" "$encoding"); ng+=("$r"); ng_p99+=("$p")
+    read -r r p < <(rps "http://127.0.0.1:$zq_port$path" "Host: www.haicheng.gov.cn" "$encoding"); zq+=("$r"); zq_p99+=("$p")
+  done
+  ng_med=$(printf '%s\n' "${ng[@]}" | median)
+  zq_med=$(printf '%s\n' "${zq[@]}" | median)
+  ng_size=$(size "http://127.0.0.1:$ng_port/" "Host: localhost" "$encoding")
+  zq_size=$(size "http://127.0.0.1:$zq_port$path" "Host: www.haicheng.gov.cn" "$encoding")
+  echo "| $encoding | nginx static file | $ng_size | ${ng[*]} | $ng_med | ${ng_p99[*]} | 1.00 |"
+  echo "| $encoding | zhanqun (cached) | $zq_size | ${zq[*]} | $zq_med | ${zq_p99[*]} | $(awk -v a="$zq_med" -v b="$ng_med" 'BEGIN {printf "%.2f", a/b}') |"
+done

@@ -139,6 +139,28 @@ async fn publish_a_first_document_and_withdraw_it() {
     let r = client().get(server.url(&url)).header("if-none-match", etag).send().await.unwrap();
     assert_eq!(r.status(), 304);
 
+    // A reader who accepts compression gets the same page compressed, with
+    // its own tag, which it can revalidate.
+    let plain = page(&server, None, &url).await.1;
+    for (accept, coding) in [("gzip, deflate, br, zstd", "br"), ("gzip", "gzip"), ("br;q=0, gzip;q=0.8", "gzip")] {
+        let r = client().get(server.url(&url)).header("accept-encoding", accept).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-encoding"], coding, "Accept-Encoding: {accept}");
+        assert!(r.headers().get_all("vary").iter().any(|v| v.to_str().unwrap().to_ascii_lowercase().contains("accept-encoding")));
+        let etag = r.headers()["etag"].clone();
+        let sent = r.bytes().await.unwrap();
+        let mut decoded = Vec::new();
+        if coding == "br" {
+            brotli::BrotliDecompress(&mut &sent[..], &mut decoded).unwrap();
+        } else {
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&sent[..]), &mut decoded).unwrap();
+        }
+        assert_eq!(String::from_utf8(decoded).unwrap(), plain, "the {coding} page decodes to the page");
+        assert!(sent.len() * 2 < plain.len(), "{coding}: {} bytes of {}", sent.len(), plain.len());
+        let r = client().get(server.url(&url)).header("accept-encoding", accept).header("if-none-match", etag).send().await.unwrap();
+        assert_eq!(r.status(), 304);
+    }
+
     // Withdrawn: gone from the page, the list, the feed and the file.
     let (status, _, _) = api(&server, &token, Method::POST, &format!("/api/v1/tenants/shifan/documents/{id}/withdraw"), None).await;
     assert_eq!(status, 200);

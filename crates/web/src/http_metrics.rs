@@ -64,6 +64,14 @@ impl HttpMetrics {
     }
 }
 
+impl HttpMetrics {
+    /// The request counter and duration histogram of one kind of answer,
+    /// resolved once (for answers kept ready, see `ready`).
+    pub(crate) fn handles(&self, tenant: &str, route: &str, status: axum::http::StatusCode) -> (prometheus::IntCounter, Histogram) {
+        (self.requests.with_label_values(&[tenant, route, class(status.as_u16())]), self.duration.with_label_values(&[tenant, route]))
+    }
+}
+
 fn class(status: u16) -> &'static str {
     match status {
         100..=199 => "1xx",

@@ -13,6 +13,7 @@ mod auth;
 mod blobs;
 pub mod client;
 mod diff;
+mod encoding;
 mod error;
 mod headers;
 pub mod heavy;
@@ -22,6 +23,7 @@ mod peer;
 pub mod probe;
 mod public;
 pub mod rate_limit;
+mod ready;
 mod refusals;
 pub mod sanitize;
 pub mod search;
@@ -282,8 +284,14 @@ async fn min_index(State(app): AppState, req: Request, next: Next) -> Response {
 /// `serve` for the deadlines every connection has).
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let timeouts = app.config.timeouts;
-    let routes = if app.config.tls_redirect { tls::redirecting(app.clone(), router(app)) } else { router(app) };
-    serve::serve(routes, listener, timeouts, shutdown).await
+    // Redirecting to HTTPS depends on certificates, which the page cache's
+    // epoch does not follow: no answers kept ready then.
+    let (routes, ready) = if app.config.tls_redirect {
+        (tls::redirecting(app.clone(), router(app.clone())), None)
+    } else {
+        (router(app.clone()), Some(Arc::new(ready::ReadyPages::new(app))))
+    };
+    serve::serve(routes, ready, listener, timeouts, shutdown).await
 }
 
 /// Serves [`router`] over HTTPS on `listener` until `shutdown` resolves:
@@ -295,7 +303,8 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     let timeouts = app.config.timeouts;
     let choose = tls::chooser(app.clone());
-    serve::serve_tls(tls::strict_transport(router(app)), listener, timeouts, choose, shutdown).await
+    let ready = Some(Arc::new(ready::ReadyPages::new(app.clone())));
+    serve::serve_tls(tls::strict_transport(router(app)), ready, listener, timeouts, choose, shutdown).await
 }
 
 /// Serves [`metrics_router`] on its own listener until `shutdown` resolves.
@@ -305,5 +314,5 @@ pub async fn serve_metrics(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let timeouts = app.config.timeouts;
-    serve::serve(metrics_router(app), listener, timeouts, shutdown).await
+    serve::serve(metrics_router(app), None, listener, timeouts, shutdown).await
 }

@@ -23,6 +23,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -34,6 +35,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tower_http::timeout::TimeoutBody;
+
+use crate::ready::ReadyPages;
 
 /// Deadlines for what clients send and take.
 #[derive(Debug, Clone, Copy)]
@@ -61,23 +64,25 @@ pub type ChooseTls =
 /// Serves `router` on `listener` until `shutdown` resolves, then drains.
 pub async fn serve(
     router: Router,
+    ready: Option<Arc<ReadyPages>>,
     listener: TcpListener,
     timeouts: ClientTimeouts,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    serve_on(router, listener, timeouts, None, shutdown).await
+    serve_on(router, ready, listener, timeouts, None, shutdown).await
 }
 
 /// [`serve`] over TLS: each connection's handshake picks its configuration
 /// with `choose`.
 pub async fn serve_tls(
     router: Router,
+    ready: Option<Arc<ReadyPages>>,
     listener: TcpListener,
     timeouts: ClientTimeouts,
     choose: ChooseTls,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    serve_on(router, listener, timeouts, Some(choose), shutdown).await
+    serve_on(router, ready, listener, timeouts, Some(choose), shutdown).await
 }
 
 /// The TLS handshake, its configuration chosen by the client's SNI.
@@ -96,6 +101,7 @@ async fn handshake(stream: TcpStream, choose: &ChooseTls) -> Option<tokio_rustls
 
 async fn serve_on(
     router: Router,
+    ready: Option<Arc<ReadyPages>>,
     listener: TcpListener,
     timeouts: ClientTimeouts,
     tls: Option<ChooseTls>,
@@ -118,7 +124,7 @@ async fn serve_on(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
+        let router = Served { router: router.clone(), ready: ready.clone() };
         let stop = stop_rx.clone();
         let tls = tls.clone();
         connections.spawn(async move {
@@ -145,15 +151,35 @@ async fn serve_on(
 }
 
 /// One connection served until it ends or the node stops.
-async fn connection<S>(io: Stalling<S>, addr: std::net::SocketAddr, router: Router, timeouts: ClientTimeouts, mut stop: tokio::sync::watch::Receiver<bool>)
+/// What a connection answers with: the router, and the answers kept
+/// ready before it (see `ready`), if this listener keeps any.
+#[derive(Clone)]
+struct Served {
+    router: Router,
+    ready: Option<Arc<ReadyPages>>,
+}
+
+async fn connection<S>(io: Stalling<S>, addr: std::net::SocketAddr, served: Served, timeouts: ClientTimeouts, mut stop: tokio::sync::watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(addr));
-        let req = req.map(|body| Body::new(TimeoutBody::new(timeouts.body, body)));
-        let mut router = router.clone();
-        async move { tower::Service::call(&mut router, req).await }
+        let key = served.ready.as_ref().and_then(|r| r.key(&req));
+        let kept = served.ready.as_ref().zip(key.as_ref()).and_then(|(r, k)| r.answer(k));
+        let served = served.clone();
+        async move {
+            if let Some(response) = kept {
+                return Ok::<_, std::convert::Infallible>(response);
+            }
+            req.extensions_mut().insert(ConnectInfo(addr));
+            let req = req.map(|body| Body::new(TimeoutBody::new(timeouts.body, body)));
+            let mut router = served.router;
+            let response = tower::Service::call(&mut router, req).await?;
+            if let (Some(ready), Some(key)) = (&served.ready, key) {
+                ready.remember(key, &response);
+            }
+            Ok(response)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

@@ -185,24 +185,26 @@ async fn answer(app: &Arc<App>, method: Method, headers: &HeaderMap, uri: &Uri, 
     let Some(key) = target.cache_key().map(|k| format!("{}|{k}", mount.base)) else {
         return not_found(&app, Some(&mount));
     };
+    // Read before the lookup: an answer kept ready (see `ready`) is good
+    // only while nothing was invalidated since.
+    let epoch = app.derived.cache.epoch();
     let cached = app.derived.cache.get(mount.tenant.id, &key);
     app.http_metrics.cache.with_label_values(&[if cached.is_some() { "hit" } else { "miss" }]).inc();
     let page = match cached {
         Some(p) => p,
-        None => {
-            let epoch = app.derived.cache.epoch();
-            match render::page(&app, &sites, &mount, &target).await {
-                Ok(Some((body, content_type))) => {
-                    let page = Arc::new(CachedPage { etag: etag_of(&body), body: body.into(), content_type });
-                    app.derived.cache.put(mount.tenant.id, key, page.clone(), epoch);
-                    page
-                }
-                Ok(None) => return not_found(&app, Some(&mount)),
-                Err(e) => return server_error(&app, e),
+        None => match render::page(&app, &sites, &mount, &target).await {
+            Ok(Some((body, content_type))) => {
+                let etag = etag_of(&body);
+                let page = Arc::new(CachedPage::new(body.into(), etag, content_type));
+                app.derived.cache.put(mount.tenant.id, key, page.clone(), epoch);
+                page
             }
-        }
+            Ok(None) => return not_found(&app, Some(&mount)),
+            Err(e) => return server_error(&app, e),
+        },
     };
-    send_page(&page, headers)
+    let document = if let Page::Document { id } = target { Some(id) } else { None };
+    send_page(&page, headers, epoch, document).await
 }
 
 fn etag_of(body: &str) -> String {
@@ -210,14 +212,30 @@ fn etag_of(body: &str) -> String {
     format!("\"{}\"", hex::encode(&digest[..12]))
 }
 
-fn send_page(page: &CachedPage, request: &HeaderMap) -> Response {
-    let cache_control = HeaderValue::from_static("public, max-age=30");
-    let etag = HeaderValue::from_str(&page.etag).expect("a quoted hex digest is a header value");
-    if request.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes().split(|b| *b == b',').any(|t| t.trim_ascii() == page.etag.as_bytes())) {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache_control)]).into_response();
+/// A cached page as the reader accepts it: compressed when it may be (each
+/// form made once and kept with the page, see `encoding`), 304 when the
+/// reader holds it already.
+async fn send_page(page: &Arc<CachedPage>, request: &HeaderMap, epoch: u64, document: Option<i64>) -> Response {
+    let encoding = crate::encoding::preferred(request.get(header::ACCEPT_ENCODING));
+    let tag = format!("{}{}\"", page.etag.trim_end_matches('"'), encoding.etag_suffix());
+    let etag = HeaderValue::from_str(&tag).expect("a quoted hex digest is a header value");
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(header::ETAG, etag);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=30"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    // Any form the reader holds is this content: no need to send it again.
+    let held = |t: &[u8]| t == tag.as_bytes() || t == page.etag.as_bytes();
+    if request.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes().split(|b| *b == b',').any(|t| held(t.trim_ascii()))) {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type)), (header::ETAG, etag), (header::CACHE_CONTROL, cache_control)], page.body.clone())
-        .into_response()
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type));
+    if let Some(coding) = encoding.header() {
+        headers.insert(header::CONTENT_ENCODING, coding);
+    }
+    let body = crate::encoding::body(page, encoding).await;
+    let mut response = (headers, body.clone()).into_response();
+    response.extensions_mut().insert(crate::ready::Memoizable { epoch, body, document });
+    response
 }
 
 async fn attachment(app: &App, mount: &Mount, id: i64, headers: &HeaderMap) -> Response {

@@ -1,0 +1,211 @@
+//! Document writes on one node, through the real router in-process (API
+//! handler, Raft log, state machine; no TCP), beside the bare fsync loop the
+//! Raft log's durability rests on, measured in the same run:
+//!
+//! 1. the baseline: `write` + `fdatasync` of 200 bytes to a file in the same
+//!    directory, back to back (what one durable append costs at least);
+//! 2. the Raft round alone: empty entries through `Node::write`, one after
+//!    another;
+//! 3. sequential writes: one `POST /api/v1/tenants/bench/documents` after
+//!    another, each answered 201 (p50, p99);
+//! 4. concurrent writes: 16 and 64 writers sending the same requests as fast
+//!    as they are answered (writes/s, p99 of each), with how many entries
+//!    each fsync of the Raft log and each state-machine transaction carried
+//!    (group commit).
+//!
+//! `cargo bench -p zhanqun-web --bench writes`
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use tower::ServiceExt;
+use zhanqun_model::*;
+use zhanqun_platform::{new_id, now_ms};
+use zhanqun_web::{App, Blobs, WebConfig};
+
+const SEQUENTIAL: usize = 1_000;
+const CONCURRENT: usize = 4_000;
+
+#[path = "one_node.rs"]
+mod one_node;
+use one_node::percentile;
+
+fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().unwrap();
+    let fsyncs = fsync_loop(dir.path(), Duration::from_secs(2));
+    let (node, derived) = one_node::start(dir.path(), zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY).await;
+    let now = now_ms();
+    let tenant = Tenant::new(new_id(), "bench", "基准测试镇人民政府", TenantKind::Township, "BENCH", now);
+    let channel = one_node::notices(tenant.id, now);
+    let mut editor = User::new(new_id(), "bench-editor", "编辑", String::new(), now);
+    editor.grants = vec![Grant { tenant_id: tenant.id, role: TenantRole::Editor }];
+    let token = "bench-session-token-0123456789abcdef";
+    let setup = vec![
+        Command::CreateTenant { tenant },
+        Command::CreateChannel { channel },
+        Command::CreateUser { user: editor.clone() },
+        Command::CreateSession {
+            token_sha256: zhanqun_platform::passwords::token_digest(token),
+            user_id: editor.id,
+            expires_at: now + 86_400_000,
+            idle_ms: None,
+            totp_step: None,
+        },
+    ];
+    node.write(Proposal::new(now, None, None, Command::Batch { commands: setup })).await.unwrap().outcome.unwrap();
+    let blobs = Blobs::local(&dir.path().join("blobs")).unwrap();
+    let app = Arc::new(App::new(node.clone(), blobs, derived, WebConfig::default()));
+    let router = zhanqun_web::router(app);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let write = {
+        let (counter, router) = (counter.clone(), router.clone());
+        move || {
+            let i = counter.fetch_add(1, Ordering::Relaxed);
+            let body = serde_json::json!({ "channel": "tzgg", "title": format!("写入测试 {i}"), "body_html": "<p>基准测试正文。</p>" });
+            let request = Request::post("/api/v1/tenants/bench/documents")
+                .header("host", "127.0.0.1")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            let router = router.clone();
+            async move {
+                let started = Instant::now();
+                let response = router.oneshot(request).await.unwrap();
+                assert_eq!(response.status(), 201, "a write was refused");
+                started.elapsed()
+            }
+        }
+    };
+    for _ in 0..50 {
+        write().await;
+    }
+    println!("\ndocument writes on one node, in-process (no TCP); baseline: the fdatasync loop, {fsyncs:.0}/s");
+    println!("| what | writers | writes/s | p50 | p99 | writes/s vs fsyncs/s | entries per log fsync | entries per apply transaction |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let row = |what: &str, writers: usize, rate: f64, times: &mut Vec<Duration>, batching: (f64, f64)| {
+        times.sort();
+        println!(
+            "| {what} | {writers} | {rate:.0} | {:.2} ms | {:.2} ms | {:.3}× | {:.1} | {:.1} |",
+            ms(percentile(times, 0.5)),
+            ms(percentile(times, 0.99)),
+            rate / fsyncs,
+            batching.0,
+            batching.1
+        );
+    };
+    // The Raft round alone: an empty entry proposed, logged, applied.
+    let raft = {
+        let node = node.clone();
+        move || {
+            let node = node.clone();
+            async move {
+                let started = Instant::now();
+                node.write(Proposal::new(now_ms(), None, None, Command::Batch { commands: vec![] })).await.unwrap().outcome.unwrap();
+                started.elapsed()
+            }
+        }
+    };
+    let since = batching(&node);
+    let (rate, mut times) = run_writers(1, SEQUENTIAL, raft).await;
+    row("empty entry through Raft (`Node::write`)", 1, rate, &mut times, batching(&node).since(since));
+    let since = batching(&node);
+    let (rate, mut times) = run_writers(1, SEQUENTIAL, write.clone()).await;
+    row("document created through the API", 1, rate, &mut times, batching(&node).since(since));
+    for writers in [16, 64] {
+        let since = batching(&node);
+        let (rate, mut times) = run_writers(writers, CONCURRENT, write.clone()).await;
+        row("document created through the API", writers, rate, &mut times, batching(&node).since(since));
+    }
+    let listing = Request::get("/api/v1/tenants/bench/documents?per_page=1")
+        .header("host", "127.0.0.1")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let listing = axum::body::to_bytes(router.oneshot(listing).await.unwrap().into_body(), usize::MAX).await.unwrap();
+    let total = serde_json::from_slice::<serde_json::Value>(&listing).unwrap()["total"].as_u64();
+    assert_eq!(total, Some((50 + SEQUENTIAL + 2 * CONCURRENT) as u64), "every acknowledged write is a document, once");
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `writers` tasks sending `total` writes between them, each as soon as
+/// its last is answered: (writes per second, each write's time).
+async fn run_writers<F, Fut>(writers: usize, total: usize, write: F) -> (f64, Vec<Duration>)
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Duration> + Send,
+{
+    let left = Arc::new(AtomicUsize::new(total));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|_| {
+            let (left, write) = (left.clone(), write.clone());
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+                    times.push(write().await);
+                }
+                times
+            })
+        })
+        .collect();
+    let mut times = Vec::with_capacity(total);
+    for t in tasks {
+        times.extend(t.await.unwrap());
+    }
+    (total as f64 / started.elapsed().as_secs_f64(), times)
+}
+
+/// The node's group-commit histograms so far: (entries, fsyncs or
+/// transactions) of the log and of the state machine.
+#[derive(Clone, Copy)]
+struct Batching([(f64, u64); 2]);
+
+fn batching(node: &zhanqun_cluster::Node) -> Batching {
+    let m = &node.metrics;
+    Batching([
+        (m.log_flush_entries.get_sample_sum(), m.log_flush_entries.get_sample_count()),
+        (m.apply_batch_entries.get_sample_sum(), m.apply_batch_entries.get_sample_count()),
+    ])
+}
+
+impl Batching {
+    /// Mean entries per log fsync and per apply transaction since `before`.
+    fn since(self, before: Batching) -> (f64, f64) {
+        let mean = |i: usize| {
+            let (entries, batches) = (self.0[i].0 - before.0[i].0, self.0[i].1 - before.0[i].1);
+            if batches == 0 { 0.0 } else { entries / batches as f64 }
+        };
+        (mean(0), mean(1))
+    }
+}
+
+/// Durable appends per second: 200 bytes written and `fdatasync`ed, back to
+/// back, for `run` — the floor under any write the Raft log acknowledges.
+fn fsync_loop(dir: &std::path::Path, run: Duration) -> f64 {
+    let mut file = std::fs::File::create(dir.join("fsync-baseline")).unwrap();
+    let record = [b'x'; 200];
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < run {
+        file.write_all(&record).unwrap();
+        file.sync_data().unwrap();
+        n += 1;
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}

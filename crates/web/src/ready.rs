@@ -1,0 +1,135 @@
+//! Cached pages answered before the router: the whole answer, kept ready.
+//!
+//! A cached page costs little to find, but the request still walks the
+//! router and every layer around it (client address, security headers,
+//! compression, read-your-writes, metrics), each boxing and moving its
+//! future — most of what a cached page costs, measured with `perf`. So the
+//! connection loop asks this memo first: once a page has been answered from
+//! the page cache through the full stack, the final answer — status,
+//! every header the layers set, the body in the encoding sent — is kept
+//! under the request that got it (host, path and query, encoding), and the
+//! same request is answered from it directly, as nginx answers a file.
+//!
+//! It is never staler than the page cache: an entry holds the cache's epoch
+//! from before the page was looked up, and answers only while the epoch is
+//! unchanged (any invalidation, of any site, retires every entry; the next
+//! request goes through the stack and makes a new one). A document the
+//! tamper checker has flagged is never answered from here. Requests that
+//! ask for more than the page — conditional (`If-None-Match`), `HEAD`,
+//! read-your-writes (`X-Zhanqun-Min-Index`) — always take the full stack.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode, header};
+use bytes::Bytes;
+use prometheus::{Histogram, IntCounter};
+
+use crate::App;
+use crate::encoding::Encoding;
+
+/// Set by the public handler on an answer made from the page cache: the
+/// cache's epoch before the lookup, the body as sent, and the document the
+/// page shows, if it is a document's page.
+#[derive(Clone)]
+pub(crate) struct Memoizable {
+    pub epoch: u64,
+    pub body: Bytes,
+    pub document: Option<i64>,
+}
+
+/// Entries are dropped all at once past either bound (keys come from
+/// requests, so a crawler could otherwise grow it without end).
+const MAX_ENTRIES: usize = 20_000;
+const MAX_BYTES: usize = 64 * 1024 * 1024;
+
+type Key = (Bytes, String, Encoding);
+
+struct Ready {
+    epoch: u64,
+    document: Option<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+    requests: IntCounter,
+    duration: Histogram,
+    /// The page cache's hit counter: an answer kept ready is a hit too.
+    hit: IntCounter,
+}
+
+#[derive(Default)]
+struct Memo {
+    entries: HashMap<Key, Arc<Ready>>,
+    bytes: usize,
+}
+
+/// The memo of one listener (answers differ by listener: HTTPS ones carry
+/// `Strict-Transport-Security`).
+pub struct ReadyPages {
+    app: Arc<App>,
+    memo: RwLock<Memo>,
+}
+
+impl ReadyPages {
+    pub fn new(app: Arc<App>) -> ReadyPages {
+        ReadyPages { app, memo: RwLock::default() }
+    }
+
+    /// The key a request would be kept under, if it may be answered from
+    /// the memo at all.
+    pub fn key<B>(&self, req: &Request<B>) -> Option<Key> {
+        let h = req.headers();
+        if req.method() != Method::GET || h.contains_key(header::IF_NONE_MATCH) || h.contains_key("x-zhanqun-min-index") {
+            return None;
+        }
+        let host = Bytes::copy_from_slice(h.get(header::HOST)?.as_bytes());
+        let target = req.uri().path_and_query()?.as_str().to_string();
+        Some((host, target, crate::encoding::preferred(h.get(header::ACCEPT_ENCODING))))
+    }
+
+    /// The kept answer to `key`, if there is a current one.
+    pub fn answer(&self, key: &Key) -> Option<Response<Body>> {
+        let started = Instant::now();
+        let ready = self.memo.read().expect("memo lock").entries.get(key).cloned()?;
+        if ready.epoch != self.app.derived.cache.epoch() || ready.document.is_some_and(|d| self.app.derived.tampered.contains(d)) {
+            return None;
+        }
+        let mut response = Response::new(Body::from(ready.body.clone()));
+        *response.headers_mut() = ready.headers.clone();
+        ready.requests.inc();
+        ready.hit.inc();
+        ready.duration.observe(started.elapsed().as_secs_f64());
+        Some(response)
+    }
+
+    /// Keeps `response` for `key` if the public handler marked it as a
+    /// cached page's answer and nothing was invalidated since.
+    pub fn remember(&self, key: Key, response: &Response<Body>) {
+        let Some(page) = response.extensions().get::<Memoizable>() else { return };
+        if response.status() != StatusCode::OK || page.epoch != self.app.derived.cache.epoch() {
+            return;
+        }
+        let labels = response.extensions().get::<crate::http_metrics::PublicLabels>();
+        let tenant = labels.and_then(|l| l.tenant.as_deref()).unwrap_or("-");
+        let route = labels.map_or("public/unknown", |l| l.route);
+        let (requests, duration) = self.app.http_metrics.handles(tenant, route, StatusCode::OK);
+        let ready = Arc::new(Ready {
+            epoch: page.epoch,
+            document: page.document,
+            headers: response.headers().clone(),
+            body: page.body.clone(),
+            requests,
+            duration,
+            hit: self.app.http_metrics.cache.with_label_values(&["hit"]),
+        });
+        let mut memo = self.memo.write().expect("memo lock");
+        if memo.entries.len() >= MAX_ENTRIES || memo.bytes + ready.body.len() > MAX_BYTES {
+            *memo = Memo::default();
+        }
+        memo.bytes += ready.body.len();
+        if let Some(old) = memo.entries.insert(key, ready) {
+            memo.bytes -= old.body.len();
+        }
+    }
+}
