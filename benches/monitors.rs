@@ -70,11 +70,7 @@ async fn pages_while(router: &axum::Router, work: impl std::future::Future<Outpu
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(run());
+    one_node::run_on_two_workers(run);
 }
 
 async fn run() {

@@ -21,12 +21,12 @@ const ROUNDS: usize = 3000;
 const SNAPSHOT_EVERY: u64 = zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY;
 
 #[path = "one_node.rs"]
+#[allow(dead_code)]
 mod one_node;
 use one_node::percentile;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(run());
+    one_node::run_on_two_workers(run);
 }
 
 async fn run() {

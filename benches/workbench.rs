@@ -27,8 +27,7 @@ mod one_node;
 use one_node::percentile;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(run());
+    one_node::run_on_two_workers(run);
 }
 
 async fn run() {
@@ -36,19 +35,8 @@ async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let (node, derived) = one_node::start(dir.path(), SNAPSHOT_EVERY).await;
     let now = now_ms();
-    let tenant = Tenant::new(new_id(), "bench", "基准测试镇人民政府", TenantKind::Township, "BENCH", now);
-    let channel = one_node::notices(tenant.id, now);
-    let mut editor = User::new(new_id(), "bench-editor", "编辑", String::new(), now);
-    editor.grants = vec![Grant { tenant_id: tenant.id, role: TenantRole::Editor }];
-    let token = "bench-session-token-0123456789abcdef";
-    let digest = zhanqun_platform::passwords::token_digest(token);
-    let setup = vec![
-        Command::CreateTenant { tenant: tenant.clone() },
-        Command::CreateChannel { channel: channel.clone() },
-        Command::CreateUser { user: editor.clone() },
-        Command::CreateSession { token_sha256: digest, user_id: editor.id, expires_at: now + 86_400_000, idle_ms: None, totp_step: None },
-    ];
-    node.write(Proposal::new(now, None, None, Command::Batch { commands: setup })).await.unwrap().outcome.unwrap();
+    let (tenant, channel) = one_node::site_with_editor(&node, now).await;
+    let token = one_node::EDITOR_TOKEN;
     let started = Instant::now();
     let paragraph = "<p>为进一步做好政务公开工作，根据上级有关文件精神，结合本镇实际，现将有关事项通知如下。</p>";
     let mut draft_id = 0;

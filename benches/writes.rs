@@ -24,7 +24,7 @@ use axum::body::Body;
 use axum::http::Request;
 use tower::ServiceExt;
 use zhanqun_model::*;
-use zhanqun_platform::{new_id, now_ms};
+use zhanqun_platform::now_ms;
 use zhanqun_web::{App, Blobs, WebConfig};
 
 const SEQUENTIAL: usize = 1_000;
@@ -35,36 +35,15 @@ mod one_node;
 use one_node::percentile;
 
 fn main() {
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(run());
+    one_node::run_on_two_workers(run);
 }
 
 async fn run() {
     let dir = tempfile::tempdir().unwrap();
     let fsyncs = fsync_loop(dir.path(), Duration::from_secs(2));
     let (node, derived) = one_node::start(dir.path(), zhanqun_cluster::DEFAULT_SNAPSHOT_EVERY).await;
-    let now = now_ms();
-    let tenant = Tenant::new(new_id(), "bench", "基准测试镇人民政府", TenantKind::Township, "BENCH", now);
-    let channel = one_node::notices(tenant.id, now);
-    let mut editor = User::new(new_id(), "bench-editor", "编辑", String::new(), now);
-    editor.grants = vec![Grant { tenant_id: tenant.id, role: TenantRole::Editor }];
-    let token = "bench-session-token-0123456789abcdef";
-    let setup = vec![
-        Command::CreateTenant { tenant },
-        Command::CreateChannel { channel },
-        Command::CreateUser { user: editor.clone() },
-        Command::CreateSession {
-            token_sha256: zhanqun_platform::passwords::token_digest(token),
-            user_id: editor.id,
-            expires_at: now + 86_400_000,
-            idle_ms: None,
-            totp_step: None,
-        },
-    ];
-    node.write(Proposal::new(now, None, None, Command::Batch { commands: setup })).await.unwrap().outcome.unwrap();
+    one_node::site_with_editor(&node, now_ms()).await;
+    let token = one_node::EDITOR_TOKEN;
     let blobs = Blobs::local(&dir.path().join("blobs")).unwrap();
     let app = Arc::new(App::new(node.clone(), blobs, derived, WebConfig::default()));
     let router = zhanqun_web::router(app);
