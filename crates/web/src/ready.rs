@@ -16,7 +16,8 @@
 //! request goes through the stack and makes a new one). A document the
 //! tamper checker has flagged is never answered from here. Requests that
 //! ask for more than the page — conditional (`If-None-Match`), `HEAD`,
-//! read-your-writes (`X-Zhanqun-Min-Index`) — always take the full stack.
+//! read-your-writes (`X-Zhanqun-Min-Index`), linearizable
+//! (`X-Zhanqun-Consistency`) — always take the full stack.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -80,7 +81,8 @@ impl ReadyPages {
     /// the memo at all.
     pub fn key<B>(&self, req: &Request<B>) -> Option<Key> {
         let h = req.headers();
-        if req.method() != Method::GET || h.contains_key(header::IF_NONE_MATCH) || h.contains_key("x-zhanqun-min-index") {
+        let asks_more = [header::IF_NONE_MATCH.as_str(), "x-zhanqun-min-index", "x-zhanqun-consistency"].iter().any(|name| h.contains_key(*name));
+        if req.method() != Method::GET || asks_more {
             return None;
         }
         let host = Bytes::copy_from_slice(h.get(header::HOST)?.as_bytes());
