@@ -243,6 +243,7 @@ pub fn generate(i: u64) -> SearchDoc {
         public: true,
         dedup_key: i + 1,
         validity: "有效".into(),
+        stamp: i,
     }
 }
 

@@ -5,8 +5,14 @@
 //! re-reads those documents from the local store, and commits with the
 //! applied index it read *before* loading them — so the index never claims a
 //! position whose changes it lacks, and a later change of the same document
-//! arrives as a later batch. A snapshot install or an index behind the store
-//! at start rebuilds from the store.
+//! arrives as a later batch.
+//!
+//! An index behind the store at start catches up from the log. When the log
+//! no longer reaches back, or a snapshot replaced the store wholesale, the
+//! index is [`reconcile`]d: each document carries a stamp of what it was
+//! when indexed (its digest and its column's kind), and only documents whose
+//! stamp the store no longer matches are read and indexed again. Only a new
+//! index, or one tokenized with another dictionary, is rebuilt whole.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
@@ -16,13 +22,14 @@ use tokio::sync::mpsc;
 use zhanqun_cluster::Node;
 use zhanqun_model::{ChannelKind, Document};
 use zhanqun_search::{SearchDoc, SearchIndex};
-use zhanqun_store::Store;
+use sha2::{Digest, Sha256};
+use zhanqun_store::{Store, document_digest};
 
 use crate::worker::Worker;
 
 pub enum Change {
     Documents(Vec<(i64, i64)>),
-    /// The whole store was replaced.
+    /// The whole store was replaced (a snapshot installed).
     Reset,
 }
 
@@ -65,7 +72,18 @@ pub fn search_doc(d: &Document, channel_kind: Option<ChannelKind>) -> SearchDoc 
         published_at: d.published_at.unwrap_or(d.created_at),
         public: d.is_public(),
         validity: d.meta.validity.as_str().to_string(),
+        stamp: stamp(&document_digest(d), channel_kind),
     }
+}
+
+/// What a document was when indexed, in 64 bits: its digest (every field
+/// of its row) and the kind of its column (which the index also holds).
+fn stamp(digest: &str, channel_kind: Option<ChannelKind>) -> u64 {
+    let mut h = Sha256::new();
+    h.update(digest.as_bytes());
+    h.update(b"/");
+    h.update(channel_kind.map_or("", |k| k.as_str()).as_bytes());
+    u64::from_be_bytes(h.finalize()[..8].try_into().expect("a SHA-256 has 8 bytes"))
 }
 
 /// Copies of one source show once in search: a copy records its source
@@ -122,6 +140,76 @@ pub async fn rebuild(index: &SearchIndex, store: &Store, position: u64, mut prog
     }
     index.commit(position)?;
     Ok(done)
+}
+
+/// Documents compared per step of a reconcile.
+const RECONCILE_BATCH: i64 = 10_000;
+
+/// What a [`reconcile`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Documents in the store.
+    pub documents: u64,
+    /// Indexed again: new, changed, or without a recorded digest.
+    pub reindexed: u64,
+    /// Taken out: in the index, no longer in the store.
+    pub removed: u64,
+}
+
+/// Brings an index that followed some earlier state of the store up to
+/// the store as it is, committing at `position` (the store's applied index,
+/// read before the comparison): documents whose stamp differs from the
+/// index's, or that the index lacks, are indexed again; documents the store
+/// no longer has are taken out. Reads no document text for the others.
+pub async fn reconcile(index: &SearchIndex, store: &Store, position: u64) -> BoxResult<Reconciled> {
+    let mut indexed = index.stamps()?;
+    let kinds = store.channel_kinds().await?;
+    let mut changed = Vec::new();
+    let (mut after, mut documents) = (0, 0u64);
+    loop {
+        let batch = store.recorded_digests_after(after, RECONCILE_BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        documents += batch.len() as u64;
+        for d in batch {
+            let now = d.digest.map(|digest| stamp(&digest, kinds.get(&d.channel_id).copied()));
+            let then = indexed.remove(&d.id);
+            // A document without a recorded digest cannot be compared.
+            if now.is_none() || now != then {
+                changed.push((d.tenant_id, d.id));
+            }
+        }
+    }
+    let gone: Vec<i64> = indexed.into_keys().collect();
+    let reindexed = changed.len() as u64;
+    index_keys(index, store, changed).await?;
+    index.delete(&gone);
+    index.commit(position)?;
+    Ok(Reconciled { documents, reindexed, removed: gone.len() as u64 })
+}
+
+async fn reconcile_here(index: &SearchIndex, node: &Node) -> BoxResult<()> {
+    let position = node.applied_index();
+    let started = std::time::Instant::now();
+    let r = reconcile(index, &node.store, position).await?;
+    tracing::info!(
+        documents = r.documents,
+        reindexed = r.reindexed,
+        removed = r.removed,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        position,
+        "search index reconciled with the store"
+    );
+    Ok(())
+}
+
+/// An index that followed some state of this store (same analysis, a
+/// position recorded) is reconciled; any other is rebuilt.
+async fn refresh_here(index: &SearchIndex, node: &Node) -> BoxResult<()> {
+    match index.indexed_position() {
+        Ok(at) if at > 0 => reconcile_here(index, node).await,
+        _ => rebuild_here(index, node).await,
+    }
 }
 
 async fn rebuild_here(index: &SearchIndex, node: &Node) -> BoxResult<()> {
@@ -182,10 +270,12 @@ impl Worker for Indexer {
             // Behind, with the log still holding what it missed: catch up.
             Ok(at) if at > 0 && at < applied => match catch_up(index, node, at).await {
                 Ok(true) => Ok(()),
-                Ok(false) => rebuild_here(index, node).await,
+                Ok(false) => reconcile_here(index, node).await,
                 Err(e) => Err(e),
             },
-            // New, ahead of the store (restored from a backup) or unreadable.
+            // Ahead of the store (the store restored from a backup): compare.
+            Ok(at) if at > applied => reconcile_here(index, node).await,
+            // New, built with another dictionary, or unreadable.
             _ => rebuild_here(index, node).await,
         };
         if let Err(e) = start {
@@ -209,7 +299,7 @@ impl Worker for Indexer {
         let reset = std::mem::replace(&mut self.reset, false);
         let position = self.node.applied_index();
         let result = if reset {
-            rebuild_here(&self.index, &self.node).await
+            refresh_here(&self.index, &self.node).await
         } else {
             match index_keys(&self.index, &self.node.store, keys).await {
                 Ok(()) => self.index.commit(position).map_err(Into::into),
@@ -225,3 +315,6 @@ impl Worker for Indexer {
 /// Store and index errors both end in the log (or the reindex command's
 /// message).
 pub type BoxResult<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+#[cfg(test)]
+mod tests;

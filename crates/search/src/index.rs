@@ -6,6 +6,7 @@
 //! batches, and asks [`crate::Query`]s (see `query.rs`). Tenant scope is part
 //! of every query, not a filter the caller may forget.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -39,6 +40,10 @@ pub struct SearchDoc {
     pub dedup_key: u64,
     /// 有效性: 有效, 失效, 废止, 修订.
     pub validity: String,
+    /// What the document was when it was indexed, in 64 bits (the caller's
+    /// digest of it): after the content store is replaced wholesale, only
+    /// documents whose stamp differs are indexed again ([`SearchIndex::stamps`]).
+    pub stamp: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +74,7 @@ pub(crate) struct Fields {
     pub kind: Field,
     pub dedup: Field,
     pub validity: Field,
+    pub stamp: Field,
 }
 
 pub struct SearchIndex {
@@ -102,6 +108,7 @@ fn schema() -> (Schema, Fields) {
         kind: b.add_text_field("kind", STRING | FAST | STORED),
         dedup: b.add_u64_field("dedup", FAST),
         validity: b.add_text_field("validity", STRING | STORED),
+        stamp: b.add_u64_field("stamp", FAST),
     };
     (b.build(), fields)
 }
@@ -180,6 +187,7 @@ impl SearchIndex {
                 f.kind => d.channel_kind.clone(),
                 f.dedup => d.dedup_key,
                 f.validity => d.validity.clone(),
+                f.stamp => d.stamp,
             );
             if let Some(no) = &d.doc_no {
                 doc.add_text(f.doc_no, no);
@@ -220,6 +228,24 @@ impl SearchIndex {
             return Ok(0);
         }
         Ok(position.parse().unwrap_or(0))
+    }
+
+    /// The stamp of every document the last commit holds, by document id:
+    /// what a caller compares with its store to find the documents that
+    /// changed while the index was not following it.
+    pub fn stamps(&self) -> Result<HashMap<i64, u64>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut stamps = HashMap::with_capacity(searcher.num_docs() as usize);
+        for segment in searcher.segment_readers() {
+            let ff = segment.fast_fields();
+            let (ids, stamp) = (ff.i64("id")?, ff.u64("stamp")?);
+            for doc in segment.doc_ids_alive() {
+                if let (Some(id), Some(s)) = (ids.first(doc), stamp.first(doc)) {
+                    stamps.insert(id, s);
+                }
+            }
+        }
+        Ok(stamps)
     }
 
     /// How many documents the index holds (as of the last commit).

@@ -16,6 +16,7 @@ fn doc(id: i64, tenant_id: i64, title: &str, body: &str, doc_no: Option<&str>, p
         public,
         dedup_key: id as u64,
         validity: "有效".into(),
+        stamp: id as u64,
     }
 }
 
@@ -125,6 +126,22 @@ fn the_commit_records_the_raft_position_and_replacing_a_document_keeps_one_copy(
     index.commit(43).unwrap();
     assert_eq!(ids(&index, "乡村振兴", &[]), vec![3]);
     assert_eq!(index.indexed_position().unwrap(), 43);
+}
+
+#[test]
+fn stamps_name_each_live_document_once_with_its_latest_stamp() {
+    let index = corpus();
+    let before = index.stamps().unwrap();
+    assert_eq!(before.len() as u64, index.len());
+    let mut changed = doc(3, 2, "牛庄镇乡村振兴工作动态（更新）", "更新后的正文", None, true);
+    changed.stamp = 9_999;
+    index.upsert(&[changed]).unwrap();
+    index.delete(&[4]);
+    index.commit(43).unwrap();
+    let after = index.stamps().unwrap();
+    assert_eq!(after.get(&3), Some(&9_999), "the replacement's stamp, not the replaced one's");
+    assert!(!after.contains_key(&4), "a deleted document has no stamp");
+    assert_eq!(after.len(), before.len() - 1);
 }
 mod relevance;
 

@@ -187,6 +187,7 @@ fn corpus() -> SearchIndex {
             public: true,
             dedup_key: id as u64,
             validity: "有效".into(),
+            stamp: 0,
         })
         .collect();
     index.upsert(&docs).unwrap();
