@@ -82,29 +82,29 @@ impl StateMachine {
     /// transaction, then tells the observer and the waiters what each did.
     async fn apply_batch(&self, batch: &[openraft::Entry<TypeConfig>], outcomes: &mut Vec<Outcome>) -> Result<(), StorageError> {
         let Some(last) = batch.last() else { return Ok(()) };
-        let ids: Vec<String> = batch.iter().map(|e| serde_json::to_string(&e.log_id).expect("log ids serialize")).collect();
-        let memberships: Vec<Option<String>> = batch
+        // What the store records of each entry beside its command: its log
+        // id and, for a membership change, the membership (both as JSON).
+        let recorded: Vec<(String, Option<String>)> = batch
             .iter()
-            .map(|e| match &e.payload {
-                EntryPayload::Membership(m) => Some(serde_json::to_string(&Membership::new(Some(e.log_id), m.clone())).expect("memberships serialize")),
-                _ => None,
+            .map(|e| {
+                let membership = match &e.payload {
+                    EntryPayload::Membership(m) => Some(serde_json::to_string(&Membership::new(Some(e.log_id), m.clone())).expect("memberships serialize")),
+                    _ => None,
+                };
+                (serde_json::to_string(&e.log_id).expect("log ids serialize"), membership)
             })
             .collect();
-        let proposals: Vec<Option<&zhanqun_model::Proposal>> = batch
+        let committed: Vec<zhanqun_store::CommittedEntry> = batch
             .iter()
-            .map(|e| match &e.payload {
-                EntryPayload::Normal(p) => Some(p),
-                _ => None,
-            })
-            .collect();
-        let committed: Vec<zhanqun_store::CommittedEntry> = (0..batch.len())
-            .map(|i| zhanqun_store::CommittedEntry { log_id: &ids[i], membership: memberships[i].as_deref(), proposal: proposals[i] })
+            .zip(&recorded)
+            .map(|(e, (log_id, membership))| zhanqun_store::CommittedEntry { log_id, membership: membership.as_deref(), proposal: proposal_of(e) })
             .collect();
         let started = std::time::Instant::now();
         let applied = self.store.apply_entries(&committed).await.map_err(|e| io_err(ErrorSubject::Apply(last.log_id), ErrorVerb::Write, e))?;
         let each = started.elapsed().as_secs_f64() / batch.len() as f64;
         self.metrics.apply_batch_entries.observe(batch.len() as f64);
-        for ((entry, proposal), (outcome, touched)) in batch.iter().zip(&proposals).zip(applied) {
+        for (entry, (outcome, touched)) in batch.iter().zip(applied) {
+            let proposal = proposal_of(entry);
             self.metrics.apply.observe(each);
             if let (Some(_), Err(r)) = (proposal, &outcome) {
                 tracing::info!(index = entry.log_id.index, code = %r.code, "command refused: {}", r.message);
@@ -117,6 +117,13 @@ impl StateMachine {
         }
         self.applied_index.send_replace(last.log_id.index);
         Ok(())
+    }
+}
+
+fn proposal_of(entry: &openraft::Entry<TypeConfig>) -> Option<&zhanqun_model::Proposal> {
+    match &entry.payload {
+        EntryPayload::Normal(p) => Some(p),
+        _ => None,
     }
 }
 
