@@ -90,17 +90,28 @@ async fn each_site_host_is_served_its_own_certificate_and_a_new_one_without_a_re
     let admin = server.admin_token().await;
     let sites =
         [("nz", "牛庄镇人民政府", "nz.haicheng.gov.cn"), ("xl", "析木镇人民政府", "xm.haicheng.gov.cn"), ("gt", "感王镇人民政府", "gw.haicheng.gov.cn")];
+    let no_follow = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let mut given = Vec::new();
     for (code, name, host) in sites {
         server.online_township(&admin, code, name).await;
         let (status, _, body) = api(&server, &admin, Method::PATCH, &format!("/api/v1/tenants/{code}"), Some(json!({ "hosts": [host] }))).await;
         assert_eq!(status, 200, "{body}");
+        // Before it has a certificate the site is served over plain HTTP
+        // (twice: the second answer is the one kept ready) …
+        for _ in 0..2 {
+            let r = no_follow.get(server.url("/")).header("host", host).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{host} before its certificate");
+        }
         let (chain, key, der) = certificate_for(host);
         let (status, _, body) = api(&server, &admin, Method::PUT, &format!("/api/v1/tenants/{code}/certificate"), Some(give(&chain, &key))).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["hosts"], json!([host]), "{body}");
         assert!(body.get("private_key_pem").is_none(), "the key never comes back: {body}");
         given.push(der);
+        // … and once it has one, plain HTTP is sent to HTTPS: the answer
+        // kept ready went with the page cache's epoch.
+        let r = no_follow.get(server.url("/")).header("host", host).send().await.unwrap();
+        assert_eq!(r.status(), 308, "{host}: a page kept from before its certificate was served over plain HTTP");
     }
 
     // One listener, three names: each gets its own certificate and its own
@@ -128,7 +139,6 @@ async fn each_site_host_is_served_its_own_certificate_and_a_new_one_without_a_re
 
     // Plain HTTP on a host with a certificate is sent to HTTPS; the node's
     // own address (peers, probes) is not.
-    let no_follow = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = no_follow.get(server.url("/col/tzgg/?page=2")).header("host", "nz.haicheng.gov.cn").send().await.unwrap();
     assert_eq!(r.status(), 308);
     assert_eq!(r.headers()["location"], "https://nz.haicheng.gov.cn/col/tzgg/?page=2");

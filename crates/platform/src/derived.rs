@@ -40,9 +40,9 @@ impl Derived {
 
 impl ApplyObserver for Derived {
     fn applied(&self, touched: &Touched) {
-        for t in &touched.tenants {
-            self.cache.invalidate_tenant(*t);
-        }
+        // What decides how a request is routed or answered is marked stale
+        // before the pages are invalidated: a request that sees the page
+        // cache's new epoch then also sees the new hosts and certificates.
         if touched.directory {
             self.directory.mark_stale();
         }
@@ -51,6 +51,9 @@ impl ApplyObserver for Derived {
         }
         if touched.certificates {
             self.certificates.mark_stale();
+        }
+        for t in &touched.tenants {
+            self.cache.invalidate_tenant(*t);
         }
         if !touched.documents.is_empty() {
             self.search.send(Change::Documents(touched.documents.iter().copied().collect()));

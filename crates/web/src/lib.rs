@@ -284,13 +284,10 @@ async fn min_index(State(app): AppState, req: Request, next: Next) -> Response {
 /// `serve` for the deadlines every connection has).
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let timeouts = app.config.timeouts;
-    // Redirecting to HTTPS depends on certificates, which the page cache's
-    // epoch does not follow: no answers kept ready then.
-    let (routes, ready) = if app.config.tls_redirect {
-        (tls::redirecting(app.clone(), router(app.clone())), None)
-    } else {
-        (router(app.clone()), Some(Arc::new(ready::ReadyPages::new(app))))
-    };
+    // Setting a site's certificate invalidates its pages, so an answer kept
+    // on this listener never outlives a redirect to HTTPS that replaced it.
+    let ready = Some(Arc::new(ready::ReadyPages::new(app.clone())));
+    let routes = if app.config.tls_redirect { tls::redirecting(app.clone(), router(app.clone())) } else { router(app) };
     serve::serve(routes, ready, listener, timeouts, shutdown).await
 }
 

@@ -11,15 +11,21 @@
 //! same request is answered from it directly, as nginx answers a file.
 //!
 //! It is never staler than the page cache: an entry holds the cache's epoch
-//! from before the page was looked up, and answers only while the epoch is
-//! unchanged (any invalidation, of any site, retires every entry; the next
-//! request goes through the stack and makes a new one). A document the
+//! from before the request entered the router (so before any layer decided
+//! anything, such as a redirect to HTTPS), and answers only while the epoch
+//! is unchanged (any invalidation, of any site, retires every entry; the
+//! next request goes through the stack and makes a new one). A document the
 //! tamper checker has flagged is never answered from here. Requests that
 //! ask for more than the page — conditional (`If-None-Match`), `HEAD`,
 //! read-your-writes (`X-Zhanqun-Min-Index`), linearizable
 //! (`X-Zhanqun-Consistency`) — always take the full stack.
+//!
+//! Looking a request up copies nothing out of it: entries are found by a
+//! hash of the request's own bytes and then compared with them; only a miss,
+//! which takes the full stack anyway, copies the host and path to keep.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -46,9 +52,37 @@ pub(crate) struct Memoizable {
 const MAX_ENTRIES: usize = 20_000;
 const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-type Key = (Bytes, String, Encoding);
+/// Where an answer is kept: the request it answers, and the page cache's
+/// epoch read before that request entered the router.
+pub struct Key {
+    hash: u64,
+    host: Bytes,
+    target: String,
+    encoding: Encoding,
+    epoch: u64,
+}
+
+/// What the memo can do for a request.
+pub enum Lookup {
+    /// Answered from the memo.
+    Answered(Response<Body>),
+    /// Not kept (or no longer current): once the full stack has answered,
+    /// that answer may be kept under this key.
+    Missed(Key),
+    /// A request the memo never answers (see the module's doc).
+    Never,
+}
+
+fn hash_of(host: &[u8], target: &str, encoding: Encoding) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (host, target, encoding).hash(&mut h);
+    h.finish()
+}
 
 struct Ready {
+    host: Bytes,
+    target: String,
+    encoding: Encoding,
     epoch: u64,
     document: Option<i64>,
     headers: HeaderMap,
@@ -61,7 +95,8 @@ struct Ready {
 
 #[derive(Default)]
 struct Memo {
-    entries: HashMap<Key, Arc<Ready>>,
+    /// By [`hash_of`] the request; a collision only replaces an entry.
+    entries: HashMap<u64, Arc<Ready>>,
     bytes: usize,
 }
 
@@ -77,39 +112,40 @@ impl ReadyPages {
         ReadyPages { app, memo: RwLock::default() }
     }
 
-    /// The key a request would be kept under, if it may be answered from
-    /// the memo at all.
-    pub fn key<B>(&self, req: &Request<B>) -> Option<Key> {
+    /// Answers `req` from the memo if it holds a current answer to it.
+    pub fn lookup<B>(&self, req: &Request<B>) -> Lookup {
+        let started = Instant::now();
         let h = req.headers();
         let asks_more = [header::IF_NONE_MATCH.as_str(), "x-zhanqun-min-index", "x-zhanqun-consistency"].iter().any(|name| h.contains_key(*name));
+        let (Some(host), Some(target)) = (h.get(header::HOST), req.uri().path_and_query()) else { return Lookup::Never };
         if req.method() != Method::GET || asks_more {
-            return None;
+            return Lookup::Never;
         }
-        let host = Bytes::copy_from_slice(h.get(header::HOST)?.as_bytes());
-        let target = req.uri().path_and_query()?.as_str().to_string();
-        Some((host, target, crate::encoding::preferred(h.get(header::ACCEPT_ENCODING))))
-    }
-
-    /// The kept answer to `key`, if there is a current one.
-    pub fn answer(&self, key: &Key) -> Option<Response<Body>> {
-        let started = Instant::now();
-        let ready = self.memo.read().expect("memo lock").entries.get(key).cloned()?;
-        if ready.epoch != self.app.derived.cache.epoch() || ready.document.is_some_and(|d| self.app.derived.tampered.contains(d)) {
-            return None;
+        let (host, target) = (host.as_bytes(), target.as_str());
+        let encoding = crate::encoding::preferred(h.get(header::ACCEPT_ENCODING));
+        let hash = hash_of(host, target, encoding);
+        let epoch = self.app.derived.cache.epoch();
+        let found = self.memo.read().expect("memo lock").entries.get(&hash).cloned();
+        if let Some(ready) = found.filter(|r| r.epoch == epoch && r.host == host && r.target == target && r.encoding == encoding)
+            && !ready.document.is_some_and(|d| self.app.derived.tampered.contains(d))
+        {
+            let mut response = Response::new(Body::from(ready.body.clone()));
+            *response.headers_mut() = ready.headers.clone();
+            ready.requests.inc();
+            ready.hit.inc();
+            ready.duration.observe(started.elapsed().as_secs_f64());
+            return Lookup::Answered(response);
         }
-        let mut response = Response::new(Body::from(ready.body.clone()));
-        *response.headers_mut() = ready.headers.clone();
-        ready.requests.inc();
-        ready.hit.inc();
-        ready.duration.observe(started.elapsed().as_secs_f64());
-        Some(response)
+        Lookup::Missed(Key { hash, host: Bytes::copy_from_slice(host), target: target.to_string(), encoding, epoch })
     }
 
     /// Keeps `response` for `key` if the public handler marked it as a
     /// cached page's answer and nothing was invalidated since.
     pub fn remember(&self, key: Key, response: &Response<Body>) {
         let Some(page) = response.extensions().get::<Memoizable>() else { return };
-        if response.status() != StatusCode::OK || page.epoch != self.app.derived.cache.epoch() {
+        // Nothing invalidated since the request entered the router, nor
+        // since the page was looked up.
+        if response.status() != StatusCode::OK || page.epoch != key.epoch || page.epoch != self.app.derived.cache.epoch() {
             return;
         }
         let labels = response.extensions().get::<crate::http_metrics::PublicLabels>();
@@ -117,6 +153,9 @@ impl ReadyPages {
         let route = labels.map_or("public/unknown", |l| l.route);
         let (requests, duration) = self.app.http_metrics.handles(tenant, route, StatusCode::OK);
         let ready = Arc::new(Ready {
+            host: key.host,
+            target: key.target,
+            encoding: key.encoding,
             epoch: page.epoch,
             document: page.document,
             headers: response.headers().clone(),
@@ -130,7 +169,7 @@ impl ReadyPages {
             *memo = Memo::default();
         }
         memo.bytes += ready.body.len();
-        if let Some(old) = memo.entries.insert(key, ready) {
+        if let Some(old) = memo.entries.insert(key.hash, ready) {
             memo.bytes -= old.body.len();
         }
     }

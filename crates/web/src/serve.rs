@@ -36,7 +36,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tower_http::timeout::TimeoutBody;
 
-use crate::ready::ReadyPages;
+use crate::ready::{Lookup, ReadyPages};
+use futures::future::Either;
 
 /// Deadlines for what clients send and take.
 #[derive(Debug, Clone, Copy)]
@@ -164,13 +165,13 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        let key = served.ready.as_ref().and_then(|r| r.key(&req));
-        let kept = served.ready.as_ref().zip(key.as_ref()).and_then(|(r, k)| r.answer(k));
+        let key = match served.ready.as_ref().map(|r| r.lookup(&req)) {
+            Some(Lookup::Answered(response)) => return Either::Left(std::future::ready(Ok(response))),
+            Some(Lookup::Missed(key)) => Some(key),
+            Some(Lookup::Never) | None => None,
+        };
         let served = served.clone();
-        async move {
-            if let Some(response) = kept {
-                return Ok::<_, std::convert::Infallible>(response);
-            }
+        Either::Right(async move {
             req.extensions_mut().insert(ConnectInfo(addr));
             let req = req.map(|body| Body::new(TimeoutBody::new(timeouts.body, body)));
             let mut router = served.router;
@@ -178,8 +179,8 @@ where
             if let (Some(ready), Some(key)) = (&served.ready, key) {
                 ready.remember(key, &response);
             }
-            Ok(response)
-        }
+            Ok::<_, std::convert::Infallible>(response)
+        })
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

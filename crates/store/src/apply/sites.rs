@@ -72,6 +72,9 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
                 }
             }
             touched.certificates = true;
+            // Over plain HTTP the site now answers with a redirect (or no
+            // longer does): its pages as served have changed.
+            touched.tenants.insert(*tenant_id);
             Ok(Applied { id: Some(*tenant_id), index_no: None })
         }
         other => Err(misrouted(other)),
