@@ -5,6 +5,7 @@
 # pre-compressed copy of the file (`gzip -9`).
 #
 #   benches/load.sh [seconds-per-run]      (needs: nginx, wrk — `apt-get install nginx-light wrk`)
+#   ZHANQUN_BINARY=/path/to/zhanqun benches/load.sh   (another build, e.g. the one before a change)
 #
 # Both servers get the same machine; wrk uses one thread and 32 connections.
 # Each server is measured three times, alternating, and the median counts,
@@ -15,7 +16,10 @@ secs=${1:-10}
 for tool in nginx wrk curl; do
   command -v "$tool" >/dev/null || { echo "load.sh: $tool is missing; install it (apt-get install nginx-light wrk curl)" >&2; exit 2; }
 done
-cargo build --release -p zhanqun >&2
+if [ -z "${ZHANQUN_BINARY:-}" ]; then
+  cargo build --release -p zhanqun >&2
+fi
+binary=${ZHANQUN_BINARY:-${CARGO_TARGET_DIR:-target}/release/zhanqun}
 tmp=$(mktemp -d)
 zq_pid=""
 cleanup() {
@@ -25,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 zq_port=18181 ng_port=18182
-ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD='Bench-Sysop-2026' "${CARGO_TARGET_DIR:-target}/release/zhanqun" serve --demo --data "$tmp/data" --listen 127.0.0.1:$zq_port 2>"$tmp/zhanqun.log" &
+ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD='Bench-Sysop-2026' "$binary" serve --demo --data "$tmp/data" --listen 127.0.0.1:$zq_port 2>"$tmp/zhanqun.log" &
 zq_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$zq_port/readyz" >/dev/null && break; sleep 0.2; done
 # The 2017 notice, by Host, as the public would reach it.

@@ -18,11 +18,11 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use zhanqun_cluster::Node;
 use zhanqun_model::{ChannelKind, Document};
 use zhanqun_search::{SearchDoc, SearchIndex};
-use sha2::{Digest, Sha256};
 use zhanqun_store::{Store, document_digest};
 
 use crate::worker::Worker;
