@@ -97,24 +97,22 @@ fn strip_tags(html: &str) -> String {
     zhanqun_model::html::text(html, ' ')
 }
 
+/// Documents re-read from the store per query.
+const REREAD_BATCH: usize = 500;
+
 /// Re-reads the given documents and puts them in the index (or takes them
 /// out when they are gone). Not committed.
 async fn index_keys(index: &SearchIndex, store: &Store, keys: impl IntoIterator<Item = (i64, i64)>) -> BoxResult<()> {
     let kinds = store.channel_kinds().await?;
-    let mut docs = Vec::new();
-    let mut gone = Vec::new();
-    for (tenant, id) in keys {
-        match store.document(tenant, id).await? {
-            Some(d) => docs.push(search_doc(&d, kinds.get(&d.channel_id).copied())),
-            None => gone.push(id),
-        }
-        if docs.len() >= 1000 {
-            index.upsert(&docs)?;
-            docs.clear();
-        }
+    let keys: Vec<(i64, i64)> = keys.into_iter().collect();
+    for chunk in keys.chunks(REREAD_BATCH) {
+        let found = store.documents_by_keys(chunk).await?;
+        let present: std::collections::HashSet<i64> = found.iter().map(|d| d.id).collect();
+        let docs: Vec<SearchDoc> = found.iter().map(|d| search_doc(d, kinds.get(&d.channel_id).copied())).collect();
+        let gone: Vec<i64> = chunk.iter().map(|&(_, id)| id).filter(|id| !present.contains(id)).collect();
+        index.upsert(&docs)?;
+        index.delete(&gone);
     }
-    index.upsert(&docs)?;
-    index.delete(&gone);
     Ok(())
 }
 

@@ -150,6 +150,21 @@ async fn public_queries_never_return_drafts_or_non_proactive_documents() {
 }
 
 #[tokio::test]
+async fn documents_read_by_key_are_found_only_under_their_own_site() {
+    let (_dir, s) = store().await;
+    apply(&s, 1, Command::CreateTenant { tenant: tenant(1, "aa") }).await.unwrap();
+    apply(&s, 2, Command::CreateTenant { tenant: tenant(2, "bb") }).await.unwrap();
+    apply(&s, 3, Command::CreateChannel { channel: channel(10, 1) }).await.unwrap();
+    for id in [100, 101] {
+        apply(&s, 4, Command::CreateDocument { document: document(id, 1, 10, None), attachment_ids: vec![] }).await.unwrap();
+    }
+    // 101 asked for under the other site, 999 not there at all.
+    let found = s.documents_by_keys(&[(1, 100), (2, 101), (1, 999)]).await.unwrap();
+    assert_eq!(found.iter().map(|d| (d.tenant_id, d.id)).collect::<Vec<_>>(), vec![(1, 100)]);
+    assert!(s.documents_by_keys(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_snapshot_installs_into_another_store() {
     let (dir, a) = store().await;
     apply(&a, 1, Command::CreateTenant { tenant: tenant(1, "aa") }).await.unwrap();
