@@ -26,6 +26,13 @@ pub fn text(limit: Limit<'_>, required: bool) -> Value {
     s
 }
 
+/// An absolute http(s) URL or a path on the site, without spaces, controls
+/// or hidden characters (the API refuses those as it refuses them in text).
+fn link_url_pattern() -> String {
+    let bad = format!(r"\s{CONTROLS}{HIDDEN}");
+    format!(r"^(https?://[^{bad}]+|/[^/{bad}][^{bad}]*)$")
+}
+
 fn nullable(mut schema: Value) -> Value {
     let t = schema["type"].clone();
     if let Some(t) = t.as_str() {
@@ -236,7 +243,7 @@ pub fn all() -> Value {
             "slug": code(), "name": text(CHANNEL_NAME, true),
             "kind": { "enum": ["list", "page", "link", "disclosure", "interaction"] }, "update_class": { "enum": ["dynamic", "regular", "static"] },
             "parent_id": id(), "position": { "type": "integer", "minimum": -1_000_000, "maximum": 1_000_000 },
-            "link_url": { "type": "string", "maxLength": LINK_URL.max_chars, "pattern": r"^(https?://[^\s\u0000-\u001f\u007f-\u009f]+|/[^/\s\u0000-\u001f\u007f-\u009f][^\s\u0000-\u001f\u007f-\u009f]*)$" },
+            "link_url": { "type": "string", "maxLength": LINK_URL.max_chars, "pattern": link_url_pattern() },
             "role": role() })),
         "NewName": closed(&["name"], json!({ "name": text(CHANNEL_NAME, true) })),
         "NewParent": closed(&["parent_id"], json!({ "parent_id": { "type": ["integer", "null"], "minimum": 1, "maximum": 9_007_199_254_740_991_i64 } })),
