@@ -180,7 +180,7 @@ impl SearchIndex {
     /// A snippet maker for the query's words. It re-tokenizes stored text
     /// in query mode: index mode's nested words overlap, and tantivy's
     /// fragment cutting assumes tokens in text order.
-    fn snippets(&self, searcher: &tantivy::Searcher, terms: &[String], field: Field, max_chars: usize) -> Result<SnippetGenerator, SearchError> {
+    fn snippets(&self, searcher: &tantivy::Searcher, terms: &[String], field: Field, max_chars: usize) -> Result<Snippets, SearchError> {
         let mut weighted = std::collections::BTreeMap::new();
         for t in terms {
             let docs = searcher.doc_freq(&Term::from_field_text(field, t))?;
@@ -188,7 +188,10 @@ impl SearchIndex {
                 weighted.insert(t.clone(), 1.0 / (1.0 + docs as f32));
             }
         }
-        Ok(SnippetGenerator::new(weighted, self.query_analyzer.clone(), field, max_chars))
+        let mut rarest_first: Vec<(String, f32)> = weighted.iter().map(|(t, w)| (t.clone(), *w)).collect();
+        rarest_first.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let generator = SnippetGenerator::new(weighted, self.query_analyzer.clone(), field, max_chars);
+        Ok(Snippets { generator, rarest_first: rarest_first.into_iter().map(|(t, _)| t).collect() })
     }
 
     /// Runs a query. Text with no searchable word and no filter answers
@@ -240,12 +243,37 @@ impl SearchIndex {
                 doc_no: text_of(f.doc_no),
                 issuing_organ: text_of(f.organ).unwrap_or_default(),
                 validity: text_of(f.validity).unwrap_or_default(),
-                title_html: highlight(&title_snippets.snippet(&title), &title, true),
-                snippet_html: highlight(&body_snippets.snippet(&body), &body, false),
+                title_html: highlight(&title_snippets.generator.snippet(&title), &title, true),
+                snippet_html: highlight(&body_snippets.generator.snippet(body_snippets.near_a_match(&body)), &body, false),
                 copies: m.copies,
             });
         }
         Ok(Results { total: gathered.distinct(), hits, facets: gathered.facets })
+    }
+}
+
+/// Bytes of text on each side of a match handed to the snippet maker. It
+/// tokenizes everything it is given (jieba), and a whole body of some
+/// kilobytes cost more than the rest of the hit; the fragment it cuts is 160
+/// bytes.
+const SNIPPET_REACH: usize = 480;
+
+/// Cuts the snippets of one field for one query.
+struct Snippets {
+    generator: SnippetGenerator,
+    /// The query's words found in the field, the rarest (weightiest) first.
+    rarest_first: Vec<String>,
+}
+
+impl Snippets {
+    /// The part of `text` around the first place its rarest query word is
+    /// written: where the best fragment is, or near it. All of `text` when
+    /// no word is written as the query has it (folded width or case).
+    fn near_a_match<'a>(&self, text: &'a str) -> &'a str {
+        let Some(at) = self.rarest_first.iter().find_map(|t| text.find(t.as_str())) else { return text };
+        let start = text.floor_char_boundary(at.saturating_sub(SNIPPET_REACH));
+        let end = text.ceil_char_boundary((at + SNIPPET_REACH).min(text.len()));
+        &text[start..end]
     }
 }
 

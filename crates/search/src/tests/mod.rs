@@ -106,6 +106,21 @@ fn snippets_are_escaped_with_matches_in_em() {
 }
 
 #[test]
+fn a_match_deep_in_a_long_body_is_the_snippet_also_when_written_in_other_letters() {
+    let index = SearchIndex::in_memory(build_jieba(&[]).unwrap()).unwrap();
+    let filler = "本镇召开工作会议，研究部署下一阶段重点工作。".repeat(120);
+    let body = format!("{filler}新建污水处理厂采用PPP模式建设。{filler}");
+    index.upsert(&[doc(1, 1, "关于重点工作的通报", &body, None, true)]).unwrap();
+    index.commit(1).unwrap();
+    for text in ["工作 污水处理", "ＰＰＰ模式"] {
+        let r = index.search(&Query { text: text.into(), public_only: true, limit: 5, ..Default::default() }).unwrap();
+        let snippet = &r.hits[0].snippet_html;
+        assert!(snippet.contains("<em>污水") || snippet.contains("<em>PPP"), "{text}: the snippet missed the match 3 KB in: {snippet}");
+        assert!(snippet.len() < 600, "{text}: a fragment, not the body: {snippet}");
+    }
+}
+
+#[test]
 fn odd_queries_answer_without_error() {
     let index = corpus();
     for q in ["", "   ", "AND OR", "\"乡村振兴", "乡村振兴\"", "😀😀", "\u{0}\u{7}乡村振兴", "((()))", "*", "-乡村振兴", "title:乡村振兴"]
