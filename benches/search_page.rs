@@ -83,8 +83,7 @@ async fn run() {
     app.search = Some(index.clone());
     let router = zhanqun_web::router(Arc::new(app));
 
-    let queries: Vec<String> =
-        corpus::queries(DOCUMENTS).into_iter().filter(|q| matches!(q.expect, corpus::Expect::TitleHas(..))).map(|q| q.text).collect();
+    let queries: Vec<String> = corpus::queries(DOCUMENTS).into_iter().filter(|q| matches!(q.expect, corpus::Expect::TitleHas(..))).map(|q| q.text).collect();
     let page = {
         let router = router.clone();
         move |text: &str| {
@@ -104,9 +103,8 @@ async fn run() {
 
     let engine = |text: &str| {
         let started = Instant::now();
-        let found = index
-            .search(&Query { text: text.into(), scope: Scope::Sites(vec![tenant.id]), public_only: true, limit: 10, ..Default::default() })
-            .unwrap();
+        let found =
+            index.search(&Query { text: text.into(), scope: Scope::Sites(vec![tenant.id]), public_only: true, limit: 10, ..Default::default() }).unwrap();
         assert!(!found.hits.is_empty(), "nothing found for {text}");
         started.elapsed()
     };

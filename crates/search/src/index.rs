@@ -15,7 +15,7 @@ use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, S
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term, doc};
 
-use crate::tokenizer::{ChineseTokenizer, Mode};
+use crate::tokenizer::{ANALYSIS_VERSION, ChineseTokenizer, Mode};
 
 const INDEX_TOKENIZER: &str = "zh_index";
 
@@ -83,8 +83,10 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     pub(crate) fields: Fields,
     pub(crate) query_analyzer: TextAnalyzer,
-    /// Names the analysis (the operator's dictionary) the documents were
-    /// tokenized with; an index built with another is rebuilt.
+    pub(crate) jieba: Arc<Jieba>,
+    /// Names the analysis the documents were tokenized with (this binary's
+    /// [`ANALYSIS_VERSION`] and a digest of the operator's dictionary); an
+    /// index built with another is rebuilt.
     analysis_id: String,
 }
 
@@ -156,15 +158,15 @@ impl SearchIndex {
         index.tokenizers().register(INDEX_TOKENIZER, TextAnalyzer::from(ChineseTokenizer::new(jieba.clone(), Mode::Index)));
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = index.writer(64_000_000)?;
-        let query_analyzer = TextAnalyzer::from(ChineseTokenizer::new(jieba, Mode::Query));
-        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, query_analyzer, analysis_id: String::new() })
+        let query_analyzer = TextAnalyzer::from(ChineseTokenizer::new(jieba.clone(), Mode::Query));
+        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, query_analyzer, jieba, analysis_id: ANALYSIS_VERSION.to_string() })
     }
 
     /// Records which analysis this index is used with (e.g. a digest of the
     /// operator's dictionary). An index committed under another id reports
     /// position 0, so the node rebuilds it.
     pub fn with_analysis_id(mut self, id: &str) -> SearchIndex {
-        self.analysis_id = id.chars().filter(char::is_ascii_alphanumeric).collect();
+        self.analysis_id = std::iter::once(ANALYSIS_VERSION).chain([id]).flat_map(str::chars).filter(char::is_ascii_alphanumeric).collect();
         self
     }
 

@@ -15,6 +15,7 @@ use zhanqun_model::escape_html;
 
 use crate::gather::{Facets, Gather};
 use crate::index::{SearchError, SearchIndex};
+use crate::tokenizer::parts_of;
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -122,13 +123,20 @@ impl SearchIndex {
         let boost = |q: Box<dyn TantivyQuery>, by: f32| -> Box<dyn TantivyQuery> { Box::new(BoostQuery::new(q, by)) };
         let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
         for t in terms {
-            let any_field = BooleanQuery::new(vec![
+            let mut any_field: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![
                 (Occur::Should, boost(self.term(f.title, t), 4.0)),
                 (Occur::Should, boost(self.term(f.doc_no, t), 6.0)),
                 (Occur::Should, self.term(f.body, t)),
                 (Occur::Should, self.term(f.organ, t)),
-            ]);
-            clauses.push((Occur::Must, Box::new(any_field)));
+            ];
+            let parts = parts_of(&self.jieba, t);
+            if !parts.is_empty() {
+                let spelled =
+                    |field: Field| -> Box<dyn TantivyQuery> { Box::new(PhraseQuery::new(parts.iter().map(|p| Term::from_field_text(field, p)).collect())) };
+                any_field.push((Occur::Should, boost(spelled(f.title), 4.0)));
+                any_field.push((Occur::Should, spelled(f.body)));
+            }
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(any_field))));
         }
         if terms.len() > 1 {
             let phrase = |field: Field| PhraseQuery::new(terms.iter().map(|t| Term::from_field_text(field, t)).collect());
@@ -227,8 +235,10 @@ impl SearchIndex {
         let page = gathered.page(q.offset, limit);
 
         let f = &self.fields;
-        let title_snippets = self.snippets(&searcher, &terms, f.title, 200)?;
-        let body_snippets = self.snippets(&searcher, &terms, f.body, 160)?;
+        // A word matched as its parts is highlighted by its parts.
+        let highlighted: Vec<String> = terms.iter().flat_map(|t| std::iter::once(t.clone()).chain(parts_of(&self.jieba, t))).collect();
+        let title_snippets = self.snippets(&searcher, &highlighted, f.title, 200)?;
+        let body_snippets = self.snippets(&searcher, &highlighted, f.body, 160)?;
         let mut hits = Vec::with_capacity(page.len());
         for m in page {
             let doc: TantivyDocument = searcher.doc(m.address)?;

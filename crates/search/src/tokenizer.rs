@@ -20,6 +20,12 @@ use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 /// line, optionally followed by a frequency and a part-of-speech tag.
 pub const GOV_DICTIONARY: &str = include_str!("../dict/gov.txt");
 
+/// Names the analysis documents are tokenized with: the segmentation rules
+/// in this file and [`GOV_DICTIONARY`]. Change it when either changes, so an
+/// index built by an earlier binary is built again (its documents' words are
+/// not what this binary's queries look for).
+pub const ANALYSIS_VERSION: &str = "t2";
+
 /// A jieba instance with the default dictionary plus zhanqun's and the
 /// operator's own words. Building it takes ~100 ms, so it is built once and
 /// shared.
@@ -90,11 +96,15 @@ impl Tokenizer for ChineseTokenizer {
         // In index mode the nested words of a long word share its position,
         // so a query's words stay adjacent for phrase matching: 文号 terms
         // in a document line up with the same terms typed as a query.
-        let words: Vec<(usize, usize)> =
-            self.jieba.tokenize(&normalized, TokenizeMode::Default, true).into_iter().filter(|t| is_word(t.word)).map(|t| (t.start, t.end)).collect();
+        let best: Vec<jieba_rs::Token> = self.jieba.tokenize(&normalized, TokenizeMode::Default, true).into_iter().filter(|t| is_word(t.word)).collect();
+        let words: Vec<(usize, usize)> = best.iter().map(|t| (t.start, t.end)).collect();
         let tokens = match self.mode {
-            Mode::Index => self.jieba.tokenize(&normalized, TokenizeMode::Search, true),
-            Mode::Query => self.jieba.tokenize(&normalized, TokenizeMode::Default, true),
+            Mode::Index => {
+                let mut all = self.jieba.tokenize(&normalized, TokenizeMode::Search, true);
+                all.extend(best.iter().flat_map(|w| long_words_inside(&self.jieba, w)));
+                all
+            }
+            Mode::Query => best,
         };
         for t in tokens {
             if !is_word(t.word) {
@@ -112,6 +122,53 @@ impl Tokenizer for ChineseTokenizer {
         }
         ChineseTokenStream { tokens: &mut self.tokens, next: 0 }
     }
+}
+
+/// The dictionary words of four or more characters written inside `word`,
+/// a longer one: jieba's search mode offers only the two- and
+/// three-character ones, so without these a query for 污水处理 would not find
+/// 污水处理厂 (a query segments it as one word).
+fn long_words_inside<'a>(jieba: &Jieba, word: &jieba_rs::Token<'a>) -> Vec<jieba_rs::Token<'a>> {
+    let chars: Vec<usize> = word.word.char_indices().map(|(at, _)| at).chain([word.word.len()]).collect();
+    let count = chars.len() - 1;
+    let mut found = Vec::new();
+    for len in 4..count {
+        for i in 0..=count - len {
+            let inner = &word.word[chars[i]..chars[i + len]];
+            if jieba.has_word(inner) {
+                found.push(jieba_rs::Token {
+                    word: inner,
+                    start: word.start + i,
+                    end: word.start + i + len,
+                    byte_start: word.byte_start + chars[i],
+                    byte_end: word.byte_start + chars[i + len],
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The shorter dictionary words that spell `word` from its start, longest
+/// first at each place (污水处理 → 污水, 处理); empty when it has no such
+/// spelling of two or more parts. A query word can be written across two of
+/// a document's words: jieba cuts 新建污水处理厂 as 新建/污水/处理厂, and the
+/// query matches it as the phrase of these parts.
+pub(crate) fn parts_of(jieba: &Jieba, word: &str) -> Vec<String> {
+    let chars: Vec<usize> = word.char_indices().map(|(at, _)| at).chain([word.len()]).collect();
+    let count = chars.len() - 1;
+    if count < 3 {
+        return Vec::new();
+    }
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < count {
+        let longest = (i + 2..=count).rev().filter(|&end| end - i < count).find(|&end| jieba.has_word(&word[chars[i]..chars[end]]));
+        let end = longest.unwrap_or(i + 1);
+        parts.push(word[chars[i]..chars[end]].to_string());
+        i = end;
+    }
+    parts
 }
 
 pub struct ChineseTokenStream<'a> {
@@ -148,6 +205,18 @@ mod tests {
         out
     }
 
+    /// Fails when the shipped dictionary changes, as a reminder: documents
+    /// indexed with the old one must be indexed again.
+    #[test]
+    fn the_analysis_version_names_this_gov_dictionary() {
+        let fnv = GOV_DICTIONARY.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        assert_eq!(
+            (ANALYSIS_VERSION, fnv),
+            ("t2", 13_392_771_354_179_706_192),
+            "dict/gov.txt changed: raise ANALYSIS_VERSION, then put the new version and digest here"
+        );
+    }
+
     #[test]
     fn full_width_and_case_are_normalized_with_offsets_kept() {
         let (n, origin) = normalize("ＡＢＣ１２３　Ok");
@@ -172,6 +241,20 @@ mod tests {
             assert!(index.contains(&w.to_string()), "{w} missing from {index:?}");
         }
         assert_eq!(words(Mode::Query, "推进一网通办"), vec!["推进", "一网通办"]);
+    }
+
+    #[test]
+    fn a_long_word_yields_the_long_dictionary_words_inside_it() {
+        let index = words(Mode::Index, "中华人民共和国政府信息公开条例");
+        assert!(index.contains(&"中华人民共和国".to_string()), "{index:?}");
+        assert!(index.contains(&"中华人民".to_string()), "{index:?}");
+    }
+
+    #[test]
+    fn a_long_query_word_is_spelled_by_its_parts() {
+        let jieba = build_jieba(&[]).unwrap();
+        assert_eq!(parts_of(&jieba, "污水处理"), vec!["污水", "处理"]);
+        assert!(parts_of(&jieba, "工作").is_empty(), "two characters are one part");
     }
 
     #[test]

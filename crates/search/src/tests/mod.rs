@@ -106,14 +106,29 @@ fn snippets_are_escaped_with_matches_in_em() {
 }
 
 #[test]
+fn a_query_word_written_across_two_of_a_documents_words_finds_it() {
+    // jieba cuts the body as 新建/污水/处理厂 and the query as 污水处理.
+    let index = SearchIndex::in_memory(build_jieba(&[]).unwrap()).unwrap();
+    index.upsert(&[doc(1, 1, "城东片区建设进展", "新建污水处理厂一座。", None, true), doc(2, 1, "污水管网改造", "处理好群众来信。", None, true)]).unwrap();
+    index.commit(1).unwrap();
+    let r = index.search(&Query { text: "污水处理".into(), public_only: true, limit: 5, ..Default::default() }).unwrap();
+    assert_eq!(r.hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![1], "the parts in a row, not anywhere");
+    assert!(r.hits[0].snippet_html.contains("<em>污水</em>"), "{}", r.hits[0].snippet_html);
+}
+
+#[test]
 fn a_match_deep_in_a_long_body_is_the_snippet_also_when_written_in_other_letters() {
     let index = SearchIndex::in_memory(build_jieba(&[]).unwrap()).unwrap();
     let filler = "本镇召开工作会议，研究部署下一阶段重点工作。".repeat(120);
     let body = format!("{filler}新建污水处理厂采用PPP模式建设。{filler}");
+    // Other documents make 工作 a common word, as it is on a real site.
+    let others: Vec<SearchDoc> = (2..12).map(|id| doc(id, 1, "工作动态", "本周工作安排。", None, true)).collect();
+    index.upsert(&others).unwrap();
     index.upsert(&[doc(1, 1, "关于重点工作的通报", &body, None, true)]).unwrap();
     index.commit(1).unwrap();
     for text in ["工作 污水处理", "ＰＰＰ模式"] {
         let r = index.search(&Query { text: text.into(), public_only: true, limit: 5, ..Default::default() }).unwrap();
+        assert_eq!(r.hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![1], "{text}");
         let snippet = &r.hits[0].snippet_html;
         assert!(snippet.contains("<em>污水") || snippet.contains("<em>PPP"), "{text}: the snippet missed the match 3 KB in: {snippet}");
         assert!(snippet.len() < 600, "{text}: a fragment, not the body: {snippet}");
