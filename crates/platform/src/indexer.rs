@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 use zhanqun_cluster::Node;
 use zhanqun_model::{ChannelKind, Document};
 use zhanqun_search::{SearchDoc, SearchIndex};
-use zhanqun_store::{Store, document_digest};
+use zhanqun_store::{RecordedDocument, Store};
 
 use crate::worker::Worker;
 
@@ -56,8 +56,10 @@ impl SearchFeed {
 }
 
 /// What the index holds of a document: its text without markup, its
-/// column's kind, and the key its reposted copies share.
-pub fn search_doc(d: &Document, channel_kind: Option<ChannelKind>) -> SearchDoc {
+/// column's kind, the key its reposted copies share, and its stamp (from
+/// the digest recorded with its last change).
+pub fn search_doc(recorded: &RecordedDocument, channel_kind: Option<ChannelKind>) -> SearchDoc {
+    let d = &recorded.document;
     let body = strip_tags(&d.body_html);
     SearchDoc {
         id: d.id,
@@ -72,7 +74,8 @@ pub fn search_doc(d: &Document, channel_kind: Option<ChannelKind>) -> SearchDoc 
         published_at: d.published_at.unwrap_or(d.created_at),
         public: d.is_public(),
         validity: d.meta.validity.as_str().to_string(),
-        stamp: stamp(&document_digest(d), channel_kind),
+        // Without a recorded digest reconcile indexes it again anyway.
+        stamp: recorded.digest.as_deref().map_or(0, |digest| stamp(digest, channel_kind)),
     }
 }
 
@@ -106,9 +109,9 @@ async fn index_keys(index: &SearchIndex, store: &Store, keys: impl IntoIterator<
     let kinds = store.channel_kinds().await?;
     let keys: Vec<(i64, i64)> = keys.into_iter().collect();
     for chunk in keys.chunks(REREAD_BATCH) {
-        let found = store.documents_by_keys(chunk).await?;
-        let present: std::collections::HashSet<i64> = found.iter().map(|d| d.id).collect();
-        let docs: Vec<SearchDoc> = found.iter().map(|d| search_doc(d, kinds.get(&d.channel_id).copied())).collect();
+        let found = store.recorded_documents_by_keys(chunk).await?;
+        let present: std::collections::HashSet<i64> = found.iter().map(|r| r.document.id).collect();
+        let docs: Vec<SearchDoc> = found.iter().map(|r| search_doc(r, kinds.get(&r.document.channel_id).copied())).collect();
         let gone: Vec<i64> = chunk.iter().map(|&(_, id)| id).filter(|id| !present.contains(id)).collect();
         index.upsert(&docs)?;
         index.delete(&gone);
@@ -128,11 +131,11 @@ pub async fn rebuild(index: &SearchIndex, store: &Store, position: u64, mut prog
     index.clear()?;
     let (mut after, mut done) = (0, 0u64);
     loop {
-        let batch = store.all_documents_after(after, REBUILD_BATCH).await?;
+        let batch = store.recorded_documents_after(after, REBUILD_BATCH).await?;
         let Some(last) = batch.last() else { break };
-        after = last.id;
+        after = last.document.id;
         done += batch.len() as u64;
-        let docs: Vec<SearchDoc> = batch.iter().map(|d| search_doc(d, kinds.get(&d.channel_id).copied())).collect();
+        let docs: Vec<SearchDoc> = batch.iter().map(|r| search_doc(r, kinds.get(&r.document.channel_id).copied())).collect();
         index.upsert(&docs)?;
         progress(done, total.max(done));
     }

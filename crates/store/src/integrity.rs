@@ -95,6 +95,16 @@ pub struct RecordedDigest {
     pub digest: Option<String>,
 }
 
+/// A document and the digest its last command recorded: what the search
+/// indexer reads, so that it stamps the document with the digest already
+/// made rather than making it again.
+#[derive(Debug, Clone)]
+pub struct RecordedDocument {
+    pub document: Document,
+    /// `None` for a document written before digests existed.
+    pub digest: Option<String>,
+}
+
 /// The triggers that note every write to a document (migration 0014).
 const WRITE_TRIGGERS: [&str; 3] = ["document_written_insert", "document_written_update", "document_digest_written"];
 
@@ -110,6 +120,10 @@ fn judge(rows: &[sqlx::sqlite::SqliteRow], checked: &mut Checked) -> Result<()> 
         }
     }
     Ok(())
+}
+
+fn recorded_document(row: &sqlx::sqlite::SqliteRow) -> Result<RecordedDocument> {
+    Ok(RecordedDocument { document: document(row)?, digest: row.get("recorded") })
 }
 
 fn checked_columns() -> String {
@@ -149,6 +163,48 @@ impl Store {
         .fetch_all(&self.reader())
         .await?;
         Ok(rows.into_iter().map(|(tenant_id, id, channel_id, digest)| RecordedDigest { tenant_id, id, channel_id, digest }).collect())
+    }
+
+    /// The documents named by `keys` (site, id) that exist, with their
+    /// recorded digests, in one query: what the search indexer re-reads
+    /// when told they changed. A key whose document belongs to another site
+    /// finds nothing, as with [`Store::document`].
+    pub async fn recorded_documents_by_keys(&self, keys: &[(i64, i64)]) -> Result<Vec<RecordedDocument>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (cols, list) = (checked_columns(), vec!["?"; keys.len()].join(","));
+        let mut query =
+            sqlx::query(sql!("SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id WHERE d.id IN ({list})"));
+        for (_, id) in keys {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.reader()).await?;
+        let wanted: std::collections::HashSet<&(i64, i64)> = keys.iter().collect();
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let found_here = recorded_document(row)?;
+            if wanted.contains(&(found_here.document.tenant_id, found_here.document.id)) {
+                found.push(found_here);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Documents of every site with their recorded digests, in id order,
+    /// `limit` at a time after `after_id`: what a search index rebuild
+    /// reads. The one cross-tenant document read; the index it feeds scopes
+    /// every query by tenant.
+    pub async fn recorded_documents_after(&self, after_id: i64, limit: i64) -> Result<Vec<RecordedDocument>> {
+        let cols = checked_columns();
+        let rows = sqlx::query(sql!(
+            "SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id WHERE d.id > ? ORDER BY d.id LIMIT ?"
+        ))
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.reader())
+        .await?;
+        rows.iter().map(recorded_document).collect()
     }
 
     /// The newest write noted in `document_writes` (0 when none).

@@ -36,7 +36,7 @@ use tokio::sync::Mutex;
 pub use apply::{CommittedEntry, Touched};
 pub use audit::{AuditArchive, AuditEntry, AuditLine, ChainCheck, verify_audit_file};
 pub use compliance::ProbeCount;
-pub use integrity::{Checked, Mismatch, RecordedDigest, document_digest};
+pub use integrity::{Checked, Mismatch, RecordedDigest, RecordedDocument, document_digest};
 pub use query::{After, DocumentFilter, Due, LiveSession, Page};
 pub use reposts::{FeedStatus, ProofDue, RepostQuery, RepostRow, SubmissionCount, SubmissionRow};
 pub use snapshot::{copy_contents, copy_database, forget_cluster};

@@ -145,42 +145,6 @@ impl Store {
         row.as_ref().map(rows::document).transpose()
     }
 
-    /// The documents named by `keys` (site, id) that exist, in one query:
-    /// what the search indexer re-reads when told they changed. A key whose
-    /// document belongs to another site finds nothing, as with [`Store::document`].
-    pub async fn documents_by_keys(&self, keys: &[(i64, i64)]) -> Result<Vec<Document>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let list = vec!["?"; keys.len()].join(",");
-        let mut query = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN ({list})"));
-        for (_, id) in keys {
-            query = query.bind(id);
-        }
-        let rows = query.fetch_all(&self.reader()).await?;
-        let wanted: std::collections::HashSet<&(i64, i64)> = keys.iter().collect();
-        let mut found = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let d = rows::document(row)?;
-            if wanted.contains(&(d.tenant_id, d.id)) {
-                found.push(d);
-            }
-        }
-        Ok(found)
-    }
-
-    /// Documents of every site in id order, `limit` at a time after
-    /// `after_id`: what a search index rebuild reads. The one cross-tenant
-    /// document read; the index it feeds scopes every query by tenant.
-    pub async fn all_documents_after(&self, after_id: i64, limit: i64) -> Result<Vec<Document>> {
-        let rows = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ? ORDER BY id LIMIT ?"))
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(&self.reader())
-            .await?;
-        rows.iter().map(rows::document).collect()
-    }
-
     pub async fn document_count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(&self.reader()).await?)
     }

@@ -159,9 +159,10 @@ async fn documents_read_by_key_are_found_only_under_their_own_site() {
         apply(&s, 4, Command::CreateDocument { document: document(id, 1, 10, None), attachment_ids: vec![] }).await.unwrap();
     }
     // 101 asked for under the other site, 999 not there at all.
-    let found = s.documents_by_keys(&[(1, 100), (2, 101), (1, 999)]).await.unwrap();
-    assert_eq!(found.iter().map(|d| (d.tenant_id, d.id)).collect::<Vec<_>>(), vec![(1, 100)]);
-    assert!(s.documents_by_keys(&[]).await.unwrap().is_empty());
+    let found = s.recorded_documents_by_keys(&[(1, 100), (2, 101), (1, 999)]).await.unwrap();
+    assert_eq!(found.iter().map(|r| (r.document.tenant_id, r.document.id)).collect::<Vec<_>>(), vec![(1, 100)]);
+    assert_eq!(found[0].digest, Some(crate::document_digest(&found[0].document)), "read with the digest its command recorded");
+    assert!(s.recorded_documents_by_keys(&[]).await.unwrap().is_empty());
 }
 
 #[tokio::test]
