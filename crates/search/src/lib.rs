@@ -4,13 +4,15 @@
 //!   normalization and a government dictionary;
 //! - [`index`]: the engine's storage — documents in, commits with the Raft
 //!   position they reflect;
-//! - [`query`]: scoped, filtered, faceted queries; reposted copies folded.
+//! - [`query`]: scoped, filtered, faceted queries; reposted copies folded;
+//! - `snippet`: titles and fragments with the query's words marked.
 //!
 //! It has no HTTP and no SQL: the web layer feeds it what the node applies.
 
 mod gather;
 pub mod index;
 pub mod query;
+mod snippet;
 pub mod tokenizer;
 
 pub use gather::Facets;

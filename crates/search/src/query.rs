@@ -8,13 +8,12 @@ use std::ops::Bound;
 
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query as TantivyQuery, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::snippet::{Snippet, SnippetGenerator};
 use tantivy::tokenizer::TokenStream;
 use tantivy::{TantivyDocument, Term};
-use zhanqun_model::escape_html;
 
 use crate::gather::{Facets, Gather};
 use crate::index::{SearchError, SearchIndex};
+use crate::snippet::Highlighter;
 use crate::tokenizer::parts_of;
 
 /// Longest query accepted, in characters.
@@ -185,21 +184,15 @@ impl SearchIndex {
         clauses
     }
 
-    /// A snippet maker for the query's words. It re-tokenizes stored text
-    /// in query mode: index mode's nested words overlap, and tantivy's
-    /// fragment cutting assumes tokens in text order.
-    fn snippets(&self, searcher: &tantivy::Searcher, terms: &[String], field: Field, max_chars: usize) -> Result<Snippets, SearchError> {
-        let mut weighted = std::collections::BTreeMap::new();
+    /// What highlights the query's words in one field: each word weighs
+    /// more the fewer of the field's documents hold it.
+    fn highlighter(&self, searcher: &tantivy::Searcher, terms: &[String], field: Field) -> Result<Highlighter, SearchError> {
+        let mut weighted = Vec::with_capacity(terms.len());
         for t in terms {
             let docs = searcher.doc_freq(&Term::from_field_text(field, t))?;
-            if docs > 0 {
-                weighted.insert(t.clone(), 1.0 / (1.0 + docs as f32));
-            }
+            weighted.push((t.clone(), 1.0 / (1.0 + docs as f32)));
         }
-        let mut rarest_first: Vec<(String, f32)> = weighted.iter().map(|(t, w)| (t.clone(), *w)).collect();
-        rarest_first.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let generator = SnippetGenerator::new(weighted, self.query_analyzer.clone(), field, max_chars);
-        Ok(Snippets { generator, rarest_first: rarest_first.into_iter().map(|(t, _)| t).collect() })
+        Ok(Highlighter::new(weighted))
     }
 
     /// Runs a query. Text with no searchable word and no filter answers
@@ -235,10 +228,8 @@ impl SearchIndex {
         let page = gathered.page(q.offset, limit);
 
         let f = &self.fields;
-        // A word matched as its parts is highlighted by its parts.
-        let highlighted: Vec<String> = terms.iter().flat_map(|t| std::iter::once(t.clone()).chain(parts_of(&self.jieba, t))).collect();
-        let title_snippets = self.snippets(&searcher, &highlighted, f.title, 200)?;
-        let body_snippets = self.snippets(&searcher, &highlighted, f.body, 160)?;
+        let titles = self.highlighter(&searcher, &terms, f.title)?;
+        let bodies = self.highlighter(&searcher, &terms, f.body)?;
         let mut hits = Vec::with_capacity(page.len());
         for m in page {
             let doc: TantivyDocument = searcher.doc(m.address)?;
@@ -253,8 +244,8 @@ impl SearchIndex {
                 doc_no: text_of(f.doc_no),
                 issuing_organ: text_of(f.organ).unwrap_or_default(),
                 validity: text_of(f.validity).unwrap_or_default(),
-                title_html: highlight(&title_snippets.generator.snippet(&title), &title, true),
-                snippet_html: highlight(&body_snippets.generator.snippet(body_snippets.near_a_match(&body)), &body, false),
+                title_html: titles.title(&title),
+                snippet_html: bodies.fragment(&body, SNIPPET_BYTES),
                 copies: m.copies,
             });
         }
@@ -262,60 +253,6 @@ impl SearchIndex {
     }
 }
 
-/// Bytes of text on each side of a match handed to the snippet maker. It
-/// tokenizes everything it is given (jieba), and a whole body of some
-/// kilobytes cost more than the rest of the hit; the fragment it cuts is 160
-/// bytes.
-const SNIPPET_REACH: usize = 480;
-
-/// Cuts the snippets of one field for one query.
-struct Snippets {
-    generator: SnippetGenerator,
-    /// The query's words found in the field, the rarest (weightiest) first.
-    rarest_first: Vec<String>,
-}
-
-impl Snippets {
-    /// The part of `text` around the first place its rarest query word is
-    /// written: where the best fragment is, or near it. All of `text` when
-    /// no word is written as the query has it (folded width or case).
-    fn near_a_match<'a>(&self, text: &'a str) -> &'a str {
-        let Some(at) = self.rarest_first.iter().find_map(|t| text.find(t.as_str())) else { return text };
-        let start = text.floor_char_boundary(at.saturating_sub(SNIPPET_REACH));
-        let end = text.ceil_char_boundary((at + SNIPPET_REACH).min(text.len()));
-        &text[start..end]
-    }
-}
-
-/// Escaped HTML of a snippet, matches wrapped in `<em>`. A title without a
-/// match is shown whole; a body without one shows its beginning. Matched
-/// words may overlap (a word and a word nested in it both match), so the
-/// ranges are merged first.
-fn highlight(snippet: &Snippet, full: &str, whole: bool) -> String {
-    if snippet.is_empty() {
-        let shown: String = if whole { full.to_string() } else { full.chars().take(80).collect() };
-        return escape_html(&shown);
-    }
-    let fragment = snippet.fragment();
-    let mut ranges: Vec<std::ops::Range<usize>> = snippet.highlighted().to_vec();
-    ranges.sort_by_key(|r| r.start);
-    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match merged.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
-        }
-    }
-    let mut out = String::new();
-    let mut at = 0;
-    // Never trust a range to lie inside the fragment on char boundaries.
-    for range in merged.into_iter().filter(|r| r.end <= fragment.len() && fragment.is_char_boundary(r.start) && fragment.is_char_boundary(r.end)) {
-        out.push_str(&escape_html(&fragment[at..range.start]));
-        out.push_str("<em>");
-        out.push_str(&escape_html(&fragment[range.clone()]));
-        out.push_str("</em>");
-        at = range.end;
-    }
-    out.push_str(&escape_html(&fragment[at..]));
-    out
-}
+/// The longest snippet of a body, in bytes of text (about 53 Chinese
+/// characters).
+const SNIPPET_BYTES: usize = 160;

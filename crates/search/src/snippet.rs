@@ -1,0 +1,192 @@
+//! Snippets: a hit's title and a short piece of its text as escaped HTML,
+//! the query's words in `<em>`.
+//!
+//! Matches are found by string search over the normalized text (full-width
+//! folded, Latin lower-cased, as the tokenizer normalizes), not by running
+//! jieba over it again. Segmenting ten bodies cost more than the rest of a
+//! search page; a search costs microseconds. It also highlights a query
+//! word where the document's segmentation cut it in two (污水处理 in
+//! 新建污水处理厂, cut 污水/处理厂). A Latin word or number matches only
+//! whole (`ppp` not inside `apppb`); a Chinese word may match inside a
+//! longer one, as readers expect of a highlight.
+
+use std::ops::Range;
+
+use zhanqun_model::escape_html;
+
+use crate::tokenizer::normalize;
+
+/// Bytes of text on each side of the first place of the rarest word that a
+/// fragment is looked for in: the fragment is short, and normalizing a
+/// whole body of some kilobytes for it costs more than the rest of a hit.
+const REACH: usize = 480;
+
+/// Characters of a body shown when no query word is in it.
+const LEAD_CHARS: usize = 80;
+
+/// The query's words and what each weighs (rarer words weigh more), for
+/// highlighting the hits of one query.
+pub(crate) struct Highlighter {
+    /// Normalized words, the weightiest first.
+    words: Vec<(String, f32)>,
+}
+
+impl Highlighter {
+    /// `words` as the query analyzer yields them (normalized), each with its
+    /// weight.
+    pub(crate) fn new(mut words: Vec<(String, f32)>) -> Highlighter {
+        words.retain(|(w, _)| !w.is_empty());
+        words.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.len().cmp(&a.0.len())));
+        words.dedup_by(|a, b| a.0 == b.0);
+        Highlighter { words }
+    }
+
+    /// All of `title`, escaped, its matches in `<em>`.
+    pub(crate) fn title(&self, title: &str) -> String {
+        let (normalized, origin) = normalize(title);
+        let found = self.matches(&normalized, &origin);
+        marked(title, 0..title.len(), &found)
+    }
+
+    /// At most `max_bytes` of `body` around its weightiest run of matches,
+    /// escaped, matches in `<em>`; its beginning when no word is in it.
+    pub(crate) fn fragment(&self, body: &str, max_bytes: usize) -> String {
+        let window = self.near_a_match(body);
+        let text = &body[window.clone()];
+        let (normalized, origin) = normalize(text);
+        let found: Vec<(Range<usize>, f32)> =
+            self.matches(&normalized, &origin).into_iter().map(|(r, w)| (r.start + window.start..r.end + window.start, w)).collect();
+        let Some(best) = best_fragment(&found, max_bytes) else {
+            return escape_html(&body.chars().take(LEAD_CHARS).collect::<String>());
+        };
+        // Some words before the first match, for context, when they fit.
+        let span = found[best.clone()].last().map_or(0, |(r, _)| r.end) - found[best.start].0.start;
+        let lead = (max_bytes.saturating_sub(span) / 3).min(found[best.start].0.start);
+        let start = body.floor_char_boundary(found[best.start].0.start - lead);
+        let end = body.floor_char_boundary((start + max_bytes).min(body.len())).max(found[best.clone()].last().map_or(start, |(r, _)| r.end));
+        let inside: Vec<(Range<usize>, f32)> = found.into_iter().filter(|(r, _)| r.start >= start && r.end <= end).collect();
+        marked(body, start..end, &inside)
+    }
+
+    /// The part of `text` within [`REACH`] of the first place its
+    /// weightiest word is written as the query has it; all of `text` when
+    /// none is (it may be written in other letters: full-width, capitals).
+    fn near_a_match(&self, text: &str) -> Range<usize> {
+        let Some(at) = self.words.iter().find_map(|(w, _)| text.find(w.as_str())) else { return 0..text.len() };
+        text.floor_char_boundary(at.saturating_sub(REACH))..text.ceil_char_boundary((at + REACH).min(text.len()))
+    }
+
+    /// Every place a word is written in `normalized`, as byte ranges of the
+    /// original text (`origin` maps back), in text order.
+    fn matches(&self, normalized: &str, origin: &[usize]) -> Vec<(Range<usize>, f32)> {
+        let mut found = Vec::new();
+        for (word, weight) in &self.words {
+            let latin = word.bytes().all(|b| b.is_ascii_alphanumeric());
+            for (at, _) in normalized.match_indices(word.as_str()) {
+                let end = at + word.len();
+                let joined = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
+                if latin && (joined(normalized.as_bytes().get(end)) || at > 0 && joined(normalized.as_bytes().get(at - 1))) {
+                    continue;
+                }
+                found.push((origin[at]..origin[end], *weight));
+            }
+        }
+        found.sort_by_key(|(r, _)| (r.start, r.end));
+        found
+    }
+}
+
+/// The run of `found` (sorted matches) that fits in `max_bytes` and weighs
+/// most, each distinct word counted once per run; `None` when there are no
+/// matches.
+fn best_fragment(found: &[(Range<usize>, f32)], max_bytes: usize) -> Option<Range<usize>> {
+    let mut best: Option<(f32, Range<usize>)> = None;
+    let mut end = 0;
+    for start in 0..found.len() {
+        end = end.max(start + 1);
+        while end < found.len() && found[end].0.end - found[start].0.start <= max_bytes {
+            end += 1;
+        }
+        // Repeats of one word add a little; a second word adds its weight.
+        let mut seen: Vec<f32> = Vec::new();
+        let score: f32 = found[start..end]
+            .iter()
+            .map(|(_, w)| {
+                let again = seen.iter().any(|s| s.to_bits() == w.to_bits());
+                seen.push(*w);
+                if again { w * 0.1 } else { *w }
+            })
+            .sum();
+        if best.as_ref().is_none_or(|(b, _)| score > *b) {
+            best = Some((score, start..end));
+        }
+    }
+    best.map(|(_, run)| run)
+}
+
+/// `text[shown]` escaped, with the `found` ranges (inside `shown`, sorted)
+/// in `<em>`. Overlapping and touching matches join into one.
+fn marked(text: &str, shown: Range<usize>, found: &[(Range<usize>, f32)]) -> String {
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(found.len());
+    for (r, _) in found {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r.clone()),
+        }
+    }
+    let mut out = String::with_capacity(shown.len() + 16 * merged.len());
+    let mut at = shown.start;
+    for r in merged {
+        out.push_str(&escape_html(&text[at..r.start]));
+        out.push_str("<em>");
+        out.push_str(&escape_html(&text[r.clone()]));
+        out.push_str("</em>");
+        at = r.end;
+    }
+    out.push_str(&escape_html(&text[at..shown.end]));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(list: &[(&str, f32)]) -> Highlighter {
+        Highlighter::new(list.iter().map(|(w, s)| (w.to_string(), *s)).collect())
+    }
+
+    #[test]
+    fn a_word_in_other_letters_is_marked_as_written() {
+        let h = words(&[("ppp", 1.0), ("模式", 0.5)]);
+        assert_eq!(h.title("采用ＰＰＰ模式建设"), "采用<em>ＰＰＰ模式</em>建设");
+        assert_eq!(h.title("采用PPP模式"), "采用<em>PPP模式</em>");
+    }
+
+    #[test]
+    fn latin_words_match_only_whole() {
+        let h = words(&[("ppp", 1.0)]);
+        assert_eq!(h.title("apppb 与 PPP"), "apppb 与 <em>PPP</em>");
+    }
+
+    #[test]
+    fn the_fragment_is_where_the_rare_words_are() {
+        let h = words(&[("污水", 0.5), ("工作", 0.05)]);
+        let body = format!("{}新建污水处理厂。{}", "工作会议。".repeat(100), "工作会议。".repeat(100));
+        let f = h.fragment(&body, 160);
+        assert!(f.contains("<em>污水</em>"), "{f}");
+        assert!(f.replace("<em>", "").replace("</em>", "").len() <= 160, "{f}");
+    }
+
+    #[test]
+    fn a_body_without_a_match_shows_its_beginning() {
+        let h = words(&[("防汛", 1.0)]);
+        assert_eq!(h.fragment("<b>秋季</b>农业生产", 160), "&lt;b&gt;秋季&lt;/b&gt;农业生产");
+    }
+
+    #[test]
+    fn the_text_around_matches_is_escaped() {
+        let h = words(&[("环境", 1.0)]);
+        let f = h.fragment("优化营商环境 & 服务 <b>企业</b>", 160);
+        assert_eq!(f, "优化营商<em>环境</em> &amp; 服务 &lt;b&gt;企业&lt;/b&gt;");
+    }
+}
