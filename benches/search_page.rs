@@ -4,8 +4,7 @@
 //!
 //! One township site holds 2,000 published documents: the search
 //! benchmark's generated titles and sentences, each body lengthened to
-//! about 3 KB of text (a notice's length; snippets are cut from whole
-//! bodies). The queries are the search benchmark's common keywords, ten
+//! about 3,000 characters (9 KB of UTF-8; a long notice). The queries are the search benchmark's common keywords, ten
 //! hits a page. Rows: the engine alone (`SearchIndex::search`, scoped to the
 //! site, ten hits with snippets); the page (`GET /search?q=…` by the site's
 //! host), one request at a time; the page with 32 requests in flight.
@@ -141,7 +140,7 @@ async fn run() {
     }
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let engine_p50 = ms(percentile(&engine_times, 0.5));
-    println!("\nthe search page of one site, {DOCUMENTS} documents of ~3 KB, {} keyword queries, 10 hits ({size} bytes a page)", queries.len());
+    println!("\nthe search page of one site, {DOCUMENTS} documents of ~3,000 characters, {} keyword queries, 10 hits ({size} bytes a page)", queries.len());
     println!("| what | requests in flight | req/s | p50 | p99 | p50 vs the engine |");
     println!("|---|---|---|---|---|---|");
     let row = |what: &str, in_flight: usize, rate: f64, times: &[Duration]| {

@@ -129,6 +129,10 @@ impl Tokenizer for ChineseTokenizer {
 /// three-character ones, so without these a query for 污水处理 would not find
 /// 污水处理厂 (a query segments it as one word).
 fn long_words_inside<'a>(jieba: &Jieba, word: &jieba_rs::Token<'a>) -> Vec<jieba_rs::Token<'a>> {
+    // Most words are shorter than five characters and hold none.
+    if word.end - word.start < 5 {
+        return Vec::new();
+    }
     let chars: Vec<usize> = word.word.char_indices().map(|(at, _)| at).chain([word.word.len()]).collect();
     let count = chars.len() - 1;
     let mut found = Vec::new();
