@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench -p zhanqun-search --bench search                 # 100,000 documents, 30 sites
 //! ZHANQUN_BENCH_SEARCH_DOCS=20000 cargo bench -p zhanqun-search --bench search
+//! ZHANQUN_BENCH_SEARCH_DOCS=1000000 ZHANQUN_BENCH_SEARCH_SITES=300 cargo bench -p zhanqun-search --bench search
 //! ```
 //!
 //! Each engine runs in a child process of its own (this binary with
@@ -27,7 +28,7 @@ use std::time::Instant;
 #[path = "search_corpus.rs"]
 mod corpus;
 
-use corpus::{BenchQuery, Expect, TENANTS, generate, queries};
+use corpus::{BenchQuery, Expect, generate, queries, sites};
 use zhanqun_search::{Query, Scope, SearchDoc, SearchIndex, build_jieba};
 
 /// What an engine answers for a query: ids, best first, and each hit's title.
@@ -278,7 +279,7 @@ fn main() {
     let (fts, tan) = (&rows[0], &rows[1]);
     let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
     let pct = |v: &serde_json::Value, k: &str| 100.0 * v[k][0].as_f64().unwrap() / v[k][1].as_f64().unwrap().max(1.0);
-    println!("\nsearch: {docs} generated documents, {TENANTS} sites, {} queries (second pass timed)", tan["queries"]);
+    println!("\nsearch: {docs} generated documents, {} sites, {} queries (second pass timed)", sites(), tan["queries"]);
     println!("| | SQLite FTS5 trigram (baseline) | zhanqun (tantivy + jieba) | zhanqun vs FTS5 |");
     println!("|---|---|---|---|");
     let (fi, ti) = (f(fts, "docs") / f(fts, "index_secs"), f(tan, "docs") / f(tan, "index_secs"));

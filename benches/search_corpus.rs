@@ -4,7 +4,17 @@
 
 use zhanqun_search::SearchDoc;
 
-pub const TENANTS: u64 = 30;
+/// Sites the corpus spreads over: `ZHANQUN_BENCH_SEARCH_SITES`, 30 unless
+/// set, at most 300 (the city, 20 townships and 9 departments, then
+/// offices of the townships).
+pub fn sites() -> u64 {
+    static SITES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SITES.get_or_init(|| {
+        let sites = std::env::var("ZHANQUN_BENCH_SEARCH_SITES").ok().map_or(30, |v| v.parse().expect("ZHANQUN_BENCH_SEARCH_SITES: a number of sites"));
+        assert!((1..=300).contains(&sites), "ZHANQUN_BENCH_SEARCH_SITES must be 1 to 300, not {sites}");
+        sites
+    })
+}
 const NEEDLE_EVERY: u64 = 500;
 const SEED: u64 = 0x5a48_414e_5155_4e21;
 
@@ -96,11 +106,43 @@ const DOC_PREFIX: &[&str] = &[
     "海市监发",
 ];
 
-fn organ(tenant: u64) -> &'static str {
+/// Offices of a township that run a site of their own (sites 30 to 299),
+/// and the character their 文号 carry.
+const OFFICES: &[(&str, &str)] = &[
+    ("农业综合服务中心", "农"),
+    ("社会事务办公室", "社"),
+    ("综合行政执法队", "执"),
+    ("便民服务中心", "便"),
+    ("财政所", "财"),
+    ("司法所", "司"),
+    ("退役军人服务站", "退"),
+    ("党政综合办公室", "党"),
+    ("规划建设办公室", "规"),
+    ("经济发展办公室", "经"),
+    ("文化服务中心", "文"),
+    ("卫生院", "卫"),
+    ("中心小学", "教"),
+    ("安全生产办公室", "安"),
+];
+
+fn organ(tenant: u64) -> String {
     match tenant {
-        0 => "海城市人民政府",
-        t if t <= 20 => TOWNSHIPS[(t - 1) as usize],
-        t => DEPARTMENTS[(t - 21) as usize],
+        0 => "海城市人民政府".into(),
+        t if t <= 20 => TOWNSHIPS[(t - 1) as usize].into(),
+        t if t < 30 => DEPARTMENTS[(t - 21) as usize].into(),
+        t => format!("{}{}", TOWNSHIPS[((t - 30) % 20) as usize], OFFICES[((t - 30) / 20) as usize].0),
+    }
+}
+
+/// The 文号 prefix of a site's documents: its own, so a 文号 names one
+/// document.
+fn doc_prefix(tenant: u64) -> String {
+    match tenant {
+        t if t < 30 => DOC_PREFIX[t as usize].into(),
+        t => {
+            let township = DOC_PREFIX[(1 + (t - 30) % 20) as usize].chars().next().expect("a prefix");
+            format!("{township}{}发", OFFICES[((t - 30) / 20) as usize].1)
+        }
     }
 }
 
@@ -212,8 +254,9 @@ fn fill(template: &str, org: &str, topic: &str, year: u64, rng: &mut Rng) -> Str
 /// Document `i` of the corpus: the same on every call.
 pub fn generate(i: u64) -> SearchDoc {
     let mut rng = Rng::new(i);
-    let tenant = i % TENANTS;
+    let tenant = i % sites();
     let org = organ(tenant);
+    let org = org.as_str();
     let year = 2018 + rng.next() % 8;
     let topic = rng.pick(TOPICS);
     let mut title = fill(rng.pick(TITLES), org, topic, year, &mut rng);
@@ -227,7 +270,7 @@ pub fn generate(i: u64) -> SearchDoc {
         title = format!("{org}关于{place}{project}建设情况的公示");
         body.insert_str(0, &format!("{place}{project}位于{org}辖区，项目总投资{}万元。", rng.next() % 9000 + 100));
     }
-    let doc_no = (i % 4 == 1).then(|| format!("{}〔{year}〕{}号", DOC_PREFIX[tenant as usize], i / TENANTS + 1));
+    let doc_no = (i % 4 == 1).then(|| format!("{}〔{year}〕{}号", doc_prefix(tenant), i / sites() + 1));
     let day = 86_400_000i64;
     let published_at = zhanqun_model::time::date_to_millis(&format!("{year}-01-01")).unwrap() + (rng.next() % 360) as i64 * day;
     SearchDoc {
@@ -295,14 +338,14 @@ pub fn queries(docs: u64) -> Vec<BenchQuery> {
     // Common keywords, across the portal and inside one site.
     for k in 0..100 {
         let topic = rng.pick(TOPICS).to_string();
-        let tenant = (k % 2 == 1).then(|| (rng.next() % TENANTS) as i64 + 1);
+        let tenant = (k % 2 == 1).then(|| (rng.next() % sites()) as i64 + 1);
         out.push(BenchQuery { text: topic.clone(), tenant, expect: Expect::TitleHas(topic, 3) });
     }
     // Two-character words, the commonest thing typed into a search box
     // (too short for a trigram index).
     for k in 0..100 {
         let word = rng.pick(SHORT_WORDS).to_string();
-        let tenant = (k % 2 == 1).then(|| (rng.next() % TENANTS) as i64 + 1);
+        let tenant = (k % 2 == 1).then(|| (rng.next() % sites()) as i64 + 1);
         out.push(BenchQuery { text: word.clone(), tenant, expect: Expect::TitleHas(word, 3) });
     }
     // Two-word questions.
