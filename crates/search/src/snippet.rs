@@ -21,6 +21,10 @@ use crate::tokenizer::normalize;
 /// whole body of some kilobytes for it costs more than the rest of a hit.
 const REACH: usize = 480;
 
+/// Bytes of a clause shown before a match that is not at its start (four
+/// Chinese characters): fewer read as noise.
+const MIN_LEAD: usize = 12;
+
 /// Characters of a body shown when no query word is in it.
 const LEAD_CHARS: usize = 80;
 
@@ -57,15 +61,28 @@ impl Highlighter {
         let found: Vec<(Range<usize>, f32)> =
             self.matches(&normalized, &origin).into_iter().map(|(r, w)| (r.start + window.start..r.end + window.start, w)).collect();
         let Some(best) = best_fragment(&found, max_bytes) else {
-            return escape_html(&body.chars().take(LEAD_CHARS).collect::<String>());
+            let lead: String = body.chars().take(LEAD_CHARS).collect();
+            let cut = if lead.len() < body.len() { "…" } else { "" };
+            return escape_html(&lead) + cut;
         };
-        // Some words before the first match, for context, when they fit.
-        let span = found[best.clone()].last().map_or(0, |(r, _)| r.end) - found[best.start].0.start;
-        let lead = (max_bytes.saturating_sub(span) / 3).min(found[best.start].0.start);
-        let start = body.floor_char_boundary(found[best.start].0.start - lead);
+        // Some words before the first match, for context, when they fit,
+        // from the start of a clause when one begins among them.
+        let first = found[best.start].0.start;
+        let span = found[best.clone()].last().map_or(0, |(r, _)| r.end) - first;
+        let lead = (max_bytes.saturating_sub(span) / 3).min(first);
+        let mut start = body.floor_char_boundary(first - lead);
+        match body[start..first].char_indices().rev().find(|&(_, c)| is_break(c)) {
+            Some((at, c)) => start += at + c.len_utf8(),
+            // A character or two of a clause read as noise: begin at the match.
+            None if first - start < MIN_LEAD => start = first,
+            None => {}
+        }
         let end = body.floor_char_boundary((start + max_bytes).min(body.len())).max(found[best.clone()].last().map_or(start, |(r, _)| r.end));
         let inside: Vec<(Range<usize>, f32)> = found.into_iter().filter(|(r, _)| r.start >= start && r.end <= end).collect();
-        marked(body, start..end, &inside)
+        // An ellipsis where the fragment cuts into a clause.
+        let cut_before = start > 0 && !body[..start].ends_with(is_break);
+        let cut_after = end < body.len();
+        format!("{}{}{}", if cut_before { "…" } else { "" }, marked(body, start..end, &inside), if cut_after { "…" } else { "" })
     }
 
     /// The part of `text` within [`REACH`] of the first place its
@@ -94,6 +111,11 @@ impl Highlighter {
         found.sort_by_key(|(r, _)| (r.start, r.end));
         found
     }
+}
+
+/// Where a clause ends: a fragment may begin after it without an ellipsis.
+fn is_break(c: char) -> bool {
+    matches!(c, '。' | '，' | '；' | '：' | '！' | '？' | '、' | ',' | '.' | ';' | ':' | '!' | '?') || c.is_whitespace()
 }
 
 /// The run of `found` (sorted matches) that fits in `max_bytes` and weighs
@@ -174,7 +196,19 @@ mod tests {
         let body = format!("{}新建污水处理厂。{}", "工作会议。".repeat(100), "工作会议。".repeat(100));
         let f = h.fragment(&body, 160);
         assert!(f.contains("<em>污水</em>"), "{f}");
-        assert!(f.replace("<em>", "").replace("</em>", "").len() <= 160, "{f}");
+        let shown = f.replace("<em>", "").replace("</em>", "");
+        assert!(shown.trim_matches('…').len() <= 160, "{f}");
+        // Alone in the last clause: shown from the clause's start.
+        let f = h.fragment(&format!("{}新建污水处理厂。", "会议召开。".repeat(100)), 160);
+        assert_eq!(f, "新建<em>污水</em>处理厂。");
+    }
+
+    #[test]
+    fn a_fragment_cut_inside_a_clause_says_so() {
+        let h = words(&[("污水", 1.0)]);
+        let body = format!("{}污水{}", "中".repeat(200), "中".repeat(200));
+        let f = h.fragment(&body, 160);
+        assert!(f.starts_with('…') && f.ends_with('…') && f.contains("<em>污水</em>"), "{f}");
     }
 
     #[test]
