@@ -5,11 +5,14 @@
 //! original byte offsets, so highlights land on the text as written. Then
 //! jieba segments it: documents in *index* mode (every dictionary word inside
 //! a longer one too: 中华人民共和国 also yields 中华, 人民, 共和国), queries in
-//! *query* mode (the most likely single segmentation), so a query's words are
-//! all found among a document's. Punctuation and spaces are dropped; numbers
-//! and Latin words are kept, which is what makes a 文号 such as
-//! 海政办发〔2017〕37号 findable whole (海政/办发/2017/37/号 as a phrase) and in
-//! parts (`37号`, `海政办发`), with any bracket style.
+//! *query* mode (the most likely single segmentation). A query word is
+//! then among a document's words, unless the document's segmentation cut
+//! it in two (污水处理 in 新建污水处理厂, cut 新建/污水/处理厂): for that,
+//! the query also looks for its dictionary parts in a row (`parts_of`).
+//! Punctuation and spaces are dropped; numbers and Latin words are kept,
+//! which is what makes a 文号 such as 海政办发〔2017〕37号 findable whole
+//! (海政/办发/2017/37/号 as a phrase) and in parts (`37号`, `海政办发`), with
+//! any bracket style.
 
 use std::sync::Arc;
 
