@@ -48,7 +48,8 @@ struct Tantivy {
 
 impl Engine for Tantivy {
     fn add(&mut self, docs: &[SearchDoc]) {
-        self.index.upsert(docs).unwrap();
+        // A fresh index, as a rebuild fills it.
+        self.index.add_new(docs).unwrap();
     }
     fn finish(&mut self) {
         self.index.commit(1).unwrap();

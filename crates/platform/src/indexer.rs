@@ -136,7 +136,7 @@ pub async fn rebuild(index: &SearchIndex, store: &Store, position: u64, mut prog
         after = last.document.id;
         done += batch.len() as u64;
         let docs: Vec<SearchDoc> = batch.iter().map(|r| search_doc(r, kinds.get(&r.document.channel_id).copied())).collect();
-        index.upsert(&docs)?;
+        index.add_new(&docs)?;
         progress(done, total.max(done));
     }
     index.commit(position)?;
