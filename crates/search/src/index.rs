@@ -166,7 +166,7 @@ impl SearchIndex {
     /// operator's dictionary). An index committed under another id reports
     /// position 0, so the node rebuilds it.
     pub fn with_analysis_id(mut self, id: &str) -> SearchIndex {
-        self.analysis_id = std::iter::once(ANALYSIS_VERSION).chain([id]).flat_map(str::chars).filter(char::is_ascii_alphanumeric).collect();
+        self.analysis_id = format!("{ANALYSIS_VERSION}{id}").chars().filter(char::is_ascii_alphanumeric).collect();
         self
     }
 

@@ -228,7 +228,8 @@ impl SearchIndex {
         let page = gathered.page(q.offset, limit);
 
         let f = &self.fields;
-        let titles = self.highlighter(&searcher, &terms, f.title)?;
+        // A title is shown whole: its words need no weights.
+        let titles = Highlighter::new(terms.iter().map(|t| (t.clone(), 1.0)).collect());
         let bodies = self.highlighter(&searcher, &terms, f.body)?;
         let mut hits = Vec::with_capacity(page.len());
         for m in page {

@@ -58,9 +58,9 @@ impl Highlighter {
         let window = self.near_a_match(body);
         let text = &body[window.clone()];
         let (normalized, origin) = normalize(text);
-        let found: Vec<(Range<usize>, f32)> =
+        let found: Vec<(Range<usize>, usize)> =
             self.matches(&normalized, &origin).into_iter().map(|(r, w)| (r.start + window.start..r.end + window.start, w)).collect();
-        let Some(best) = best_fragment(&found, max_bytes) else {
+        let Some(best) = self.best_fragment(&found, max_bytes) else {
             let lead: String = body.chars().take(LEAD_CHARS).collect();
             let cut = if lead.len() < body.len() { "…" } else { "" };
             return escape_html(&lead) + cut;
@@ -78,11 +78,36 @@ impl Highlighter {
             None => {}
         }
         let end = body.floor_char_boundary((start + max_bytes).min(body.len())).max(found[best.clone()].last().map_or(start, |(r, _)| r.end));
-        let inside: Vec<(Range<usize>, f32)> = found.into_iter().filter(|(r, _)| r.start >= start && r.end <= end).collect();
+        let inside: Vec<(Range<usize>, usize)> = found.into_iter().filter(|(r, _)| r.start >= start && r.end <= end).collect();
         // An ellipsis where the fragment cuts into a clause.
         let cut_before = start > 0 && !body[..start].ends_with(is_break);
         let cut_after = end < body.len();
         format!("{}{}{}", if cut_before { "…" } else { "" }, marked(body, start..end, &inside), if cut_after { "…" } else { "" })
+    }
+
+    /// The run of `found` (sorted matches) that fits in `max_bytes` and
+    /// weighs most, each distinct word counted once per run (a repeat adds a
+    /// tenth); `None` when there are no matches.
+    fn best_fragment(&self, found: &[(Range<usize>, usize)], max_bytes: usize) -> Option<Range<usize>> {
+        let mut best: Option<(f32, Range<usize>)> = None;
+        let mut end = 0;
+        let mut seen = vec![false; self.words.len()];
+        for start in 0..found.len() {
+            end = end.max(start + 1);
+            while end < found.len() && found[end].0.end - found[start].0.start <= max_bytes {
+                end += 1;
+            }
+            seen.fill(false);
+            let mut score = 0.0;
+            for (_, word) in &found[start..end] {
+                let weight = self.words[*word].1;
+                score += if std::mem::replace(&mut seen[*word], true) { weight * 0.1 } else { weight };
+            }
+            if best.as_ref().is_none_or(|(b, _)| score > *b) {
+                best = Some((score, start..end));
+            }
+        }
+        best.map(|(_, run)| run)
     }
 
     /// The part of `text` within [`REACH`] of the first place its
@@ -94,10 +119,11 @@ impl Highlighter {
     }
 
     /// Every place a word is written in `normalized`, as byte ranges of the
-    /// original text (`origin` maps back), in text order.
-    fn matches(&self, normalized: &str, origin: &[usize]) -> Vec<(Range<usize>, f32)> {
+    /// original text (`origin` maps back) with the word's place in
+    /// `self.words`, in text order.
+    fn matches(&self, normalized: &str, origin: &[usize]) -> Vec<(Range<usize>, usize)> {
         let mut found = Vec::new();
-        for (word, weight) in &self.words {
+        for (i, (word, _)) in self.words.iter().enumerate() {
             let latin = word.bytes().all(|b| b.is_ascii_alphanumeric());
             for (at, _) in normalized.match_indices(word.as_str()) {
                 let end = at + word.len();
@@ -105,7 +131,7 @@ impl Highlighter {
                 if latin && (joined(normalized.as_bytes().get(end)) || at > 0 && joined(normalized.as_bytes().get(at - 1))) {
                     continue;
                 }
-                found.push((origin[at]..origin[end], *weight));
+                found.push((origin[at]..origin[end], i));
             }
         }
         found.sort_by_key(|(r, _)| (r.start, r.end));
@@ -118,37 +144,9 @@ fn is_break(c: char) -> bool {
     matches!(c, '。' | '，' | '；' | '：' | '！' | '？' | '、' | ',' | '.' | ';' | ':' | '!' | '?') || c.is_whitespace()
 }
 
-/// The run of `found` (sorted matches) that fits in `max_bytes` and weighs
-/// most, each distinct word counted once per run; `None` when there are no
-/// matches.
-fn best_fragment(found: &[(Range<usize>, f32)], max_bytes: usize) -> Option<Range<usize>> {
-    let mut best: Option<(f32, Range<usize>)> = None;
-    let mut end = 0;
-    for start in 0..found.len() {
-        end = end.max(start + 1);
-        while end < found.len() && found[end].0.end - found[start].0.start <= max_bytes {
-            end += 1;
-        }
-        // Repeats of one word add a little; a second word adds its weight.
-        let mut seen: Vec<f32> = Vec::new();
-        let score: f32 = found[start..end]
-            .iter()
-            .map(|(_, w)| {
-                let again = seen.iter().any(|s| s.to_bits() == w.to_bits());
-                seen.push(*w);
-                if again { w * 0.1 } else { *w }
-            })
-            .sum();
-        if best.as_ref().is_none_or(|(b, _)| score > *b) {
-            best = Some((score, start..end));
-        }
-    }
-    best.map(|(_, run)| run)
-}
-
 /// `text[shown]` escaped, with the `found` ranges (inside `shown`, sorted)
 /// in `<em>`. Overlapping and touching matches join into one.
-fn marked(text: &str, shown: Range<usize>, found: &[(Range<usize>, f32)]) -> String {
+fn marked(text: &str, shown: Range<usize>, found: &[(Range<usize>, usize)]) -> String {
     let mut merged: Vec<Range<usize>> = Vec::with_capacity(found.len());
     for (r, _) in found {
         match merged.last_mut() {
@@ -209,6 +207,14 @@ mod tests {
         let body = format!("{}污水{}", "中".repeat(200), "中".repeat(200));
         let f = h.fragment(&body, 160);
         assert!(f.starts_with('…') && f.ends_with('…') && f.contains("<em>污水</em>"), "{f}");
+    }
+
+    #[test]
+    fn two_words_of_equal_weight_count_as_two() {
+        // 污水 three times weighs 1.2; 污水 with 处理厂 weighs 2.
+        let h = words(&[("污水", 1.0), ("处理厂", 1.0)]);
+        let body = format!("污水污水污水。{}新建处理厂接纳污水。", "会议召开。".repeat(60));
+        assert!(h.fragment(&body, 60).contains("<em>处理厂</em>"), "{}", h.fragment(&body, 60));
     }
 
     #[test]

@@ -126,16 +126,19 @@ fn recorded_document(row: &sqlx::sqlite::SqliteRow) -> Result<RecordedDocument> 
     Ok(RecordedDocument { document: document(row)?, digest: row.get("recorded") })
 }
 
-fn checked_columns() -> String {
-    DOCUMENT_COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ")
+/// The start of a read of documents (as `d`) with the digest each last
+/// recorded (as `recorded`); the caller adds its `WHERE`.
+fn documents_with_digests() -> String {
+    let cols = DOCUMENT_COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+    format!("SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id")
 }
 
 impl Store {
     /// Checks up to `limit` published documents with ids above `after`.
     pub async fn check_documents(&self, after: i64, limit: i64) -> Result<Checked> {
-        let cols = checked_columns();
+        let read = documents_with_digests();
         let rows = sqlx::query(sql!(
-            "SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id
+            "{read}
              WHERE d.id > ? AND +d.state = 'published' ORDER BY d.id LIMIT ?"
         ))
         .bind(after)
@@ -173,9 +176,8 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let (cols, list) = (checked_columns(), vec!["?"; keys.len()].join(","));
-        let mut query =
-            sqlx::query(sql!("SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id WHERE d.id IN ({list})"));
+        let (read, list) = (documents_with_digests(), vec!["?"; keys.len()].join(","));
+        let mut query = sqlx::query(sql!("{read} WHERE d.id IN ({list})"));
         for (_, id) in keys {
             query = query.bind(id);
         }
@@ -196,14 +198,8 @@ impl Store {
     /// reads. The one cross-tenant document read; the index it feeds scopes
     /// every query by tenant.
     pub async fn recorded_documents_after(&self, after_id: i64, limit: i64) -> Result<Vec<RecordedDocument>> {
-        let cols = checked_columns();
-        let rows = sqlx::query(sql!(
-            "SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id WHERE d.id > ? ORDER BY d.id LIMIT ?"
-        ))
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(&self.reader())
-        .await?;
+        let read = documents_with_digests();
+        let rows = sqlx::query(sql!("{read} WHERE d.id > ? ORDER BY d.id LIMIT ?")).bind(after_id).bind(limit).fetch_all(&self.reader()).await?;
         rows.iter().map(recorded_document).collect()
     }
 
@@ -228,10 +224,10 @@ impl Store {
         if written.is_empty() {
             return Ok((checked, written));
         }
-        let cols = checked_columns();
+        let read = documents_with_digests();
         let list = vec!["?"; written.len()].join(",");
         let mut q = sqlx::query(sql!(
-            "SELECT {cols}, g.digest AS recorded FROM documents d LEFT JOIN document_digests g ON g.id = d.id
+            "{read}
              WHERE d.id IN ({list}) AND +d.state = 'published'"
         ));
         for (_, id) in &written {
