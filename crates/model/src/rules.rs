@@ -229,13 +229,40 @@ pub mod limits {
 }
 
 /// A column's link: an http(s) URL or a path on the site.
+///
+/// An absolute URL must name its host plainly — letters, digits, `-` and
+/// dots, an optional port — because the column's link is shown to the
+/// public: `http://www.gov.cn@evil.example/` (a user part) or
+/// `http://evil.example\www.gov.cn` would send a reader elsewhere than the
+/// link reads, and `http://[` is no address at all.
 pub fn check_link_url(url: &str) -> Result<(), Rejection> {
     limits::LINK_URL.required(url)?;
-    if url.starts_with("https://") || url.starts_with("http://") || (url.starts_with('/') && !url.starts_with("//")) {
+    let absolute = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let ok = match absolute {
+        Some(rest) => plain_authority(&rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]),
+        None => url.starts_with('/') && !url.starts_with("//"),
+    };
+    if ok && !url.chars().any(char::is_whitespace) {
         Ok(())
     } else {
-        Err(Rejection::invalid("invalid_link", "link_url must be an http(s) URL or a path on the site (starting with one `/`)"))
+        Err(Rejection::invalid(
+            "invalid_link",
+            "link_url must be an http(s) URL with a plain host name (letters, digits, `-`, dots and an optional port) or a path on the site (starting with one `/`), without spaces",
+        ))
     }
+}
+
+/// `host` or `host:port`: dot-separated non-empty labels of letters (any
+/// script, for 中文 domain names), digits and `-`; a port of 1–5 digits.
+fn plain_authority(authority: &str) -> bool {
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let label_ok = |l: &str| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-');
+    let host_ok = host.strip_suffix('.').unwrap_or(host).split('.').all(label_ok);
+    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
 }
 
 /// A username: latin letters, digits, `.`, `_`, `-`, 2–64 long.
@@ -295,6 +322,36 @@ mod tests {
         assert!(limits::SUMMARY.check(Some(&"摘".repeat(1_000))).is_ok(), "the limit counts characters, not bytes");
         assert!(check_link_url("//evil.example/").is_err() && check_link_url("javascript:alert(1)").is_err());
         assert!(check_link_url("https://www.gov.cn/").is_ok() && check_link_url("/col/tzgg/").is_ok());
+    }
+
+    #[test]
+    fn a_link_names_its_host_plainly_or_is_a_path_on_the_site() {
+        for good in [
+            "https://www.gov.cn/",
+            "http://www.haicheng.gov.cn",
+            "http://10.0.0.7:8080/zwgk/index.html?col=1#top",
+            "https://中国政府网.政务/",
+            "https://www.gov.cn.",
+            "/col/tzgg/",
+            "/search?q=[x]",
+        ] {
+            assert!(check_link_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://[",
+            "http://[::1]/",
+            "https://www.gov.cn@evil.example/",
+            "http://evil.example\\www.gov.cn",
+            "https://",
+            "https://a..b/",
+            "http://www.gov.cn:/",
+            "http://www.gov.cn:123456/",
+            "https://www.gov.cn/a b",
+            "//evil.example/",
+            "ftp://www.gov.cn/",
+        ] {
+            assert_eq!(check_link_url(bad).unwrap_err().code, "invalid_link", "{bad}");
+        }
     }
 
     #[test]

@@ -53,10 +53,9 @@ pub async fn list(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<
 
 pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Path<String>, ApiJson(body): ApiJson<NewChannel>) -> WriteResult {
     let t = tenant_by_code(&app, &code).await?;
-    if let Some(url) = &body.link_url
-        && !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
-    {
-        return Err(ApiError::Unprocessable("invalid_link".into(), "link_url must be an http(s) URL or a site path".into()).into());
+    // Checked before proposing, so a bad link costs no log entry.
+    if let Some(url) = &body.link_url {
+        zhanqun_model::rules::check_link_url(url).map_err(ApiError::from)?;
     }
     let channel = Channel {
         id: new_id(),

@@ -26,11 +26,13 @@ pub fn text(limit: Limit<'_>, required: bool) -> Value {
     s
 }
 
-/// An absolute http(s) URL or a path on the site, without spaces, controls
-/// or hidden characters (the API refuses those as it refuses them in text).
+/// An absolute http(s) URL with a plain host (`rules::check_link_url`) or a
+/// path on the site, without spaces, controls or hidden characters (the API
+/// refuses those as it refuses them in text).
 fn link_url_pattern() -> String {
     let bad = format!(r"\s{CONTROLS}{HIDDEN}");
-    format!(r"^(https?://[^{bad}]+|/[^/{bad}][^{bad}]*)$")
+    let label = r"[A-Za-z0-9\u4e00-\u9fff-]+";
+    format!(r"^(https?://{label}(\.{label})*\.?(:[0-9]{{1,5}})?([/?#][^{bad}]*)?|/[^/{bad}][^{bad}]*)$")
 }
 
 fn nullable(mut schema: Value) -> Value {
