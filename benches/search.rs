@@ -246,6 +246,12 @@ fn run_engine(name: &str, docs: u64) {
             Expect::Nothing => {}
         }
     }
+    // The slowest queries, to stderr: where a p99 comes from.
+    let mut slowest: Vec<(f64, &BenchQuery)> = times.iter().copied().zip(&qs).collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (ms, q) in slowest.iter().take(8) {
+        eprintln!("{name}: {ms:7.2} ms  {:?} in {}", q.text, q.tenant.map_or("every site".to_string(), |t| format!("site {t}")));
+    }
     times.sort_by(f64::total_cmp);
     let (rss_end, peak) = rss_mb();
     println!(

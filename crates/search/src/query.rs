@@ -223,8 +223,8 @@ impl SearchIndex {
         let query = BooleanQuery::new(clauses);
 
         let searcher = self.reader.searcher();
-        let gathered = searcher.search(&query, &Gather { by_date: sort == Sort::Date })?;
         let limit = q.limit.clamp(1, 100);
+        let gathered = searcher.search(&query, &Gather { by_date: sort == Sort::Date, keep: q.offset + limit })?;
         let page = gathered.page(q.offset, limit);
 
         let f = &self.fields;
