@@ -88,6 +88,8 @@ pub struct SearchIndex {
     /// [`ANALYSIS_VERSION`] and a digest of the operator's dictionary); an
     /// index built with another is rebuilt.
     analysis_id: String,
+    /// The stored fields of recently shown documents.
+    pub(crate) stored: crate::stored::StoredCache,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -159,7 +161,16 @@ impl SearchIndex {
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = index.writer(64_000_000)?;
         let query_analyzer = TextAnalyzer::from(ChineseTokenizer::new(jieba.clone(), Mode::Query));
-        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), fields, query_analyzer, jieba, analysis_id: ANALYSIS_VERSION.to_string() })
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            query_analyzer,
+            jieba,
+            analysis_id: ANALYSIS_VERSION.to_string(),
+            stored: crate::stored::StoredCache::new(),
+        })
     }
 
     /// Records which analysis this index is used with (e.g. a digest of the

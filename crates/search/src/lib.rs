@@ -13,6 +13,7 @@ mod gather;
 pub mod index;
 pub mod query;
 mod snippet;
+mod stored;
 pub mod tokenizer;
 
 pub use gather::Facets;

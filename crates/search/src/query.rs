@@ -6,10 +6,10 @@
 
 use std::ops::Bound;
 
+use tantivy::Term;
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query as TantivyQuery, RangeQuery, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TokenStream;
-use tantivy::{TantivyDocument, Term};
 
 use crate::gather::{Facets, Gather};
 use crate::index::{SearchError, SearchIndex};
@@ -233,20 +233,17 @@ impl SearchIndex {
         let bodies = self.highlighter(&searcher, &terms, f.body)?;
         let mut hits = Vec::with_capacity(page.len());
         for m in page {
-            let doc: TantivyDocument = searcher.doc(m.address)?;
-            let text_of = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_string);
-            let title = text_of(f.title).unwrap_or_default();
-            let body = text_of(f.body).unwrap_or_default();
+            let doc = self.stored.get(&searcher, f, m.address)?;
             hits.push(Hit {
-                id: doc.get_first(f.id).and_then(|v| v.as_i64()).unwrap_or(0),
-                tenant_id: doc.get_first(f.tenant).and_then(|v| v.as_i64()).unwrap_or(0),
+                id: doc.id,
+                tenant_id: doc.tenant_id,
                 score: m.score,
                 published_at: m.published_at,
-                doc_no: text_of(f.doc_no),
-                issuing_organ: text_of(f.organ).unwrap_or_default(),
-                validity: text_of(f.validity).unwrap_or_default(),
-                title_html: titles.title(&title),
-                snippet_html: bodies.fragment(&body, SNIPPET_BYTES),
+                doc_no: doc.doc_no.clone(),
+                issuing_organ: doc.organ.clone(),
+                validity: doc.validity.clone(),
+                title_html: titles.title(&doc.title),
+                snippet_html: bodies.fragment(&doc.body, SNIPPET_BYTES),
                 copies: m.copies,
             });
         }

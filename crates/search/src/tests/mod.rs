@@ -271,6 +271,36 @@ fn date_sort_and_pages_cover_every_match_once() {
 }
 
 #[test]
+fn a_document_changed_after_it_was_shown_is_shown_changed() {
+    let index = portal();
+    let before = index.search(&query("垃圾分类宣传活动第7期")).unwrap();
+    assert_eq!(before.hits[0].id, 207);
+    assert!(before.hits[0].snippet_html.contains("社区"), "{}", before.hits[0].snippet_html);
+    let mut changed = doc(207, 2, "垃圾分类宣传活动第7期", "学校开展垃圾分类宣传。", None, true);
+    changed.published_at = before.hits[0].published_at;
+    index.upsert(&[changed]).unwrap();
+    index.commit(8).unwrap();
+    let after = index.search(&query("垃圾分类宣传活动第7期")).unwrap();
+    assert_eq!(after.hits[0].id, 207);
+    assert!(after.hits[0].snippet_html.contains("学校"), "the new body, not the one read before: {}", after.hits[0].snippet_html);
+    assert_eq!(after.hits.iter().filter(|h| h.id == 207).count(), 1);
+}
+
+#[test]
+fn documents_shown_are_kept_within_their_budget_and_shown_alike_from_it() {
+    let mut index = portal();
+    let budget = 2_000;
+    index.stored = crate::stored::StoredCache::with_budget(budget);
+    let first = index.search(&query("垃圾分类")).unwrap();
+    assert_eq!(first.hits.len(), 31);
+    let (kept, bytes) = index.stored.held();
+    assert!(kept > 0 && kept < 31 && bytes <= budget, "{kept} documents in {bytes} bytes");
+    let again = index.search(&query("垃圾分类")).unwrap();
+    let shown = |r: &crate::Results| r.hits.iter().map(|h| (h.id, h.title_html.clone(), h.snippet_html.clone(), h.issuing_organ.clone())).collect::<Vec<_>>();
+    assert_eq!(shown(&again), shown(&first), "what is kept shows as what was read");
+}
+
+#[test]
 fn an_index_built_with_another_dictionary_reports_position_zero() {
     let dir = tempfile::tempdir().unwrap();
     let jieba = build_jieba(&[]).unwrap();
