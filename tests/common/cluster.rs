@@ -482,11 +482,18 @@ impl Ledger {
 
     /// [`Ledger::longest_pause`], with when it began (after `from`).
     pub fn longest_pause_at(&self, from: Instant, until: Instant) -> (Duration, Duration) {
+        self.longest_pause_besides(from, until, &[])
+    }
+
+    /// [`Ledger::longest_pause_at`], not counting the time inside any of
+    /// `excused` (each a start and an end).
+    pub fn longest_pause_besides(&self, from: Instant, until: Instant, excused: &[(Instant, Instant)]) -> (Duration, Duration) {
         let mut marks: Vec<Instant> = self.acked_at.iter().copied().filter(|t| *t >= from && *t <= until).collect();
         marks.sort();
         marks.insert(0, from);
         marks.push(until);
-        marks.windows(2).map(|w| (w[0] - from, w[1] - w[0])).max_by_key(|(_, pause)| *pause).unwrap_or_default()
+        let overlap = |a: Instant, b: Instant| -> Duration { excused.iter().map(|&(s, e)| b.min(e).saturating_duration_since(a.max(s))).sum() };
+        marks.windows(2).map(|w| (w[0] - from, (w[1] - w[0]).saturating_sub(overlap(w[0], w[1])))).max_by_key(|(_, pause)| *pause).unwrap_or_default()
     }
 }
 
