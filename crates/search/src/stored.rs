@@ -3,8 +3,8 @@
 //!
 //! Reading a hit from tantivy's document store decompresses its block and
 //! checks every byte of its body as UTF-8 while decoding it into a
-//! `String`: for a page of ten hits of 9 KB bodies that was a third of the
-//! search page's time, paid again each time the same document was shown.
+//! `String`: for a page of ten hits of 9 KB bodies that was a quarter of
+//! the search page's time, paid again each time the same document was shown.
 //! Segments never change once written, so a document's stored fields are
 //! keyed by its segment and number and never go stale; a document changed
 //! since is another number in another segment, and a merged-away segment's
