@@ -123,8 +123,8 @@ async fn index_keys(index: &SearchIndex, store: &Store, keys: impl IntoIterator<
 const REBUILD_BATCH: i64 = 2000;
 
 /// Empties the index and fills it from the store, committing at `position`
-/// (the store's applied index, read before the first document). Calls
-/// `progress(done, total)` after every batch.
+/// (the store's applied index, read before the first document), and merges
+/// it into one segment. Calls `progress(done, total)` after every batch.
 pub async fn rebuild(index: &SearchIndex, store: &Store, position: u64, mut progress: impl FnMut(u64, u64)) -> BoxResult<u64> {
     let total = store.document_count().await?.max(0) as u64;
     let kinds = store.channel_kinds().await?;
@@ -140,6 +140,9 @@ pub async fn rebuild(index: &SearchIndex, store: &Store, position: u64, mut prog
         progress(done, total.max(done));
     }
     index.commit(position)?;
+    // The writer leaves a dozen segments at a million documents; every
+    // query visits each (`SearchIndex::merge_segments`).
+    index.merge_segments()?;
     Ok(done)
 }
 

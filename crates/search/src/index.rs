@@ -246,6 +246,40 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Merges every committed segment into one and waits for it. A rebuild
+    /// leaves a dozen segments at a million documents, and a query pays for
+    /// each one it visits (a dictionary lookup per word and field, a scorer
+    /// per segment). Documents written later form small segments of their
+    /// own, which the merge policy folds as usual. Keeps the commit's
+    /// position: a merge changes no document.
+    pub fn merge_segments(&self) -> Result<(), SearchError> {
+        // The merge policy may be merging some of these segments already, and
+        // tantivy refuses a merge that names one of them: wait for it, then
+        // ask again with the segments there are then.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        loop {
+            let ids = self.index.searchable_segment_ids()?;
+            if ids.len() < 2 {
+                break;
+            }
+            let merging = self.writer.lock().expect("index writer lock").merge(&ids);
+            match merging.wait() {
+                Ok(_) => break,
+                Err(tantivy::TantivyError::InvalidArgument(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// How many segments the last commit is made of.
+    pub fn segment_count(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     /// The Raft index the last commit reflects (0 for a new index, or one
     /// built with another analysis).
     pub fn indexed_position(&self) -> Result<u64, SearchError> {

@@ -151,7 +151,10 @@ impl SearchIndex {
         let exact = |t: Term| -> Box<dyn TantivyQuery> { Box::new(TermQuery::new(t, IndexRecordOption::Basic)) };
         let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
         if q.public_only {
-            clauses.push((Occur::Must, exact(Term::from_field_u64(f.public, 1))));
+            // Excluding the few documents that are not public, rather than
+            // requiring the many that are: a portal-wide query then skips a
+            // posting list as long as the index.
+            clauses.push((Occur::MustNot, exact(Term::from_field_u64(f.public, 0))));
         }
         if let Scope::Sites(sites) = &q.scope {
             let scope = sites.iter().map(|t| (Occur::Should, exact(Term::from_field_i64(f.tenant, *t)))).collect();

@@ -341,3 +341,31 @@ fn a_search_over_no_sites_finds_nothing_not_everything() {
     let none = index.search(&Query { text: "乡村振兴".into(), scope: Scope::Sites(vec![]), limit: 10, ..Default::default() }).unwrap();
     assert_eq!((none.total, none.hits.len()), (0, 0));
 }
+
+#[test]
+fn merging_a_rebuilt_index_into_one_segment_keeps_its_answers_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(dir.path(), build_jieba(&[]).unwrap()).unwrap();
+    // Three commits make three segments, as a rebuild's batches do.
+    for (n, titles) in [["乡村振兴示范村", "冬季供暖保障"], ["防汛抗旱部署", "乡村振兴推进会"], ["一网通办改革", "乡村振兴工作动态"]].iter().enumerate()
+    {
+        let first = n as i64 * 2 + 1;
+        index.add_new(&[doc(first, 1, titles[0], "正文", None, true), doc(first + 1, 2, titles[1], "正文", None, true)]).unwrap();
+        index.commit(first as u64 + 1).unwrap();
+    }
+    index.delete(&[4]);
+    index.commit(7).unwrap();
+    assert!(index.segment_count() >= 2, "the test needs several segments to merge, found {}", index.segment_count());
+    let before = ids(&index, "乡村振兴", &[]);
+    assert_eq!(before.len(), 2, "{before:?}: the deleted document is not found");
+
+    index.merge_segments().unwrap();
+    assert_eq!(index.segment_count(), 1);
+    assert_eq!(ids(&index, "乡村振兴", &[]), before);
+    assert_eq!((ids(&index, "一网通办", &[1]), ids(&index, "一网通办", &[2])), (vec![5], vec![]), "a site's documents stay its own");
+    assert_eq!(index.len(), 5);
+    drop(index);
+    let reopened = SearchIndex::open(dir.path(), build_jieba(&[]).unwrap()).unwrap();
+    assert_eq!(reopened.indexed_position().unwrap(), 7, "a merge is not a change the node must index again");
+    assert_eq!((reopened.segment_count(), ids(&reopened, "乡村振兴", &[])), (1, before));
+}
