@@ -72,7 +72,7 @@ def cargo_bench(package, bench, env):
 
 
 def measure_search(_args):
-    out = cargo_bench("zhanqun-search", "search", {"ZHANQUN_BENCH_SEARCH_DOCS": "5000"})
+    out = cargo_bench("zhanqun-search", "search", {"ZHANQUN_BENCH_SEARCH_DOCS": "5000", "ZHANQUN_BENCH_SEARCH_ENGINES": "fts5,tantivy"})
     m = re.search(r"^\| query p50 \| ([0-9.]+) ms \| ([0-9.]+) ms \|", out, re.M)
     if not m:
         raise SystemExit(f"guard: the search benchmark printed no p50 row:\n{out}")

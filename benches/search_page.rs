@@ -82,7 +82,7 @@ async fn run() {
     app.search = Some(index.clone());
     let router = zhanqun_web::router(Arc::new(app));
 
-    let queries: Vec<String> = corpus::queries(DOCUMENTS).into_iter().filter(|q| matches!(q.expect, corpus::Expect::TitleHas(..))).map(|q| q.text).collect();
+    let queries: Vec<String> = corpus::queries(DOCUMENTS).into_iter().filter(|q| matches!(q.class, "keyword" | "short word")).map(|q| q.text).collect();
     let page = {
         let router = router.clone();
         move |text: &str| {
