@@ -94,16 +94,20 @@ pub struct SearchIndex {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = TextOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(INDEX_TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions))
-        .set_stored();
+    let indexing = TextFieldIndexing::default().set_tokenizer(INDEX_TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let text = TextOptions::default().set_indexing_options(indexing.clone()).set_stored();
+    // A title is scored without its length. With it, BM25 put a short title
+    // holding the rare words of a query (职业农民培训政策解读) above a long
+    // one holding every word (…关于印发职业农民培训实施方案的通知) when the
+    // word left out was a common one (通知): the wrong answer to 职业农民培训 通知.
+    let title = TextOptions::default().set_indexing_options(indexing.set_fieldnorms(false)).set_stored();
     let fields = Fields {
         id: b.add_i64_field("id", INDEXED | STORED | FAST),
         tenant: b.add_i64_field("tenant", INDEXED | STORED | FAST),
         public: b.add_u64_field("public", INDEXED),
         published_at: b.add_i64_field("published_at", INDEXED | STORED | FAST),
         year: b.add_i64_field("year", INDEXED | FAST),
-        title: b.add_text_field("title", text.clone()),
+        title: b.add_text_field("title", title),
         body: b.add_text_field("body", text.clone()),
         doc_no: b.add_text_field("doc_no", text.clone()),
         organ: b.add_text_field("organ", text),

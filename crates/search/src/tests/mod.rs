@@ -369,3 +369,24 @@ fn merging_a_rebuilt_index_into_one_segment_keeps_its_answers_and_position() {
     assert_eq!(reopened.indexed_position().unwrap(), 7, "a merge is not a change the node must index again");
     assert_eq!((reopened.segment_count(), ids(&reopened, "乡村振兴", &[])), (1, before));
 }
+
+#[test]
+fn a_title_holding_every_word_asked_outranks_a_shorter_one_missing_a_common_word() {
+    let index = SearchIndex::in_memory(build_jieba(&[]).unwrap()).unwrap();
+    // 通知 in a third of the titles, as on a real site: a common word,
+    // weighed little.
+    let mut docs: Vec<SearchDoc> = (10..40)
+        .map(|id| {
+            let title =
+                if id % 3 == 0 { format!("海城市关于做好第{id}项重点工作的通知") } else { format!("海城市第{id}项重点工作动态") };
+            doc(id, 1, &title, "请各单位认真贯彻执行。", None, true)
+        })
+        .collect();
+    // Its body says 通知 too, so it matches every word as well.
+    docs.push(doc(1, 1, "职业农民培训政策解读", "职业农民培训怎么报名？详见有关通知。", None, true));
+    docs.push(doc(2, 1, "海城市农业农村局关于印发职业农民培训实施方案的通知", "现将职业农民培训实施方案印发给你们。", None, true));
+    index.upsert(&docs).unwrap();
+    index.commit(1).unwrap();
+    let found = ids(&index, "职业农民培训 通知", &[]);
+    assert_eq!(found.first(), Some(&2), "the 通知 about 职业农民培训 first: {found:?}");
+}
