@@ -8,6 +8,7 @@
 //! ZHANQUN_BENCH_SEARCH_DOCS=20000 cargo bench -p zhanqun-search --bench search
 //! ZHANQUN_BENCH_SEARCH_DOCS=1000000 ZHANQUN_BENCH_SEARCH_SITES=300 cargo bench -p zhanqun-search --bench search
 //! ZHANQUN_BENCH_SEARCH_ENGINES=fts5,tantivy cargo bench -p zhanqun-search --bench search
+//! ZHANQUN_BENCH_SEARCH_MERGE=0 …   # tantivy's segments left as its writer left them
 //! ```
 //!
 //! Each engine runs in a child process of its own (this binary with

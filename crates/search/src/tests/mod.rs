@@ -390,3 +390,24 @@ fn a_title_holding_every_word_asked_outranks_a_shorter_one_missing_a_common_word
     let found = ids(&index, "职业农民培训 通知", &[]);
     assert_eq!(found.first(), Some(&2), "the 通知 about 职业农民培训 first: {found:?}");
 }
+
+#[test]
+fn an_index_written_with_an_older_schema_is_emptied_for_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // What an earlier release left: another schema, a document, a position.
+        let mut b = tantivy::schema::Schema::builder();
+        let title = b.add_text_field("title", tantivy::schema::TEXT);
+        let old = tantivy::Index::create_in_dir(dir.path(), b.build()).unwrap();
+        let mut writer: tantivy::IndexWriter = old.writer(15_000_000).unwrap();
+        writer.add_document(tantivy::doc!(title => "乡村振兴")).unwrap();
+        let mut prepared = writer.prepare_commit().unwrap();
+        prepared.set_payload("99 t2");
+        prepared.commit().unwrap();
+    }
+    let index = SearchIndex::open(dir.path(), build_jieba(&[]).unwrap()).unwrap();
+    assert_eq!((index.len(), index.indexed_position().unwrap()), (0, 0), "empty, at position 0: the node rebuilds it");
+    index.upsert(&[doc(1, 1, "乡村振兴", "正文", None, true)]).unwrap();
+    index.commit(5).unwrap();
+    assert_eq!(ids(&index, "乡村振兴", &[]), vec![1]);
+}
