@@ -137,10 +137,13 @@ impl SearchIndex {
             }
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(any_field))));
         }
+        // No such phrase over the title: it checked the positions of every
+        // match of a common pair (养老服务 工作 across 300 sites), a seventh
+        // of the slowest queries at a million documents, and changed no
+        // judged answer of the search bench.
         if terms.len() > 1 {
-            let phrase = |field: Field| PhraseQuery::new(terms.iter().map(|t| Term::from_field_text(field, t)).collect());
-            clauses.push((Occur::Should, boost(Box::new(phrase(f.doc_no)), 20.0)));
-            clauses.push((Occur::Should, boost(Box::new(phrase(f.title)), 4.0)));
+            let words = terms.iter().map(|t| Term::from_field_text(f.doc_no, t)).collect();
+            clauses.push((Occur::Should, boost(Box::new(PhraseQuery::new(words)), 20.0)));
         }
         clauses
     }
