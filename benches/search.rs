@@ -170,17 +170,11 @@ impl Fts5 {
 
 impl Engine for Fts5 {
     fn add(&mut self, docs: &[SearchDoc]) {
-        let rows: Vec<(String, String, String, String)> = docs
+        // Borrowed as written for the trigram table; segmented copies for jieba.
+        let w = &mut self.words;
+        let rows: Vec<_> = docs
             .iter()
-            .map(|d| {
-                let w = &mut self.words;
-                (
-                    w.document(&d.title).into_owned(),
-                    w.document(&d.body).into_owned(),
-                    w.document(d.doc_no.as_deref().unwrap_or("")).into_owned(),
-                    w.document(&d.issuing_organ).into_owned(),
-                )
-            })
+            .map(|d| (w.document(&d.title), w.document(&d.body), w.document(d.doc_no.as_deref().unwrap_or("")), w.document(&d.issuing_organ)))
             .collect();
         self.rt.block_on(async {
             use sqlx::Connection;
