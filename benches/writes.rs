@@ -13,7 +13,8 @@
 //! 4. concurrent writes: 16 and 64 writers sending the same requests as fast
 //!    as they are answered (writes/s, p99 of each), with how many entries
 //!    each fsync of the Raft log and each state-machine transaction carried
-//!    (group commit).
+//!    (group commit) — first empty entries (the Raft round alone), then
+//!    documents.
 //!
 //! `cargo bench -p zhanqun-web --bench writes` (`ZHANQUN_BENCH_WRITES=300`
 //! for 300 writes per row instead of 1,000 and 4,000: the performance
@@ -123,6 +124,13 @@ async fn run() {
     row("empty entry through Raft (`Node::write`)", 1, rate, &mut empty.times, batching_of);
     let (rate, batching_of) = (documents.rate(), documents.batching);
     row("document created through the API", 1, rate, &mut documents.times, batching_of);
+    // The Raft round under concurrent writers, to tell group commit in the
+    // log apart from the cost of applying a document.
+    for writers in [16, 64] {
+        let since = batching(&node);
+        let (rate, mut times) = run_writers(writers, concurrent, raft.clone()).await;
+        row("empty entry through Raft (`Node::write`)", writers, rate, &mut times, batching(&node).since(since));
+    }
     for writers in [16, 64] {
         let since = batching(&node);
         let (rate, mut times) = run_writers(writers, concurrent, write.clone()).await;

@@ -99,3 +99,25 @@ checks!(
     apply_single,
     apply_multiple,
 );
+
+/// openraft saves the committed position inside its core loop, so saving
+/// it does not wait for the disk (waiting held every other write back by an
+/// fsync). It must still read back at once, and reach the file in order
+/// with what is written after it: here a vote, which does wait.
+#[test]
+fn a_saved_committed_position_reads_back_at_once_and_is_on_disk_after_the_next_durable_write() {
+    use openraft::storage::RaftLogStorage;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let position = openraft::LogId::new(openraft::CommittedLeaderId::new(3, 1), 42);
+        {
+            let (mut log, _sm) = open(dir.path()).await;
+            log.save_committed(Some(position)).await.unwrap();
+            assert_eq!(log.read_committed().await.unwrap(), Some(position), "read back before the flusher wrote it");
+            log.save_vote(&openraft::Vote::new(3, 1)).await.unwrap();
+        }
+        let (mut reopened, _sm) = open(dir.path()).await;
+        assert_eq!(reopened.read_committed().await.unwrap(), Some(position), "the position queued before a durable vote is in the file");
+    });
+}

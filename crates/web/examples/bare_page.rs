@@ -13,8 +13,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use bytes::Bytes;
 use axum::body::Body;
+use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
