@@ -13,6 +13,7 @@ mod gather;
 pub mod index;
 pub mod query;
 mod snippet;
+mod sparse_union;
 mod stored;
 pub mod tokenizer;
 
