@@ -113,10 +113,16 @@ impl LogStore {
         self.queue(|done| Io::State(key, json, done)).await
     }
 
+    /// Queues a write and waits until the flusher has committed it.
     async fn queue(&self, io: impl FnOnce(Done) -> Io) -> Result<(), std::io::Error> {
+        self.enqueue(io)?.await.map_err(|_| flusher_stopped())?
+    }
+
+    /// Queues a write; the receiver answers once it is committed.
+    fn enqueue(&self, io: impl FnOnce(Done) -> Io) -> Result<oneshot::Receiver<Result<(), std::io::Error>>, std::io::Error> {
         let (done, finished) = oneshot::channel();
         self.flusher.send(io(done)).map_err(|_| flusher_stopped())?;
-        finished.await.map_err(|_| flusher_stopped())?
+        Ok(finished)
     }
 
     fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<Entry<TypeConfig>, StorageError> {
@@ -286,8 +292,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let json = serde_json::to_string(&committed).expect("log ids serialize");
         *self.committed.lock().expect("the committed position is never left poisoned") = Some(committed);
         // The answer is not awaited: its receiver is dropped here.
-        let (done, _) = oneshot::channel();
-        self.flusher.send(Io::State("committed", json, done)).map_err(|_| io_err(ErrorSubject::Store, ErrorVerb::Write, flusher_stopped()))
+        self.enqueue(|done| Io::State("committed", json, done)).map(drop).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {

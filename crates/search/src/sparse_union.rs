@@ -49,8 +49,9 @@ impl Weight for SparseUnionWeight {
                 clauses.push(scorer);
             }
         }
-        let doc = clauses.iter().map(|c| c.doc()).min().unwrap_or(TERMINATED);
-        Ok(Box::new(SparseUnion { clauses, doc }))
+        let mut union = SparseUnion { clauses, doc: TERMINATED };
+        union.settle();
+        Ok(Box::new(union))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
