@@ -137,6 +137,12 @@ impl IntoResponse for ApiError {
             let seconds = if matches!(self, ApiError::Upgrading(_)) { "30" } else { "1" };
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
+        if matches!(self, ApiError::TooLarge(_)) {
+            // Refused before the body was read to its end, so the rest of it
+            // is still on the connection: say it closes, or a client sends
+            // its next request there and meets a reset instead of an answer.
+            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let ApiError::LoginLocked { retry_after, .. } = &self {
             // Whole seconds, rounded up, so a client that waits is not early.
             let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
