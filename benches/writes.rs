@@ -11,10 +11,10 @@
 //!    turns, a fifth of each at a time, so that their ratios hold on a
 //!    shared machine;
 //! 4. concurrent writes: 16 and 64 writers sending the same requests as fast
-//!    as they are answered (writes/s, p99 of each), with how many entries
-//!    each fsync of the Raft log and each state-machine transaction carried
-//!    (group commit) — first empty entries (the Raft round alone), then
-//!    documents.
+//!    as they are answered (writes/s, p99 of each), with how many writes
+//!    each log entry carried, and how many entries each fsync of the Raft
+//!    log and each state-machine transaction carried (group commit) — first
+//!    empty entries (the Raft round alone), then documents.
 //!
 //! `cargo bench -p zhanqun-web --bench writes` (`ZHANQUN_BENCH_WRITES=300`
 //! for 300 writes per row instead of 1,000 and 4,000: the performance
@@ -107,17 +107,18 @@ async fn run() {
     }
     let fsyncs = fsync_turns.0 as f64 / fsync_turns.1.as_secs_f64();
     println!("\ndocument writes on one node, in-process (no TCP); baseline: the fdatasync loop, {fsyncs:.0}/s");
-    println!("| what | writers | writes/s | p50 | p99 | writes/s vs fsyncs/s | entries per log fsync | entries per apply transaction |");
-    println!("|---|---|---|---|---|---|---|---|");
-    let row = |what: &str, writers: usize, rate: f64, times: &mut Vec<Duration>, batching: (f64, f64)| {
+    println!("| what | writers | writes/s | p50 | p99 | writes/s vs fsyncs/s | writes per log entry | entries per log fsync | entries per apply transaction |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let row = |what: &str, writers: usize, rate: f64, times: &mut Vec<Duration>, batching: [f64; 3]| {
         times.sort();
         println!(
-            "| {what} | {writers} | {rate:.0} | {:.2} ms | {:.2} ms | {:.3}× | {:.1} | {:.1} |",
+            "| {what} | {writers} | {rate:.0} | {:.2} ms | {:.2} ms | {:.3}× | {:.1} | {:.1} | {:.1} |",
             ms(percentile(times, 0.5)),
             ms(percentile(times, 0.99)),
             rate / fsyncs,
-            batching.0,
-            batching.1
+            batching[0],
+            batching[1],
+            batching[2]
         );
     };
     let (rate, batching_of) = (empty.rate(), empty.batching);
@@ -157,7 +158,7 @@ struct Turns {
     writes: usize,
     took: Duration,
     times: Vec<Duration>,
-    batching: (f64, f64),
+    batching: [f64; 3],
 }
 
 impl Turns {
@@ -206,27 +207,26 @@ where
     (total as f64 / started.elapsed().as_secs_f64(), times)
 }
 
-/// The node's group-commit histograms so far: (entries, fsyncs or
-/// transactions) of the log and of the state machine.
+/// The node's group-commit histograms so far: (what was counted, in how
+/// many) of the writes per entry, the entries per log fsync and per
+/// state-machine transaction.
 #[derive(Clone, Copy)]
-struct Batching([(f64, u64); 2]);
+struct Batching([(f64, u64); 3]);
 
 fn batching(node: &zhanqun_cluster::Node) -> Batching {
     let m = &node.metrics;
-    Batching([
-        (m.log_flush_entries.get_sample_sum(), m.log_flush_entries.get_sample_count()),
-        (m.apply_batch_entries.get_sample_sum(), m.apply_batch_entries.get_sample_count()),
-    ])
+    Batching([&m.entry_proposals, &m.log_flush_entries, &m.apply_batch_entries].map(|h| (h.get_sample_sum(), h.get_sample_count())))
 }
 
 impl Batching {
-    /// Mean entries per log fsync and per apply transaction since `before`.
-    fn since(self, before: Batching) -> (f64, f64) {
+    /// Mean writes per log entry, entries per log fsync and entries per
+    /// apply transaction since `before`.
+    fn since(self, before: Batching) -> [f64; 3] {
         let mean = |i: usize| {
-            let (entries, batches) = (self.0[i].0 - before.0[i].0, self.0[i].1 - before.0[i].1);
-            if batches == 0 { 0.0 } else { entries / batches as f64 }
+            let (counted, batches) = (self.0[i].0 - before.0[i].0, self.0[i].1 - before.0[i].1);
+            if batches == 0 { 0.0 } else { counted / batches as f64 }
         };
-        (mean(0), mean(1))
+        [mean(0), mean(1), mean(2)]
     }
 }
 

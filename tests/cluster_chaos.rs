@@ -281,9 +281,11 @@ async fn run(o: Options) {
         assert!(linearizable, "register {r}: the history of {} operations is not linearizable", h.events.len());
         ops += completed;
     }
+    let (grouped, entries) = proposals_per_entry(&bases).await;
     eprintln!(
         "chaos: OK — {faults} faults in {:.0}s; {} documents acknowledged ({} outcomes unknown), all present exactly once on 3 nodes; \
-         replicas agree at index {index} (sha256 {}…); {ops} register operations linearizable",
+         replicas agree at index {index} (sha256 {}…); {ops} register operations linearizable; \
+         group commit: {grouped} writes in {entries} log entries (the leaders since their last start)",
         started.elapsed().as_secs_f32(),
         ledger.acked.len(),
         ledger.unknown,
@@ -341,4 +343,19 @@ async fn register_client(r: usize, client: usize, bases: &[String], token: &str,
         // Keeps the history a size the checker searches in seconds.
         tokio::time::sleep(Duration::from_millis(rng.random_range(10..60))).await;
     }
+}
+
+/// Writes proposed and the log entries they took, summed over the nodes'
+/// `zhanqun_raft_entry_proposals` (each counts what it proposed as leader
+/// since it last started).
+async fn proposals_per_entry(bases: &[String]) -> (u64, u64) {
+    let (mut grouped, mut entries) = (0.0, 0.0);
+    for base in bases {
+        let Ok(r) = common::client().get(format!("{base}/metrics")).send().await else { continue };
+        let text = r.text().await.unwrap_or_default();
+        let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0);
+        grouped += value("zhanqun_raft_entry_proposals_sum ");
+        entries += value("zhanqun_raft_entry_proposals_count ");
+    }
+    (grouped as u64, entries as u64)
 }

@@ -4,6 +4,7 @@
 //!   fsynced before openraft is told an entry is durable;
 //! - [`state_machine`] applies committed entries to the content store and
 //!   tells the layers above what changed;
+//! - [`group_commit`] puts the writes that arrive together into one entry;
 //! - [`node`] wires both into a running Raft node and gives the web layer
 //!   one call to make a change: [`Node::write`].
 //!
@@ -16,6 +17,7 @@
 // that build one share the trait's signature rather than box it twice.
 #![allow(clippy::result_large_err)]
 
+pub mod group_commit;
 mod identity;
 pub mod log_store;
 mod membership;
@@ -35,11 +37,12 @@ pub use state_machine::ApplyObserver;
 pub use upgrade::{ClusterLevel, spawn_level_watch};
 
 openraft::declare_raft_types!(
-    /// The Raft types of zhanqun: the log carries [`Proposal`]s and the state
-    /// machine answers with an [`Outcome`] each.
+    /// The Raft types of zhanqun: each log entry carries a [`Proposal`], or
+    /// a group of them, and the state machine answers with an [`Outcome`]
+    /// for each (`group_commit`).
     pub TypeConfig:
-        D = zhanqun_model::Proposal,
-        R = zhanqun_model::Outcome,
+        D = group_commit::Logged,
+        R = group_commit::Answer,
         NodeId = u64,
         Node = crate::Member,
         SnapshotData = tokio::fs::File,

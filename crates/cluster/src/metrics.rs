@@ -25,6 +25,8 @@ pub struct ClusterMetrics {
     pub log_flush_entries: Histogram,
     /// Log entries applied per content-store transaction.
     pub apply_batch_entries: Histogram,
+    /// Proposals per log entry this node proposed as the leader (group commit).
+    pub entry_proposals: Histogram,
     pub forwarded_writes: IntCounter,
     /// The log format level every member reads (see `upgrade`).
     pub cluster_log_level: IntGauge,
@@ -96,6 +98,11 @@ impl ClusterMetrics {
                 "Log entries written to the Raft log per fsync (several when writes arrive together)",
             ),
             apply_batch_entries: entries(&r, "zhanqun_apply_batch_entries", "Log entries applied to the content store per transaction"),
+            entry_proposals: entries(
+                &r,
+                "zhanqun_raft_entry_proposals",
+                "Leader only: proposals per log entry it proposed (several when writes arrive together)",
+            ),
             forwarded_writes: counter(&r, "zhanqun_raft_forwarded_writes_total", "Writes this node forwarded to the leader"),
             cluster_log_level: gauge(
                 &r,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::RaftError;
 use openraft::storage::RaftLogStorage;
 use openraft::{Config, SnapshotPolicy};
 
@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use zhanqun_model::{Outcome, Proposal};
 use zhanqun_store::Store;
 
+use crate::group_commit::{Answer, GroupCommit, Logged};
 use crate::log_store::LogStore;
 use crate::metrics::ClusterMetrics;
 use crate::network::{HttpNetwork, PeerError, Peers, paths};
@@ -41,7 +42,7 @@ pub const ELECTION_TIMEOUT_MAX_MS: u64 = 2000;
 const WRITE_PATIENCE: Duration = Duration::from_secs(5);
 /// How long a write that reached a leader may take to commit; after that its
 /// outcome is unknown (the leader lost its quorum mid-way).
-const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -138,6 +139,8 @@ pub struct Node {
     pub(crate) level: crate::ClusterLevel,
     pub(crate) raising: tokio::sync::Mutex<()>,
     pub(crate) last_asked: tokio::sync::Mutex<crate::upgrade::LastAsked>,
+    /// Gathers the writes proposed here into shared log entries.
+    group_commit: GroupCommit,
 }
 
 impl Node {
@@ -185,6 +188,7 @@ impl Node {
         let network = HttpNetwork { peers: peers.clone(), admitted: admitted.clone(), level: level.clone() };
         let raft = Raft::new(cfg.node_id, Arc::new(config), network, log, sm).await.map_err(|e| StartError::Raft(e.to_string()))?;
         tokio::spawn(count_leader_changes(raft.metrics(), metrics.clone()));
+        let group_commit = GroupCommit::start(raft.clone(), metrics.entry_proposals.clone());
         let node = Node {
             id: cfg.node_id,
             advertise: cfg.advertise,
@@ -204,6 +208,7 @@ impl Node {
             level,
             raising: Default::default(),
             last_asked: Default::default(),
+            group_commit,
         };
         node.follow_admission();
         Ok(node)
@@ -308,6 +313,24 @@ impl Node {
         let members = std::collections::BTreeMap::from([(self.id, self.identity().member(&self.advertise))]);
         self.raft.initialize(members).await.map_err(|e| StartError::Raft(e.to_string()))?;
         tracing::info!(node = self.id, "bootstrapped a new one-member cluster");
+        // Its one member runs this binary: it logs this binary's format
+        // from the first write on (group commit included), once it leads
+        // (before, the membership it would ask is not yet in view). Should
+        // this fail, the leader's level watch raises it later.
+        if !self.wait_leader(WRITE_PATIENCE).await {
+            tracing::warn!("the new cluster elected no leader within {} s; its log format level is raised later", WRITE_PATIENCE.as_secs());
+        } else {
+            // A raise refused as the membership came into view is asked again.
+            for _ in 0..3 {
+                if let Err(e) = self.raise_level().await {
+                    tracing::warn!("the new cluster's log format level was not raised yet: {e}");
+                }
+                if self.cluster_level() >= zhanqun_model::command::level::LOG_LEVEL {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
         Ok(())
     }
 
@@ -365,16 +388,15 @@ impl Node {
         }
     }
 
-    /// Proposes on this node, which must be the leader.
+    /// Proposes on this node, which must be the leader. Once every member
+    /// reads groups, concurrent writes share log entries (`group_commit`).
     pub async fn write_here(&self, proposal: Proposal) -> Result<Written, WriteError> {
-        match tokio::time::timeout(COMMIT_TIMEOUT, self.raft.client_write(proposal)).await {
-            Ok(Ok(resp)) => Ok(Written { outcome: resp.data, index: resp.log_id.index }),
-            // openraft answers ForwardToLeader only before appending, or
-            // after truncating the entry: either way it was not applied.
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => Err(WriteError::Unavailable),
-            Ok(Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e)))) => Err(WriteError::Fatal(e.to_string())),
-            Ok(Err(RaftError::Fatal(e))) => Err(WriteError::Fatal(e.to_string())),
-            Err(_) => Err(WriteError::OutcomeUnknown(format!("not committed within {} s", COMMIT_TIMEOUT.as_secs()))),
+        if self.cluster_level() >= crate::group_commit::GROUP_LEVEL {
+            return self.group_commit.write(proposal).await;
+        }
+        match crate::group_commit::write_entry(&self.raft, Logged::One(proposal)).await? {
+            (Answer::One(outcome), index) => Ok(Written { outcome, index }),
+            (other, index) => Err(WriteError::OutcomeUnknown(format!("entry {index} of one proposal was answered as a group: {other:?}"))),
         }
     }
 
@@ -451,9 +473,10 @@ impl Node {
         Ok(Some(
             entries
                 .into_iter()
-                .filter_map(|e| match e.payload {
-                    openraft::EntryPayload::Normal(p) => Some(p.command),
-                    _ => None,
+                .flat_map(|e| match e.payload {
+                    openraft::EntryPayload::Normal(Logged::One(p)) => vec![p.command],
+                    openraft::EntryPayload::Normal(Logged::Group { group }) => group.into_iter().map(|p| p.command).collect(),
+                    _ => Vec::new(),
                 })
                 .collect(),
         ))

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, ErrorSubject, ErrorVerb, RaftSnapshotBuilder, SnapshotMeta, StoredMembership};
 use tokio::sync::watch;
-use zhanqun_model::Outcome;
 use zhanqun_store::{Store, Touched};
 
+use crate::group_commit::{Answer, Logged};
 use crate::metrics::ClusterMetrics;
 use crate::{LogId, StorageError, TypeConfig, io_err};
 
@@ -79,8 +79,9 @@ const APPLY_BATCH: usize = 256;
 
 impl StateMachine {
     /// Applies entries openraft committed together in one store
-    /// transaction, then tells the observer and the waiters what each did.
-    async fn apply_batch(&self, batch: &[openraft::Entry<TypeConfig>], outcomes: &mut Vec<Outcome>) -> Result<(), StorageError> {
+    /// transaction, each proposal of a group on its own, then tells the
+    /// observer and the waiters what each did.
+    async fn apply_batch(&self, batch: &[openraft::Entry<TypeConfig>], answers: &mut Vec<Answer>) -> Result<(), StorageError> {
         let Some(last) = batch.last() else { return Ok(()) };
         // What the store records of each entry beside its command: its log
         // id and, for a membership change, the membership (both as JSON).
@@ -94,36 +95,57 @@ impl StateMachine {
                 (serde_json::to_string(&e.log_id).expect("log ids serialize"), membership)
             })
             .collect();
-        let committed: Vec<zhanqun_store::CommittedEntry> = batch
-            .iter()
-            .zip(&recorded)
-            .map(|(e, (log_id, membership))| zhanqun_store::CommittedEntry { log_id, membership: membership.as_deref(), proposal: proposal_of(e) })
-            .collect();
+        // One store entry per proposal; an entry without any (blank,
+        // membership, an empty group) is still one, so that the store
+        // records its position.
+        let mut committed: Vec<zhanqun_store::CommittedEntry> = Vec::with_capacity(batch.len());
+        for (e, (log_id, membership)) in batch.iter().zip(&recorded) {
+            let proposals = proposals_of(e);
+            if proposals.is_empty() {
+                committed.push(zhanqun_store::CommittedEntry { log_id, membership: membership.as_deref(), proposal: None });
+            }
+            committed.extend(proposals.iter().map(|p| zhanqun_store::CommittedEntry { log_id, membership: None, proposal: Some(p) }));
+        }
         let started = std::time::Instant::now();
         let applied = self.store.apply_entries(&committed).await.map_err(|e| io_err(ErrorSubject::Apply(last.log_id), ErrorVerb::Write, e))?;
-        let each = started.elapsed().as_secs_f64() / batch.len() as f64;
+        let each = started.elapsed().as_secs_f64() / committed.len() as f64;
         self.metrics.apply_batch_entries.observe(batch.len() as f64);
-        for (entry, (outcome, touched)) in batch.iter().zip(applied) {
-            let proposal = proposal_of(entry);
+        let mut outcomes = Vec::with_capacity(committed.len());
+        for (entry, (outcome, touched)) in committed.iter().zip(applied) {
             self.metrics.apply.observe(each);
-            if let (Some(_), Err(r)) = (proposal, &outcome) {
-                tracing::info!(index = entry.log_id.index, code = %r.code, "command refused: {}", r.message);
+            if let (Some(p), Err(r)) = (entry.proposal, &outcome) {
+                tracing::info!(index = last.log_id.index, command = p.command.name(), code = %r.code, "command refused: {}", r.message);
             }
-            if let (Some(zhanqun_model::Proposal { command: zhanqun_model::Command::RaiseClusterLevel { level, .. }, .. }), Ok(_)) = (proposal, &outcome) {
+            if let (Some(zhanqun_model::Proposal { command: zhanqun_model::Command::RaiseClusterLevel { level, .. }, .. }), Ok(_)) = (entry.proposal, &outcome) {
                 self.level.set(*level);
             }
             self.observer.applied(&touched);
             outcomes.push(outcome);
+        }
+        // Back into one answer per entry, in the shape it was logged in.
+        let mut outcomes = outcomes.into_iter();
+        for e in batch {
+            answers.push(match &e.payload {
+                EntryPayload::Normal(Logged::Group { group }) => {
+                    // An empty group was applied as a blank entry: its one
+                    // outcome is nobody's.
+                    let mine: Vec<_> = outcomes.by_ref().take(group.len().max(1)).collect();
+                    Answer::Group(if group.is_empty() { Vec::new() } else { mine })
+                }
+                _ => Answer::One(outcomes.next().expect("the store answers every entry")),
+            });
         }
         self.applied_index.send_replace(last.log_id.index);
         Ok(())
     }
 }
 
-fn proposal_of(entry: &openraft::Entry<TypeConfig>) -> Option<&zhanqun_model::Proposal> {
+/// The proposals a committed entry carries (none for a blank or membership
+/// entry).
+fn proposals_of(entry: &openraft::Entry<TypeConfig>) -> &[zhanqun_model::Proposal] {
     match &entry.payload {
-        EntryPayload::Normal(p) => Some(p),
-        _ => None,
+        EntryPayload::Normal(logged) => logged.proposals(),
+        _ => &[],
     }
 }
 
@@ -141,17 +163,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.read_position().await
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Outcome>, StorageError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Answer>, StorageError>
     where
         I: IntoIterator<Item = openraft::Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
         let entries: Vec<openraft::Entry<TypeConfig>> = entries.into_iter().collect();
-        let mut outcomes = Vec::with_capacity(entries.len());
+        let mut answers = Vec::with_capacity(entries.len());
         for batch in entries.chunks(APPLY_BATCH) {
-            self.apply_batch(batch, &mut outcomes).await?;
+            self.apply_batch(batch, &mut answers).await?;
         }
-        Ok(outcomes)
+        Ok(answers)
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {

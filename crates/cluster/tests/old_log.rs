@@ -111,12 +111,13 @@ async fn a_log_written_by_the_version_before_format_versions_replays_to_the_same
     // 0 logs as it is (`Command::level`): in a rolling upgrade from it, the
     // new nodes may propose these while old nodes remain.
     for e in &entries {
-        if let openraft::EntryPayload::Normal(p) = &e.payload {
+        if let openraft::EntryPayload::Normal(logged) = &e.payload {
+            let zhanqun_cluster::group_commit::Logged::One(p) = logged else { panic!("level 0 wrote no groups: {logged:?}") };
             assert_eq!(p.command.level(), 0, "{} as level 0 wrote it", p.command.name());
         }
     }
     let outcomes = machine.apply(entries.clone()).await.unwrap();
-    let refused: Vec<String> = outcomes.iter().filter_map(|o| o.as_ref().err().map(|r| r.code.clone())).collect();
+    let refused: Vec<String> = outcomes.iter().flat_map(|a| a.outcomes()).filter_map(|o| o.as_ref().err().map(|r| r.code.clone())).collect();
     assert_eq!(refused, vec!["not_approved".to_string()], "the one refused step of the scenario, and nothing else");
     let (replayed, rows) = digest(&dir.path().join("replayed.db")).await;
 

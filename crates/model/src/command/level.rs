@@ -15,20 +15,24 @@
 //! Levels:
 //! - **0** — the release that resolved issue 5 (`bff56ef`): 21 command
 //!   kinds, no `Proposal::version`. A binary that says no level is at 0.
-//! - **1** — this release: every command kind, rules version 2.
+//! - **1** — the releases after it up to `13ce59b`: every command kind,
+//!   rules version 2.
+//! - **2** — this release: a log entry may carry a group of proposals
+//!   (`zhanqun_cluster::group_commit`); no command kind is new, so
+//!   [`Command::level`] names none at 2.
 //!
-//! When a release adds a command kind, a field a logged type serializes, or
-//! a value of a logged enum, `LOG_LEVEL` goes up and [`Command::level`]
+//! When a release adds a command kind, a field a logged type serializes, a
+//! value of a logged enum, or a form of log entry, `LOG_LEVEL` goes up and [`Command::level`]
 //! says which commands need it.
 
 use super::{Command, Proposal};
 
 /// The log format level this binary reads and writes.
-pub const LOG_LEVEL: u32 = 1;
+pub const LOG_LEVEL: u32 = 2;
 
 /// The rules version ([`Proposal::version`]) of each level: what a
 /// proposal is stamped with while the cluster is at that level.
-const RULES_AT_LEVEL: [u32; LOG_LEVEL as usize + 1] = [0, Proposal::VERSION];
+const RULES_AT_LEVEL: [u32; LOG_LEVEL as usize + 1] = [0, Proposal::VERSION, Proposal::VERSION];
 
 /// The rules version proposals are made under at cluster level `level`.
 pub fn rules_version(level: u32) -> u32 {
