@@ -107,18 +107,19 @@ async fn run() {
     }
     let fsyncs = fsync_turns.0 as f64 / fsync_turns.1.as_secs_f64();
     println!("\ndocument writes on one node, in-process (no TCP); baseline: the fdatasync loop, {fsyncs:.0}/s");
-    println!("| what | writers | writes/s | p50 | p99 | writes/s vs fsyncs/s | writes per log entry | entries per log fsync | entries per apply transaction |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    let row = |what: &str, writers: usize, rate: f64, times: &mut Vec<Duration>, batching: [f64; 3]| {
+    println!("| what | writers | writes/s | p50 | p99 | writes/s vs fsyncs/s | writes per log entry | entries per log fsync | entries per apply transaction | apply per write |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let row = |what: &str, writers: usize, rate: f64, times: &mut Vec<Duration>, batching: [f64; 4]| {
         times.sort();
         println!(
-            "| {what} | {writers} | {rate:.0} | {:.2} ms | {:.2} ms | {:.3}× | {:.1} | {:.1} | {:.1} |",
+            "| {what} | {writers} | {rate:.0} | {:.2} ms | {:.2} ms | {:.3}× | {:.1} | {:.1} | {:.1} | {:.3} ms |",
             ms(percentile(times, 0.5)),
             ms(percentile(times, 0.99)),
             rate / fsyncs,
             batching[0],
             batching[1],
-            batching[2]
+            batching[2],
+            batching[3] * 1000.0
         );
     };
     let (rate, batching_of) = (empty.rate(), empty.batching);
@@ -158,7 +159,7 @@ struct Turns {
     writes: usize,
     took: Duration,
     times: Vec<Duration>,
-    batching: [f64; 3],
+    batching: [f64; 4],
 }
 
 impl Turns {
@@ -207,26 +208,26 @@ where
     (total as f64 / started.elapsed().as_secs_f64(), times)
 }
 
-/// The node's group-commit histograms so far: (what was counted, in how
-/// many) of the writes per entry, the entries per log fsync and per
-/// state-machine transaction.
+/// The node's group-commit histograms so far, each as (sum, count): the
+/// writes per entry, the entries per log fsync and per state-machine
+/// transaction, and the seconds of applying each write.
 #[derive(Clone, Copy)]
-struct Batching([(f64, u64); 3]);
+struct Batching([(f64, u64); 4]);
 
 fn batching(node: &zhanqun_cluster::Node) -> Batching {
     let m = &node.metrics;
-    Batching([&m.entry_proposals, &m.log_flush_entries, &m.apply_batch_entries].map(|h| (h.get_sample_sum(), h.get_sample_count())))
+    Batching([&m.entry_proposals, &m.log_flush_entries, &m.apply_batch_entries, &m.apply].map(|h| (h.get_sample_sum(), h.get_sample_count())))
 }
 
 impl Batching {
-    /// Mean writes per log entry, entries per log fsync and entries per
-    /// apply transaction since `before`.
-    fn since(self, before: Batching) -> [f64; 3] {
+    /// The mean of each since `before`: writes per log entry, entries per
+    /// log fsync, entries per apply transaction, seconds applying a write.
+    fn since(self, before: Batching) -> [f64; 4] {
         let mean = |i: usize| {
             let (counted, batches) = (self.0[i].0 - before.0[i].0, self.0[i].1 - before.0[i].1);
             if batches == 0 { 0.0 } else { counted / batches as f64 }
         };
-        [mean(0), mean(1), mean(2)]
+        [mean(0), mean(1), mean(2), mean(3)]
     }
 }
 

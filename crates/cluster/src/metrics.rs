@@ -19,7 +19,8 @@ pub struct ClusterMetrics {
     pub replication_lag: IntGaugeVec,
     pub snapshot_builds: Histogram,
     pub snapshot_installs: Histogram,
-    /// One log entry applied to the content store (its transaction, audit line included).
+    /// One write applied to the content store: its share of the transaction
+    /// it was applied in (audit line included).
     pub apply: Histogram,
     /// Log entries written per fsync of the Raft log (group commit).
     pub log_flush_entries: Histogram,
@@ -86,7 +87,7 @@ impl ClusterMetrics {
             apply: {
                 let buckets = vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
                 let h = Histogram::with_opts(
-                    HistogramOpts::new("zhanqun_apply_duration_seconds", "Time to apply one log entry to this node's content store").buckets(buckets),
+                    HistogramOpts::new("zhanqun_apply_duration_seconds", "Time to apply one write to this node's content store (its share of the transaction it was applied in)").buckets(buckets),
                 )
                 .expect("valid metric");
                 r.register(Box::new(h.clone())).expect("unique metric");

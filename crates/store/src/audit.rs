@@ -94,22 +94,59 @@ impl Store {
     }
 }
 
+/// The chain's newest line as one apply transaction extends it: read from
+/// the database at its first line, then kept here, and written back as
+/// `audit_head` once, at the end. A transaction of many writes (group
+/// commit) so costs one read and one head write, not one of each per line.
+#[derive(Default)]
+pub(crate) struct ChainHead {
+    /// The newest line's hash, once known in this transaction (`Some(None)`:
+    /// the trail is empty and has no hand-over).
+    hash: Option<Option<String>>,
+    /// The line written last in this transaction: (id, hash).
+    written: Option<(i64, String)>,
+}
+
+impl ChainHead {
+    /// The hash the next line chains from.
+    async fn previous(&mut self, conn: &mut SqliteConnection) -> Result<Option<String>> {
+        if let Some(hash) = &self.hash {
+            return Ok(hash.clone());
+        }
+        let newest: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+        // Every line archived (never by `archive`, which keeps the newest; but
+        // a trail must not restart its chain): go on from the hand-over.
+        let hash = match newest {
+            Some(h) => Some(h),
+            None => sqlx::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1").fetch_optional(&mut *conn).await?,
+        };
+        self.hash = Some(hash.clone());
+        Ok(hash)
+    }
+
+    /// Writes the chain's head beside the lines, in the same transaction: a
+    /// chain alone cannot tell that lines were cut off its end, the head can.
+    pub(crate) async fn save(self, conn: &mut SqliteConnection) -> Result<()> {
+        let Some((id, hash)) = self.written else { return Ok(()) };
+        let head = serde_json::json!({ "id": id, "hash": hash }).to_string();
+        sqlx::query("INSERT INTO raft_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(head)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
 /// One line of the audit trail per proposal, refused ones included, in the
 /// same transaction as the change (so the trail and the content never
 /// disagree, on any node).
-pub(crate) async fn record(conn: &mut SqliteConnection, p: &Proposal, outcome: &Outcome) -> Result<()> {
+pub(crate) async fn record(conn: &mut SqliteConnection, head: &mut ChainHead, p: &Proposal, outcome: &Outcome) -> Result<()> {
     let (tenant, target) = p.command.audit_subject();
     let (result, detail) = match outcome {
         Ok(_) => ("ok".to_string(), p.command.audit_detail()),
         Err(r) => (r.code.clone(), Some(r.message.clone())),
     };
-    let previous: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
-    // Every line archived (never by `archive`, which keeps the newest; but
-    // a trail must not restart its chain): go on from the hand-over.
-    let previous = match previous {
-        Some(p) => Some(p),
-        None => sqlx::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1").fetch_optional(&mut *conn).await?,
-    };
+    let previous = head.previous(conn).await?;
     let line = AuditLine {
         at: p.at,
         actor: p.actor,
@@ -121,7 +158,7 @@ pub(crate) async fn record(conn: &mut SqliteConnection, p: &Proposal, outcome: &
         detail,
     };
     let hash = line.chain(previous.as_deref().unwrap_or(""));
-    sqlx::query(concat!("INSERT INTO audit_log (", line_columns!(), ", hash) VALUES (?,?,?,?,?,?,?,?,?)"))
+    let id: i64 = sqlx::query_scalar(concat!("INSERT INTO audit_log (", line_columns!(), ", hash) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id"))
         .bind(line.at)
         .bind(line.actor)
         .bind(&line.client_ip)
@@ -131,16 +168,10 @@ pub(crate) async fn record(conn: &mut SqliteConnection, p: &Proposal, outcome: &
         .bind(&line.result)
         .bind(&line.detail)
         .bind(&hash)
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
-    // The chain's head, beside it in the same transaction: a chain alone
-    // cannot tell that lines were cut off its end, the head can.
-    let id: i64 = sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(&mut *conn).await?;
-    let head = serde_json::json!({ "id": id, "hash": hash }).to_string();
-    sqlx::query("INSERT INTO raft_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(head)
-        .execute(&mut *conn)
-        .await?;
+    head.hash = Some(Some(hash.clone()));
+    head.written = Some((id, hash));
     Ok(())
 }
 

@@ -116,9 +116,11 @@ impl Store {
         let mut conn = self.writer.lock().await;
         let mut tx = conn.begin().await?;
         let mut applied = Vec::with_capacity(entries.len());
+        let mut chain = audit::ChainHead::default();
         for entry in entries {
-            applied.push(apply_one(&mut tx, entry).await?);
+            applied.push(apply_one(&mut tx, &mut chain, entry).await?);
         }
+        chain.save(&mut tx).await?;
         if let Some(last) = entries.last() {
             set_meta(&mut tx, "last_applied", last.log_id).await?;
         }
@@ -127,7 +129,7 @@ impl Store {
     }
 }
 
-async fn apply_one(tx: &mut SqliteConnection, entry: &CommittedEntry<'_>) -> Result<(Outcome, Touched)> {
+async fn apply_one(tx: &mut SqliteConnection, chain: &mut audit::ChainHead, entry: &CommittedEntry<'_>) -> Result<(Outcome, Touched)> {
     let mut touched = Touched::default();
     let outcome = match entry.proposal {
         None => Ok(Applied::default()),
@@ -159,7 +161,7 @@ async fn apply_one(tx: &mut SqliteConnection, entry: &CommittedEntry<'_>) -> Res
         crate::integrity::record(tx, &touched).await?;
     }
     if let Some(p) = entry.proposal {
-        audit::record(tx, p, &outcome).await?;
+        audit::record(tx, chain, p, &outcome).await?;
     }
     if let Some(m) = entry.membership {
         set_meta(tx, "membership", m).await?;
