@@ -107,7 +107,9 @@ async fn run() {
     }
     let fsyncs = fsync_turns.0 as f64 / fsync_turns.1.as_secs_f64();
     println!("\ndocument writes on one node, in-process (no TCP); baseline: the fdatasync loop, {fsyncs:.0}/s");
-    println!("| what | writers | writes/s | p50 | p99 | writes/s vs fsyncs/s | writes per log entry | entries per log fsync | entries per apply transaction | apply per write |");
+    println!(
+        "| what | writers | writes/s | p50 | p99 | writes/s vs fsyncs/s | writes per log entry | entries per log fsync | entries per apply transaction | apply per write |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let row = |what: &str, writers: usize, rate: f64, times: &mut Vec<Duration>, batching: [f64; 4]| {
         times.sort();

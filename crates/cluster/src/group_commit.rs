@@ -57,7 +57,9 @@ pub enum Logged {
     One(Proposal),
     /// Proposals gathered while earlier entries were being written, applied
     /// in this order.
-    Group { group: Vec<Proposal> },
+    Group {
+        group: Vec<Proposal>,
+    },
 }
 
 impl Logged {
@@ -190,9 +192,7 @@ async fn propose(raft: &Raft, group: Vec<Waiting>) {
     };
     let results: Vec<Result<Written, WriteError>> = match write_entry(raft, entry).await {
         Ok((Answer::One(outcome), index)) if answers.len() == 1 => vec![Ok(Written { outcome, index })],
-        Ok((Answer::Group(outcomes), index)) if outcomes.len() == answers.len() => {
-            outcomes.into_iter().map(|outcome| Ok(Written { outcome, index })).collect()
-        }
+        Ok((Answer::Group(outcomes), index)) if outcomes.len() == answers.len() => outcomes.into_iter().map(|outcome| Ok(Written { outcome, index })).collect(),
         Ok((answer, index)) => {
             // The state machine answers each entry in its own shape: this
             // is a bug, and the outcomes cannot be told apart.

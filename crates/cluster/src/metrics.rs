@@ -87,7 +87,11 @@ impl ClusterMetrics {
             apply: {
                 let buckets = vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
                 let h = Histogram::with_opts(
-                    HistogramOpts::new("zhanqun_apply_duration_seconds", "Time to apply one write to this node's content store (its share of the transaction it was applied in)").buckets(buckets),
+                    HistogramOpts::new(
+                        "zhanqun_apply_duration_seconds",
+                        "Time to apply one write to this node's content store (its share of the transaction it was applied in)",
+                    )
+                    .buckets(buckets),
                 )
                 .expect("valid metric");
                 r.register(Box::new(h.clone())).expect("unique metric");

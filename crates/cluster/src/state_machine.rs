@@ -116,7 +116,8 @@ impl StateMachine {
             if let (Some(p), Err(r)) = (entry.proposal, &outcome) {
                 tracing::info!(index = last.log_id.index, command = p.command.name(), code = %r.code, "command refused: {}", r.message);
             }
-            if let (Some(zhanqun_model::Proposal { command: zhanqun_model::Command::RaiseClusterLevel { level, .. }, .. }), Ok(_)) = (entry.proposal, &outcome) {
+            if let (Some(zhanqun_model::Proposal { command: zhanqun_model::Command::RaiseClusterLevel { level, .. }, .. }), Ok(_)) = (entry.proposal, &outcome)
+            {
                 self.level.set(*level);
             }
             self.observer.applied(&touched);
