@@ -135,17 +135,25 @@ pub(crate) fn attachment(row: &SqliteRow) -> Result<Attachment> {
 
 /// A user with their site roles. Takes a connection so that the state
 /// machine reads the actor inside its own transaction and queries read
-/// from the reader pool, through one loader.
+/// from the reader pool, through one loader. One query, a row per grant
+/// (or one row with no grant): the state machine asks it for the actor of
+/// every command, and each statement is a round trip to SQLite's thread.
 pub(crate) async fn user(conn: &mut SqliteConnection, id: i64) -> Result<Option<User>> {
-    let Some(row) =
-        sqlx::query("SELECT id, username, display_name, password_hash, platform_role, created_at, disabled_at, must_change_password FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-    else {
-        return Ok(None);
-    };
-    let grants = sqlx::query("SELECT tenant_id, role FROM grants WHERE user_id = ? ORDER BY tenant_id, role").bind(id).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(
+        "SELECT u.id, u.username, u.display_name, u.password_hash, u.platform_role, u.created_at, u.disabled_at, u.must_change_password,
+                g.tenant_id AS grant_tenant, g.role AS grant_role
+         FROM users u LEFT JOIN grants g ON g.user_id = u.id WHERE u.id = ? ORDER BY g.tenant_id, g.role",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let mut grants = Vec::new();
+    for g in &rows {
+        if let Some(tenant_id) = g.try_get::<Option<i64>, _>("grant_tenant")? {
+            grants.push(Grant { tenant_id, role: parse::<TenantRole>(g.try_get("grant_role")?)? });
+        }
+    }
     let platform_role: Option<String> = row.try_get("platform_role")?;
     Ok(Some(User {
         id: row.try_get("id")?,
@@ -153,7 +161,7 @@ pub(crate) async fn user(conn: &mut SqliteConnection, id: i64) -> Result<Option<
         display_name: row.try_get("display_name")?,
         password_hash: row.try_get("password_hash")?,
         platform_role: platform_role.as_deref().map(parse).transpose()?,
-        grants: grants.iter().map(|g| Ok(Grant { tenant_id: g.try_get(0)?, role: parse::<TenantRole>(g.try_get(1)?)? })).collect::<Result<_>>()?,
+        grants,
         created_at: row.try_get("created_at")?,
         disabled_at: row.try_get("disabled_at")?,
         must_change_password: row.try_get("must_change_password")?,

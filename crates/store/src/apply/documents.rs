@@ -6,7 +6,7 @@ use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::time::{parse_date, to_civil};
 use zhanqun_model::{Applied, Attachment, Command, DocState, Document, Proposal, Rejection};
 
-use super::sites::{channel_in_tenant, tenant_exists};
+use super::sites::{tenant_exists, tenant_with_channel};
 use super::{Failure, Step, Touched, edit, misrouted};
 
 pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
@@ -93,8 +93,7 @@ pub(crate) async fn link_attachments(conn: &mut SqliteConnection, tenant_id: i64
 }
 
 pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document, attachment_ids: &[i64], touched: &mut Touched) -> Step<Applied> {
-    let organ_code = tenant_exists(conn, d.tenant_id).await?;
-    channel_in_tenant(conn, d.tenant_id, d.channel_id).await?;
+    let organ_code = tenant_with_channel(conn, d.tenant_id, d.channel_id).await?;
     check_document(p.version, d)?;
     // People start drafts; only the system (demo, imports) loads documents
     // in a later state.
@@ -117,27 +116,24 @@ pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d
     check_interpretation_link(conn, d).await?;
     let (year, serial, index_no) = next_index_no(conn, p, d.tenant_id, &organ_code, d.meta.written_date.as_deref()).await?;
     let published_at = (d.state == DocState::Published).then_some(d.published_at.unwrap_or(p.at));
-    // The row's identity and lifecycle here; its content (NOT NULL columns
-    // get placeholders first) through the one writer edits use too.
-    sqlx::query(
-        "INSERT INTO documents (id, tenant_id, channel_id, title, body_html, issuing_organ, disclosure, validity,
-            state, created_at, updated_at, published_at, index_no, index_year, index_serial, created_by)
-         VALUES (?,?,?,'','','','','',?,?,?,?,?,?,?,?)",
-    )
+    // The row's identity and lifecycle, then its content as edits write it.
+    let insert = sqlx::query(concat!(
+        "INSERT INTO documents (id, tenant_id, state, created_at, published_at, index_no, index_year, index_serial, created_by, ",
+        edit::content_columns!(),
+        ") VALUES (?,?,?,?,?,?,?,?,?,",
+        edit::content_placeholders!(),
+        ")"
+    ))
     .bind(d.id)
     .bind(d.tenant_id)
-    .bind(d.channel_id)
     .bind(d.state.as_str())
     .bind(d.created_at)
-    .bind(d.updated_at)
     .bind(published_at)
     .bind(&index_no)
     .bind(year)
     .bind(serial)
-    .bind(d.created_by)
-    .execute(&mut *conn)
-    .await?;
-    edit::write_content(conn, d, d.updated_at).await?;
+    .bind(d.created_by);
+    edit::bind_content(insert, d, d.updated_at).execute(&mut *conn).await?;
     link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
     edit::record_revision(conn, p, d).await?;
     touched.tenants.insert(d.tenant_id);

@@ -56,37 +56,55 @@ async fn write(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step 
     record_revision(conn, p, d).await
 }
 
-/// Writes the fields an editor changes (everything a revision holds) into
-/// the document's row. Creating a document uses it too, after inserting the
-/// row's identity, so a new field is written in one place.
+/// The columns an editor changes (everything a revision holds) and the
+/// time of the change, in the order [`bind_content`] binds them. Creating a
+/// document inserts them with the row, an edit sets them, so a new field is
+/// written in one place. A macro so that the statements stay `&'static str`.
+macro_rules! content_columns {
+    () => {
+        "channel_id, title, body_html, summary, source, author, doc_no, issuing_organ, written_date, topic, disclosure,
+         disclosure_reason, validity, updated_at, disclosure_basis, needs_secrecy_review, needs_interpretation, interprets, interpretation_kind"
+    };
+}
+pub(crate) use content_columns;
+
+/// A placeholder for each of [`content_columns`].
+macro_rules! content_placeholders {
+    () => {
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+    };
+}
+pub(crate) use content_placeholders;
+
+pub(crate) type Statement<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
+
+/// Binds a document's [`content_columns`], in their order.
+pub(crate) fn bind_content<'q>(q: Statement<'q>, d: &Document, updated_at: i64) -> Statement<'q> {
+    q.bind(d.channel_id)
+        .bind(&d.title)
+        .bind(&d.body_html)
+        .bind(&d.summary)
+        .bind(&d.source)
+        .bind(&d.author)
+        .bind(&d.meta.doc_no)
+        .bind(&d.meta.issuing_organ)
+        .bind(&d.meta.written_date)
+        .bind(&d.meta.topic)
+        .bind(crate::rows::disclosure_text(d.meta.disclosure))
+        .bind(&d.meta.disclosure_reason)
+        .bind(d.meta.validity.as_str())
+        .bind(updated_at)
+        .bind(&d.meta.disclosure_basis)
+        .bind(d.needs_secrecy_review)
+        .bind(d.needs_interpretation)
+        .bind(d.interprets)
+        .bind(d.interpretation_kind.map(|k| k.as_str()))
+}
+
+/// Writes an edited document's [`content_columns`] into its row.
 pub(crate) async fn write_content(conn: &mut SqliteConnection, d: &Document, updated_at: i64) -> Step {
-    sqlx::query(
-        "UPDATE documents SET channel_id = ?, title = ?, body_html = ?, summary = ?, source = ?, author = ?, doc_no = ?, issuing_organ = ?,
-            written_date = ?, topic = ?, disclosure = ?, disclosure_reason = ?, validity = ?, updated_at = ?, disclosure_basis = ?,
-            needs_secrecy_review = ?, needs_interpretation = ?, interprets = ?, interpretation_kind = ? WHERE id = ?",
-    )
-    .bind(d.channel_id)
-    .bind(&d.title)
-    .bind(&d.body_html)
-    .bind(&d.summary)
-    .bind(&d.source)
-    .bind(&d.author)
-    .bind(&d.meta.doc_no)
-    .bind(&d.meta.issuing_organ)
-    .bind(&d.meta.written_date)
-    .bind(&d.meta.topic)
-    .bind(crate::rows::disclosure_text(d.meta.disclosure))
-    .bind(&d.meta.disclosure_reason)
-    .bind(d.meta.validity.as_str())
-    .bind(updated_at)
-    .bind(&d.meta.disclosure_basis)
-    .bind(d.needs_secrecy_review)
-    .bind(d.needs_interpretation)
-    .bind(d.interprets)
-    .bind(d.interpretation_kind.map(|k| k.as_str()))
-    .bind(d.id)
-    .execute(&mut *conn)
-    .await?;
+    let set = sqlx::query(concat!("UPDATE documents SET (", content_columns!(), ") = (", content_placeholders!(), ") WHERE id = ?"));
+    bind_content(set, d, updated_at).bind(d.id).execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use sqlx::SqliteConnection;
 use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::{Applied, Command, Proposal, Rejection, Tenant, TenantPatch};
 
-use super::{Step, Touched, misrouted};
+use super::{Failure, Step, Touched, misrouted};
 
 pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
@@ -98,7 +98,31 @@ async fn check_role_free(conn: &mut SqliteConnection, tenant_id: i64, role: &str
 
 pub(crate) async fn tenant_exists(conn: &mut SqliteConnection, id: i64) -> Step<String> {
     let organ: Option<String> = sqlx::query_scalar("SELECT organ_code FROM tenants WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
-    organ.ok_or_else(|| Rejection::not_found("unknown_tenant", format!("no tenant with id {id}")).into())
+    organ.ok_or_else(|| unknown_tenant(id))
+}
+
+/// [`tenant_exists`] and [`channel_in_tenant`] in one statement, refusing
+/// as the two would one after the other: what every new document asks.
+pub(crate) async fn tenant_with_channel(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step<String> {
+    let found: Option<(String, Option<i64>)> =
+        sqlx::query_as("SELECT t.organ_code, c.id FROM tenants t LEFT JOIN channels c ON c.id = ? AND c.tenant_id = t.id WHERE t.id = ?")
+            .bind(channel_id)
+            .bind(tenant_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match found {
+        None => Err(unknown_tenant(tenant_id)),
+        Some((_, None)) => Err(unknown_channel(channel_id)),
+        Some((organ_code, Some(_))) => Ok(organ_code),
+    }
+}
+
+fn unknown_tenant(id: i64) -> Failure {
+    Rejection::not_found("unknown_tenant", format!("no tenant with id {id}")).into()
+}
+
+fn unknown_channel(id: i64) -> Failure {
+    Rejection::not_found("unknown_channel", format!("this site has no channel with id {id}")).into()
 }
 
 async fn check_hosts(conn: &mut SqliteConnection, tenant_id: i64, hosts: &[String]) -> Step {
@@ -254,7 +278,7 @@ async fn create_channel(conn: &mut SqliteConnection, p: &Proposal, c: &zhanqun_m
 pub(crate) async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step {
     let found: Option<i64> =
         sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND tenant_id = ?").bind(channel_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
-    found.map(|_| ()).ok_or_else(|| Rejection::not_found("unknown_channel", format!("this site has no channel with id {channel_id}")).into())
+    found.map(|_| ()).ok_or_else(|| unknown_channel(channel_id))
 }
 
 /// A column of the site changed: its pages (and the navigation on every

@@ -28,8 +28,12 @@ struct DocumentView {
 
 pub(super) async fn view(app: &App, tenant: &Tenant, document: Document) -> ApiResult<serde_json::Value> {
     let attachments = app.store.attachments_of(tenant.id, document.id).await?;
+    Ok(view_with(tenant, document, attachments))
+}
+
+fn view_with(tenant: &Tenant, document: Document, attachments: Vec<Attachment>) -> serde_json::Value {
     let url = preview_url(tenant, &Page::Document { id: document.id });
-    Ok(to_json(&DocumentView { document, url, attachments }))
+    to_json(&DocumentView { document, url, attachments })
 }
 
 /// A new document: the column (by `channel_id` or by slug) and its content
@@ -163,11 +167,14 @@ pub async fn create(State(app): State<Arc<App>>, caller: Caller, Path(code): Pat
     document.created_by = Some(caller.user.id);
     document.check_texts().map_err(ApiError::from)?;
     let attachment_ids = patch.attachment_ids.take().unwrap_or_default();
+    let has_attachments = !attachment_ids.is_empty();
     let (headers, applied) = propose(&app, caller.propose(Command::CreateDocument { document: document.clone(), attachment_ids })).await?;
     // A new draft is stored as proposed but for the 索引号 the state machine
-    // assigns, which it answers with: no re-read of the row.
+    // assigns, which it answers with: no re-read of the row, nor of its
+    // attachments when it was created with none.
     document.content.meta.index_no = applied.index_no.unwrap_or_default();
-    Ok(WriteResponse(StatusCode::CREATED, headers, view(&app, &t, document).await?))
+    let view = if has_attachments { view(&app, &t, document).await? } else { view_with(&t, document, Vec::new()) };
+    Ok(WriteResponse(StatusCode::CREATED, headers, view))
 }
 
 pub async fn update(
