@@ -143,6 +143,10 @@ pub struct Node {
     group_commit: GroupCommit,
 }
 
+/// How soon after writes the content database's WAL is checkpointed, off
+/// the apply path (`Store::keep_checkpointed`).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 impl Node {
     /// Opens the node's storage and starts Raft. A node with an empty log is
     /// not a member of anything yet: call [`Node::bootstrap`] or
@@ -150,6 +154,7 @@ impl Node {
     pub async fn start(cfg: NodeConfig, observer: Arc<dyn ApplyObserver>) -> Result<Node, StartError> {
         std::fs::create_dir_all(&cfg.data_dir).map_err(zhanqun_store::StoreError::from)?;
         let store = Arc::new(Store::open(&cfg.data_dir.join("content.db")).await?);
+        Store::keep_checkpointed(&store, CHECKPOINT_EVERY);
         let metrics = Arc::new(ClusterMetrics::new(&cfg.metrics));
         let mut log = LogStore::open(&cfg.data_dir.join("raft-log.db"), metrics.log_flush_entries.clone()).await?;
         let identity = log.identity().await?;

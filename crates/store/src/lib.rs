@@ -17,6 +17,7 @@ macro_rules! sql {
 mod apply;
 mod audit;
 mod certificates;
+mod checkpoint;
 mod compliance;
 mod integrity;
 mod query;
@@ -27,6 +28,7 @@ mod snapshot;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::RwLock;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -35,6 +37,7 @@ use tokio::sync::Mutex;
 
 pub use apply::{CommittedEntry, Touched};
 pub use audit::{AuditArchive, AuditEntry, AuditLine, ChainCheck, verify_audit_file};
+pub use checkpoint::Checkpointed;
 pub use compliance::ProbeCount;
 pub use integrity::{Checked, Mismatch, RecordedDigest, RecordedDocument, document_digest};
 pub use query::{After, DocumentFilter, Due, LiveSession, Page};
@@ -64,6 +67,11 @@ pub struct Store {
     writer: Mutex<SqliteConnection>,
     /// Read-only connections; swapped when a snapshot is installed.
     readers: RwLock<SqlitePool>,
+    /// The connection that checkpoints the WAL (`checkpoint`); `None` until
+    /// first used and after a snapshot install.
+    checkpointer: Mutex<Option<SqliteConnection>>,
+    /// Apply transactions committed since the store was opened.
+    transactions: AtomicU64,
 }
 
 impl Store {
@@ -75,7 +83,13 @@ impl Store {
         let mut writer = Self::connect_writer(path).await?;
         MIGRATOR.run(&mut writer).await?;
         let readers = Self::connect_readers(path).await?;
-        Ok(Store { path: path.to_owned(), writer: Mutex::new(writer), readers: RwLock::new(readers) })
+        Ok(Store {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: RwLock::new(readers),
+            checkpointer: Mutex::new(None),
+            transactions: AtomicU64::new(0),
+        })
     }
 
     fn options(path: &Path) -> SqliteConnectOptions {
@@ -91,7 +105,9 @@ impl Store {
     }
 
     async fn connect_writer(path: &Path) -> Result<SqliteConnection> {
-        Ok(Self::options(path).create_if_missing(true).connect().await?)
+        // Checkpoints are the checkpoint connection's work (`checkpoint`).
+        let fallback = checkpoint::WRITER_FALLBACK_PAGES.to_string();
+        Ok(Self::options(path).create_if_missing(true).pragma("wal_autocheckpoint", fallback).connect().await?)
     }
 
     async fn connect_readers(path: &Path) -> Result<SqlitePool> {

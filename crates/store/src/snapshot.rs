@@ -70,6 +70,7 @@ impl Store {
     /// Replaces the whole database with the snapshot file at `src`.
     pub async fn install_snapshot(&self, src: &Path) -> Result<()> {
         let mut conn = self.writer.lock().await;
+        let _closed = self.close_checkpointer().await?;
         let old_pool = self.reader();
         old_pool.close().await;
         // Leave WAL mode's side files behind with the old database.

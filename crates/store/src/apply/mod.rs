@@ -125,6 +125,7 @@ impl Store {
             set_meta(&mut tx, "last_applied", last.log_id).await?;
         }
         tx.commit().await?;
+        self.transactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(applied)
     }
 }

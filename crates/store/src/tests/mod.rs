@@ -298,3 +298,32 @@ async fn admin_lists_page_by_key_through_every_document_of_the_site_once_whateve
 mod audit_archive;
 mod compliance;
 mod reposts;
+
+#[tokio::test]
+async fn the_wal_is_moved_into_the_database_by_the_checkpoint_connection_not_by_the_writer_and_again_after_a_snapshot_install() {
+    let (dir, s) = store().await;
+    apply(&s, 1, Command::CreateTenant { tenant: tenant(1, "aa") }).await.unwrap();
+    apply(&s, 2, Command::CreateChannel { channel: channel(10, 1) }).await.unwrap();
+    // About 5 MB of documents: past SQLite's own threshold (1,000 pages).
+    for i in 0..40 {
+        let mut d = document(100 + i as i64, 1, 10, None);
+        d.body_html = format!("<p>{}</p>", "正文".repeat(20_000));
+        apply(&s, 3 + i, Command::CreateDocument { document: d, attachment_ids: vec![] }).await.unwrap();
+    }
+    // The writer left every page in the WAL (its own threshold is far off);
+    // one checkpoint moves them all (no reader holds an older state).
+    let first = s.checkpoint().await.unwrap();
+    assert!(first.wal_pages > 1_000, "the writes stayed in the WAL: {first:?}");
+    assert_eq!(first.moved_pages, first.wal_pages, "{first:?}");
+    let wal = dir.path().join("content.db-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    // A snapshot install replaces the file; the next checkpoint reopens on
+    // the new one and moves the writes made since.
+    let file = dir.path().join("snap.db");
+    s.write_snapshot(&file).await.unwrap();
+    s.install_snapshot(&file).await.unwrap();
+    apply(&s, 50, Command::CreateDocument { document: document(500, 1, 10, None), attachment_ids: vec![] }).await.unwrap();
+    let after = s.checkpoint().await.unwrap();
+    assert!(after.wal_pages > 0 && after.moved_pages == after.wal_pages, "{after:?}");
+    assert_eq!(s.document(1, 500).await.unwrap().map(|d| d.id), Some(500));
+}
