@@ -99,22 +99,25 @@ impl StateMachine {
         // membership, an empty group) is still one, so that the store
         // records its position.
         let mut committed: Vec<zhanqun_store::CommittedEntry> = Vec::with_capacity(batch.len());
+        // The log index of each, for what is logged about it.
+        let mut indexes = Vec::with_capacity(batch.len());
         for (e, (log_id, membership)) in batch.iter().zip(&recorded) {
             let proposals = proposals_of(e);
             if proposals.is_empty() {
                 committed.push(zhanqun_store::CommittedEntry { log_id, membership: membership.as_deref(), proposal: None });
             }
             committed.extend(proposals.iter().map(|p| zhanqun_store::CommittedEntry { log_id, membership: None, proposal: Some(p) }));
+            indexes.resize(committed.len(), e.log_id.index);
         }
         let started = std::time::Instant::now();
         let applied = self.store.apply_entries(&committed).await.map_err(|e| io_err(ErrorSubject::Apply(last.log_id), ErrorVerb::Write, e))?;
         let each = started.elapsed().as_secs_f64() / committed.len() as f64;
         self.metrics.apply_batch_entries.observe(batch.len() as f64);
         let mut outcomes = Vec::with_capacity(committed.len());
-        for (entry, (outcome, touched)) in committed.iter().zip(applied) {
+        for ((entry, index), (outcome, touched)) in committed.iter().zip(indexes).zip(applied) {
             self.metrics.apply.observe(each);
             if let (Some(p), Err(r)) = (entry.proposal, &outcome) {
-                tracing::info!(index = last.log_id.index, command = p.command.name(), code = %r.code, "command refused: {}", r.message);
+                tracing::info!(index, command = p.command.name(), code = %r.code, "command refused: {}", r.message);
             }
             if let (Some(zhanqun_model::Proposal { command: zhanqun_model::Command::RaiseClusterLevel { level, .. }, .. }), Ok(_)) = (entry.proposal, &outcome)
             {

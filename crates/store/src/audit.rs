@@ -103,8 +103,9 @@ pub(crate) struct ChainHead {
     /// The newest line's hash, once known in this transaction (`Some(None)`:
     /// the trail is empty and has no hand-over).
     hash: Option<Option<String>>,
-    /// The line written last in this transaction: (id, hash).
-    written: Option<(i64, String)>,
+    /// The id of the line written last in this transaction (its hash is
+    /// `hash`).
+    written: Option<i64>,
 }
 
 impl ChainHead {
@@ -127,7 +128,7 @@ impl ChainHead {
     /// Writes the chain's head beside the lines, in the same transaction: a
     /// chain alone cannot tell that lines were cut off its end, the head can.
     pub(crate) async fn save(self, conn: &mut SqliteConnection) -> Result<()> {
-        let Some((id, hash)) = self.written else { return Ok(()) };
+        let (Some(id), Some(Some(hash))) = (self.written, self.hash) else { return Ok(()) };
         let head = serde_json::json!({ "id": id, "hash": hash }).to_string();
         sqlx::query("INSERT INTO raft_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(head)
@@ -170,8 +171,8 @@ pub(crate) async fn record(conn: &mut SqliteConnection, head: &mut ChainHead, p:
         .bind(&hash)
         .fetch_one(&mut *conn)
         .await?;
-    head.hash = Some(Some(hash.clone()));
-    head.written = Some((id, hash));
+    head.hash = Some(Some(hash));
+    head.written = Some(id);
     Ok(())
 }
 
