@@ -96,16 +96,20 @@ impl Store {
 
 /// The chain's newest line as one apply transaction extends it: read from
 /// the database at its first line, then kept here, and written back as
-/// `audit_head` once, at the end. A transaction of many writes (group
-/// commit) so costs one read and one head write, not one of each per line.
+/// `audit_head` once, at the end. The lines themselves wait here too and
+/// are written together ([`ChainHead::flush`]): a transaction of many
+/// writes (group commit) so costs one read, one insert of its lines and one
+/// head write, not one of each per line.
 #[derive(Default)]
 pub(crate) struct ChainHead {
     /// The newest line's hash, once known in this transaction (`Some(None)`:
     /// the trail is empty and has no hand-over).
     hash: Option<Option<String>>,
     /// The id of the line written last in this transaction (its hash is
-    /// `hash`).
+    /// `hash` once nothing is pending).
     written: Option<i64>,
+    /// Lines chained but not yet written, oldest first, each with its hash.
+    pending: Vec<(AuditLine, String)>,
 }
 
 impl ChainHead {
@@ -125,9 +129,39 @@ impl ChainHead {
         Ok(hash)
     }
 
-    /// Writes the chain's head beside the lines, in the same transaction: a
-    /// chain alone cannot tell that lines were cut off its end, the head can.
-    pub(crate) async fn save(self, conn: &mut SqliteConnection) -> Result<()> {
+    /// Writes the pending lines, in the order they were chained, in one
+    /// statement. Whatever reads the trail inside the transaction (archiving
+    /// it) must come after this.
+    pub(crate) async fn flush(&mut self, conn: &mut SqliteConnection) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<serde_json::Value> = self
+            .pending
+            .drain(..)
+            .map(|(l, hash)| serde_json::json!([l.at, l.actor, l.client_ip, l.tenant_id, l.target_id, l.action, l.result, l.detail, hash]))
+            .collect();
+        // The lines go in as one JSON array, so that the statement's text
+        // is the same for any number of them (and stays prepared); ids
+        // follow the array's order.
+        let ids: Vec<i64> = sqlx::query_scalar(concat!(
+            "INSERT INTO audit_log (",
+            line_columns!(),
+            ", hash) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8 ",
+            "FROM json_each(?) ORDER BY key RETURNING id"
+        ))
+        .bind(serde_json::Value::Array(lines).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        self.written = ids.into_iter().max().or(self.written);
+        Ok(())
+    }
+
+    /// Writes what is pending, then the chain's head beside the lines, in
+    /// the same transaction: a chain alone cannot tell that lines were cut
+    /// off its end, the head can.
+    pub(crate) async fn save(mut self, conn: &mut SqliteConnection) -> Result<()> {
+        self.flush(conn).await?;
         let (Some(id), Some(Some(hash))) = (self.written, self.hash) else { return Ok(()) };
         let head = serde_json::json!({ "id": id, "hash": hash }).to_string();
         sqlx::query("INSERT INTO raft_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
@@ -140,7 +174,8 @@ impl ChainHead {
 
 /// One line of the audit trail per proposal, refused ones included, in the
 /// same transaction as the change (so the trail and the content never
-/// disagree, on any node).
+/// disagree, on any node): chained now, written with the transaction's
+/// other lines ([`ChainHead::flush`]).
 pub(crate) async fn record(conn: &mut SqliteConnection, head: &mut ChainHead, p: &Proposal, outcome: &Outcome) -> Result<()> {
     let (tenant, target) = p.command.audit_subject();
     let (result, detail) = match outcome {
@@ -159,20 +194,8 @@ pub(crate) async fn record(conn: &mut SqliteConnection, head: &mut ChainHead, p:
         detail,
     };
     let hash = line.chain(previous.as_deref().unwrap_or(""));
-    let id: i64 = sqlx::query_scalar(concat!("INSERT INTO audit_log (", line_columns!(), ", hash) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id"))
-        .bind(line.at)
-        .bind(line.actor)
-        .bind(&line.client_ip)
-        .bind(line.tenant_id)
-        .bind(line.target_id)
-        .bind(&line.action)
-        .bind(&line.result)
-        .bind(&line.detail)
-        .bind(&hash)
-        .fetch_one(&mut *conn)
-        .await?;
-    head.hash = Some(Some(hash));
-    head.written = Some(id);
+    head.hash = Some(Some(hash.clone()));
+    head.pending.push((line, hash));
     Ok(())
 }
 

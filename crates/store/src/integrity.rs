@@ -7,6 +7,8 @@
 //! The digest is SHA-256 of the document as the model reads it from its
 //! row (every field a page shows), so it is the same on every node.
 
+use std::collections::BTreeSet;
+
 use sha2::{Digest, Sha256};
 use sqlx::{Row, SqliteConnection};
 use zhanqun_model::Document;
@@ -21,25 +23,55 @@ pub fn document_digest(d: &Document) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(d).expect("documents serialize")))
 }
 
-/// Records the digest of every document the entry touched (or forgets a
-/// document that is gone).
-pub(crate) async fn record(conn: &mut SqliteConnection, touched: &Touched) -> Result<()> {
-    for (_, id) in &touched.documents {
-        let row = sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?")).bind(id).fetch_optional(&mut *conn).await?;
-        match row {
-            Some(row) => {
-                sqlx::query("INSERT INTO document_digests (id, digest) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET digest = excluded.digest")
-                    .bind(id)
-                    .bind(document_digest(&document(&row)?))
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM document_digests WHERE id = ?").bind(id).execute(&mut *conn).await?;
-            }
-        }
+/// The documents a transaction changed whose digests are still to be
+/// written: noted after each command, recorded together at the end of the
+/// transaction ([`OwedDigests::record`]), each of the row as it then
+/// reads. That is the digest the last command to touch it would have
+/// written, since nothing between changes a document without noting it.
+#[derive(Default)]
+pub(crate) struct OwedDigests(BTreeSet<i64>);
+
+impl OwedDigests {
+    pub(crate) fn note(&mut self, touched: &Touched) {
+        self.0.extend(touched.documents.iter().map(|&(_, id)| id));
     }
-    Ok(())
+
+    /// Writes the digest of every noted document (or forgets a document
+    /// that is gone), in three statements however many there are.
+    pub(crate) async fn record(&mut self, conn: &mut SqliteConnection) -> Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let owed = std::mem::take(&mut self.0);
+        let ids = serde_json::to_string(&owed).expect("ids serialize");
+        let rows =
+            sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN (SELECT value FROM json_each(?))")).bind(&ids).fetch_all(&mut *conn).await?;
+        let mut digests = Vec::with_capacity(rows.len());
+        let mut gone = owed;
+        for row in &rows {
+            let d = document(row)?;
+            gone.remove(&d.id);
+            digests.push(serde_json::json!([d.id, document_digest(&d)]));
+        }
+        if !digests.is_empty() {
+            // `WHERE true`: SQLite's parser needs it between a SELECT and
+            // an upsert's ON CONFLICT.
+            sqlx::query(
+                "INSERT INTO document_digests (id, digest) SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true \
+                 ON CONFLICT (id) DO UPDATE SET digest = excluded.digest",
+            )
+            .bind(serde_json::Value::Array(digests).to_string())
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !gone.is_empty() {
+            sqlx::query("DELETE FROM document_digests WHERE id IN (SELECT value FROM json_each(?))")
+                .bind(serde_json::to_string(&gone).expect("ids serialize"))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Digests every document that has none (written by entries of version 0,

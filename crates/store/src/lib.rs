@@ -72,6 +72,9 @@ pub struct Store {
     checkpointer: Mutex<Option<SqliteConnection>>,
     /// Apply transactions committed since the store was opened.
     transactions: AtomicU64,
+    /// Of those, the ones applied a second time, with a savepoint around
+    /// each command, because a command in them was refused (`apply`).
+    reapplied: AtomicU64,
 }
 
 impl Store {
@@ -89,6 +92,7 @@ impl Store {
             readers: RwLock::new(readers),
             checkpointer: Mutex::new(None),
             transactions: AtomicU64::new(0),
+            reapplied: AtomicU64::new(0),
         })
     }
 
@@ -112,6 +116,14 @@ impl Store {
 
     async fn connect_readers(path: &Path) -> Result<SqlitePool> {
         Ok(SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(Self::options(path).read_only(true)).await?)
+    }
+
+    /// Apply transactions committed since the store was opened, and how
+    /// many of them were applied a second time because a command in them
+    /// was refused.
+    pub fn apply_transactions(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.transactions.load(Relaxed), self.reapplied.load(Relaxed))
     }
 
     pub(crate) fn reader(&self) -> SqlitePool {

@@ -107,67 +107,148 @@ impl Store {
 
     /// Applies committed entries in order, in one transaction (group
     /// commit: entries that were committed together are written together).
-    /// Each command runs in its own savepoint, so a refused one changes
-    /// nothing but its audit line, exactly as if it were applied alone; the
-    /// last entry's id becomes the last-applied position in the same
-    /// transaction. A storage failure rolls back the whole batch, which is
-    /// then applied again from the log.
+    /// A refused command changes nothing but its audit line, exactly as if
+    /// it were applied alone; the last entry's id becomes the last-applied
+    /// position in the same transaction. A storage failure rolls back the
+    /// whole batch, which is then applied again from the log.
+    ///
+    /// Nearly every command is applied, and a savepoint around each costs
+    /// two statements more than the command's own few. So the batch is
+    /// first applied without savepoints; the first refusal rolls that
+    /// transaction back, and the batch is applied again with a savepoint
+    /// around each command, where a refusal undoes only its own.
     pub async fn apply_entries(&self, entries: &[CommittedEntry<'_>]) -> Result<Vec<(Outcome, Touched)>> {
         let mut conn = self.writer.lock().await;
-        let mut tx = conn.begin().await?;
-        let mut applied = Vec::with_capacity(entries.len());
-        let mut chain = audit::ChainHead::default();
-        for entry in entries {
-            applied.push(apply_one(&mut tx, &mut chain, entry).await?);
-        }
-        chain.save(&mut tx).await?;
-        if let Some(last) = entries.last() {
-            set_meta(&mut tx, "last_applied", last.log_id).await?;
-        }
-        tx.commit().await?;
+        let applied = match apply_transaction(&mut conn, entries, Guard::None).await? {
+            Some(applied) => applied,
+            None => {
+                self.reapplied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                apply_transaction(&mut conn, entries, Guard::Savepoints).await?.expect("with savepoints, a refusal does not abandon the transaction")
+            }
+        };
         self.transactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(applied)
     }
 }
 
-async fn apply_one(tx: &mut SqliteConnection, chain: &mut audit::ChainHead, entry: &CommittedEntry<'_>) -> Result<(Outcome, Touched)> {
-    let mut touched = Touched::default();
-    let outcome = match entry.proposal {
-        None => Ok(Applied::default()),
-        Some(p) => {
-            let mut savepoint = tx.begin().await?;
-            let result = match permission::check(&mut savepoint, p).await {
-                Ok(()) => run(&mut savepoint, p, &p.command, &mut touched).await,
-                Err(refused) => Err(refused),
-            };
-            match result {
-                Ok(applied) => {
-                    savepoint.commit().await?;
-                    Ok(applied)
-                }
-                Err(Failure::Rejected(r)) => {
-                    savepoint.rollback().await?;
-                    touched = Touched::default();
-                    Err(r)
-                }
-                Err(Failure::Store(e)) => return Err(e),
+/// What stands between one command of a transaction and the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// Nothing: the first refusal abandons the transaction.
+    None,
+    /// A savepoint per command, rolled back if the command is refused.
+    Savepoints,
+}
+
+/// Applies the entries in one transaction and commits it; `None` (rolled
+/// back) when a command was refused under [`Guard::None`].
+async fn apply_transaction(conn: &mut SqliteConnection, entries: &[CommittedEntry<'_>], guard: Guard) -> Result<Option<Vec<(Outcome, Touched)>>> {
+    let mut tx = conn.begin().await?;
+    let mut applied = Vec::with_capacity(entries.len());
+    let mut trail = Trail::default();
+    for entry in entries {
+        match apply_one(&mut tx, &mut trail, entry, guard).await? {
+            Some(one) => applied.push(one),
+            None => {
+                tx.rollback().await?;
+                return Ok(None);
             }
         }
-    };
+    }
+    trail.write(&mut tx).await?;
+    if let Some(last) = entries.last() {
+        set_meta(&mut tx, "last_applied", last.log_id).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(applied))
+}
+
+/// What a transaction's commands leave to be written at its end, together:
+/// their audit lines and the digests of the documents they changed.
+#[derive(Default)]
+struct Trail {
+    chain: audit::ChainHead,
+    digests: crate::integrity::OwedDigests,
+}
+
+impl Trail {
+    /// Writes what is pending, for a command that reads it, or that must
+    /// find the digests as they would stand had each command written its
+    /// own (one of version 0, which writes none).
+    async fn flush(&mut self, tx: &mut SqliteConnection) -> Result<()> {
+        self.digests.record(tx).await?;
+        self.chain.flush(tx).await
+    }
+
+    /// Writes what is pending and the chain's head, at the end.
+    async fn write(mut self, tx: &mut SqliteConnection) -> Result<()> {
+        self.digests.record(tx).await?;
+        self.chain.save(tx).await
+    }
+}
+
+/// Whether a command reads the audit trail or the digests (archiving the
+/// trail; raising the cluster's level, which digests what has none).
+fn reads_trail(command: &Command) -> bool {
+    match command {
+        Command::Batch { commands } => commands.iter().any(reads_trail),
+        other => matches!(other.domain(), Domain::Monitoring | Domain::Cluster),
+    }
+}
+
+/// Applies one entry: `None` when its command was refused under
+/// [`Guard::None`] (the caller abandons the transaction).
+async fn apply_one(tx: &mut SqliteConnection, trail: &mut Trail, entry: &CommittedEntry<'_>, guard: Guard) -> Result<Option<(Outcome, Touched)>> {
+    let mut touched = Touched::default();
     // Entries of version 0 were applied without digests (the table came
     // later): a node that replays one, or applies one beside nodes of
     // that version in a rolling upgrade, leaves what they left. Raising
     // the cluster's level digests what is missing (`apply::cluster`).
-    if entry.proposal.is_some_and(|p| p.made_under(1)) {
-        crate::integrity::record(tx, &touched).await?;
+    let digested = entry.proposal.is_some_and(|p| p.made_under(1));
+    if entry.proposal.is_some_and(|p| !digested || reads_trail(&p.command)) {
+        trail.flush(tx).await?;
+    }
+    let outcome = match entry.proposal {
+        None => Ok(Applied::default()),
+        Some(p) => match guard {
+            Guard::None => match command(tx, p, &mut touched).await {
+                Ok(applied) => Ok(applied),
+                Err(Failure::Rejected(_)) => return Ok(None),
+                Err(Failure::Store(e)) => return Err(e),
+            },
+            Guard::Savepoints => {
+                let mut savepoint = tx.begin().await?;
+                match command(&mut savepoint, p, &mut touched).await {
+                    Ok(applied) => {
+                        savepoint.commit().await?;
+                        Ok(applied)
+                    }
+                    Err(Failure::Rejected(r)) => {
+                        savepoint.rollback().await?;
+                        touched = Touched::default();
+                        Err(r)
+                    }
+                    Err(Failure::Store(e)) => return Err(e),
+                }
+            }
+        },
+    };
+    if digested {
+        trail.digests.note(&touched);
     }
     if let Some(p) = entry.proposal {
-        audit::record(tx, chain, p, &outcome).await?;
+        audit::record(tx, &mut trail.chain, p, &outcome).await?;
     }
     if let Some(m) = entry.membership {
         set_meta(tx, "membership", m).await?;
     }
-    Ok((outcome, touched))
+    Ok(Some((outcome, touched)))
+}
+
+/// The permission policy, then the command.
+async fn command(conn: &mut SqliteConnection, p: &Proposal, touched: &mut Touched) -> Step<Applied> {
+    permission::check(conn, p).await?;
+    run(conn, p, &p.command, touched).await
 }
 
 async fn set_meta(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {

@@ -75,31 +75,49 @@ async fn a_rejected_batch_changes_nothing_but_the_applied_position() {
 async fn entries_applied_together_leave_what_they_leave_one_by_one() {
     // Group commit: one transaction for entries committed together. A
     // refused command among them changes nothing but its audit line, the
-    // others are applied, the 索引号 count on, and the chain holds.
+    // others are applied, the 索引号 count on, and the chain holds. The
+    // audit lines and digests the transaction writes at its end are those
+    // the same entries leave applied one at a time, to the last row: a
+    // document created and edited in the same group is digested as edited;
+    // one edited again by an entry of version 0 (which writes no digest)
+    // keeps the digest of its last edit before that.
     let (_dir, s) = store().await;
+    let edit =
+        |id, title: &str| Command::UpdateDocument { tenant_id: 1, document_id: id, patch: DocumentPatch { title: Some(title.into()), ..Default::default() } };
     let commands = [
         Command::CreateTenant { tenant: tenant(1, "aa") },
         Command::CreateChannel { channel: channel(10, 1) },
         Command::CreateDocument { document: document(100, 1, 10, Some("某政发〔2017〕1号")), attachment_ids: vec![] },
         Command::CreateDocument { document: document(101, 1, 10, Some("某政发〔2017〕1号")), attachment_ids: vec![] },
         Command::CreateDocument { document: document(102, 1, 10, None), attachment_ids: vec![] },
+        edit(100, "关于做好春季防火工作的通知（修订）"),
+        edit(102, "关于做好秋季防火工作的通知"),
+        edit(102, "由旧版本节点写下的标题"),
     ];
-    let proposals: Vec<Proposal> = commands.into_iter().map(|c| proposal(1_500_000_000_000, c)).collect();
+    let mut proposals: Vec<Proposal> = commands.into_iter().map(|c| proposal(1_500_000_000_000, c)).collect();
+    proposals.last_mut().unwrap().version = 0;
     let ids: Vec<String> = (1..=proposals.len()).map(|n| format!("{{\"index\":{n}}}")).collect();
     let entries: Vec<crate::CommittedEntry> =
         proposals.iter().zip(&ids).map(|(p, id)| crate::CommittedEntry { log_id: id, membership: None, proposal: Some(p) }).collect();
     let applied = s.apply_entries(&entries).await.unwrap();
     let outcomes: Vec<&Outcome> = applied.iter().map(|(o, _)| o).collect();
-    assert!(outcomes[..3].iter().all(|o| o.is_ok()), "{outcomes:?}");
+    assert!(outcomes.iter().enumerate().all(|(i, o)| i == 3 || o.is_ok()), "{outcomes:?}");
     assert_eq!(outcomes[3].as_ref().unwrap_err().code, "duplicate_doc_no");
     assert_eq!(outcomes[4].as_ref().unwrap().index_no.as_deref(), Some("ORG1/2017-00002"));
     assert!(applied[3].1.documents.is_empty(), "a refused command touches nothing");
     assert!(s.document(1, 101).await.unwrap().is_none());
-    assert!(s.document(1, 102).await.unwrap().is_some());
-    assert_eq!(s.last_applied().await.unwrap().as_deref(), Some("{\"index\":5}"));
+    assert_eq!(s.document(1, 100).await.unwrap().unwrap().title, "关于做好春季防火工作的通知（修订）");
+    assert_eq!(s.last_applied().await.unwrap().as_deref(), Some(format!("{{\"index\":{}}}", entries.len()).as_str()));
     let chain = s.verify_audit_chain().await.unwrap();
     assert!(chain.intact && !chain.tail_cut, "{chain:?}");
-    assert_eq!(chain.entries, 5, "one audit line per command, the refused one too");
+    assert_eq!(chain.entries, entries.len() as u64, "one audit line per command, the refused one too");
+    assert_eq!(s.apply_transactions(), (1, 1), "the refusal had the group applied again, with savepoints");
+
+    let (_other_dir, one_by_one) = store().await;
+    for entry in &entries {
+        one_by_one.apply_entries(std::slice::from_ref(entry)).await.unwrap();
+    }
+    assert_eq!(s.content_checksum().await.unwrap(), one_by_one.content_checksum().await.unwrap(), "every table, audit lines and digests included");
 }
 
 #[tokio::test]
