@@ -146,8 +146,9 @@ async fn apply_transaction(conn: &mut SqliteConnection, entries: &[CommittedEntr
     let mut tx = conn.begin().await?;
     let mut applied = Vec::with_capacity(entries.len());
     let mut trail = Trail::default();
+    let mut actors = permission::Actors::default();
     for entry in entries {
-        match apply_one(&mut tx, &mut trail, entry, guard).await? {
+        match apply_one(&mut tx, &mut trail, &mut actors, entry, guard).await? {
             Some(one) => applied.push(one),
             None => {
                 tx.rollback().await?;
@@ -198,7 +199,13 @@ fn reads_trail(command: &Command) -> bool {
 
 /// Applies one entry: `None` when its command was refused under
 /// [`Guard::None`] (the caller abandons the transaction).
-async fn apply_one(tx: &mut SqliteConnection, trail: &mut Trail, entry: &CommittedEntry<'_>, guard: Guard) -> Result<Option<(Outcome, Touched)>> {
+async fn apply_one(
+    tx: &mut SqliteConnection,
+    trail: &mut Trail,
+    actors: &mut permission::Actors,
+    entry: &CommittedEntry<'_>,
+    guard: Guard,
+) -> Result<Option<(Outcome, Touched)>> {
     let mut touched = Touched::default();
     // Entries of version 0 were applied without digests (the table came
     // later): a node that replays one, or applies one beside nodes of
@@ -211,14 +218,14 @@ async fn apply_one(tx: &mut SqliteConnection, trail: &mut Trail, entry: &Committ
     let outcome = match entry.proposal {
         None => Ok(Applied::default()),
         Some(p) => match guard {
-            Guard::None => match command(tx, p, &mut touched).await {
+            Guard::None => match command(tx, actors, p, &mut touched).await {
                 Ok(applied) => Ok(applied),
                 Err(Failure::Rejected(_)) => return Ok(None),
                 Err(Failure::Store(e)) => return Err(e),
             },
             Guard::Savepoints => {
                 let mut savepoint = tx.begin().await?;
-                match command(&mut savepoint, p, &mut touched).await {
+                match command(&mut savepoint, actors, p, &mut touched).await {
                     Ok(applied) => {
                         savepoint.commit().await?;
                         Ok(applied)
@@ -246,9 +253,11 @@ async fn apply_one(tx: &mut SqliteConnection, trail: &mut Trail, entry: &Committ
 }
 
 /// The permission policy, then the command.
-async fn command(conn: &mut SqliteConnection, p: &Proposal, touched: &mut Touched) -> Step<Applied> {
-    permission::check(conn, p).await?;
-    run(conn, p, &p.command, touched).await
+async fn command(conn: &mut SqliteConnection, actors: &mut permission::Actors, p: &Proposal, touched: &mut Touched) -> Step<Applied> {
+    permission::check(conn, actors, p).await?;
+    let applied = run(conn, p, &p.command, touched).await;
+    actors.after(&p.command);
+    applied
 }
 
 async fn set_meta(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {

@@ -9,10 +9,13 @@
 //! in the apply functions (`workflow::require`, the account rules), which
 //! ask the same policy and step aside for version 2.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use sqlx::SqliteConnection;
 use zhanqun_model::policy::{self, Target};
 use zhanqun_model::workflow::{self, ReviewStage, Step as WorkStep};
-use zhanqun_model::{Command, Document, PlatformRole, Proposal, Rejection, User};
+use zhanqun_model::{Command, Document, Domain, PlatformRole, Proposal, Rejection, User};
 
 use super::Step;
 use crate::{parse, rows};
@@ -20,19 +23,47 @@ use crate::{parse, rows};
 /// The version from which the policy is asked first, for every command.
 pub(super) const POLICY_FIRST: u32 = 2;
 
-pub(super) async fn check(conn: &mut SqliteConnection, p: &Proposal) -> Step {
+pub(super) async fn check(conn: &mut SqliteConnection, actors: &mut Actors, p: &Proposal) -> Step {
     if !p.made_under(POLICY_FIRST) {
         return gate(conn, p).await;
     }
     let Some(actor) = p.actor else { return Ok(()) };
-    let actor = rows::user(conn, actor).await?.ok_or_else(|| Rejection::forbidden("unknown_actor", "the acting user no longer exists"))?;
+    let actor = actors.read(conn, actor).await?;
     let mut leaves = Vec::new();
     collect(&p.command, &mut leaves);
     for command in leaves {
         let target = facts(conn, command).await?;
-        policy::check(Some(&actor), command, &target)?;
+        policy::check(Some(actor), command, &target)?;
     }
     Ok(())
+}
+
+/// The acting users the policy was asked about in one transaction, each
+/// with its grants, read once: a group of writes by one editor reads the
+/// editor once. Only commands of the accounts domain change users or
+/// grants; the transaction forgets every user after one of them.
+#[derive(Default)]
+pub(super) struct Actors(HashMap<i64, User>);
+
+impl Actors {
+    async fn read(&mut self, conn: &mut SqliteConnection, id: i64) -> Step<&User> {
+        match self.0.entry(id) {
+            Entry::Occupied(known) => Ok(known.into_mut()),
+            Entry::Vacant(unknown) => {
+                let user = rows::user(conn, id).await?.ok_or_else(|| Rejection::forbidden("unknown_actor", "the acting user no longer exists"))?;
+                Ok(unknown.insert(user))
+            }
+        }
+    }
+
+    /// Forgets every user once `command` has run, if it may have changed one.
+    pub(super) fn after(&mut self, command: &Command) {
+        let mut leaves = Vec::new();
+        collect(command, &mut leaves);
+        if leaves.iter().any(|c| c.domain() == Domain::Accounts) {
+            self.0.clear();
+        }
+    }
 }
 
 /// The commands of a batch, batches inside it opened too.

@@ -345,3 +345,33 @@ async fn the_wal_is_moved_into_the_database_by_the_checkpoint_connection_not_by_
     assert!(after.wal_pages > 0 && after.moved_pages == after.wal_pages, "{after:?}");
     assert_eq!(s.document(1, 500).await.unwrap().map(|d| d.id), Some(500));
 }
+
+#[tokio::test]
+async fn an_editor_disabled_in_the_middle_of_a_group_is_refused_in_the_rest_of_it() {
+    // The transaction reads an acting user once for all its commands, and
+    // must read again after a command that changes accounts.
+    let (_dir, s) = store().await;
+    let mut editor = User::new(7, "editor", "编辑", "$argon2id$not-checked-here".into(), 0);
+    editor.grants = vec![Grant { tenant_id: 1, role: TenantRole::Editor }];
+    let by_editor = |id| {
+        let mut d = document(id, 1, 10, None);
+        d.created_by = Some(7);
+        Proposal::new(1_500_000_000_000, Some(7), None, Command::CreateDocument { document: d, attachment_ids: vec![] })
+    };
+    let proposals = [
+        proposal(1_500_000_000_000, Command::CreateTenant { tenant: tenant(1, "aa") }),
+        proposal(1_500_000_000_000, Command::CreateChannel { channel: channel(10, 1) }),
+        proposal(1_500_000_000_000, Command::CreateUser { user: editor }),
+        by_editor(100),
+        proposal(1_500_000_000_000, Command::SetAccountDisabled { user_id: 7, disabled: true }),
+        by_editor(101),
+    ];
+    let ids: Vec<String> = (1..=proposals.len()).map(|n| format!("{{\"index\":{n}}}")).collect();
+    let entries: Vec<crate::CommittedEntry> =
+        proposals.iter().zip(&ids).map(|(p, id)| crate::CommittedEntry { log_id: id, membership: None, proposal: Some(p) }).collect();
+    let applied = s.apply_entries(&entries).await.unwrap();
+    assert!(applied[3].0.is_ok(), "{:?}", applied[3].0);
+    assert!(applied[4].0.is_ok(), "{:?}", applied[4].0);
+    assert_eq!(applied[5].0.as_ref().unwrap_err().code, "account_disabled");
+    assert!(s.document(1, 100).await.unwrap().is_some() && s.document(1, 101).await.unwrap().is_none());
+}
