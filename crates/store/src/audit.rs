@@ -157,18 +157,14 @@ impl ChainHead {
         Ok(())
     }
 
-    /// Writes what is pending, then the chain's head beside the lines, in
-    /// the same transaction: a chain alone cannot tell that lines were cut
-    /// off its end, the head can.
-    pub(crate) async fn save(mut self, conn: &mut SqliteConnection) -> Result<()> {
+    /// Writes what is pending, and answers the chain's head (`audit_head`)
+    /// if this transaction wrote lines, for the caller to write beside
+    /// them: a chain alone cannot tell that lines were cut off its end, the
+    /// head can.
+    pub(crate) async fn finish(mut self, conn: &mut SqliteConnection) -> Result<Option<String>> {
         self.flush(conn).await?;
-        let (Some(id), Some(Some(hash))) = (self.written, self.hash) else { return Ok(()) };
-        let head = serde_json::json!({ "id": id, "hash": hash }).to_string();
-        sqlx::query("INSERT INTO raft_meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(head)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
+        let (Some(id), Some(Some(hash))) = (self.written, self.hash) else { return Ok(None) };
+        Ok(Some(serde_json::json!({ "id": id, "hash": hash }).to_string()))
     }
 }
 

@@ -156,10 +156,16 @@ async fn apply_transaction(conn: &mut SqliteConnection, entries: &[CommittedEntr
             }
         }
     }
-    trail.write(&mut tx).await?;
-    if let Some(last) = entries.last() {
-        set_meta(&mut tx, "last_applied", last.log_id).await?;
-    }
+    let head = trail.write(&mut tx).await?;
+    // The applied position and the audit chain's head, in one statement.
+    sqlx::query(
+        "INSERT INTO raft_meta (key, value) SELECT column1, column2 FROM (VALUES ('last_applied', ?), ('audit_head', ?)) WHERE column2 IS NOT NULL \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(entries.last().map(|e| e.log_id))
+    .bind(head)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Some(applied))
 }
@@ -181,10 +187,11 @@ impl Trail {
         self.chain.flush(tx).await
     }
 
-    /// Writes what is pending and the chain's head, at the end.
-    async fn write(mut self, tx: &mut SqliteConnection) -> Result<()> {
+    /// Writes what is pending, at the end; answers the chain's head to
+    /// write beside it (see `audit::ChainHead::finish`).
+    async fn write(mut self, tx: &mut SqliteConnection) -> Result<Option<String>> {
         self.digests.record(tx).await?;
-        self.chain.save(tx).await
+        self.chain.finish(tx).await
     }
 }
 
