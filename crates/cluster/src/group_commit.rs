@@ -11,7 +11,8 @@
 //! slot its proposal goes at once.
 //!
 //! What does not change: each proposal of a group is applied on its own
-//! (its own savepoint, outcome and audit line, in the order gathered), in
+//! (its own outcome and audit line, in the order gathered; a refused one
+//! changes nothing else, see `Store::apply_entries`), in
 //! the one transaction of its entry, so the group lands whole or not at
 //! all. Every waiter hears its own outcome, and all hear the same error if
 //! the entry was not committed.

@@ -1,9 +1,13 @@
 //! Applying commands: the only code in zhanqun that writes content.
 //!
-//! Each proposal runs inside a savepoint of the entry's transaction. A
-//! [`Rejection`] rolls the savepoint back, so a refused command changes
-//! nothing, yet the log position still advances in the same transaction:
-//! every node refuses the same command in the same way, exactly once.
+//! The entries committed together are applied in one transaction. A
+//! [`Rejection`] changes nothing of its command, yet the log position still
+//! advances in the same transaction: every node refuses the same command in
+//! the same way, exactly once. (The transaction runs without savepoints
+//! until a command is refused; it is then applied again with one around
+//! each command, which the refusal rolls back: see
+//! [`Store::apply_entries`].) The audit lines and document digests of the
+//! transaction are written at its end (`Trail`).
 //!
 //! The permission policy is asked first (`permission`); then each command
 //! goes to the module of its domain (`Command::domain`): `sites`,
