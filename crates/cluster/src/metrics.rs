@@ -26,6 +26,9 @@ pub struct ClusterMetrics {
     pub log_flush_entries: Histogram,
     /// Log entries applied per content-store transaction.
     pub apply_batch_entries: Histogram,
+    /// Content-store transactions applied a second time, with a savepoint
+    /// per command, because a command in them was refused.
+    pub apply_reapplied: IntCounter,
     /// Proposals per log entry this node proposed as the leader (group commit).
     pub entry_proposals: Histogram,
     pub forwarded_writes: IntCounter,
@@ -103,6 +106,11 @@ impl ClusterMetrics {
                 "Log entries written to the Raft log per fsync (several when writes arrive together)",
             ),
             apply_batch_entries: entries(&r, "zhanqun_apply_batch_entries", "Log entries applied to the content store per transaction"),
+            apply_reapplied: counter(
+                &r,
+                "zhanqun_apply_reapplied_total",
+                "Content-store transactions applied a second time, with a savepoint per command, because a command in them was refused",
+            ),
             entry_proposals: entries(
                 &r,
                 "zhanqun_raft_entry_proposals",

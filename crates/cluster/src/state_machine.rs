@@ -110,9 +110,11 @@ impl StateMachine {
             indexes.resize(committed.len(), e.log_id.index);
         }
         let started = std::time::Instant::now();
+        let (_, reapplied_before) = self.store.apply_transactions();
         let applied = self.store.apply_entries(&committed).await.map_err(|e| io_err(ErrorSubject::Apply(last.log_id), ErrorVerb::Write, e))?;
         let each = started.elapsed().as_secs_f64() / committed.len() as f64;
         self.metrics.apply_batch_entries.observe(batch.len() as f64);
+        self.metrics.apply_reapplied.inc_by(self.store.apply_transactions().1 - reapplied_before);
         let mut outcomes = Vec::with_capacity(committed.len());
         for ((entry, index), (outcome, touched)) in committed.iter().zip(indexes).zip(applied) {
             self.metrics.apply.observe(each);

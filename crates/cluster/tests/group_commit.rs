@@ -69,6 +69,12 @@ async fn writes_that_arrive_together_share_log_entries_and_each_keeps_its_own_ou
         }
     }
     assert_eq!(won_shared, 1, "one write of `shared` wins, whichever entry it was in");
+    let reapplied = node.metrics.apply_reapplied.get();
+    assert!(
+        (1..WRITERS as u64).contains(&reapplied),
+        "each transaction with a refused write in it is applied again, with savepoints, once: {reapplied} for {} refusals",
+        WRITERS - 1
+    );
 
     let proposals = 2 * WRITERS as u64;
     let entries = node.metrics.entry_proposals.get_sample_count() - entries_before;
