@@ -202,9 +202,15 @@ impl Trail {
 /// Whether a command reads the audit trail or the digests (archiving the
 /// trail; raising the cluster's level, which digests what has none).
 fn reads_trail(command: &Command) -> bool {
+    any_of_domain(command, &[Domain::Monitoring, Domain::Cluster])
+}
+
+/// Whether the command, or one inside it if it is a batch, is of one of
+/// `domains`.
+pub(super) fn any_of_domain(command: &Command, domains: &[Domain]) -> bool {
     match command {
-        Command::Batch { commands } => commands.iter().any(reads_trail),
-        other => matches!(other.domain(), Domain::Monitoring | Domain::Cluster),
+        Command::Batch { commands } => commands.iter().any(|c| any_of_domain(c, domains)),
+        other => domains.contains(&other.domain()),
     }
 }
 

@@ -58,9 +58,7 @@ impl Actors {
 
     /// Forgets every user once `command` has run, if it may have changed one.
     pub(super) fn after(&mut self, command: &Command) {
-        let mut leaves = Vec::new();
-        collect(command, &mut leaves);
-        if leaves.iter().any(|c| c.domain() == Domain::Accounts) {
+        if super::any_of_domain(command, &[Domain::Accounts]) {
             self.0.clear();
         }
     }
