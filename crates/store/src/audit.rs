@@ -8,7 +8,6 @@ use sqlx::SqliteConnection;
 use zhanqun_model::command::AUDIT_KEPT_MS;
 use zhanqun_model::{Outcome, Proposal, Rejection};
 
-use crate::raw::{Raw, params};
 use crate::{Result, Store};
 
 /// The columns of an [`AuditLine`], in its field order. A macro so that
@@ -96,75 +95,64 @@ impl Store {
 }
 
 /// The chain's newest line as one apply transaction extends it: read from
-/// the database when its first lines are written, then kept here, and
-/// written back as `audit_head` once, at the end. The lines wait here
-/// until then and are chained and written together ([`ChainHead::flush`]):
-/// a transaction of many writes (group commit) so costs one read, one
-/// insert of its lines and one head write, not one of each per line.
+/// the database at its first line, then kept here, and written back as
+/// `audit_head` once, at the end. The lines themselves wait here too and
+/// are written together ([`ChainHead::flush`]): a transaction of many
+/// writes (group commit) so costs one read, one insert of its lines and one
+/// head write, not one of each per line.
 #[derive(Default)]
 pub(crate) struct ChainHead {
-    /// The newest written line's hash, once known in this transaction
-    /// (`Some(None)`: the trail is empty and has no hand-over).
+    /// The newest line's hash, once known in this transaction (`Some(None)`:
+    /// the trail is empty and has no hand-over).
     hash: Option<Option<String>>,
-    /// The id of the line written last in this transaction.
+    /// The id of the line written last in this transaction (its hash is
+    /// `hash` once nothing is pending).
     written: Option<i64>,
-    /// Lines not yet written, oldest first.
-    pending: Vec<AuditLine>,
+    /// Lines chained but not yet written, oldest first, each with its hash.
+    pending: Vec<(AuditLine, String)>,
 }
 
 impl ChainHead {
-    /// No line waits to be written.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.pending.is_empty()
-    }
-
     /// The hash the next line chains from.
-    fn previous(&mut self, raw: &mut Raw<'_>) -> Result<Option<String>> {
+    async fn previous(&mut self, conn: &mut SqliteConnection) -> Result<Option<String>> {
         if let Some(hash) = &self.hash {
             return Ok(hash.clone());
         }
-        let newest = raw.optional("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1", params![], |row| row.at::<String>(0))?;
+        let newest: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
         // Every line archived (never by `archive`, which keeps the newest; but
         // a trail must not restart its chain): go on from the hand-over.
         let hash = match newest {
             Some(h) => Some(h),
-            None => raw
-                .optional("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1", params![], |row| row.at::<Option<String>>(0))?
-                .flatten(),
+            None => sqlx::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1").fetch_optional(&mut *conn).await?,
         };
         self.hash = Some(hash.clone());
         Ok(hash)
     }
 
-    /// Chains the pending lines, in the order they were recorded, and
-    /// writes them in one statement. Whatever reads the trail inside the
-    /// transaction (archiving it) must come after this.
-    pub(crate) fn flush(&mut self, raw: &mut Raw<'_>) -> Result<()> {
+    /// Writes the pending lines, in the order they were chained, in one
+    /// statement. Whatever reads the trail inside the transaction (archiving
+    /// it) must come after this.
+    pub(crate) async fn flush(&mut self, conn: &mut SqliteConnection) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut previous = self.previous(raw)?.unwrap_or_default();
         let lines: Vec<serde_json::Value> = self
             .pending
             .drain(..)
-            .map(|l| {
-                previous = l.chain(&previous);
-                serde_json::json!([l.at, l.actor, l.client_ip, l.tenant_id, l.target_id, l.action, l.result, l.detail, previous])
-            })
+            .map(|(l, hash)| serde_json::json!([l.at, l.actor, l.client_ip, l.tenant_id, l.target_id, l.action, l.result, l.detail, hash]))
             .collect();
-        self.hash = Some(Some(previous));
         // The lines go in as one JSON array, so that the statement's text
-        // is the same for any number of them; ids follow the array's order.
-        let ids = raw.all(
-            concat!(
-                "INSERT INTO audit_log (",
-                line_columns!(),
-                ", hash) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8 ",
-                "FROM json_each(?) ORDER BY key RETURNING id"
-            ),
-            params![serde_json::Value::Array(lines).to_string().as_str()],
-            |row| row.at::<i64>(0),
-        )?;
+        // is the same for any number of them (and stays prepared); ids
+        // follow the array's order.
+        let ids: Vec<i64> = sqlx::query_scalar(concat!(
+            "INSERT INTO audit_log (",
+            line_columns!(),
+            ", hash) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8 ",
+            "FROM json_each(?) ORDER BY key RETURNING id"
+        ))
+        .bind(serde_json::Value::Array(lines).to_string())
+        .fetch_all(&mut *conn)
+        .await?;
         self.written = ids.into_iter().max().or(self.written);
         Ok(())
     }
@@ -173,8 +161,8 @@ impl ChainHead {
     /// if this transaction wrote lines, for the caller to write beside
     /// them: a chain alone cannot tell that lines were cut off its end, the
     /// head can.
-    pub(crate) fn finish(mut self, raw: &mut Raw<'_>) -> Result<Option<String>> {
-        self.flush(raw)?;
+    pub(crate) async fn finish(mut self, conn: &mut SqliteConnection) -> Result<Option<String>> {
+        self.flush(conn).await?;
         let (Some(id), Some(Some(hash))) = (self.written, self.hash) else { return Ok(None) };
         Ok(Some(serde_json::json!({ "id": id, "hash": hash }).to_string()))
     }
@@ -182,15 +170,16 @@ impl ChainHead {
 
 /// One line of the audit trail per proposal, refused ones included, in the
 /// same transaction as the change (so the trail and the content never
-/// disagree, on any node): kept, then chained and written with the
-/// transaction's other lines ([`ChainHead::flush`]).
-pub(crate) fn record(head: &mut ChainHead, p: &Proposal, outcome: &Outcome) {
+/// disagree, on any node): chained now, written with the transaction's
+/// other lines ([`ChainHead::flush`]).
+pub(crate) async fn record(conn: &mut SqliteConnection, head: &mut ChainHead, p: &Proposal, outcome: &Outcome) -> Result<()> {
     let (tenant, target) = p.command.audit_subject();
     let (result, detail) = match outcome {
         Ok(_) => ("ok".to_string(), p.command.audit_detail()),
         Err(r) => (r.code.clone(), Some(r.message.clone())),
     };
-    head.pending.push(AuditLine {
+    let previous = head.previous(conn).await?;
+    let line = AuditLine {
         at: p.at,
         actor: p.actor,
         client_ip: p.client_ip.clone(),
@@ -199,7 +188,11 @@ pub(crate) fn record(head: &mut ChainHead, p: &Proposal, outcome: &Outcome) {
         action: p.command.name().to_string(),
         result,
         detail,
-    });
+    };
+    let hash = line.chain(previous.as_deref().unwrap_or(""));
+    head.hash = Some(Some(hash.clone()));
+    head.pending.push((line, hash));
+    Ok(())
 }
 
 impl Store {

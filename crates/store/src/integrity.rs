@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use sqlx::{Row, SqliteConnection};
 use zhanqun_model::Document;
 
-use crate::raw::{Raw, params};
 use crate::rows::{DOCUMENT_COLUMNS, document};
 use crate::{Result, Store, Touched};
 
@@ -33,43 +32,43 @@ pub fn document_digest(d: &Document) -> String {
 pub(crate) struct OwedDigests(BTreeSet<i64>);
 
 impl OwedDigests {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub(crate) fn note(&mut self, touched: &Touched) {
         self.0.extend(touched.documents.iter().map(|&(_, id)| id));
     }
 
     /// Writes the digest of every noted document (or forgets a document
     /// that is gone), in three statements however many there are.
-    pub(crate) fn record(&mut self, raw: &mut Raw<'_>) -> Result<()> {
+    pub(crate) async fn record(&mut self, conn: &mut SqliteConnection) -> Result<()> {
         if self.0.is_empty() {
             return Ok(());
         }
         let owed = std::mem::take(&mut self.0);
         let ids = serde_json::to_string(&owed).expect("ids serialize");
+        let rows =
+            sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN (SELECT value FROM json_each(?))")).bind(&ids).fetch_all(&mut *conn).await?;
+        let mut digests = Vec::with_capacity(rows.len());
         let mut gone = owed;
-        let digests =
-            raw.all(&format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN (SELECT value FROM json_each(?))"), params![ids.as_str()], |row| {
-                let d = document(row)?;
-                gone.remove(&d.id);
-                Ok(serde_json::json!([d.id, document_digest(&d)]))
-            })?;
+        for row in &rows {
+            let d = document(row)?;
+            gone.remove(&d.id);
+            digests.push(serde_json::json!([d.id, document_digest(&d)]));
+        }
         if !digests.is_empty() {
             // `WHERE true`: SQLite's parser needs it between a SELECT and
             // an upsert's ON CONFLICT.
-            raw.execute(
+            sqlx::query(
                 "INSERT INTO document_digests (id, digest) SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true \
                  ON CONFLICT (id) DO UPDATE SET digest = excluded.digest",
-                params![serde_json::Value::Array(digests).to_string().as_str()],
-            )?;
+            )
+            .bind(serde_json::Value::Array(digests).to_string())
+            .execute(&mut *conn)
+            .await?;
         }
         if !gone.is_empty() {
-            raw.execute(
-                "DELETE FROM document_digests WHERE id IN (SELECT value FROM json_each(?))",
-                params![serde_json::to_string(&gone).expect("ids serialize").as_str()],
-            )?;
+            sqlx::query("DELETE FROM document_digests WHERE id IN (SELECT value FROM json_each(?))")
+                .bind(serde_json::to_string(&gone).expect("ids serialize"))
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(())
     }

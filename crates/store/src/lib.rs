@@ -21,7 +21,6 @@ mod checkpoint;
 mod compliance;
 mod integrity;
 mod query;
-mod raw;
 mod reposts;
 mod rows;
 mod snapshot;
@@ -51,10 +50,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
-    /// From a statement run on the locked connection (`raw`); `code` is
-    /// SQLite's extended result code.
-    #[error("database error: {message} (SQLite code {code})")]
-    Sqlite { code: i32, message: String },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the database holds a value this version cannot read: {0}")]

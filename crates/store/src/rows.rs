@@ -4,7 +4,6 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 use zhanqun_model::{Attachment, Channel, Document, DocumentContent, GovMeta, Grant, ReturnNote, SecrecySignOff, Tenant, TenantRole, User};
 
-use crate::raw::Columns;
 use crate::{Result, parse};
 
 pub(crate) const TENANT_COLUMNS: &str =
@@ -56,66 +55,65 @@ pub(crate) fn disclosure_text(d: Option<zhanqun_model::Disclosure>) -> &'static 
     d.map_or("", |d| d.as_str())
 }
 
-/// From sqlx's row or from the locked connection's (`raw`) alike.
-pub(crate) fn document(row: &impl Columns) -> Result<Document> {
+pub(crate) fn document(row: &SqliteRow) -> Result<Document> {
     Ok(Document {
-        id: row.get("id")?,
-        tenant_id: row.get("tenant_id")?,
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
         content: DocumentContent {
-            channel_id: row.get("channel_id")?,
-            title: row.get("title")?,
-            body_html: row.get("body_html")?,
-            summary: row.get("summary")?,
-            source: row.get("source")?,
-            author: row.get("author")?,
+            channel_id: row.try_get("channel_id")?,
+            title: row.try_get("title")?,
+            body_html: row.try_get("body_html")?,
+            summary: row.try_get("summary")?,
+            source: row.try_get("source")?,
+            author: row.try_get("author")?,
             meta: GovMeta {
-                index_no: row.get("index_no")?,
-                doc_no: row.get("doc_no")?,
-                issuing_organ: row.get("issuing_organ")?,
-                written_date: row.get("written_date")?,
-                topic: row.get("topic")?,
-                disclosure: match row.get::<&str>("disclosure")? {
+                index_no: row.try_get("index_no")?,
+                doc_no: row.try_get("doc_no")?,
+                issuing_organ: row.try_get("issuing_organ")?,
+                written_date: row.try_get("written_date")?,
+                topic: row.try_get("topic")?,
+                disclosure: match row.try_get::<&str, _>("disclosure")? {
                     "" => None,
                     text => Some(parse(text)?),
                 },
-                disclosure_basis: row.get("disclosure_basis")?,
-                disclosure_reason: row.get("disclosure_reason")?,
-                validity: parse(row.get("validity")?)?,
+                disclosure_basis: row.try_get("disclosure_basis")?,
+                disclosure_reason: row.try_get("disclosure_reason")?,
+                validity: parse(row.try_get("validity")?)?,
             },
-            needs_secrecy_review: row.get("needs_secrecy_review")?,
-            needs_interpretation: row.get("needs_interpretation")?,
-            interprets: row.get("interprets")?,
-            interpretation_kind: row.get::<Option<&str>>("interpretation_kind")?.map(parse).transpose()?,
+            needs_secrecy_review: row.try_get("needs_secrecy_review")?,
+            needs_interpretation: row.try_get("needs_interpretation")?,
+            interprets: row.try_get("interprets")?,
+            interpretation_kind: row.try_get::<Option<&str>, _>("interpretation_kind")?.map(parse).transpose()?,
         },
-        state: parse(row.get("state")?)?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-        published_at: row.get("published_at")?,
-        created_by: row.get("created_by")?,
-        review_stage: row.get::<Option<&str>>("review_stage")?.map(parse).transpose()?,
-        returned: match row.get::<Option<String>>("return_reason")? {
+        state: parse(row.try_get("state")?)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        published_at: row.try_get("published_at")?,
+        created_by: row.try_get("created_by")?,
+        review_stage: row.try_get::<Option<&str>, _>("review_stage")?.map(parse).transpose()?,
+        returned: match row.try_get::<Option<String>, _>("return_reason")? {
             Some(reason) => Some(ReturnNote {
                 reason,
-                by: row.get("returned_by")?,
-                at: row.get::<Option<i64>>("returned_at")?.unwrap_or(0),
-                stage: parse(row.get::<Option<&str>>("return_stage")?.unwrap_or("content"))?,
+                by: row.try_get("returned_by")?,
+                at: row.try_get::<Option<i64>, _>("returned_at")?.unwrap_or(0),
+                stage: parse(row.try_get::<Option<&str>, _>("return_stage")?.unwrap_or("content"))?,
             }),
             None => None,
         },
-        secrecy: match row.get::<Option<bool>>("secrecy_passed")? {
+        secrecy: match row.try_get::<Option<bool>, _>("secrecy_passed")? {
             Some(passed) => Some(SecrecySignOff {
-                by: row.get("secrecy_by")?,
-                at: row.get::<Option<i64>>("secrecy_at")?.unwrap_or(0),
+                by: row.try_get("secrecy_by")?,
+                at: row.try_get::<Option<i64>, _>("secrecy_at")?.unwrap_or(0),
                 passed,
-                conclusion: row.get::<Option<String>>("secrecy_conclusion")?.unwrap_or_default(),
+                conclusion: row.try_get::<Option<String>, _>("secrecy_conclusion")?.unwrap_or_default(),
             }),
             None => None,
         },
-        replaced_by: row.get("replaced_by")?,
-        publish_at: row.get("publish_at")?,
-        unpublish_at: row.get("unpublish_at")?,
-        copy_of: row.get("copy_of")?,
-        origin_url: row.get("origin_url")?,
+        replaced_by: row.try_get("replaced_by")?,
+        publish_at: row.try_get("publish_at")?,
+        unpublish_at: row.try_get("unpublish_at")?,
+        copy_of: row.try_get("copy_of")?,
+        origin_url: row.try_get("origin_url")?,
     })
 }
 

@@ -1,14 +1,13 @@
 //! Documents' content and their attachments: creating a document, the
 //! checks its fields pass, and (in `edit`) changing it.
 
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::time::{parse_date, to_civil};
 use zhanqun_model::{Applied, Attachment, Command, DocState, Document, Proposal, Rejection};
 
 use super::sites::{tenant_exists, tenant_with_channel};
 use super::{Failure, Step, Touched, edit, misrouted};
-use crate::raw::{Raw, Value, params};
 
 pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
@@ -76,13 +75,13 @@ pub(crate) fn check_document(version: u32, d: &Document) -> Step {
     Ok(())
 }
 
-pub(crate) fn link_attachments(raw: &mut Raw<'_>, tenant_id: i64, document_id: i64, ids: &[i64]) -> Step {
-    for &id in ids {
-        let owner =
-            raw.optional("SELECT tenant_id, document_id FROM attachments WHERE id = ?", params![id], |r| Ok((r.at::<i64>(0)?, r.at::<Option<i64>>(1)?)))?;
+pub(crate) async fn link_attachments(conn: &mut SqliteConnection, tenant_id: i64, document_id: i64, ids: &[i64]) -> Step {
+    for id in ids {
+        let owner: Option<(i64, Option<i64>)> =
+            sqlx::query("SELECT tenant_id, document_id FROM attachments WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?.map(|r| (r.get(0), r.get(1)));
         match owner {
             Some((t, doc)) if t == tenant_id && doc.is_none_or(|d| d == document_id) => {
-                raw.execute("UPDATE attachments SET document_id = ? WHERE id = ?", params![document_id, id])?;
+                sqlx::query("UPDATE attachments SET document_id = ? WHERE id = ?").bind(document_id).bind(id).execute(&mut *conn).await?;
             }
             Some((t, _)) if t == tenant_id => {
                 return Err(Rejection::conflict("attachment_in_use", format!("attachment {id} belongs to another document")).into());
@@ -94,11 +93,7 @@ pub(crate) fn link_attachments(raw: &mut Raw<'_>, tenant_id: i64, document_id: i
 }
 
 pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document, attachment_ids: &[i64], touched: &mut Touched) -> Step<Applied> {
-    // Every statement of a new document on the locked connection: one
-    // round trip to sqlx's thread instead of one per statement.
-    let mut raw = Raw::lock(conn).await?;
-    let raw = &mut raw;
-    let organ_code = tenant_with_channel(raw, d.tenant_id, d.channel_id)?;
+    let organ_code = tenant_with_channel(conn, d.tenant_id, d.channel_id).await?;
     check_document(p.version, d)?;
     // People start drafts; only the system (demo, imports) loads documents
     // in a later state.
@@ -106,9 +101,9 @@ pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d
         return Err(Rejection::invalid("not_a_draft", "a new document starts as a draft; publish it through review").into());
     }
     // (tenant, created_at, created_by, title, 索引号) of the holder of the id.
-    let taken = raw.optional("SELECT tenant_id, created_at, created_by, title, index_no FROM documents WHERE id = ?", params![d.id], |r| {
-        Ok((r.at::<i64>(0)?, r.at::<i64>(1)?, r.at::<Option<i64>>(2)?, r.at::<String>(3)?, r.at::<Option<String>>(4)?))
-    })?;
+    type Holder = (i64, i64, Option<i64>, String, Option<String>);
+    let taken: Option<Holder> =
+        sqlx::query_as("SELECT tenant_id, created_at, created_by, title, index_no FROM documents WHERE id = ?").bind(d.id).fetch_optional(&mut *conn).await?;
     if let Some((tenant_id, created_at, created_by, title, index_no)) = taken {
         // The same proposal a second time (a retry that crossed a leader
         // change): answer what the first one did, change nothing.
@@ -117,25 +112,30 @@ pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d
         }
         return Err(Rejection::conflict("duplicate_id", format!("document id {} is taken; retry", d.id)).into());
     }
-    check_doc_no_unique(raw, p, d)?;
-    check_interpretation_link(raw, d)?;
-    let (year, serial, index_no) = next_index_no(raw, p, d.tenant_id, &organ_code, d.meta.written_date.as_deref())?;
+    check_doc_no_unique(conn, p, d).await?;
+    check_interpretation_link(conn, d).await?;
+    let (year, serial, index_no) = next_index_no(conn, p, d.tenant_id, &organ_code, d.meta.written_date.as_deref()).await?;
     let published_at = (d.state == DocState::Published).then_some(d.published_at.unwrap_or(p.at));
     // The row's identity and lifecycle, then its content as edits write it.
-    let identity = params![d.id, d.tenant_id, d.state.as_str(), d.created_at, published_at, index_no.as_str(), year, serial, d.created_by];
-    let values: Vec<Value<'_>> = identity.iter().copied().chain(edit::content_values(d, d.updated_at)).collect();
-    raw.execute(
-        concat!(
-            "INSERT INTO documents (id, tenant_id, state, created_at, published_at, index_no, index_year, index_serial, created_by, ",
-            edit::content_columns!(),
-            ") VALUES (?,?,?,?,?,?,?,?,?,",
-            edit::content_placeholders!(),
-            ")"
-        ),
-        &values,
-    )?;
-    link_attachments(raw, d.tenant_id, d.id, attachment_ids)?;
-    edit::record_revision(raw, p, d)?;
+    let insert = sqlx::query(concat!(
+        "INSERT INTO documents (id, tenant_id, state, created_at, published_at, index_no, index_year, index_serial, created_by, ",
+        edit::content_columns!(),
+        ") VALUES (?,?,?,?,?,?,?,?,?,",
+        edit::content_placeholders!(),
+        ")"
+    ))
+    .bind(d.id)
+    .bind(d.tenant_id)
+    .bind(d.state.as_str())
+    .bind(d.created_at)
+    .bind(published_at)
+    .bind(&index_no)
+    .bind(year)
+    .bind(serial)
+    .bind(d.created_by);
+    edit::bind_content(insert, d, d.updated_at).execute(&mut *conn).await?;
+    link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
+    edit::record_revision(conn, p, d).await?;
     touched.tenants.insert(d.tenant_id);
     touched.documents.insert((d.tenant_id, d.id));
     Ok(Applied { id: Some(d.id), index_no: Some(index_no) })
@@ -144,16 +144,25 @@ pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d
 /// The next 索引号 of a site: (year, serial, 索引号). The year is the year
 /// the document was written, else of its creation; serials count per site
 /// and year.
-pub(crate) fn next_index_no(raw: &mut Raw<'_>, p: &Proposal, tenant_id: i64, organ_code: &str, written_date: Option<&str>) -> Step<(i32, i64, String)> {
+pub(crate) async fn next_index_no(
+    conn: &mut SqliteConnection,
+    p: &Proposal,
+    tenant_id: i64,
+    organ_code: &str,
+    written_date: Option<&str>,
+) -> Step<(i32, i64, String)> {
     let year = written_date.and_then(parse_date).map(|(y, _, _)| y).unwrap_or_else(|| to_civil(p.at).year);
-    let serial = raw
-        .one("SELECT COALESCE(MAX(index_serial), 0) + 1 FROM documents WHERE tenant_id = ? AND index_year = ?", params![tenant_id, year], |r| r.at::<i64>(0))?;
+    let serial: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(index_serial), 0) + 1 FROM documents WHERE tenant_id = ? AND index_year = ?")
+        .bind(tenant_id)
+        .bind(year)
+        .fetch_one(&mut *conn)
+        .await?;
     Ok((year, serial, rules::index_no(organ_code, year, serial)))
 }
 
 /// A 政策解读 names a policy of its own site that is not itself an
 /// interpretation, and says what kind of interpretation it is.
-pub(crate) fn check_interpretation_link(raw: &mut Raw<'_>, d: &Document) -> Step {
+pub(crate) async fn check_interpretation_link(conn: &mut SqliteConnection, d: &Document) -> Step {
     let Some(policy_id) = d.interprets else {
         if d.interpretation_kind.is_some() {
             return Err(Rejection::invalid("missing_policy", "an interpretation_kind needs `interprets`: the id of the policy it explains").into());
@@ -166,7 +175,8 @@ pub(crate) fn check_interpretation_link(raw: &mut Raw<'_>, d: &Document) -> Step
     if d.interpretation_kind.is_none() {
         return Err(Rejection::invalid("missing_field", "a 政策解读 needs its interpretation_kind: 文字解读, 图解, 视频解读 or 新闻发布会").into());
     }
-    let policy = read_document(raw, d.tenant_id, policy_id)
+    let policy = load_document(conn, d.tenant_id, policy_id)
+        .await
         .map_err(|_| Failure::Rejected(Rejection::not_found("unknown_policy", format!("`interprets`: this site has no document with id {policy_id}"))))?;
     if policy.interprets.is_some() {
         return Err(Rejection::invalid("invalid_link", "`interprets` must name a policy, not another interpretation").into());
@@ -179,19 +189,24 @@ pub(crate) fn check_interpretation_link(raw: &mut Raw<'_>, d: &Document) -> Step
 /// block another's numbers by claiming its organ's name, and answered with
 /// the other site's unpublished draft (invariant 5). Entries of version 0
 /// replay with the old, platform-wide check.
-pub(crate) fn check_doc_no_unique(raw: &mut Raw<'_>, p: &Proposal, d: &Document) -> Step {
+pub(crate) async fn check_doc_no_unique(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
     let Some(no) = &d.meta.doc_no else { return Ok(()) };
-    let other = if p.made_under(1) {
+    let other: Option<i64> = if p.made_under(1) {
         // A copy's 文号 is its source organ's, not a clash on the site.
-        raw.optional(
-            "SELECT id FROM documents WHERE tenant_id = ? AND doc_no = ? AND issuing_organ = ? AND id != ? AND copy_of IS NULL",
-            params![d.tenant_id, no, &d.meta.issuing_organ, d.id],
-            |r| r.at::<i64>(0),
-        )?
+        sqlx::query_scalar("SELECT id FROM documents WHERE tenant_id = ? AND doc_no = ? AND issuing_organ = ? AND id != ? AND copy_of IS NULL")
+            .bind(d.tenant_id)
+            .bind(no)
+            .bind(&d.meta.issuing_organ)
+            .bind(d.id)
+            .fetch_optional(&mut *conn)
+            .await?
     } else {
-        raw.optional("SELECT id FROM documents WHERE doc_no = ? AND issuing_organ = ? AND id != ?", params![no, &d.meta.issuing_organ, d.id], |r| {
-            r.at::<i64>(0)
-        })?
+        sqlx::query_scalar("SELECT id FROM documents WHERE doc_no = ? AND issuing_organ = ? AND id != ?")
+            .bind(no)
+            .bind(&d.meta.issuing_organ)
+            .bind(d.id)
+            .fetch_optional(&mut *conn)
+            .await?
     };
     match other {
         Some(id) => {
@@ -201,16 +216,14 @@ pub(crate) fn check_doc_no_unique(raw: &mut Raw<'_>, p: &Proposal, d: &Document)
     }
 }
 
-/// [`read_document`], for a caller that is not holding the connection
-/// locked (one round trip either way).
 pub(crate) async fn load_document(conn: &mut SqliteConnection, tenant_id: i64, id: i64) -> Step<Document> {
-    read_document(&mut Raw::lock(conn).await?, tenant_id, id)
-}
-
-pub(crate) fn read_document(raw: &mut Raw<'_>, tenant_id: i64, id: i64) -> Step<Document> {
-    let sql = format!("SELECT {} FROM documents WHERE id = ? AND tenant_id = ?", crate::rows::DOCUMENT_COLUMNS);
-    match raw.optional(&sql, params![id, tenant_id], crate::rows::document)? {
-        Some(d) => Ok(d),
+    let row = sqlx::query(sql!("SELECT {} FROM documents WHERE id = ? AND tenant_id = ?", crate::rows::DOCUMENT_COLUMNS))
+        .bind(id)
+        .bind(tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => Ok(crate::rows::document(&row)?),
         None => Err(Rejection::not_found("unknown_document", format!("this site has no document with id {id}")).into()),
     }
 }

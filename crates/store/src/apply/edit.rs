@@ -8,7 +8,6 @@ use zhanqun_model::{Applied, DocState, Document, DocumentPatch, Proposal, Reject
 use super::documents::{check_doc_no_unique, check_document, check_interpretation_link, link_attachments, load_document};
 use super::sites::channel_in_tenant;
 use super::{Step, Touched, permission};
-use crate::raw::{Raw, Value, params};
 
 /// Only a draft or a withdrawn document is edited, by its editors.
 async fn editable(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64) -> Step<Document> {
@@ -38,12 +37,10 @@ pub(crate) async fn update_document(
         channel_in_tenant(conn, tenant_id, c).await?;
     }
     d.content.apply(patch);
-    let mut raw = Raw::lock(conn).await?;
-    write(&mut raw, p, &d)?;
+    write(conn, p, &d).await?;
     if let Some(ids) = &patch.attachment_ids {
-        link_attachments(&mut raw, tenant_id, id, ids)?;
+        link_attachments(conn, tenant_id, id, ids).await?;
     }
-    drop(raw);
     touched.tenants.insert(tenant_id);
     touched.documents.insert((tenant_id, id));
     super::reposts::sync_copies(conn, p, id, touched).await?;
@@ -51,16 +48,16 @@ pub(crate) async fn update_document(
 }
 
 /// Checks an edited document and writes its editable fields, keeping a revision.
-fn write(raw: &mut Raw<'_>, p: &Proposal, d: &Document) -> Step {
+async fn write(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
     check_document(p.version, d)?;
-    check_doc_no_unique(raw, p, d)?;
-    check_interpretation_link(raw, d)?;
-    write_content(raw, d, p.at)?;
-    record_revision(raw, p, d)
+    check_doc_no_unique(conn, p, d).await?;
+    check_interpretation_link(conn, d).await?;
+    write_content(conn, d, p.at).await?;
+    record_revision(conn, p, d).await
 }
 
 /// The columns an editor changes (everything a revision holds) and the
-/// time of the change, in the order of [`content_values`]. Creating a
+/// time of the change, in the order [`bind_content`] binds them. Creating a
 /// document inserts them with the row, an edit sets them, so a new field is
 /// written in one place. A macro so that the statements stay `&'static str`.
 macro_rules! content_columns {
@@ -79,35 +76,35 @@ macro_rules! content_placeholders {
 }
 pub(crate) use content_placeholders;
 
-/// A document's [`content_columns`], in their order.
-pub(crate) fn content_values(d: &Document, updated_at: i64) -> [Value<'_>; 19] {
-    *params![
-        d.channel_id,
-        &d.title,
-        &d.body_html,
-        d.summary.as_deref(),
-        d.source.as_deref(),
-        d.author.as_deref(),
-        d.meta.doc_no.as_deref(),
-        &d.meta.issuing_organ,
-        d.meta.written_date.as_deref(),
-        d.meta.topic.as_deref(),
-        crate::rows::disclosure_text(d.meta.disclosure),
-        d.meta.disclosure_reason.as_deref(),
-        d.meta.validity.as_str(),
-        updated_at,
-        d.meta.disclosure_basis.as_deref(),
-        d.needs_secrecy_review,
-        d.needs_interpretation,
-        d.interprets,
-        d.interpretation_kind.map(|k| k.as_str()),
-    ]
+pub(crate) type Statement<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
+
+/// Binds a document's [`content_columns`], in their order.
+pub(crate) fn bind_content<'q>(q: Statement<'q>, d: &Document, updated_at: i64) -> Statement<'q> {
+    q.bind(d.channel_id)
+        .bind(&d.title)
+        .bind(&d.body_html)
+        .bind(&d.summary)
+        .bind(&d.source)
+        .bind(&d.author)
+        .bind(&d.meta.doc_no)
+        .bind(&d.meta.issuing_organ)
+        .bind(&d.meta.written_date)
+        .bind(&d.meta.topic)
+        .bind(crate::rows::disclosure_text(d.meta.disclosure))
+        .bind(&d.meta.disclosure_reason)
+        .bind(d.meta.validity.as_str())
+        .bind(updated_at)
+        .bind(&d.meta.disclosure_basis)
+        .bind(d.needs_secrecy_review)
+        .bind(d.needs_interpretation)
+        .bind(d.interprets)
+        .bind(d.interpretation_kind.map(|k| k.as_str()))
 }
 
 /// Writes an edited document's [`content_columns`] into its row.
-pub(crate) fn write_content(raw: &mut Raw<'_>, d: &Document, updated_at: i64) -> Step {
-    let values: Vec<Value<'_>> = content_values(d, updated_at).into_iter().chain([Value::from(d.id)]).collect();
-    raw.execute(concat!("UPDATE documents SET (", content_columns!(), ") = (", content_placeholders!(), ") WHERE id = ?"), &values)?;
+pub(crate) async fn write_content(conn: &mut SqliteConnection, d: &Document, updated_at: i64) -> Step {
+    let set = sqlx::query(concat!("UPDATE documents SET (", content_columns!(), ") = (", content_placeholders!(), ") WHERE id = ?"));
+    bind_content(set, d, updated_at).bind(d.id).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -129,7 +126,7 @@ pub(crate) async fn restore(conn: &mut SqliteConnection, p: &Proposal, tenant_id
     // The 索引号 is the document's, whatever the revision says.
     let index_no = std::mem::take(&mut d.meta.index_no);
     d.content = RevisionContent { meta: zhanqun_model::GovMeta { index_no, ..c.meta }, ..c };
-    write(&mut Raw::lock(conn).await?, p, &d)?;
+    write(conn, p, &d).await?;
     touched.tenants.insert(tenant_id);
     touched.documents.insert((tenant_id, id));
     super::reposts::sync_copies(conn, p, id, touched).await?;
@@ -137,12 +134,19 @@ pub(crate) async fn restore(conn: &mut SqliteConnection, p: &Proposal, tenant_id
 }
 
 /// Keeps what a create or an edit made of the document as its next revision.
-pub(crate) fn record_revision(raw: &mut Raw<'_>, p: &Proposal, d: &Document) -> Step {
+pub(crate) async fn record_revision(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
     let content = serde_json::to_string(&d.content).expect("revision content serializes");
-    raw.execute(
+    sqlx::query(
         "INSERT INTO document_revisions (document_id, revision, tenant_id, at, actor, content)
          SELECT ?, COALESCE(MAX(revision), 0) + 1, ?, ?, ?, ? FROM document_revisions WHERE document_id = ?",
-        params![d.id, d.tenant_id, p.at, p.actor, content.as_str(), d.id],
-    )?;
+    )
+    .bind(d.id)
+    .bind(d.tenant_id)
+    .bind(p.at)
+    .bind(p.actor)
+    .bind(content)
+    .bind(d.id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -15,7 +15,6 @@ use zhanqun_model::{Applied, Command, DocState, Document, Proposal, Rejection};
 use super::documents::{check_document, create_document, load_document};
 use super::sites::channel_in_tenant;
 use super::{Failure, Step, Touched, misrouted, reposts};
-use crate::raw::{Raw, params};
 
 pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
@@ -160,11 +159,9 @@ async fn ingest_in(conn: &mut SqliteConnection, p: &Proposal, to: &Destination<'
             let mut d = load_document(conn, tenant_id, id).await?;
             fill(&mut d, item, site_name);
             check_document(p.version, &d)?;
-            let mut raw = Raw::lock(conn).await?;
-            super::edit::write_content(&mut raw, &d, p.at)?;
-            raw.execute("UPDATE documents SET origin_url = ? WHERE id = ?", params![item.link.as_deref(), id])?;
-            super::edit::record_revision(&mut raw, p, &d)?;
-            drop(raw);
+            super::edit::write_content(conn, &d, p.at).await?;
+            sqlx::query("UPDATE documents SET origin_url = ? WHERE id = ?").bind(&item.link).bind(id).execute(&mut *conn).await?;
+            super::edit::record_revision(conn, p, &d).await?;
             sqlx::query("UPDATE feed_items SET fingerprint = ? WHERE feed_id = ? AND guid = ?")
                 .bind(&fingerprint)
                 .bind(feed_id)

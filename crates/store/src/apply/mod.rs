@@ -20,7 +20,6 @@ use std::collections::BTreeSet;
 use sqlx::{Acquire, SqliteConnection};
 use zhanqun_model::{Applied, Command, Domain, Outcome, Proposal, Rejection};
 
-use crate::raw::{Raw, params};
 use crate::{Result, Store, StoreError, audit};
 
 mod accounts;
@@ -87,21 +86,7 @@ impl From<sqlx::Error> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Db(e) => e.into(),
-            // The same two constraints, from a statement run on the locked
-            // connection (`raw`).
-            StoreError::Sqlite { code, message } => match code {
-                libsqlite3_sys::SQLITE_CONSTRAINT_UNIQUE | libsqlite3_sys::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                    Failure::Rejected(Rejection::conflict("conflict", format!("already exists: {message}")))
-                }
-                libsqlite3_sys::SQLITE_CONSTRAINT_FOREIGNKEY => {
-                    Failure::Rejected(Rejection::not_found("not_found", format!("refers to something that does not exist: {message}")))
-                }
-                _ => Failure::Store(StoreError::Sqlite { code, message }),
-            },
-            other => Failure::Store(other),
-        }
+        Failure::Store(e)
     }
 }
 
@@ -175,15 +160,16 @@ async fn apply_transaction(conn: &mut SqliteConnection, entries: &[CommittedEntr
             }
         }
     }
-    let mut raw = Raw::lock(&mut tx).await?;
-    let head = trail.write(&mut raw)?;
+    let head = trail.write(&mut tx).await?;
     // The applied position and the audit chain's head, in one statement.
-    raw.execute(
+    sqlx::query(
         "INSERT INTO raft_meta (key, value) SELECT column1, column2 FROM (VALUES ('last_applied', ?), ('audit_head', ?)) WHERE column2 IS NOT NULL \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![entries.last().map(|e| e.log_id), head.as_deref()],
-    )?;
-    drop(raw);
+    )
+    .bind(entries.last().map(|e| e.log_id))
+    .bind(head)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Some(applied))
 }
@@ -201,19 +187,15 @@ impl Trail {
     /// find the digests as they would stand had each command written its
     /// own (one of version 0, which writes none).
     async fn flush(&mut self, tx: &mut SqliteConnection) -> Result<()> {
-        if self.chain.is_empty() && self.digests.is_empty() {
-            return Ok(());
-        }
-        let mut raw = Raw::lock(tx).await?;
-        self.digests.record(&mut raw)?;
-        self.chain.flush(&mut raw)
+        self.digests.record(tx).await?;
+        self.chain.flush(tx).await
     }
 
     /// Writes what is pending, at the end; answers the chain's head to
     /// write beside it (see `audit::ChainHead::finish`).
-    fn write(mut self, raw: &mut Raw<'_>) -> Result<Option<String>> {
-        self.digests.record(raw)?;
-        self.chain.finish(raw)
+    async fn write(mut self, tx: &mut SqliteConnection) -> Result<Option<String>> {
+        self.digests.record(tx).await?;
+        self.chain.finish(tx).await
     }
 }
 
@@ -279,7 +261,7 @@ async fn apply_one(
         trail.digests.note(&touched);
     }
     if let Some(p) = entry.proposal {
-        audit::record(&mut trail.chain, p, &outcome);
+        audit::record(tx, &mut trail.chain, p, &outcome).await?;
     }
     if let Some(m) = entry.membership {
         set_meta(tx, "membership", m).await?;

@@ -14,7 +14,6 @@ use zhanqun_model::{Applied, Command, DocState, Document, Lifecycle, Proposal, R
 use super::documents::{load_document, next_index_no};
 use super::sites::{channel_in_tenant, tenant_exists};
 use super::{Step, Touched, feeds, misrouted, submissions};
-use crate::raw::Raw;
 
 pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
@@ -284,7 +283,7 @@ pub(crate) async fn place_copy(
     if exists.is_none() {
         let organ_code = tenant_exists(conn, tenant_id).await?;
         // The copy is numbered in its own site's 公开目录, like any entry there.
-        let (year, serial, index_no) = next_index_no(&mut Raw::lock(conn).await?, p, tenant_id, &organ_code, source.meta.written_date.as_deref())?;
+        let (year, serial, index_no) = next_index_no(conn, p, tenant_id, &organ_code, source.meta.written_date.as_deref()).await?;
         sqlx::query(
             "INSERT INTO documents (id, tenant_id, channel_id, title, body_html, issuing_organ, disclosure, validity,
                 state, created_at, updated_at, published_at, index_no, index_year, index_serial, created_by, copy_of, origin_url)
@@ -312,7 +311,7 @@ pub(crate) async fn place_copy(
             .await?;
     }
     let source_site: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?").bind(source.tenant_id).fetch_one(&mut *conn).await?;
-    super::edit::write_content(&mut Raw::lock(conn).await?, &copy_content(source, id, tenant_id, channel_id, &source_site), p.at)?;
+    super::edit::write_content(conn, &copy_content(source, id, tenant_id, channel_id, &source_site), p.at).await?;
     touched.tenants.insert(tenant_id);
     touched.documents.insert((tenant_id, id));
     Ok(())
@@ -354,7 +353,7 @@ pub(crate) async fn sync_copies(conn: &mut SqliteConnection, p: &Proposal, sourc
     for row in copies {
         let (id, tenant_id, channel_id, removed): (i64, i64, i64, Option<bool>) = (row.get(0), row.get(1), row.get(2), row.get(3));
         let state = if public && removed != Some(true) { DocState::Published } else { DocState::Withdrawn };
-        super::edit::write_content(&mut Raw::lock(conn).await?, &copy_content(&source, id, tenant_id, channel_id, &source_site), p.at)?;
+        super::edit::write_content(conn, &copy_content(&source, id, tenant_id, channel_id, &source_site), p.at).await?;
         sqlx::query(
             "UPDATE documents SET state = ?, published_at = CASE WHEN ? = 'published' THEN COALESCE(published_at, ?) ELSE published_at END WHERE id = ?",
         )

@@ -7,7 +7,6 @@ use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::{Applied, Command, Proposal, Rejection, Tenant, TenantPatch};
 
 use super::{Failure, Step, Touched, misrouted};
-use crate::raw::{Raw, params};
 
 pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
@@ -104,12 +103,13 @@ pub(crate) async fn tenant_exists(conn: &mut SqliteConnection, id: i64) -> Step<
 
 /// [`tenant_exists`] and [`channel_in_tenant`] in one statement, refusing
 /// as the two would one after the other: what every new document asks.
-pub(crate) fn tenant_with_channel(raw: &mut Raw<'_>, tenant_id: i64, channel_id: i64) -> Step<String> {
-    let found = raw.optional(
-        "SELECT t.organ_code, c.id FROM tenants t LEFT JOIN channels c ON c.id = ? AND c.tenant_id = t.id WHERE t.id = ?",
-        params![channel_id, tenant_id],
-        |r| Ok((r.at::<String>(0)?, r.at::<Option<i64>>(1)?)),
-    )?;
+pub(crate) async fn tenant_with_channel(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step<String> {
+    let found: Option<(String, Option<i64>)> =
+        sqlx::query_as("SELECT t.organ_code, c.id FROM tenants t LEFT JOIN channels c ON c.id = ? AND c.tenant_id = t.id WHERE t.id = ?")
+            .bind(channel_id)
+            .bind(tenant_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     match found {
         None => Err(unknown_tenant(tenant_id)),
         Some((_, None)) => Err(unknown_channel(channel_id)),
