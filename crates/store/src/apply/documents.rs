@@ -1,8 +1,6 @@
 //! Documents' content and their attachments: creating a document, the
 //! checks its fields pass, and (in `edit`) changing it.
 
-use std::collections::HashMap;
-
 use sqlx::{Row, SqliteConnection};
 use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::time::{parse_date, to_civil};
@@ -11,9 +9,9 @@ use zhanqun_model::{Applied, Attachment, Command, DocState, Document, Proposal, 
 use super::sites::{tenant_exists, tenant_with_channel};
 use super::{Failure, Step, Touched, edit, misrouted};
 
-pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched, known: &mut Known) -> Step<Applied> {
+pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
-        Command::CreateDocument { document, attachment_ids } => create_document(conn, p, document, attachment_ids, touched, known).await,
+        Command::CreateDocument { document, attachment_ids } => create_document(conn, p, document, attachment_ids, touched).await,
         Command::UpdateDocument { tenant_id, document_id, patch } => edit::update_document(conn, p, *tenant_id, *document_id, patch, touched).await,
         Command::RestoreRevision { tenant_id, document_id, revision } => edit::restore(conn, p, *tenant_id, *document_id, *revision, touched).await,
         Command::AddAttachment { attachment } => add_attachment(conn, p, attachment, touched).await,
@@ -94,45 +92,8 @@ pub(crate) async fn link_attachments(conn: &mut SqliteConnection, tenant_id: i64
     Ok(())
 }
 
-/// What new documents applied one after another in a transaction learn
-/// for the next: the site and column each went to (with the site's organ
-/// code), and the next 索引号 serial of a site and year. A group of writes
-/// to one column so reads them once, not once per document.
-///
-/// It holds only while nothing but new documents is applied: a new
-/// document changes neither sites nor columns, and takes its serial
-/// through here. Any other command, and any refusal (whose savepoint
-/// takes back what the command wrote), makes it forget (`apply::run`,
-/// `apply::apply_one`).
-#[derive(Default)]
-pub(crate) struct Known {
-    columns: HashMap<(i64, i64), String>,
-    serials: HashMap<(i64, i32), i64>,
-}
-
-impl Known {
-    pub(super) fn forget(&mut self) {
-        self.columns.clear();
-        self.serials.clear();
-    }
-}
-
-pub(crate) async fn create_document(
-    conn: &mut SqliteConnection,
-    p: &Proposal,
-    d: &Document,
-    attachment_ids: &[i64],
-    touched: &mut Touched,
-    known: &mut Known,
-) -> Step<Applied> {
-    let organ_code = match known.columns.get(&(d.tenant_id, d.channel_id)) {
-        Some(organ_code) => organ_code.clone(),
-        None => {
-            let organ_code = tenant_with_channel(conn, d.tenant_id, d.channel_id).await?;
-            known.columns.insert((d.tenant_id, d.channel_id), organ_code.clone());
-            organ_code
-        }
-    };
+pub(crate) async fn create_document(conn: &mut SqliteConnection, p: &Proposal, d: &Document, attachment_ids: &[i64], touched: &mut Touched) -> Step<Applied> {
+    let organ_code = tenant_with_channel(conn, d.tenant_id, d.channel_id).await?;
     check_document(p.version, d)?;
     // People start drafts; only the system (demo, imports) loads documents
     // in a later state.
@@ -153,12 +114,7 @@ pub(crate) async fn create_document(
     }
     check_doc_no_unique(conn, p, d).await?;
     check_interpretation_link(conn, d).await?;
-    let year = index_year(p, d.meta.written_date.as_deref());
-    let serial = match known.serials.get(&(d.tenant_id, year)) {
-        Some(&serial) => serial,
-        None => next_serial(conn, d.tenant_id, year).await?,
-    };
-    let index_no = rules::index_no(&organ_code, year, serial);
+    let (year, serial, index_no) = next_index_no(conn, p, d.tenant_id, &organ_code, d.meta.written_date.as_deref()).await?;
     let published_at = (d.state == DocState::Published).then_some(d.published_at.unwrap_or(p.at));
     // The row's identity and lifecycle, then its content as edits write it.
     let insert = sqlx::query(concat!(
@@ -180,13 +136,14 @@ pub(crate) async fn create_document(
     edit::bind_content(insert, d, d.updated_at).execute(&mut *conn).await?;
     link_attachments(conn, d.tenant_id, d.id, attachment_ids).await?;
     edit::record_revision(conn, p, d).await?;
-    known.serials.insert((d.tenant_id, year), serial + 1);
     touched.tenants.insert(d.tenant_id);
     touched.documents.insert((d.tenant_id, d.id));
     Ok(Applied { id: Some(d.id), index_no: Some(index_no) })
 }
 
-/// The next 索引号 of a site: (year, serial, 索引号).
+/// The next 索引号 of a site: (year, serial, 索引号). The year is the year
+/// the document was written, else of its creation; serials count per site
+/// and year.
 pub(crate) async fn next_index_no(
     conn: &mut SqliteConnection,
     p: &Proposal,
@@ -194,24 +151,13 @@ pub(crate) async fn next_index_no(
     organ_code: &str,
     written_date: Option<&str>,
 ) -> Step<(i32, i64, String)> {
-    let year = index_year(p, written_date);
-    let serial = next_serial(conn, tenant_id, year).await?;
-    Ok((year, serial, rules::index_no(organ_code, year, serial)))
-}
-
-/// The year of a 索引号: the year the document was written, else of its
-/// creation.
-fn index_year(p: &Proposal, written_date: Option<&str>) -> i32 {
-    written_date.and_then(parse_date).map(|(y, _, _)| y).unwrap_or_else(|| to_civil(p.at).year)
-}
-
-/// Serials count per site and year.
-async fn next_serial(conn: &mut SqliteConnection, tenant_id: i64, year: i32) -> Step<i64> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(index_serial), 0) + 1 FROM documents WHERE tenant_id = ? AND index_year = ?")
+    let year = written_date.and_then(parse_date).map(|(y, _, _)| y).unwrap_or_else(|| to_civil(p.at).year);
+    let serial: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(index_serial), 0) + 1 FROM documents WHERE tenant_id = ? AND index_year = ?")
         .bind(tenant_id)
         .bind(year)
         .fetch_one(&mut *conn)
-        .await?)
+        .await?;
+    Ok((year, serial, rules::index_no(organ_code, year, serial)))
 }
 
 /// A 政策解读 names a policy of its own site that is not itself an

@@ -180,7 +180,7 @@ async fn ingest_in(conn: &mut SqliteConnection, p: &Proposal, to: &Destination<'
             d.published_at = Some(item.published_at.unwrap_or(p.at));
             d.meta.disclosure = Some(zhanqun_model::Disclosure::Proactive);
             d.origin_url = item.link.clone();
-            create_document(conn, p, &d, &[], touched, &mut Default::default()).await?;
+            create_document(conn, p, &d, &[], touched).await?;
             sqlx::query("UPDATE documents SET origin_url = ? WHERE id = ?").bind(&item.link).bind(d.id).execute(&mut *conn).await?;
             sqlx::query("INSERT INTO feed_items (feed_id, guid, document_id, fingerprint) VALUES (?,?,?,?)")
                 .bind(feed_id)

@@ -151,9 +151,8 @@ async fn apply_transaction(conn: &mut SqliteConnection, entries: &[CommittedEntr
     let mut applied = Vec::with_capacity(entries.len());
     let mut trail = Trail::default();
     let mut actors = permission::Actors::default();
-    let mut known = documents::Known::default();
     for entry in entries {
-        match apply_one(&mut tx, &mut trail, &mut actors, &mut known, entry, guard).await? {
+        match apply_one(&mut tx, &mut trail, &mut actors, entry, guard).await? {
             Some(one) => applied.push(one),
             None => {
                 tx.rollback().await?;
@@ -221,7 +220,6 @@ async fn apply_one(
     tx: &mut SqliteConnection,
     trail: &mut Trail,
     actors: &mut permission::Actors,
-    known: &mut documents::Known,
     entry: &CommittedEntry<'_>,
     guard: Guard,
 ) -> Result<Option<(Outcome, Touched)>> {
@@ -237,21 +235,20 @@ async fn apply_one(
     let outcome = match entry.proposal {
         None => Ok(Applied::default()),
         Some(p) => match guard {
-            Guard::None => match command(tx, actors, known, p, &mut touched).await {
+            Guard::None => match command(tx, actors, p, &mut touched).await {
                 Ok(applied) => Ok(applied),
                 Err(Failure::Rejected(_)) => return Ok(None),
                 Err(Failure::Store(e)) => return Err(e),
             },
             Guard::Savepoints => {
                 let mut savepoint = tx.begin().await?;
-                match command(&mut savepoint, actors, known, p, &mut touched).await {
+                match command(&mut savepoint, actors, p, &mut touched).await {
                     Ok(applied) => {
                         savepoint.commit().await?;
                         Ok(applied)
                     }
                     Err(Failure::Rejected(r)) => {
                         savepoint.rollback().await?;
-                        known.forget();
                         touched = Touched::default();
                         Err(r)
                     }
@@ -273,15 +270,9 @@ async fn apply_one(
 }
 
 /// The permission policy, then the command.
-async fn command(
-    conn: &mut SqliteConnection,
-    actors: &mut permission::Actors,
-    known: &mut documents::Known,
-    p: &Proposal,
-    touched: &mut Touched,
-) -> Step<Applied> {
+async fn command(conn: &mut SqliteConnection, actors: &mut permission::Actors, p: &Proposal, touched: &mut Touched) -> Step<Applied> {
     permission::check(conn, actors, p).await?;
-    let applied = run(conn, p, &p.command, touched, known).await;
+    let applied = run(conn, p, &p.command, touched).await;
     actors.after(&p.command);
     applied
 }
@@ -296,23 +287,13 @@ async fn set_meta(conn: &mut SqliteConnection, key: &str, value: &str) -> Result
 }
 
 /// Hands a command to its domain's module; a batch runs its commands in
-/// order, all or nothing. `known` is forgotten before any command but a new
-/// document (see `documents::Known`).
-fn run<'a>(
-    conn: &'a mut SqliteConnection,
-    p: &'a Proposal,
-    cmd: &'a Command,
-    touched: &'a mut Touched,
-    known: &'a mut documents::Known,
-) -> futures::future::BoxFuture<'a, Step<Applied>> {
+/// order, all or nothing.
+fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, touched: &'a mut Touched) -> futures::future::BoxFuture<'a, Step<Applied>> {
     // Boxed because `Batch` recurses.
     Box::pin(async move {
-        if !matches!(cmd, Command::CreateDocument { .. } | Command::Batch { .. }) {
-            known.forget();
-        }
         match cmd.domain() {
             Domain::Sites => sites::apply(conn, p, cmd, touched).await,
-            Domain::Documents => documents::apply(conn, p, cmd, touched, known).await,
+            Domain::Documents => documents::apply(conn, p, cmd, touched).await,
             Domain::Workflow => workflow::apply(conn, p, cmd, touched).await,
             Domain::Accounts => accounts::apply(conn, p, cmd, touched).await,
             Domain::Reposts => reposts::apply(conn, p, cmd, touched).await,
@@ -322,7 +303,7 @@ fn run<'a>(
                 let Command::Batch { commands } = cmd else { return Err(misrouted(cmd)) };
                 let mut last = Applied::default();
                 for (i, c) in commands.iter().enumerate() {
-                    last = run(conn, p, c, touched, known).await.map_err(|f| match f {
+                    last = run(conn, p, c, touched).await.map_err(|f| match f {
                         Failure::Rejected(mut r) => {
                             r.message = format!("command {} of the batch ({}): {}", i + 1, c.name(), r.message);
                             Failure::Rejected(r)
