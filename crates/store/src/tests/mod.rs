@@ -80,7 +80,8 @@ async fn entries_applied_together_leave_what_they_leave_one_by_one() {
     // the same entries leave applied one at a time, to the last row: a
     // document created and edited in the same group is digested as edited;
     // one edited again by an entry of version 0 (which writes no digest)
-    // keeps the digest of its last edit before that.
+    // keeps the digest of its last edit before that. A batch refused by
+    // its second new document leaves its first one's 索引号 free.
     let (_dir, s) = store().await;
     let edit =
         |id, title: &str| Command::UpdateDocument { tenant_id: 1, document_id: id, patch: DocumentPatch { title: Some(title.into()), ..Default::default() } };
@@ -90,6 +91,15 @@ async fn entries_applied_together_leave_what_they_leave_one_by_one() {
         Command::CreateDocument { document: document(100, 1, 10, Some("某政发〔2017〕1号")), attachment_ids: vec![] },
         Command::CreateDocument { document: document(101, 1, 10, Some("某政发〔2017〕1号")), attachment_ids: vec![] },
         Command::CreateDocument { document: document(102, 1, 10, None), attachment_ids: vec![] },
+        // Refused as a whole by its second document: the first one's
+        // 索引号 is not taken, and the next new document gets it.
+        Command::Batch {
+            commands: vec![
+                Command::CreateDocument { document: document(103, 1, 10, None), attachment_ids: vec![] },
+                Command::CreateDocument { document: document(104, 1, 10, None), attachment_ids: vec![999] },
+            ],
+        },
+        Command::CreateDocument { document: document(105, 1, 10, None), attachment_ids: vec![] },
         edit(100, "关于做好春季防火工作的通知（修订）"),
         edit(102, "关于做好秋季防火工作的通知"),
         edit(102, "由旧版本节点写下的标题"),
@@ -101,9 +111,12 @@ async fn entries_applied_together_leave_what_they_leave_one_by_one() {
         proposals.iter().zip(&ids).map(|(p, id)| crate::CommittedEntry { log_id: id, membership: None, proposal: Some(p) }).collect();
     let applied = s.apply_entries(&entries).await.unwrap();
     let outcomes: Vec<&Outcome> = applied.iter().map(|(o, _)| o).collect();
-    assert!(outcomes.iter().enumerate().all(|(i, o)| i == 3 || o.is_ok()), "{outcomes:?}");
+    assert!(outcomes.iter().enumerate().all(|(i, o)| i == 3 || i == 5 || o.is_ok()), "{outcomes:?}");
     assert_eq!(outcomes[3].as_ref().unwrap_err().code, "duplicate_doc_no");
     assert_eq!(outcomes[4].as_ref().unwrap().index_no.as_deref(), Some("ORG1/2017-00002"));
+    assert_eq!(outcomes[5].as_ref().unwrap_err().code, "unknown_attachment");
+    assert!(s.document(1, 103).await.unwrap().is_none());
+    assert_eq!(outcomes[6].as_ref().unwrap().index_no.as_deref(), Some("ORG1/2017-00003"), "the refused batch's 索引号 is given again");
     assert!(applied[3].1.documents.is_empty(), "a refused command touches nothing");
     assert!(s.document(1, 101).await.unwrap().is_none());
     assert_eq!(s.document(1, 100).await.unwrap().unwrap().title, "关于做好春季防火工作的通知（修订）");
