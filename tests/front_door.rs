@@ -184,12 +184,20 @@ async fn clients_that_trickle_stall_or_idle_are_dropped() {
     let mut first = [0u8; 64];
     let n = kept.read(&mut first).unwrap();
     assert!(std::str::from_utf8(&first[..n]).unwrap().starts_with("HTTP/1.1 200"));
+    // Kept alive after pages answered from memory (before hyper), then silent.
+    let mut kept_page = TcpStream::connect(&addr).unwrap();
+    let mut pending = Vec::new();
+    for _ in 0..3 {
+        kept_page.write_all(b"GET /sites/kaifang/ HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(read_answer(&mut kept_page, &mut pending, false).status, "HTTP/1.1 200 OK");
+    }
 
     let blocking = tokio::task::spawn_blocking(move || {
         check("silent", &mut idle);
         check("trickling head", &mut trickle);
         check("stalled body", &mut stall);
         check("idle keep-alive", &mut kept);
+        check("idle keep-alive after pages from memory", &mut kept_page);
     });
     blocking.await.unwrap();
     trickler.join().unwrap();
@@ -212,4 +220,119 @@ async fn the_image_health_check_answers_yes_for_a_live_node_and_no_for_a_closed_
     assert!(String::from_utf8_lossy(&closed.stderr).contains("does not answer"), "{}", String::from_utf8_lossy(&closed.stderr));
     let missing = health(server.url("/no-such-page"));
     assert!(!missing.status.success(), "a 404 is not healthy");
+}
+
+/// One HTTP/1.1 answer read off a raw connection: its status line and
+/// headers (lower-cased names, in the order sent) and its body.
+struct Answer {
+    status: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The headers, sorted, without `date` (which moves every second).
+    fn headers_but_date(&self) -> Vec<(String, String)> {
+        let mut h: Vec<_> = self.headers.iter().filter(|(n, _)| n != "date").cloned().collect();
+        h.sort();
+        h
+    }
+}
+
+/// Reads the next answer from `stream` (bytes of later answers stay in
+/// `pending`); `head_only` for the answer to a HEAD request.
+fn read_answer(stream: &mut TcpStream, pending: &mut Vec<u8>, head_only: bool) -> Answer {
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut chunk = [0u8; 16 * 1024];
+    let end = loop {
+        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).expect("an answer within 20 s");
+        assert!(n > 0, "the server closed the connection before answering; got {:?}", String::from_utf8_lossy(pending));
+        pending.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(pending.drain(..end).collect()).unwrap();
+    let mut lines = head.trim_end().split("\r\n");
+    let status = lines.next().unwrap().to_string();
+    let headers: Vec<(String, String)> =
+        lines.map(|l| l.split_once(':').unwrap()).map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    let length = if head_only { 0 } else { headers.iter().find(|(n, _)| n == "content-length").map_or(0, |(_, v)| v.parse().unwrap()) };
+    while pending.len() < length {
+        let n = stream.read(&mut chunk).expect("the whole body within 20 s");
+        assert!(n > 0, "the server closed the connection in the middle of a body");
+        pending.extend_from_slice(&chunk[..n]);
+    }
+    let body = pending.drain(..length).collect();
+    Answer { status, headers, body }
+}
+
+#[tokio::test]
+async fn a_page_answered_from_memory_is_byte_for_byte_what_the_full_stack_sent_and_anything_else_on_that_connection_still_works() {
+    let (_dir, server) = with_sites(&[], &[]).await;
+    let addr = format!("127.0.0.1:{}", server.port);
+    let get = |extra: &str| format!("GET /sites/kaifang/ HTTP/1.1\r\nHost: kaifang.example.gov.cn\r\n{extra}\r\n");
+    tokio::task::spawn_blocking(move || {
+        // First ever: the page is rendered and goes through every layer.
+        let mut first = TcpStream::connect(&addr).unwrap();
+        let mut pending = Vec::new();
+        first.write_all(get("").as_bytes()).unwrap();
+        let rendered = read_answer(&mut first, &mut pending, false);
+        assert_eq!(rendered.status, "HTTP/1.1 200 OK");
+        assert!(String::from_utf8_lossy(&rendered.body).contains("开放镇人民政府"));
+        assert!(rendered.header("date").is_some() && rendered.header("etag").is_some() && rendered.header("content-security-policy").is_some());
+
+        // A new connection asks for it three times in one write (pipelined),
+        // then for something never kept, then the page once more: answers
+        // in order, the page each time exactly as it was first sent.
+        let mut reader = TcpStream::connect(&addr).unwrap();
+        let mut pending = Vec::new();
+        let asked = [get(""), get("Connection: keep-alive\r\n"), get(""), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".to_string(), get("")].concat();
+        reader.write_all(asked.as_bytes()).unwrap();
+        for i in 0..3 {
+            let again = read_answer(&mut reader, &mut pending, false);
+            assert_eq!(again.status, "HTTP/1.1 200 OK", "answer {i}");
+            assert_eq!(again.headers_but_date(), rendered.headers_but_date(), "answer {i}'s headers");
+            assert!(again.header("date").is_some(), "answer {i} is dated");
+            assert!(again.body == rendered.body, "answer {i}'s body differs");
+        }
+        let health = read_answer(&mut reader, &mut pending, false);
+        assert_eq!((health.status.as_str(), health.body.as_slice()), ("HTTP/1.1 200 OK", &b"ok"[..]));
+        let last = read_answer(&mut reader, &mut pending, false);
+        assert_eq!(last.headers_but_date(), rendered.headers_but_date());
+        assert!(last.body == rendered.body);
+
+        // What asks for more than the page gets more, kept or not.
+        let mut other = TcpStream::connect(&addr).unwrap();
+        let mut pending = Vec::new();
+        let etag = rendered.header("etag").unwrap().to_string();
+        other.write_all(get(&format!("If-None-Match: {etag}\r\n")).as_bytes()).unwrap();
+        assert_eq!(read_answer(&mut other, &mut pending, false).status, "HTTP/1.1 304 Not Modified");
+        other.write_all(b"HEAD /sites/kaifang/ HTTP/1.1\r\nHost: kaifang.example.gov.cn\r\n\r\n").unwrap();
+        let head = read_answer(&mut other, &mut pending, true);
+        assert_eq!(head.status, "HTTP/1.1 200 OK");
+        assert_eq!(head.header("etag"), Some(etag.as_str()));
+        // Compressed when asked, on a connection that started with the page.
+        let mut zipped = TcpStream::connect(&addr).unwrap();
+        let mut pending = Vec::new();
+        zipped.write_all([get(""), get("Accept-Encoding: gzip\r\n"), get("Accept-Encoding: gzip\r\n")].concat().as_bytes()).unwrap();
+        assert!(read_answer(&mut zipped, &mut pending, false).body == rendered.body);
+        for _ in 0..2 {
+            let gz = read_answer(&mut zipped, &mut pending, false);
+            assert_eq!(gz.header("content-encoding"), Some("gzip"));
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(gz.body.as_slice()).read_to_string(&mut text).unwrap();
+            assert!(text.as_bytes() == rendered.body.as_slice(), "the gzip form is the same page");
+        }
+        // The connection that started with the page ends on `Connection: close`.
+        zipped.write_all(get("Connection: close\r\n").as_bytes()).unwrap();
+        assert!(read_answer(&mut zipped, &mut pending, false).body == rendered.body);
+        assert!(closed_within(&mut zipped, Duration::from_secs(10)).is_some(), "still open after Connection: close");
+    })
+    .await
+    .unwrap();
 }

@@ -45,7 +45,15 @@ impl Encoding {
 /// (smaller); the body as it is when neither is accepted (absent, `q=0`, or
 /// a header that cannot be read).
 pub fn preferred(accept: Option<&HeaderValue>) -> Encoding {
-    let Some(accept) = accept.and_then(|v| v.to_str().ok()) else { return Encoding::Identity };
+    preferred_raw(accept.map(HeaderValue::as_bytes))
+}
+
+/// [`preferred`] for the header's bytes as they came, read as
+/// `HeaderValue::to_str` reads them (visible ASCII, spaces and tabs; any
+/// other byte makes it unreadable).
+pub fn preferred_raw(accept: Option<&[u8]>) -> Encoding {
+    let readable = |v: &[u8]| v.iter().all(|&b| b == b'\t' || (32..127).contains(&b));
+    let Some(accept) = accept.filter(|v| readable(v)).and_then(|v| std::str::from_utf8(v).ok()) else { return Encoding::Identity };
     let (mut br, mut gzip, mut any) = (None, None, None);
     for item in accept.split(',') {
         let mut parts = item.split(';');

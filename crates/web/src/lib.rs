@@ -15,6 +15,7 @@ pub mod client;
 mod diff;
 mod encoding;
 mod error;
+mod fast_lane;
 mod headers;
 pub mod heavy;
 pub mod http_metrics;

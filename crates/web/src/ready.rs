@@ -79,18 +79,60 @@ fn hash_of(host: &[u8], target: &str, encoding: Encoding) -> u64 {
     h.finish()
 }
 
-struct Ready {
+pub(crate) struct Ready {
     host: Bytes,
     target: String,
     encoding: Encoding,
     epoch: u64,
     document: Option<i64>,
     headers: HeaderMap,
+    /// The same answer's status line and headers as sent on the wire, all
+    /// but `Date` and the blank line that ends them (see `fast_lane`).
+    head: Bytes,
     body: Bytes,
     requests: IntCounter,
     duration: Histogram,
     /// The page cache's hit counter: an answer kept ready is a hit too.
     hit: IntCounter,
+}
+
+impl Ready {
+    /// Counts an answer sent from here, begun at `started`.
+    pub(crate) fn served(&self, started: Instant) {
+        self.requests.inc();
+        self.hit.inc();
+        self.duration.observe(started.elapsed().as_secs_f64());
+    }
+
+    /// The status line and headers, without `Date` and the final blank line.
+    pub(crate) fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+/// Headers whose presence asks for more than the page kept ready.
+pub(crate) const ASKS_MORE: [&str; 3] = ["if-none-match", "x-zhanqun-min-index", "x-zhanqun-consistency"];
+
+/// An answer's head as hyper would write it for a body of `length` bytes,
+/// without `Date` (the sender adds the current one) and the blank line.
+fn wire_head(headers: &HeaderMap, length: usize) -> Bytes {
+    let mut head = Vec::with_capacity(64 + headers.len() * 48);
+    head.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    for (name, value) in headers {
+        if name == header::CONTENT_LENGTH || name == header::DATE || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(format!("content-length: {length}\r\n").as_bytes());
+    Bytes::from(head)
 }
 
 #[derive(Default)]
@@ -116,27 +158,33 @@ impl ReadyPages {
     pub fn lookup<B>(&self, req: &Request<B>) -> Lookup {
         let started = Instant::now();
         let h = req.headers();
-        let asks_more = [header::IF_NONE_MATCH.as_str(), "x-zhanqun-min-index", "x-zhanqun-consistency"].iter().any(|name| h.contains_key(*name));
+        let asks_more = ASKS_MORE.iter().any(|name| h.contains_key(*name));
         let (Some(host), Some(target)) = (h.get(header::HOST), req.uri().path_and_query()) else { return Lookup::Never };
         if req.method() != Method::GET || asks_more {
             return Lookup::Never;
         }
-        let (host, target) = (host.as_bytes(), target.as_str());
         let encoding = crate::encoding::preferred(h.get(header::ACCEPT_ENCODING));
+        match self.find(host.as_bytes(), target.as_str(), encoding) {
+            Ok(ready) => {
+                let mut response = Response::new(Body::from(ready.body.clone()));
+                *response.headers_mut() = ready.headers.clone();
+                ready.served(started);
+                Lookup::Answered(response)
+            }
+            Err(key) => Lookup::Missed(key),
+        }
+    }
+
+    /// The current answer to a GET of `target` on `host` in `encoding`, or
+    /// the key to keep one under once the full stack has answered.
+    pub(crate) fn find(&self, host: &[u8], target: &str, encoding: Encoding) -> Result<Arc<Ready>, Key> {
         let hash = hash_of(host, target, encoding);
         let epoch = self.app.derived.cache.epoch();
         let found = self.memo.read().expect("memo lock").entries.get(&hash).cloned();
-        if let Some(ready) = found.filter(|r| r.epoch == epoch && r.host == host && r.target == target && r.encoding == encoding)
-            && !ready.document.is_some_and(|d| self.app.derived.tampered.contains(d))
-        {
-            let mut response = Response::new(Body::from(ready.body.clone()));
-            *response.headers_mut() = ready.headers.clone();
-            ready.requests.inc();
-            ready.hit.inc();
-            ready.duration.observe(started.elapsed().as_secs_f64());
-            return Lookup::Answered(response);
+        match found.filter(|r| r.epoch == epoch && r.host == host && r.target == target && r.encoding == encoding) {
+            Some(ready) if !ready.document.is_some_and(|d| self.app.derived.tampered.contains(d)) => Ok(ready),
+            _ => Err(Key { hash, host: Bytes::copy_from_slice(host), target: target.to_string(), encoding, epoch }),
         }
-        Lookup::Missed(Key { hash, host: Bytes::copy_from_slice(host), target: target.to_string(), encoding, epoch })
     }
 
     /// Keeps `response` for `key` if the public handler marked it as a
@@ -159,6 +207,7 @@ impl ReadyPages {
             epoch: page.epoch,
             document: page.document,
             headers: response.headers().clone(),
+            head: wire_head(response.headers(), page.body.len()),
             body: page.body.clone(),
             requests,
             duration,

@@ -36,6 +36,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tower_http::timeout::TimeoutBody;
 
+use crate::fast_lane;
 use crate::ready::{Lookup, ReadyPages};
 use futures::future::Either;
 
@@ -151,7 +152,6 @@ async fn serve_on(
     Ok(())
 }
 
-/// One connection served until it ends or the node stops.
 /// What a connection answers with: the router, and the answers kept
 /// ready before it (see `ready`), if this listener keeps any.
 #[derive(Clone)]
@@ -160,10 +160,21 @@ struct Served {
     ready: Option<Arc<ReadyPages>>,
 }
 
-async fn connection<S>(io: Stalling<S>, addr: std::net::SocketAddr, served: Served, timeouts: ClientTimeouts, mut stop: tokio::sync::watch::Receiver<bool>)
+/// One connection served until it ends or the node stops.
+async fn connection<S>(mut io: Stalling<S>, addr: std::net::SocketAddr, served: Served, timeouts: ClientTimeouts, mut stop: tokio::sync::watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Pages kept ready are answered before hyper while the client asks
+    // only for them; the first other request takes hyper for the rest.
+    let mut read = bytes::BytesMut::new();
+    if let Some(ready) = &served.ready {
+        match fast_lane::serve(&mut io, ready, timeouts.header, &mut stop).await {
+            fast_lane::Left::Closed => return,
+            fast_lane::Left::Handover(buffered) => read = buffered,
+        }
+    }
+    let io = fast_lane::Rewind::new(read, io);
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let key = match served.ready.as_ref().map(|r| r.lookup(&req)) {
             Some(Lookup::Answered(response)) => return Either::Left(std::future::ready(Ok(response))),
