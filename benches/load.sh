@@ -17,9 +17,13 @@
 # headers, with nothing of zhanqun around it. What zhanqun loses against it
 # is the cost of its own path (the kept-answer lookup, metrics, deadlines).
 #
-# Both servers get the same machine; wrk uses one thread and 32 connections.
-# Each server is measured three times, alternating, and the median counts,
-# because this machine is shared and noisy. Prints a Markdown table.
+# wrk uses one thread and 32 connections, pinned to the first core; every
+# server is pinned to the second (nginx with one worker), so that no server
+# competes with the load generator for a core: unpinned on this 2-core
+# machine, the same build's ratio moved from 0.99x to 1.37x between two runs
+# of this script, which is how wide that contention made the noise. Each
+# server is measured five times, alternating, and the median counts.
+# Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -42,7 +46,13 @@ cleanup() {
 }
 trap cleanup EXIT
 zq_port=18181 ng_port=18182 bare_port=18183
-ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD='Bench-Sysop-2026' "$binary" serve --demo --data "$tmp/data" --listen 127.0.0.1:$zq_port 2>"$tmp/zhanqun.log" &
+# One core for the load generator, the other for whichever server is measured.
+client=(taskset -c 0) server=(taskset -c 1)
+if [ "$(nproc)" -lt 2 ] || ! command -v taskset >/dev/null; then
+  echo "load.sh: fewer than 2 cores (or no taskset): nothing pinned, expect noisier ratios" >&2
+  client=() server=()
+fi
+ZHANQUN_BOOTSTRAP_ADMIN_PASSWORD='Bench-Sysop-2026' "${server[@]}" "$binary" serve --demo --data "$tmp/data" --listen 127.0.0.1:$zq_port 2>"$tmp/zhanqun.log" &
 zq_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$zq_port/readyz" >/dev/null && break; sleep 0.2; done
 # The 2017 notice, by Host, as the public would reach it.
@@ -53,7 +63,7 @@ gzip -9 -k "$tmp/www/page.html"
 # The compressed answer and its headers, for the bare server's second run.
 curl -sf -D "$tmp/compressed.head" -H 'Host: www.haicheng.gov.cn' -H 'Accept-Encoding: gzip, br' "http://127.0.0.1:$zq_port$path" >"$tmp/compressed.body"
 cat >"$tmp/nginx.conf" <<CONF
-worker_processes auto;
+worker_processes 1;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx-error.log;
 events { worker_connections 1024; }
@@ -65,24 +75,24 @@ http {
   server { listen 127.0.0.1:$ng_port; root $tmp/www; location / { try_files /page.html =404; default_type text/html; etag on; gzip_static on; } }
 }
 CONF
-nginx -c "$tmp/nginx.conf"
+"${server[@]}" nginx -c "$tmp/nginx.conf"
 sleep 0.5
-rps() { wrk -t1 -c32 -d"${secs}s" -H "$2" -H "Accept-Encoding: $3" --latency "$1" | awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'; }
-median() { sort -n | sed -n 2p; }
+rps() { "${client[@]}" wrk -t1 -c32 -d"${secs}s" -H "$2" -H "Accept-Encoding: $3" --latency "$1" | awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'; }
+median() { sort -n | sed -n 3p; }
 size() { curl -s -o /dev/null -w '%{size_download}' -H "$2" -H "Accept-Encoding: $3" "$1"; }
-wrk -t1 -c32 -d2s -H 'Host: www.haicheng.gov.cn' "http://127.0.0.1:$zq_port$path" >/dev/null
-echo "cached document page, wrk -t1 -c32 -d${secs}s, median of 3 alternating runs"
+"${client[@]}" wrk -t1 -c32 -d2s -H 'Host: www.haicheng.gov.cn' "http://127.0.0.1:$zq_port$path" >/dev/null
+echo "cached document page, wrk -t1 -c32 -d${secs}s, median of 5 alternating runs"
 echo
 echo "| Accept-Encoding | server | bytes sent | req/s (runs) | median req/s | p99 (runs) | vs nginx |"
 echo "|---|---|---|---|---|---|---|"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 for encoding in identity "gzip, br"; do
   if [ "$encoding" = identity ]; then body=$tmp/www/page.html head=$tmp/identity.head; else body=$tmp/compressed.body head=$tmp/compressed.head; fi
-  "$bare" 127.0.0.1:$bare_port "$body" "$head" &
+  "${server[@]}" "$bare" 127.0.0.1:$bare_port "$body" "$head" &
   bare_pid=$!
   for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$bare_port/" && break; sleep 0.1; done
   zq=() ng=() ba=() zq_p99=() ng_p99=() ba_p99=()
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5; do
     read -r r p < <(rps "http://127.0.0.1:$ng_port/" "Host: localhost" "$encoding"); ng+=("$r"); ng_p99+=("$p")
     read -r r p < <(rps "http://127.0.0.1:$zq_port$path" "Host: www.haicheng.gov.cn" "$encoding"); zq+=("$r"); zq_p99+=("$p")
     read -r r p < <(rps "http://127.0.0.1:$bare_port/" "Host: localhost" "$encoding"); ba+=("$r"); ba_p99+=("$p")
