@@ -167,14 +167,12 @@ where
 {
     // Pages kept ready are answered before hyper while the client asks
     // only for them; the first other request takes hyper for the rest.
-    let mut read = bytes::BytesMut::new();
     if let Some(ready) = &served.ready {
         match fast_lane::serve(&mut io, ready, timeouts.header, &mut stop).await {
             fast_lane::Left::Closed => return,
-            fast_lane::Left::Handover(buffered) => read = buffered,
+            fast_lane::Left::Handover(read) => io.unread = read,
         }
     }
-    let io = fast_lane::Rewind::new(read, io);
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         let key = match served.ready.as_ref().map(|r| r.lookup(&req)) {
             Some(Lookup::Answered(response)) => return Either::Left(std::future::ready(Ok(response))),
@@ -210,21 +208,28 @@ where
 }
 
 /// A stream whose writes fail once the peer has taken nothing for `limit`
-/// (a client that asks and never reads).
+/// (a client that asks and never reads), and whose reads first give back
+/// what the fast lane read and left to hyper.
 struct Stalling<S> {
     inner: S,
     limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
+    unread: bytes::BytesMut,
 }
 
 impl<S> Stalling<S> {
     fn new(inner: S, limit: Duration) -> Self {
-        Stalling { inner, limit, stalled: None }
+        Stalling { inner, limit, stalled: None, unread: bytes::BytesMut::new() }
     }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Stalling<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if !self.unread.is_empty() {
+            let n = self.unread.len().min(buf.remaining());
+            buf.put_slice(&self.unread.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
