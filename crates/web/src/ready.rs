@@ -62,6 +62,13 @@ pub struct Key {
     epoch: u64,
 }
 
+/// A request the memo holds no current answer to: its hash, and the page
+/// cache's epoch read before looking.
+pub(crate) struct Miss {
+    hash: u64,
+    epoch: u64,
+}
+
 /// What the memo can do for a request.
 pub enum Lookup {
     /// Answered from the memo.
@@ -164,26 +171,28 @@ impl ReadyPages {
             return Lookup::Never;
         }
         let encoding = crate::encoding::preferred(h.get(header::ACCEPT_ENCODING));
-        match self.find(host.as_bytes(), target.as_str(), encoding) {
+        let (host, target) = (host.as_bytes(), target.as_str());
+        match self.find(host, target, encoding) {
             Ok(ready) => {
                 let mut response = Response::new(Body::from(ready.body.clone()));
                 *response.headers_mut() = ready.headers.clone();
                 ready.served(started);
                 Lookup::Answered(response)
             }
-            Err(key) => Lookup::Missed(key),
+            Err(Miss { hash, epoch }) => Lookup::Missed(Key { hash, host: Bytes::copy_from_slice(host), target: target.to_string(), encoding, epoch }),
         }
     }
 
-    /// The current answer to a GET of `target` on `host` in `encoding`, or
-    /// the key to keep one under once the full stack has answered.
-    pub(crate) fn find(&self, host: &[u8], target: &str, encoding: Encoding) -> Result<Arc<Ready>, Key> {
+    /// The current answer to a GET of `target` on `host` in `encoding`;
+    /// on a miss, what a key to keep one under is made from (only the full
+    /// stack's path copies the host and target into one).
+    pub(crate) fn find(&self, host: &[u8], target: &str, encoding: Encoding) -> Result<Arc<Ready>, Miss> {
         let hash = hash_of(host, target, encoding);
         let epoch = self.app.derived.cache.epoch();
         let found = self.memo.read().expect("memo lock").entries.get(&hash).cloned();
         match found.filter(|r| r.epoch == epoch && r.host == host && r.target == target && r.encoding == encoding) {
             Some(ready) if !ready.document.is_some_and(|d| self.app.derived.tampered.contains(d)) => Ok(ready),
-            _ => Err(Key { hash, host: Bytes::copy_from_slice(host), target: target.to_string(), encoding, epoch }),
+            _ => Err(Miss { hash, epoch }),
         }
     }
 
