@@ -1,5 +1,5 @@
 //! openraft's own storage test suite (`openraft::testing::Suite`), run
-//! against zhanqun's Raft log (group-committed by its flusher task) and its
+//! against zhanqun's Raft log (group-committed by its flusher thread) and its
 //! state-machine adapter over a real SQLite store in a temporary directory:
 //! reads see appended entries at once, truncate and purge keep their order
 //! with the appends queued before them, votes and log state read back.
