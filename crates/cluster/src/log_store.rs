@@ -234,17 +234,14 @@ impl LogFile {
         // Only the committed position, a hint (see `save_committed`): its
         // commit need not reach the disk by itself, the next durable commit
         // takes it along (WAL frames are synced in order).
+        // Set before every batch, not switched back after a hint: a durable
+        // batch then never runs under NORMAL, even if a switch once failed.
         let hint_only = batch.iter().all(|io| matches!(io, Io::State("committed", _, _)));
-        if hint_only {
-            self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
-        }
+        self.conn.execute_batch(if hint_only { "PRAGMA synchronous = NORMAL" } else { "PRAGMA synchronous = FULL" })?;
         self.conn.execute_batch("BEGIN")?;
         let result = self.statements(batch, written).and_then(|()| self.conn.execute_batch("COMMIT"));
         if result.is_err() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
-        }
-        if hint_only {
-            self.conn.execute_batch("PRAGMA synchronous = FULL")?;
         }
         if result.is_err() {
             written.clear();
