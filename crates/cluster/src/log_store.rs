@@ -17,7 +17,7 @@ use std::sync::Arc;
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, ErrorSubject, ErrorVerb, RaftLogReader, Vote};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{LogId, StorageError, TypeConfig, io_err};
@@ -43,8 +43,10 @@ enum Io {
     Truncate(u64, Done),
     /// Deletes entries up to and including this one, and remembers it.
     Purge(LogId, Done),
-    /// Sets a key of the `state` table (vote, committed, identity) to JSON.
+    /// Sets a key of the `state` table (vote, identity) to JSON.
     State(&'static str, String, Done),
+    /// Sets the committed position (JSON), a hint nobody waits for.
+    Committed(String),
 }
 
 type Done = oneshot::Sender<Result<(), std::io::Error>>;
@@ -52,6 +54,9 @@ type Done = oneshot::Sender<Result<(), std::io::Error>>;
 /// How many queued writes one commit takes at most, so that a long queue
 /// is acknowledged in steps rather than all at once at its end.
 const BATCH: usize = 512;
+
+/// The `state` key of the committed position.
+const COMMITTED: &str = "committed";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, entry TEXT NOT NULL);
@@ -83,12 +88,10 @@ impl LogStore {
             .map_err(sqlx::Error::Io)?;
         let opening = |e: String| sqlx::Error::Io(std::io::Error::other(format!("opening the Raft log {}: {e}", path.display())));
         writer.await.map_err(|_| opening("its writer thread stopped".into()))?.map_err(opening)?;
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let readers = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+        // Readers only read: the file's WAL mode is the writer's, and sync
+        // settings concern commits.
+        let options = SqliteConnectOptions::new().filename(path).read_only(true).busy_timeout(std::time::Duration::from_secs(10));
+        let readers = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         Ok(LogStore { flusher, pending, committed: Arc::default(), readers })
     }
 
@@ -133,14 +136,9 @@ impl LogStore {
 
     /// Queues a write and waits until the flusher has committed it.
     async fn queue(&self, io: impl FnOnce(Done) -> Io) -> Result<(), std::io::Error> {
-        self.enqueue(io)?.await.map_err(|_| flusher_stopped())?
-    }
-
-    /// Queues a write; the receiver answers once it is committed.
-    fn enqueue(&self, io: impl FnOnce(Done) -> Io) -> Result<oneshot::Receiver<Result<(), std::io::Error>>, std::io::Error> {
         let (done, finished) = oneshot::channel();
         self.flusher.send(io(done)).map_err(|_| flusher_stopped())?;
-        Ok(finished)
+        finished.await.map_err(|_| flusher_stopped())?
     }
 
     fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<Entry<TypeConfig>, StorageError> {
@@ -175,14 +173,7 @@ fn flush(
     flushes: prometheus::Histogram,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
-    while let Some(first) = queue.blocking_recv() {
-        batch.push(first);
-        while batch.len() < BATCH {
-            match queue.try_recv() {
-                Ok(io) => batch.push(io),
-                Err(_) => break,
-            }
-        }
+    while queue.blocking_recv_many(&mut batch, BATCH) > 0 {
         let mut written: Vec<LogId> = Vec::new();
         let result = log.write(&batch, &mut written).map_err(|e| e.to_string());
         if result.is_ok() {
@@ -205,6 +196,8 @@ fn flush(
                 Io::Truncate(_, done) | Io::Purge(_, done) | Io::State(_, _, done) => {
                     let _ = done.send(outcome);
                 }
+                // Nobody waits for a hint (`save_committed`).
+                Io::Committed(_) => {}
             }
         }
     }
@@ -236,7 +229,7 @@ impl LogFile {
         // takes it along (WAL frames are synced in order).
         // Set before every batch, not switched back after a hint: a durable
         // batch then never runs under NORMAL, even if a switch once failed.
-        let hint_only = batch.iter().all(|io| matches!(io, Io::State("committed", _, _)));
+        let hint_only = batch.iter().all(|io| matches!(io, Io::Committed(_)));
         self.conn.execute_batch(if hint_only { "PRAGMA synchronous = NORMAL" } else { "PRAGMA synchronous = FULL" })?;
         self.conn.execute_batch("BEGIN")?;
         let result = self.statements(batch, written).and_then(|()| self.conn.execute_batch("COMMIT"));
@@ -268,6 +261,7 @@ impl LogFile {
                     self.conn.execute("DELETE FROM log WHERE idx <= ?1", [log_id.index as i64])?;
                 }
                 Io::State(key, json, _) => self.set_state(key, json)?,
+                Io::Committed(json) => self.set_state(COMMITTED, json)?,
             }
         }
         Ok(())
@@ -361,15 +355,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         let json = serde_json::to_string(&committed).expect("log ids serialize");
         *self.committed.lock().expect("the committed position is never left poisoned") = Some(committed);
-        // The answer is not awaited: its receiver is dropped here.
-        self.enqueue(|done| Io::State("committed", json, done)).map(drop).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
+        // Not awaited: nobody hears when it is written.
+        self.flusher.send(Io::Committed(json)).map_err(|_| io_err(ErrorSubject::Store, ErrorVerb::Write, flusher_stopped()))
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
         if let Some(saved) = *self.committed.lock().expect("the committed position is never left poisoned") {
             return Ok(saved);
         }
-        Ok(self.get_state::<Option<LogId>>("committed").await?.flatten())
+        Ok(self.get_state::<Option<LogId>>(COMMITTED).await?.flatten())
     }
 
     /// Returns once the entries are readable (in `pending`); `callback`
