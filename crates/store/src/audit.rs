@@ -4,7 +4,7 @@
 //! change, so the trail and the content never disagree on any node; the
 //! auditor reads it and checks the chain ([`Store::verify_audit_chain`]).
 
-use sqlx::SqliteConnection;
+use crate::db::{self, Conn};
 use zhanqun_model::command::AUDIT_KEPT_MS;
 use zhanqun_model::{Outcome, Proposal, Rejection};
 
@@ -114,16 +114,16 @@ pub(crate) struct ChainHead {
 
 impl ChainHead {
     /// The hash the next line chains from.
-    async fn previous(&mut self, conn: &mut SqliteConnection) -> Result<Option<String>> {
+    fn previous(&mut self, conn: &Conn) -> Result<Option<String>> {
         if let Some(hash) = &self.hash {
             return Ok(hash.clone());
         }
-        let newest: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+        let newest: Option<String> = db::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(conn)?;
         // Every line archived (never by `archive`, which keeps the newest; but
         // a trail must not restart its chain): go on from the hand-over.
         let hash = match newest {
             Some(h) => Some(h),
-            None => sqlx::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1").fetch_optional(&mut *conn).await?,
+            None => db::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1").fetch_optional(conn)?,
         };
         self.hash = Some(hash.clone());
         Ok(hash)
@@ -132,7 +132,7 @@ impl ChainHead {
     /// Writes the pending lines, in the order they were chained, in one
     /// statement. Whatever reads the trail inside the transaction (archiving
     /// it) must come after this.
-    pub(crate) async fn flush(&mut self, conn: &mut SqliteConnection) -> Result<()> {
+    pub(crate) fn flush(&mut self, conn: &Conn) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -144,15 +144,14 @@ impl ChainHead {
         // The lines go in as one JSON array, so that the statement's text
         // is the same for any number of them (and stays prepared); ids
         // follow the array's order.
-        let ids: Vec<i64> = sqlx::query_scalar(concat!(
+        let ids: Vec<i64> = db::query_scalar(concat!(
             "INSERT INTO audit_log (",
             line_columns!(),
             ", hash) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8 ",
             "FROM json_each(?) ORDER BY key RETURNING id"
         ))
         .bind(serde_json::Value::Array(lines).to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+        .fetch_all(conn)?;
         self.written = ids.into_iter().max().or(self.written);
         Ok(())
     }
@@ -161,8 +160,8 @@ impl ChainHead {
     /// if this transaction wrote lines, for the caller to write beside
     /// them: a chain alone cannot tell that lines were cut off its end, the
     /// head can.
-    pub(crate) async fn finish(mut self, conn: &mut SqliteConnection) -> Result<Option<String>> {
-        self.flush(conn).await?;
+    pub(crate) fn finish(mut self, conn: &Conn) -> Result<Option<String>> {
+        self.flush(conn)?;
         let (Some(id), Some(Some(hash))) = (self.written, self.hash) else { return Ok(None) };
         Ok(Some(serde_json::json!({ "id": id, "hash": hash }).to_string()))
     }
@@ -172,13 +171,13 @@ impl ChainHead {
 /// same transaction as the change (so the trail and the content never
 /// disagree, on any node): chained now, written with the transaction's
 /// other lines ([`ChainHead::flush`]).
-pub(crate) async fn record(conn: &mut SqliteConnection, head: &mut ChainHead, p: &Proposal, outcome: &Outcome) -> Result<()> {
+pub(crate) fn record(conn: &Conn, head: &mut ChainHead, p: &Proposal, outcome: &Outcome) -> Result<()> {
     let (tenant, target) = p.command.audit_subject();
     let (result, detail) = match outcome {
         Ok(_) => ("ok".to_string(), p.command.audit_detail()),
         Err(r) => (r.code.clone(), Some(r.message.clone())),
     };
-    let previous = head.previous(conn).await?;
+    let previous = head.previous(conn)?;
     let line = AuditLine {
         at: p.at,
         actor: p.actor,
@@ -251,26 +250,26 @@ async fn verify_chain(pool: &sqlx::SqlitePool) -> Result<ChainCheck> {
 /// when a line is younger than [`AUDIT_KEPT_MS`] at the proposal's time, when
 /// `through_id` is the newest line (the chain goes on from it), or when the
 /// hash does not match the line's (the export is not of this trail).
-pub(crate) async fn archive(
-    conn: &mut SqliteConnection,
+pub(crate) fn archive(
+    conn: &Conn,
     p: &Proposal,
     through_id: i64,
     object_key: &str,
     sha256: &str,
     handover_hash: &str,
 ) -> std::result::Result<(), crate::apply::Failure> {
-    let line: Option<(String, i64)> = sqlx::query_as("SELECT hash, at FROM audit_log WHERE id = ?").bind(through_id).fetch_optional(&mut *conn).await?;
+    let line: Option<(String, i64)> = db::query_as("SELECT hash, at FROM audit_log WHERE id = ?").bind(through_id).fetch_optional(conn)?;
     let Some((hash, _)) = line else {
         return Err(Rejection::conflict("unknown_audit_line", format!("no audit line {through_id} here (archived already?)")).into());
     };
     if hash != handover_hash {
         return Err(Rejection::conflict("audit_hash_mismatch", format!("audit line {through_id} has another hash than the export's: not archived")).into());
     }
-    let newest: i64 = sqlx::query_scalar("SELECT MAX(id) FROM audit_log").fetch_one(&mut *conn).await?;
+    let newest: i64 = db::query_scalar("SELECT MAX(id) FROM audit_log").fetch_one(conn)?;
     if through_id >= newest {
         return Err(Rejection::conflict("audit_head_kept", "the newest audit line stays: the chain goes on from it").into());
     }
-    let youngest: i64 = sqlx::query_scalar("SELECT MAX(at) FROM audit_log WHERE id <= ?").bind(through_id).fetch_one(&mut *conn).await?;
+    let youngest: i64 = db::query_scalar("SELECT MAX(at) FROM audit_log WHERE id <= ?").bind(through_id).fetch_one(conn)?;
     if youngest > p.at - AUDIT_KEPT_MS {
         return Err(Rejection::conflict(
             "audit_too_young",
@@ -278,17 +277,16 @@ pub(crate) async fn archive(
         )
         .into());
     }
-    let lines: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE id <= ?").bind(through_id).fetch_one(&mut *conn).await?;
-    sqlx::query("DELETE FROM audit_log WHERE id <= ?").bind(through_id).execute(&mut *conn).await?;
-    sqlx::query("INSERT INTO audit_archives (through_id, object_key, sha256, handover_hash, lines, at) VALUES (?, ?, ?, ?, ?, ?)")
+    let lines: i64 = db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE id <= ?").bind(through_id).fetch_one(conn)?;
+    db::query("DELETE FROM audit_log WHERE id <= ?").bind(through_id).execute(conn)?;
+    db::query("INSERT INTO audit_archives (through_id, object_key, sha256, handover_hash, lines, at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(through_id)
         .bind(object_key)
         .bind(sha256)
         .bind(handover_hash)
         .bind(lines)
         .bind(p.at)
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
     Ok(())
 }
 

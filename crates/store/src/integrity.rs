@@ -10,7 +10,9 @@
 use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
+
+use crate::db::{self, Conn};
 use zhanqun_model::Document;
 
 use crate::rows::{DOCUMENT_COLUMNS, document};
@@ -38,14 +40,13 @@ impl OwedDigests {
 
     /// Writes the digest of every noted document (or forgets a document
     /// that is gone), in three statements however many there are.
-    pub(crate) async fn record(&mut self, conn: &mut SqliteConnection) -> Result<()> {
+    pub(crate) fn record(&mut self, conn: &Conn) -> Result<()> {
         if self.0.is_empty() {
             return Ok(());
         }
         let owed = std::mem::take(&mut self.0);
         let ids = serde_json::to_string(&owed).expect("ids serialize");
-        let rows =
-            sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN (SELECT value FROM json_each(?))")).bind(&ids).fetch_all(&mut *conn).await?;
+        let rows = db::query(format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN (SELECT value FROM json_each(?))")).bind(&ids).fetch_all(conn)?;
         let mut digests = Vec::with_capacity(rows.len());
         let mut gone = owed;
         for row in &rows {
@@ -56,19 +57,17 @@ impl OwedDigests {
         if !digests.is_empty() {
             // `WHERE true`: SQLite's parser needs it between a SELECT and
             // an upsert's ON CONFLICT.
-            sqlx::query(
+            db::query(
                 "INSERT INTO document_digests (id, digest) SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true \
                  ON CONFLICT (id) DO UPDATE SET digest = excluded.digest",
             )
             .bind(serde_json::Value::Array(digests).to_string())
-            .execute(&mut *conn)
-            .await?;
+            .execute(conn)?;
         }
         if !gone.is_empty() {
-            sqlx::query("DELETE FROM document_digests WHERE id IN (SELECT value FROM json_each(?))")
+            db::query("DELETE FROM document_digests WHERE id IN (SELECT value FROM json_each(?))")
                 .bind(serde_json::to_string(&gone).expect("ids serialize"))
-                .execute(&mut *conn)
-                .await?;
+                .execute(conn)?;
         }
         Ok(())
     }
@@ -78,20 +77,19 @@ impl OwedDigests {
 /// before digests existed), as its row now reads: the same on every node,
 /// which hold the same rows. Run when the cluster's level is raised, inside
 /// that entry's apply. Returns how many were digested.
-pub(crate) async fn record_missing(conn: &mut SqliteConnection) -> Result<u64> {
+pub(crate) fn record_missing(conn: &Conn) -> Result<u64> {
     let mut digested = 0;
     let mut after = 0i64;
     loop {
         let rows =
-            sqlx::query(sql!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ? AND id NOT IN (SELECT id FROM document_digests) ORDER BY id LIMIT 500"))
+            db::query(format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id > ? AND id NOT IN (SELECT id FROM document_digests) ORDER BY id LIMIT 500"))
                 .bind(after)
-                .fetch_all(&mut *conn)
-                .await?;
+                .fetch_all(conn)?;
         let Some(last) = rows.last() else { return Ok(digested) };
-        after = last.try_get("id")?;
+        after = last.named("id")?;
         for row in &rows {
             let d = document(row)?;
-            sqlx::query("INSERT INTO document_digests (id, digest) VALUES (?, ?)").bind(d.id).bind(document_digest(&d)).execute(&mut *conn).await?;
+            db::query("INSERT INTO document_digests (id, digest) VALUES (?, ?)").bind(d.id).bind(document_digest(&d)).execute(conn)?;
             digested += 1;
         }
     }

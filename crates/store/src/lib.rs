@@ -2,8 +2,10 @@
 //!
 //! One writer connection applies commands, each in a single transaction that
 //! also records the Raft log position it was applied at (so a restart resumes
-//! exactly after the last applied entry). A read-only pool answers queries
-//! concurrently: in WAL mode readers never wait for the writer.
+//! exactly after the last applied entry). It is the state machine's own
+//! (rusqlite, see `db`), run on the applying task's thread. A read-only
+//! sqlx pool answers queries concurrently: in WAL mode readers never wait
+//! for the writer.
 //!
 //! The store knows nothing of Raft types: the cluster crate hands it the log
 //! position and membership as opaque JSON.
@@ -19,6 +21,7 @@ mod audit;
 mod certificates;
 mod checkpoint;
 mod compliance;
+mod db;
 mod integrity;
 mod query;
 mod reposts;
@@ -32,7 +35,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
 use tokio::sync::Mutex;
 
 pub use apply::{CommittedEntry, Touched};
@@ -50,6 +53,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// From the state machine's own connection (`db`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the database holds a value this version cannot read: {0}")]
@@ -64,12 +70,12 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     path: PathBuf,
     /// The only connection that writes. Held for the whole of an apply.
-    writer: Mutex<SqliteConnection>,
+    writer: Mutex<db::Conn>,
     /// Read-only connections; swapped when a snapshot is installed.
     readers: RwLock<SqlitePool>,
     /// The connection that checkpoints the WAL (`checkpoint`); `None` until
     /// first used and after a snapshot install.
-    checkpointer: Mutex<Option<SqliteConnection>>,
+    checkpointer: Mutex<Option<sqlx::SqliteConnection>>,
     /// Apply transactions committed since the store was opened.
     transactions: AtomicU64,
     /// Of those, the ones applied a second time, with a savepoint around
@@ -83,8 +89,12 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut writer = Self::connect_writer(path).await?;
-        MIGRATOR.run(&mut writer).await?;
+        // Migrations are sqlx's, on a connection of their own; the writer
+        // opens the file once they are done.
+        let mut migrating = Self::options(path).create_if_missing(true).connect().await?;
+        MIGRATOR.run(&mut migrating).await?;
+        migrating.close().await?;
+        let writer = Self::open_writer(path)?;
         let readers = Self::connect_readers(path).await?;
         Ok(Store {
             path: path.to_owned(),
@@ -108,10 +118,23 @@ impl Store {
             .pragma("cache_size", "-16000")
     }
 
-    async fn connect_writer(path: &Path) -> Result<SqliteConnection> {
-        // Checkpoints are the checkpoint connection's work (`checkpoint`).
-        let fallback = checkpoint::WRITER_FALLBACK_PAGES.to_string();
-        Ok(Self::options(path).create_if_missing(true).pragma("wal_autocheckpoint", fallback).connect().await?)
+    /// The writer, with [`Store::options`]' settings. Checkpoints are the
+    /// checkpoint connection's work (`checkpoint`); the writer only falls
+    /// back to one when the WAL has grown far.
+    fn open_writer(path: &Path) -> Result<db::Conn> {
+        let conn = db::Conn::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // `journal_mode` answers with the mode it is in, so it is read.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt(format!("{} could not be put in WAL mode (it is in {mode} mode)", path.display())));
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = {};",
+            checkpoint::WRITER_FALLBACK_PAGES
+        ))?;
+        conn.set_prepared_statement_cache_capacity(128);
+        Ok(conn)
     }
 
     async fn connect_readers(path: &Path) -> Result<SqlitePool> {

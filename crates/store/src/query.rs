@@ -485,7 +485,17 @@ impl Store {
 /// The log format level every member reads (`RaiseClusterLevel`); 0 until
 /// one is recorded (a cluster from before levels, or just founded).
 pub(crate) async fn cluster_level(conn: &mut sqlx::SqliteConnection) -> Result<u32> {
-    let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'cluster_level'").fetch_optional(conn).await?;
+    level_of(sqlx::query_scalar(CLUSTER_LEVEL).fetch_optional(conn).await?)
+}
+
+/// [`cluster_level`], read by the state machine on its own connection.
+pub(crate) fn cluster_level_in(conn: &crate::db::Conn) -> Result<u32> {
+    level_of(crate::db::query_scalar(CLUSTER_LEVEL).fetch_optional(conn)?)
+}
+
+const CLUSTER_LEVEL: &str = "SELECT value FROM settings WHERE key = 'cluster_level'";
+
+fn level_of(value: Option<String>) -> Result<u32> {
     value.map(|v| v.parse().map_err(|e| crate::StoreError::Corrupt(format!("cluster level {v:?}: {e}")))).transpose().map(Option::unwrap_or_default)
 }
 

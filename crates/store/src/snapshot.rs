@@ -74,7 +74,7 @@ impl Store {
         let old_pool = self.reader();
         old_pool.close().await;
         // Leave WAL mode's side files behind with the old database.
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         let staged = self.path.with_extension("installing");
         tokio::fs::copy(src, &staged).await?;
         tokio::fs::File::open(&staged).await?.sync_all().await?;
@@ -82,7 +82,7 @@ impl Store {
         for side in ["db-wal", "db-shm"] {
             let _ = tokio::fs::remove_file(self.path.with_extension(side)).await;
         }
-        *conn = Self::connect_writer(&self.path).await?;
+        *conn = Self::open_writer(&self.path)?;
         *self.readers.write().expect("reader pool lock poisoned") = Self::connect_readers(&self.path).await?;
         Ok(())
     }

@@ -1,15 +1,15 @@
 //! The cluster's own state: the log format level every member reads
 //! (`zhanqun_model::command::level`), kept in `settings`.
 
-use sqlx::SqliteConnection;
+use crate::db::{self, Conn};
 use zhanqun_model::command::level::LOG_LEVEL;
 use zhanqun_model::{Applied, Command, Rejection};
 
 use super::{Step, misrouted};
 
-pub(super) async fn apply(conn: &mut SqliteConnection, command: &Command) -> Step<Applied> {
+pub(super) fn apply(conn: &Conn, command: &Command) -> Step<Applied> {
     let Command::RaiseClusterLevel { level, members } = command else { return Err(misrouted(command)) };
-    let current = crate::query::cluster_level(&mut *conn).await?;
+    let current = crate::query::cluster_level_in(conn)?;
     if *level <= current {
         return Err(Rejection::conflict("level_not_higher", format!("the cluster is already at log format level {current}")).into());
     }
@@ -19,18 +19,17 @@ pub(super) async fn apply(conn: &mut SqliteConnection, command: &Command) -> Ste
         return Err(Rejection::invalid("level_unknown", format!("log format level {level} is newer than this node's ({LOG_LEVEL})")).into());
     }
     // Asked of `members`: a member added since may be older.
-    let membership: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'membership'").fetch_optional(&mut *conn).await?;
+    let membership: Option<String> = db::query_scalar("SELECT value FROM raft_meta WHERE key = 'membership'").fetch_optional(conn)?;
     let unasked: Vec<u64> = membership.as_deref().map(member_ids).unwrap_or_default().into_iter().filter(|id| !members.contains(id)).collect();
     if !unasked.is_empty() {
         return Err(Rejection::conflict("members_changed", format!("node(s) {unasked:?} joined after the members were asked; ask again")).into());
     }
-    sqlx::query("INSERT INTO settings (key, value) VALUES ('cluster_level', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+    db::query("INSERT INTO settings (key, value) VALUES ('cluster_level', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .bind(level.to_string())
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
     // Entries of version 0 (the level-0 cluster's) left their documents
     // without tamper digests; from here on every document has one.
-    let digested = crate::integrity::record_missing(&mut *conn).await?;
+    let digested = crate::integrity::record_missing(conn)?;
     if digested > 0 {
         tracing::info!(documents = digested, "digested the documents written before digests existed");
     }

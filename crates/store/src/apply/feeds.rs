@@ -7,7 +7,7 @@
 //! not one) is skipped and counted, never the whole poll refused: one bad
 //! item must not keep the good ones out.
 
-use sqlx::SqliteConnection;
+use crate::db::{self, Conn};
 use zhanqun_model::repost::{Feed, FeedItem, MIN_POLL_SECONDS, PollResult};
 use zhanqun_model::rules;
 use zhanqun_model::{Applied, Command, DocState, Document, Proposal, Rejection};
@@ -16,30 +16,30 @@ use super::documents::{check_document, create_document, load_document};
 use super::sites::channel_in_tenant;
 use super::{Failure, Step, Touched, misrouted, reposts};
 
-pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
+pub(super) fn apply(conn: &Conn, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
-        Command::CreateFeed { feed } => create(conn, feed).await,
+        Command::CreateFeed { feed } => create(conn, feed),
         Command::DeleteFeed { feed_id } => {
-            sqlx::query("DELETE FROM feed_items WHERE feed_id = ?").bind(feed_id).execute(&mut *conn).await?;
-            let gone = sqlx::query("DELETE FROM feeds WHERE id = ?").bind(feed_id).execute(&mut *conn).await?;
-            if gone.rows_affected() == 0 {
+            db::query("DELETE FROM feed_items WHERE feed_id = ?").bind(feed_id).execute(conn)?;
+            let gone = db::query("DELETE FROM feeds WHERE id = ?").bind(feed_id).execute(conn)?;
+            if gone == 0 {
                 return Err(Rejection::not_found("unknown_feed", format!("no feed with id {feed_id}")).into());
             }
             Ok(Applied { id: Some(*feed_id), index_no: None })
         }
         Command::RequestFeedPoll { feed_id } => {
-            let asked = sqlx::query("UPDATE feeds SET poll_requested_at = ? WHERE id = ?").bind(p.at).bind(feed_id).execute(&mut *conn).await?;
-            if asked.rows_affected() == 0 {
+            let asked = db::query("UPDATE feeds SET poll_requested_at = ? WHERE id = ?").bind(p.at).bind(feed_id).execute(conn)?;
+            if asked == 0 {
                 return Err(Rejection::not_found("unknown_feed", format!("no feed with id {feed_id}")).into());
             }
             Ok(Applied { id: Some(*feed_id), index_no: None })
         }
-        Command::RecordFeedPoll { feed_id, result } => record_poll(conn, p, *feed_id, result, touched).await,
+        Command::RecordFeedPoll { feed_id, result } => record_poll(conn, p, *feed_id, result, touched),
         other => Err(misrouted(other)),
     }
 }
 
-async fn create(conn: &mut SqliteConnection, feed: &Feed) -> Step<Applied> {
+fn create(conn: &Conn, feed: &Feed) -> Step<Applied> {
     rules::limits::FEED_NAME.required(&feed.name)?;
     rules::limits::LINK_URL.required(&feed.url)?;
     if !(feed.url.starts_with("http://") || feed.url.starts_with("https://")) {
@@ -48,8 +48,8 @@ async fn create(conn: &mut SqliteConnection, feed: &Feed) -> Step<Applied> {
     if feed.poll_seconds < MIN_POLL_SECONDS {
         return Err(Rejection::invalid("invalid_interval", format!("a feed is polled at most every {MIN_POLL_SECONDS} seconds")).into());
     }
-    channel_in_tenant(conn, feed.tenant_id, feed.channel_id).await?;
-    sqlx::query("INSERT INTO feeds (id, name, url, tenant_id, channel_id, poll_seconds, allow_private, created_at) VALUES (?,?,?,?,?,?,?,?)")
+    channel_in_tenant(conn, feed.tenant_id, feed.channel_id)?;
+    db::query("INSERT INTO feeds (id, name, url, tenant_id, channel_id, poll_seconds, allow_private, created_at) VALUES (?,?,?,?,?,?,?,?)")
         .bind(feed.id)
         .bind(&feed.name)
         .bind(&feed.url)
@@ -58,29 +58,26 @@ async fn create(conn: &mut SqliteConnection, feed: &Feed) -> Step<Applied> {
         .bind(feed.poll_seconds)
         .bind(feed.allow_private)
         .bind(feed.created_at)
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
     Ok(Applied { id: Some(feed.id), index_no: None })
 }
 
-async fn record_poll(conn: &mut SqliteConnection, p: &Proposal, feed_id: i64, result: &PollResult, touched: &mut Touched) -> Step<Applied> {
+fn record_poll(conn: &Conn, p: &Proposal, feed_id: i64, result: &PollResult, touched: &mut Touched) -> Step<Applied> {
     let feed: Option<(i64, i64, String)> =
-        sqlx::query_as("SELECT f.tenant_id, f.channel_id, t.name FROM feeds f JOIN tenants t ON t.id = f.tenant_id WHERE f.id = ?")
+        db::query_as("SELECT f.tenant_id, f.channel_id, t.name FROM feeds f JOIN tenants t ON t.id = f.tenant_id WHERE f.id = ?")
             .bind(feed_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+            .fetch_optional(conn)?;
     let Some((tenant_id, channel_id, organ)) = feed else {
         return Err(Rejection::not_found("unknown_feed", format!("no feed with id {feed_id}")).into());
     };
     match result {
         PollResult::Failed { reason, detail } => {
-            sqlx::query("UPDATE feeds SET last_poll_at = ?, failing_reason = ?, failing_detail = ?, failures = failures + 1 WHERE id = ?")
+            db::query("UPDATE feeds SET last_poll_at = ?, failing_reason = ?, failing_detail = ?, failures = failures + 1 WHERE id = ?")
                 .bind(p.at)
                 .bind(reason.as_str())
                 .bind(detail.chars().take(500).collect::<String>())
                 .bind(feed_id)
-                .execute(&mut *conn)
-                .await?;
+                .execute(conn)?;
             Ok(Applied { id: Some(feed_id), index_no: None })
         }
         PollResult::Fetched { etag, last_modified, items, skipped, skipped_reason } => {
@@ -89,7 +86,7 @@ async fn record_poll(conn: &mut SqliteConnection, p: &Proposal, feed_id: i64, re
             let mut taken = 0i64;
             for item in items {
                 let to = Destination { feed_id, tenant_id, channel_id, site_name: &organ };
-                match ingest(conn, p, &to, item, touched).await {
+                match ingest(conn, p, &to, item, touched) {
                     Ok(true) => taken += 1,
                     Ok(false) => {}
                     Err(Failure::Rejected(r)) => {
@@ -100,7 +97,7 @@ async fn record_poll(conn: &mut SqliteConnection, p: &Proposal, feed_id: i64, re
                 }
             }
             let note = (skipped > 0).then(|| format!("{skipped} items skipped: {}", skipped_reason.unwrap_or_default()));
-            sqlx::query(
+            db::query(
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_poll_at = ?, last_success_at = ?, failing_reason = NULL, failing_detail = ?,
                     items = items + ? WHERE id = ?",
             )
@@ -111,8 +108,7 @@ async fn record_poll(conn: &mut SqliteConnection, p: &Proposal, feed_id: i64, re
             .bind(note)
             .bind(taken)
             .bind(feed_id)
-            .execute(&mut *conn)
-            .await?;
+            .execute(conn)?;
             Ok(Applied { id: Some(feed_id), index_no: None })
         }
     }
@@ -129,48 +125,32 @@ struct Destination<'a> {
 /// One item in: a new document (and its fan-out), an update of the one it
 /// was (and its copies), or nothing when it has not changed. `true` when a
 /// document was created. A refusal leaves nothing behind (savepoint).
-async fn ingest(conn: &mut SqliteConnection, p: &Proposal, to: &Destination<'_>, item: &FeedItem, touched: &mut Touched) -> Step<bool> {
-    use sqlx::Acquire;
-    let mut sp = conn.begin().await?;
-    let result = ingest_in(&mut sp, p, to, item, touched).await;
-    match result {
-        Ok(created) => {
-            sp.commit().await?;
-            Ok(created)
-        }
-        Err(e) => {
-            sp.rollback().await?;
-            Err(e)
-        }
-    }
+fn ingest(conn: &Conn, p: &Proposal, to: &Destination<'_>, item: &FeedItem, touched: &mut Touched) -> Step<bool> {
+    db::savepoint(conn, || ingest_in(conn, p, to, item, touched))
 }
 
-async fn ingest_in(conn: &mut SqliteConnection, p: &Proposal, to: &Destination<'_>, item: &FeedItem, touched: &mut Touched) -> Step<bool> {
+fn ingest_in(conn: &Conn, p: &Proposal, to: &Destination<'_>, item: &FeedItem, touched: &mut Touched) -> Step<bool> {
     let Destination { feed_id, tenant_id, channel_id, site_name } = *to;
     let fingerprint = item.fingerprint();
-    let known: Option<(i64, String)> = sqlx::query_as("SELECT document_id, fingerprint FROM feed_items WHERE feed_id = ? AND guid = ?")
-        .bind(feed_id)
-        .bind(&item.guid)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let known: Option<(i64, String)> =
+        db::query_as("SELECT document_id, fingerprint FROM feed_items WHERE feed_id = ? AND guid = ?").bind(feed_id).bind(&item.guid).fetch_optional(conn)?;
     match known {
         Some((_, same)) if same == fingerprint => Ok(false),
         Some((id, _)) => {
-            let mut d = load_document(conn, tenant_id, id).await?;
+            let mut d = load_document(conn, tenant_id, id)?;
             fill(&mut d, item, site_name);
             check_document(p.version, &d)?;
-            super::edit::write_content(conn, &d, p.at).await?;
-            sqlx::query("UPDATE documents SET origin_url = ? WHERE id = ?").bind(&item.link).bind(id).execute(&mut *conn).await?;
-            super::edit::record_revision(conn, p, &d).await?;
-            sqlx::query("UPDATE feed_items SET fingerprint = ? WHERE feed_id = ? AND guid = ?")
+            super::edit::write_content(conn, &d, p.at)?;
+            db::query("UPDATE documents SET origin_url = ? WHERE id = ?").bind(&item.link).bind(id).execute(conn)?;
+            super::edit::record_revision(conn, p, &d)?;
+            db::query("UPDATE feed_items SET fingerprint = ? WHERE feed_id = ? AND guid = ?")
                 .bind(&fingerprint)
                 .bind(feed_id)
                 .bind(&item.guid)
-                .execute(&mut *conn)
-                .await?;
+                .execute(conn)?;
             touched.tenants.insert(tenant_id);
             touched.documents.insert((tenant_id, id));
-            reposts::sync_copies(conn, p, id, touched).await?;
+            reposts::sync_copies(conn, p, id, touched)?;
             Ok(false)
         }
         None => {
@@ -180,16 +160,15 @@ async fn ingest_in(conn: &mut SqliteConnection, p: &Proposal, to: &Destination<'
             d.published_at = Some(item.published_at.unwrap_or(p.at));
             d.meta.disclosure = Some(zhanqun_model::Disclosure::Proactive);
             d.origin_url = item.link.clone();
-            create_document(conn, p, &d, &[], touched).await?;
-            sqlx::query("UPDATE documents SET origin_url = ? WHERE id = ?").bind(&item.link).bind(d.id).execute(&mut *conn).await?;
-            sqlx::query("INSERT INTO feed_items (feed_id, guid, document_id, fingerprint) VALUES (?,?,?,?)")
+            create_document(conn, p, &d, &[], touched)?;
+            db::query("UPDATE documents SET origin_url = ? WHERE id = ?").bind(&item.link).bind(d.id).execute(conn)?;
+            db::query("INSERT INTO feed_items (feed_id, guid, document_id, fingerprint) VALUES (?,?,?,?)")
                 .bind(feed_id)
                 .bind(&item.guid)
                 .bind(d.id)
                 .bind(&fingerprint)
-                .execute(&mut *conn)
-                .await?;
-            reposts::by_rules(conn, p, &d, Some(feed_id), touched).await?;
+                .execute(conn)?;
+            reposts::by_rules(conn, p, &d, Some(feed_id), touched)?;
             Ok(true)
         }
     }

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::{Acquire, SqliteConnection};
+use crate::db::{self, Conn};
 use zhanqun_model::{Applied, Command, Domain, Outcome, Proposal, Rejection};
 
 use crate::{Result, Store, StoreError, audit};
@@ -68,19 +68,24 @@ impl From<Rejection> for Failure {
     }
 }
 
-impl From<sqlx::Error> for Failure {
-    fn from(e: sqlx::Error) -> Self {
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
         // Constraints are checked before writing; one that still fires is a
         // conflict the checks missed, and must refuse, not crash the node.
-        if let Some(db) = e.as_database_error() {
-            if db.is_unique_violation() {
-                return Failure::Rejected(Rejection::conflict("conflict", format!("already exists: {}", db.message())));
-            }
-            if db.is_foreign_key_violation() {
-                return Failure::Rejected(Rejection::not_found("not_found", format!("refers to something that does not exist: {}", db.message())));
+        if let rusqlite::Error::SqliteFailure(failure, message) = &e {
+            let message = message.as_deref().unwrap_or("");
+            match failure.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    return Failure::Rejected(Rejection::conflict("conflict", format!("already exists: {message}")));
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                    return Failure::Rejected(Rejection::not_found("not_found", format!("refers to something that does not exist: {message}")));
+                }
+                _ => {}
             }
         }
-        Failure::Store(StoreError::Db(e))
+        Failure::Store(StoreError::Sqlite(e))
     }
 }
 
@@ -121,13 +126,18 @@ impl Store {
     /// first applied without savepoints; the first refusal rolls that
     /// transaction back, and the batch is applied again with a savepoint
     /// around each command, where a refusal undoes only its own.
+    ///
+    /// The transaction runs here, on the calling task's thread, on the
+    /// state machine's own connection (`db`): a batch is a millisecond or
+    /// a few of SQLite work, cheaper done in place than handed to a thread
+    /// and waited for.
     pub async fn apply_entries(&self, entries: &[CommittedEntry<'_>]) -> Result<Vec<(Outcome, Touched)>> {
-        let mut conn = self.writer.lock().await;
-        let applied = match apply_transaction(&mut conn, entries, Guard::None).await? {
+        let conn = self.writer.lock().await;
+        let applied = match apply_transaction(&conn, entries, Guard::None)? {
             Some(applied) => applied,
             None => {
                 self.reapplied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                apply_transaction(&mut conn, entries, Guard::Savepoints).await?.expect("with savepoints, a refusal does not abandon the transaction")
+                apply_transaction(&conn, entries, Guard::Savepoints)?.expect("with savepoints, a refusal does not abandon the transaction")
             }
         };
         self.transactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -146,31 +156,30 @@ enum Guard {
 
 /// Applies the entries in one transaction and commits it; `None` (rolled
 /// back) when a command was refused under [`Guard::None`].
-async fn apply_transaction(conn: &mut SqliteConnection, entries: &[CommittedEntry<'_>], guard: Guard) -> Result<Option<Vec<(Outcome, Touched)>>> {
-    let mut tx = conn.begin().await?;
+fn apply_transaction(conn: &Conn, entries: &[CommittedEntry<'_>], guard: Guard) -> Result<Option<Vec<(Outcome, Touched)>>> {
+    let tx = conn.unchecked_transaction()?;
     let mut applied = Vec::with_capacity(entries.len());
     let mut trail = Trail::default();
     let mut actors = permission::Actors::default();
     for entry in entries {
-        match apply_one(&mut tx, &mut trail, &mut actors, entry, guard).await? {
+        match apply_one(&tx, &mut trail, &mut actors, entry, guard)? {
             Some(one) => applied.push(one),
             None => {
-                tx.rollback().await?;
+                tx.rollback()?;
                 return Ok(None);
             }
         }
     }
-    let head = trail.write(&mut tx).await?;
+    let head = trail.write(&tx)?;
     // The applied position and the audit chain's head, in one statement.
-    sqlx::query(
+    db::query(
         "INSERT INTO raft_meta (key, value) SELECT column1, column2 FROM (VALUES ('last_applied', ?), ('audit_head', ?)) WHERE column2 IS NOT NULL \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(entries.last().map(|e| e.log_id))
     .bind(head)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    .execute(&tx)?;
+    tx.commit()?;
     Ok(Some(applied))
 }
 
@@ -186,16 +195,16 @@ impl Trail {
     /// Writes what is pending, for a command that reads it, or that must
     /// find the digests as they would stand had each command written its
     /// own (one of version 0, which writes none).
-    async fn flush(&mut self, tx: &mut SqliteConnection) -> Result<()> {
-        self.digests.record(tx).await?;
-        self.chain.flush(tx).await
+    fn flush(&mut self, tx: &Conn) -> Result<()> {
+        self.digests.record(tx)?;
+        self.chain.flush(tx)
     }
 
     /// Writes what is pending, at the end; answers the chain's head to
     /// write beside it (see `audit::ChainHead::finish`).
-    async fn write(mut self, tx: &mut SqliteConnection) -> Result<Option<String>> {
-        self.digests.record(tx).await?;
-        self.chain.finish(tx).await
+    fn write(mut self, tx: &Conn) -> Result<Option<String>> {
+        self.digests.record(tx)?;
+        self.chain.finish(tx)
     }
 }
 
@@ -216,13 +225,7 @@ pub(super) fn any_of_domain(command: &Command, domains: &[Domain]) -> bool {
 
 /// Applies one entry: `None` when its command was refused under
 /// [`Guard::None`] (the caller abandons the transaction).
-async fn apply_one(
-    tx: &mut SqliteConnection,
-    trail: &mut Trail,
-    actors: &mut permission::Actors,
-    entry: &CommittedEntry<'_>,
-    guard: Guard,
-) -> Result<Option<(Outcome, Touched)>> {
+fn apply_one(tx: &Conn, trail: &mut Trail, actors: &mut permission::Actors, entry: &CommittedEntry<'_>, guard: Guard) -> Result<Option<(Outcome, Touched)>> {
     let mut touched = Touched::default();
     // Entries of version 0 were applied without digests (the table came
     // later): a node that replays one, or applies one beside nodes of
@@ -230,91 +233,77 @@ async fn apply_one(
     // the cluster's level digests what is missing (`apply::cluster`).
     let digested = entry.proposal.is_some_and(|p| p.made_under(1));
     if entry.proposal.is_some_and(|p| !digested || reads_trail(&p.command)) {
-        trail.flush(tx).await?;
+        trail.flush(tx)?;
     }
     let outcome = match entry.proposal {
         None => Ok(Applied::default()),
         Some(p) => match guard {
-            Guard::None => match command(tx, actors, p, &mut touched).await {
+            Guard::None => match command(tx, actors, p, &mut touched) {
                 Ok(applied) => Ok(applied),
                 Err(Failure::Rejected(_)) => return Ok(None),
                 Err(Failure::Store(e)) => return Err(e),
             },
-            Guard::Savepoints => {
-                let mut savepoint = tx.begin().await?;
-                match command(&mut savepoint, actors, p, &mut touched).await {
-                    Ok(applied) => {
-                        savepoint.commit().await?;
-                        Ok(applied)
-                    }
-                    Err(Failure::Rejected(r)) => {
-                        savepoint.rollback().await?;
-                        touched = Touched::default();
-                        Err(r)
-                    }
-                    Err(Failure::Store(e)) => return Err(e),
+            Guard::Savepoints => match db::savepoint(tx, || command(tx, actors, p, &mut touched)) {
+                Ok(applied) => Ok(applied),
+                Err(Failure::Rejected(r)) => {
+                    touched = Touched::default();
+                    Err(r)
                 }
-            }
+                Err(Failure::Store(e)) => return Err(e),
+            },
         },
     };
     if digested {
         trail.digests.note(&touched);
     }
     if let Some(p) = entry.proposal {
-        audit::record(tx, &mut trail.chain, p, &outcome).await?;
+        audit::record(tx, &mut trail.chain, p, &outcome)?;
     }
     if let Some(m) = entry.membership {
-        set_meta(tx, "membership", m).await?;
+        set_meta(tx, "membership", m)?;
     }
     Ok(Some((outcome, touched)))
 }
 
 /// The permission policy, then the command.
-async fn command(conn: &mut SqliteConnection, actors: &mut permission::Actors, p: &Proposal, touched: &mut Touched) -> Step<Applied> {
-    permission::check(conn, actors, p).await?;
-    let applied = run(conn, p, &p.command, touched).await;
+fn command(conn: &Conn, actors: &mut permission::Actors, p: &Proposal, touched: &mut Touched) -> Step<Applied> {
+    permission::check(conn, actors, p)?;
+    let applied = run(conn, p, &p.command, touched);
     actors.after(&p.command);
     applied
 }
 
-async fn set_meta(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {
-    sqlx::query("INSERT INTO raft_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-        .bind(key)
-        .bind(value)
-        .execute(conn)
-        .await?;
+fn set_meta(conn: &Conn, key: &str, value: &str) -> Result<()> {
+    db::query("INSERT INTO raft_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").bind(key).bind(value).execute(conn)?;
     Ok(())
 }
 
 /// Hands a command to its domain's module; a batch runs its commands in
 /// order, all or nothing.
-fn run<'a>(conn: &'a mut SqliteConnection, p: &'a Proposal, cmd: &'a Command, touched: &'a mut Touched) -> futures::future::BoxFuture<'a, Step<Applied>> {
-    // Boxed because `Batch` recurses.
-    Box::pin(async move {
-        match cmd.domain() {
-            Domain::Sites => sites::apply(conn, p, cmd, touched).await,
-            Domain::Documents => documents::apply(conn, p, cmd, touched).await,
-            Domain::Workflow => workflow::apply(conn, p, cmd, touched).await,
-            Domain::Accounts => accounts::apply(conn, p, cmd, touched).await,
-            Domain::Reposts => reposts::apply(conn, p, cmd, touched).await,
-            Domain::Monitoring => monitoring::apply(conn, p, cmd).await,
-            Domain::Cluster => cluster::apply(conn, cmd).await,
-            Domain::Batch => {
-                let Command::Batch { commands } = cmd else { return Err(misrouted(cmd)) };
-                let mut last = Applied::default();
-                for (i, c) in commands.iter().enumerate() {
-                    last = run(conn, p, c, touched).await.map_err(|f| match f {
-                        Failure::Rejected(mut r) => {
-                            r.message = format!("command {} of the batch ({}): {}", i + 1, c.name(), r.message);
-                            Failure::Rejected(r)
-                        }
-                        other => other,
-                    })?;
-                }
-                Ok(last)
+fn run(conn: &Conn, p: &Proposal, cmd: &Command, touched: &mut Touched) -> Step<Applied> {
+    match cmd.domain() {
+        Domain::Sites => sites::apply(conn, p, cmd, touched),
+        Domain::Documents => documents::apply(conn, p, cmd, touched),
+        Domain::Workflow => workflow::apply(conn, p, cmd, touched),
+        Domain::Accounts => accounts::apply(conn, p, cmd, touched),
+        Domain::Reposts => reposts::apply(conn, p, cmd, touched),
+        Domain::Monitoring => monitoring::apply(conn, p, cmd),
+        Domain::Cluster => cluster::apply(conn, cmd),
+        Domain::Batch => {
+            let Command::Batch { commands } = cmd else { return Err(misrouted(cmd)) };
+            let mut last = Applied::default();
+            for (i, c) in commands.iter().enumerate() {
+                last = run(conn, p, c, touched).map_err(|f| match f {
+                    Failure::Rejected(mut r) => {
+                        r.message = format!("command {} of the batch ({}): {}", i + 1, c.name(), r.message);
+                        Failure::Rejected(r)
+                    }
+                    other => other,
+                })?;
             }
+            Ok(last)
         }
-    })
+    }
 }
 
 /// A command handed to a module that does not apply it: a bug in

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use sqlx::SqliteConnection;
+use crate::db::{self, Conn};
 use zhanqun_model::policy::{self, Target};
 use zhanqun_model::workflow::{self, ReviewStage, Step as WorkStep};
 use zhanqun_model::{Command, Document, Domain, PlatformRole, Proposal, Rejection, User};
@@ -23,16 +23,16 @@ use crate::{parse, rows};
 /// The version from which the policy is asked first, for every command.
 pub(super) const POLICY_FIRST: u32 = 2;
 
-pub(super) async fn check(conn: &mut SqliteConnection, actors: &mut Actors, p: &Proposal) -> Step {
+pub(super) fn check(conn: &Conn, actors: &mut Actors, p: &Proposal) -> Step {
     if !p.made_under(POLICY_FIRST) {
-        return gate(conn, p).await;
+        return gate(conn, p);
     }
     let Some(actor) = p.actor else { return Ok(()) };
-    let actor = actors.read(conn, actor).await?;
+    let actor = actors.read(conn, actor)?;
     let mut leaves = Vec::new();
     collect(&p.command, &mut leaves);
     for command in leaves {
-        let target = facts(conn, command).await?;
+        let target = facts(conn, command)?;
         policy::check(Some(actor), command, &target)?;
     }
     Ok(())
@@ -46,11 +46,11 @@ pub(super) async fn check(conn: &mut SqliteConnection, actors: &mut Actors, p: &
 pub(super) struct Actors(HashMap<i64, User>);
 
 impl Actors {
-    async fn read(&mut self, conn: &mut SqliteConnection, id: i64) -> Step<&User> {
+    fn read(&mut self, conn: &Conn, id: i64) -> Step<&User> {
         match self.0.entry(id) {
             Entry::Occupied(known) => Ok(known.into_mut()),
             Entry::Vacant(unknown) => {
-                let user = rows::user(conn, id).await?.ok_or_else(|| Rejection::forbidden("unknown_actor", "the acting user no longer exists"))?;
+                let user = rows::user_in(conn, id)?.ok_or_else(|| Rejection::forbidden("unknown_actor", "the acting user no longer exists"))?;
                 Ok(unknown.insert(user))
             }
         }
@@ -74,27 +74,23 @@ fn collect<'a>(command: &'a Command, out: &mut Vec<&'a Command>) {
 
 /// What the policy needs to know of a command's target. Something that
 /// does not exist has no facts; the command then fails on its own terms.
-async fn facts(conn: &mut SqliteConnection, command: &Command) -> Step<Target> {
+fn facts(conn: &Conn, command: &Command) -> Step<Target> {
     let mut target = Target::default();
     match command {
         Command::ApproveDocument { tenant_id, document_id }
         | Command::ReturnDocument { tenant_id, document_id, .. }
         | Command::SignOffSecrecy { tenant_id, document_id, .. } => {
-            let stage: Option<Option<String>> = sqlx::query_scalar("SELECT review_stage FROM documents WHERE id = ? AND tenant_id = ?")
-                .bind(document_id)
-                .bind(tenant_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+            let stage: Option<Option<String>> =
+                db::query_scalar("SELECT review_stage FROM documents WHERE id = ? AND tenant_id = ?").bind(document_id).bind(tenant_id).fetch_optional(conn)?;
             target.review_stage = stage.flatten().map(|s| parse::<ReviewStage>(&s)).transpose()?;
         }
         Command::ResetPassword { user_id, .. } | Command::SetAccountDisabled { user_id, .. } | Command::RevokeSessions { user_id } => {
-            let role: Option<Option<String>> =
-                sqlx::query_scalar("SELECT platform_role FROM users WHERE id = ?").bind(user_id).fetch_optional(&mut *conn).await?;
+            let role: Option<Option<String>> = db::query_scalar("SELECT platform_role FROM users WHERE id = ?").bind(user_id).fetch_optional(conn)?;
             target.account_role = role.flatten().map(|r| parse::<PlatformRole>(&r)).transpose()?;
         }
         Command::UnlockAccount { username } => {
             let role: Option<Option<String>> =
-                sqlx::query_scalar("SELECT platform_role FROM users WHERE lower(username) = lower(?)").bind(username).fetch_optional(&mut *conn).await?;
+                db::query_scalar("SELECT platform_role FROM users WHERE lower(username) = lower(?)").bind(username).fetch_optional(conn)?;
             target.account_role = role.flatten().map(|r| parse::<PlatformRole>(&r)).transpose()?;
         }
         _ => {}
@@ -107,9 +103,9 @@ async fn facts(conn: &mut SqliteConnection, command: &Command) -> Step<Target> {
 
 /// The user who proposed, with their grants; `None` for the system itself
 /// (bootstrap, demo load), which may take any step.
-async fn actor(conn: &mut SqliteConnection, p: &Proposal) -> Step<Option<User>> {
+fn actor(conn: &Conn, p: &Proposal) -> Step<Option<User>> {
     let Some(id) = p.actor else { return Ok(None) };
-    match rows::user(conn, id).await? {
+    match rows::user_in(conn, id)? {
         Some(user) => Ok(Some(user)),
         None => Err(Rejection::forbidden("unknown_actor", "the acting user no longer exists").into()),
     }
@@ -117,11 +113,11 @@ async fn actor(conn: &mut SqliteConnection, p: &Proposal) -> Step<Option<User>> 
 
 /// Refuses unless the proposer may take `step` on `d` — for entries older
 /// than the policy-first version, which asked here (see `permission`).
-pub(super) async fn step(conn: &mut SqliteConnection, p: &Proposal, d: &Document, step: WorkStep) -> Step {
+pub(super) fn step(conn: &Conn, p: &Proposal, d: &Document, step: WorkStep) -> Step {
     if p.made_under(POLICY_FIRST) {
         return Ok(());
     }
-    match actor(conn, p).await? {
+    match actor(conn, p)? {
         Some(user) => Ok(workflow::check_may(&user, d, step)?),
         None => Ok(()),
     }
@@ -130,13 +126,13 @@ pub(super) async fn step(conn: &mut SqliteConnection, p: &Proposal, d: &Document
 /// Refuses a command of version 1 or later from an actor whose account is
 /// disabled or gone, or who must first change a password someone else set
 /// (only logging in, out, and that change are left to them).
-async fn gate(conn: &mut SqliteConnection, p: &Proposal) -> Step {
+fn gate(conn: &Conn, p: &Proposal) -> Step {
     let Some(actor) = p.actor else { return Ok(()) };
     if !p.made_under(1) {
         return Ok(());
     }
     let state: Option<(Option<i64>, bool)> =
-        sqlx::query_as("SELECT disabled_at, must_change_password FROM users WHERE id = ?").bind(actor).fetch_optional(&mut *conn).await?;
+        db::query_as("SELECT disabled_at, must_change_password FROM users WHERE id = ?").bind(actor).fetch_optional(conn)?;
     match state {
         None => Err(Rejection::forbidden("unknown_actor", "the acting user no longer exists").into()),
         Some((Some(_), _)) => Err(Rejection::forbidden("account_disabled", "this account is disabled; ask the 安全管理员").into()),
@@ -151,14 +147,14 @@ async fn gate(conn: &mut SqliteConnection, p: &Proposal) -> Step {
 /// Who manages accounts: the system (the operator, the first start), or
 /// the 安全管理员 for site accounts. `target_role` is the platform role of
 /// the account acted on.
-pub(super) async fn account_manager(conn: &mut SqliteConnection, p: &Proposal, target_role: Option<PlatformRole>) -> Step {
+pub(super) fn account_manager(conn: &Conn, p: &Proposal, target_role: Option<PlatformRole>) -> Step {
     let Some(actor) = p.actor else { return Ok(()) };
     // Version 1 only: before it nobody asked here; from version 2 the
     // policy was asked before apply began (see `permission`).
     if !p.made_under(1) || p.made_under(POLICY_FIRST) {
         return Ok(());
     }
-    let user = rows::user(conn, actor).await?.ok_or_else(|| Rejection::forbidden("unknown_actor", "the acting user no longer exists"))?;
+    let user = rows::user_in(conn, actor)?.ok_or_else(|| Rejection::forbidden("unknown_actor", "the acting user no longer exists"))?;
     if !user.is_security_admin() {
         return Err(Rejection::forbidden("not_your_duty", "only the 安全管理员 (security administrator) manages accounts").into());
     }

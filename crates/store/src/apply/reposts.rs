@@ -7,7 +7,7 @@
 //! every tracking row and the report of sites lacking the column commit in
 //! the entry's one transaction, so every node shows all of them or none.
 
-use sqlx::{Row, SqliteConnection};
+use crate::db::{self, Conn};
 use zhanqun_model::repost::{self, RepostFilter, RepostMode, RepostRule, RepostSource, RepostState, RepostTargets};
 use zhanqun_model::{Applied, Command, DocState, Document, Lifecycle, Proposal, Rejection, TenantKind, rules};
 
@@ -15,27 +15,25 @@ use super::documents::{load_document, next_index_no};
 use super::sites::{channel_in_tenant, tenant_exists};
 use super::{Step, Touched, feeds, misrouted, submissions};
 
-pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
+pub(super) fn apply(conn: &Conn, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
         Command::CreateFeed { .. } | Command::DeleteFeed { .. } | Command::RequestFeedPoll { .. } | Command::RecordFeedPoll { .. } => {
-            feeds::apply(conn, p, command, touched).await
+            feeds::apply(conn, p, command, touched)
         }
-        Command::SubmitUpward { .. } | Command::AdoptSubmission { .. } | Command::ReturnSubmission { .. } => {
-            submissions::apply(conn, p, command, touched).await
-        }
-        Command::CreateRepostRule { rule } => create_rule(conn, rule).await,
+        Command::SubmitUpward { .. } | Command::AdoptSubmission { .. } | Command::ReturnSubmission { .. } => submissions::apply(conn, p, command, touched),
+        Command::CreateRepostRule { rule } => create_rule(conn, rule),
         Command::DeleteRepostRule { tenant_id, rule_id } => {
-            let gone = sqlx::query("DELETE FROM repost_rules WHERE id = ? AND tenant_id = ?").bind(rule_id).bind(tenant_id).execute(&mut *conn).await?;
-            if gone.rows_affected() == 0 {
+            let gone = db::query("DELETE FROM repost_rules WHERE id = ? AND tenant_id = ?").bind(rule_id).bind(tenant_id).execute(conn)?;
+            if gone == 0 {
                 return Err(Rejection::not_found("unknown_rule", format!("this site has no repost rule with id {rule_id}")).into());
             }
             Ok(Applied { id: Some(*rule_id), index_no: None })
         }
         Command::RepostDocument { tenant_id, document_id, targets, role, mode, deadline_ms } => {
-            if !matches!(tenant_kind(conn, *tenant_id).await?, TenantKind::Portal | TenantKind::Special) {
+            if !matches!(tenant_kind(conn, *tenant_id)?, TenantKind::Portal | TenantKind::Special) {
                 return Err(Rejection::forbidden("not_a_portal", "documents are reposted by hand from the portal (or a 专题 source site)").into());
             }
-            let source = load_document(conn, *tenant_id, *document_id).await?;
+            let source = load_document(conn, *tenant_id, *document_id)?;
             check_source(&source)?;
             check_role(role)?;
             check_deadline(*deadline_ms)?;
@@ -43,22 +41,21 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
                 return Err(Rejection::invalid("no_targets", "name at least one site to repost to").into());
             }
             for t in targets {
-                tenant_exists(conn, *t).await?;
+                tenant_exists(conn, *t)?;
             }
             let plan = Plan { role, mode: *mode, deadline_ms: *deadline_ms, rule_id: None };
-            fan_out(conn, p, &source, targets, &plan, touched).await?;
+            fan_out(conn, p, &source, targets, &plan, touched)?;
             Ok(Applied { id: Some(source.id), index_no: None })
         }
-        Command::AcceptRepost { tenant_id, repost_id } => accept(conn, p, *tenant_id, *repost_id, touched).await,
-        Command::RefuseRepost { tenant_id, repost_id, reason } => refuse(conn, p, *tenant_id, *repost_id, reason).await,
+        Command::AcceptRepost { tenant_id, repost_id } => accept(conn, p, *tenant_id, *repost_id, touched),
+        Command::RefuseRepost { tenant_id, repost_id, reason } => refuse(conn, p, *tenant_id, *repost_id, reason),
         Command::RecordRepostProofs { proofs } => {
             for proof in proofs {
-                sqlx::query("UPDATE reposts SET proof_status = ?, proof_at = ? WHERE id = ?")
+                db::query("UPDATE reposts SET proof_status = ?, proof_at = ? WHERE id = ?")
                     .bind(proof.status as i64)
                     .bind(proof.at)
                     .bind(proof.repost_id)
-                    .execute(&mut *conn)
-                    .await?;
+                    .execute(conn)?;
             }
             Ok(Applied::default())
         }
@@ -93,8 +90,8 @@ fn check_deadline(ms: i64) -> Step {
     Ok(())
 }
 
-async fn create_rule(conn: &mut SqliteConnection, rule: &RepostRule) -> Step<Applied> {
-    tenant_exists(conn, rule.tenant_id).await?;
+fn create_rule(conn: &Conn, rule: &RepostRule) -> Step<Applied> {
+    tenant_exists(conn, rule.tenant_id)?;
     rules::limits::RULE_NAME.required(&rule.name)?;
     check_role(&rule.role)?;
     check_deadline(rule.deadline_ms)?;
@@ -103,12 +100,12 @@ async fn create_rule(conn: &mut SqliteConnection, rule: &RepostRule) -> Step<App
     }
     match &rule.source {
         RepostSource::Feed { feed_id } => {
-            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM feeds WHERE id = ?").bind(feed_id).fetch_optional(&mut *conn).await?;
+            let known: Option<i64> = db::query_scalar("SELECT id FROM feeds WHERE id = ?").bind(feed_id).fetch_optional(conn)?;
             if known.is_none() {
                 return Err(Rejection::not_found("unknown_feed", format!("no feed with id {feed_id}")).into());
             }
         }
-        RepostSource::Column { tenant_id, channel_id } => channel_in_tenant(conn, *tenant_id, *channel_id).await?,
+        RepostSource::Column { tenant_id, channel_id } => channel_in_tenant(conn, *tenant_id, *channel_id)?,
     }
     match &rule.targets {
         RepostTargets::List { tenant_ids } if tenant_ids.is_empty() => {
@@ -116,13 +113,13 @@ async fn create_rule(conn: &mut SqliteConnection, rule: &RepostRule) -> Step<App
         }
         RepostTargets::List { tenant_ids } => {
             for t in tenant_ids {
-                tenant_exists(conn, *t).await?;
+                tenant_exists(conn, *t)?;
             }
         }
         RepostTargets::Tag { tag } => check_tag(tag)?,
         RepostTargets::All | RepostTargets::Kind { .. } => {}
     }
-    sqlx::query(
+    db::query(
         "INSERT INTO repost_rules (id, tenant_id, name, source, filter, targets, role, mode, deadline_ms, created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     )
     .bind(rule.id)
@@ -136,8 +133,7 @@ async fn create_rule(conn: &mut SqliteConnection, rule: &RepostRule) -> Step<App
     .bind(rule.deadline_ms)
     .bind(rule.created_at)
     .bind(rule.created_by)
-    .execute(&mut *conn)
-    .await?;
+    .execute(conn)?;
     Ok(Applied { id: Some(rule.id), index_no: None })
 }
 
@@ -151,11 +147,9 @@ pub(crate) fn check_tag(tag: &str) -> Step {
 }
 
 /// The rules, as stored.
-pub(crate) async fn rules_of(conn: &mut SqliteConnection) -> Step<Vec<RepostRule>> {
-    let rows =
-        sqlx::query("SELECT id, tenant_id, name, source, filter, targets, role, mode, deadline_ms, created_at, created_by FROM repost_rules ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?;
+pub(crate) fn rules_of(conn: &Conn) -> Step<Vec<RepostRule>> {
+    let rows = db::query("SELECT id, tenant_id, name, source, filter, targets, role, mode, deadline_ms, created_at, created_by FROM repost_rules ORDER BY id")
+        .fetch_all(conn)?;
     rows.iter().map(|r| crate::rows::repost_rule(r).map_err(Into::into)).collect()
 }
 
@@ -170,11 +164,11 @@ pub(crate) struct Plan<'a> {
 /// The rules a newly published document (of a site's column, or of a feed)
 /// falls under, fanned out. A document published again after a withdrawal
 /// reaches no target twice.
-pub(crate) async fn by_rules(conn: &mut SqliteConnection, p: &Proposal, d: &Document, feed_id: Option<i64>, touched: &mut Touched) -> Step {
+pub(crate) fn by_rules(conn: &Conn, p: &Proposal, d: &Document, feed_id: Option<i64>, touched: &mut Touched) -> Step {
     if d.copy_of.is_some() || d.state != DocState::Published || !d.is_public() {
         return Ok(());
     }
-    for rule in rules_of(conn).await? {
+    for rule in rules_of(conn)? {
         let from_here = match rule.source {
             RepostSource::Feed { feed_id: f } => feed_id == Some(f),
             RepostSource::Column { tenant_id, channel_id } => feed_id.is_none() && (tenant_id, channel_id) == (d.tenant_id, d.channel_id),
@@ -182,9 +176,9 @@ pub(crate) async fn by_rules(conn: &mut SqliteConnection, p: &Proposal, d: &Docu
         if !from_here || !takes(&rule.filter, d) {
             continue;
         }
-        let targets = resolve(conn, &rule.targets).await?;
+        let targets = resolve(conn, &rule.targets)?;
         let plan = Plan { role: &rule.role, mode: rule.mode, deadline_ms: rule.deadline_ms, rule_id: Some(rule.id) };
-        fan_out(conn, p, d, &targets, &plan, touched).await?;
+        fan_out(conn, p, d, &targets, &plan, touched)?;
     }
     Ok(())
 }
@@ -194,23 +188,18 @@ fn takes(filter: &RepostFilter, d: &Document) -> bool {
 }
 
 /// The sites a rule's targets name today: every site that is not closed.
-async fn resolve(conn: &mut SqliteConnection, targets: &RepostTargets) -> Step<Vec<i64>> {
+fn resolve(conn: &Conn, targets: &RepostTargets) -> Step<Vec<i64>> {
     let closed = Lifecycle::Closed.as_str();
     let ids: Vec<i64> = match targets {
-        RepostTargets::All => sqlx::query_scalar("SELECT id FROM tenants WHERE lifecycle != ? ORDER BY id").bind(closed).fetch_all(&mut *conn).await?,
+        RepostTargets::All => db::query_scalar("SELECT id FROM tenants WHERE lifecycle != ? ORDER BY id").bind(closed).fetch_all(conn)?,
         RepostTargets::Kind { kind } => {
-            sqlx::query_scalar("SELECT id FROM tenants WHERE kind = ? AND lifecycle != ? ORDER BY id")
-                .bind(kind.as_str())
-                .bind(closed)
-                .fetch_all(&mut *conn)
-                .await?
+            db::query_scalar("SELECT id FROM tenants WHERE kind = ? AND lifecycle != ? ORDER BY id").bind(kind.as_str()).bind(closed).fetch_all(conn)?
         }
         RepostTargets::Tag { tag } => {
-            sqlx::query_scalar("SELECT t.id FROM tenant_tags g JOIN tenants t ON t.id = g.tenant_id WHERE g.tag = ? AND t.lifecycle != ? ORDER BY t.id")
+            db::query_scalar("SELECT t.id FROM tenant_tags g JOIN tenants t ON t.id = g.tenant_id WHERE g.tag = ? AND t.lifecycle != ? ORDER BY t.id")
                 .bind(tag)
                 .bind(closed)
-                .fetch_all(&mut *conn)
-                .await?
+                .fetch_all(conn)?
         }
         RepostTargets::List { tenant_ids } => tenant_ids.clone(),
     };
@@ -220,31 +209,28 @@ async fn resolve(conn: &mut SqliteConnection, targets: &RepostTargets) -> Step<V
 /// Places `source` into each target (never its own site, never twice):
 /// a copy at once when mandatory, an inbox entry when optional, and a
 /// `no_column` row — the report — where no column plays the role.
-pub(crate) async fn fan_out(conn: &mut SqliteConnection, p: &Proposal, source: &Document, targets: &[i64], plan: &Plan<'_>, touched: &mut Touched) -> Step {
+pub(crate) fn fan_out(conn: &Conn, p: &Proposal, source: &Document, targets: &[i64], plan: &Plan<'_>, touched: &mut Touched) -> Step {
     for &tenant_id in targets {
         if tenant_id == source.tenant_id {
             continue;
         }
         let id = repost::copy_id(source.id, tenant_id);
-        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM reposts WHERE source_id = ? AND tenant_id = ?")
-            .bind(source.id)
-            .bind(tenant_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let known: Option<i64> =
+            db::query_scalar("SELECT id FROM reposts WHERE source_id = ? AND tenant_id = ?").bind(source.id).bind(tenant_id).fetch_optional(conn)?;
         if known.is_some() {
             continue;
         }
         let channel: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM channels WHERE tenant_id = ? AND role = ?").bind(tenant_id).bind(plan.role).fetch_optional(&mut *conn).await?;
+            db::query_scalar("SELECT id FROM channels WHERE tenant_id = ? AND role = ?").bind(tenant_id).bind(plan.role).fetch_optional(conn)?;
         let state = match (channel, plan.mode) {
             (None, _) => RepostState::NoColumn,
             (Some(_), RepostMode::Mandatory) => RepostState::Shown,
             (Some(_), RepostMode::Optional) => RepostState::Pending,
         };
         if let (Some(channel_id), RepostState::Shown) = (channel, state) {
-            place_copy(conn, p, source, tenant_id, channel_id, id, touched).await?;
+            place_copy(conn, p, source, tenant_id, channel_id, id, touched)?;
         }
-        sqlx::query(
+        db::query(
             "INSERT INTO reposts (id, source_id, source_tenant_id, tenant_id, channel_id, copy_id, rule_id, mode, state, created_at, created_by, deadline_at)
              VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         )
@@ -260,8 +246,7 @@ pub(crate) async fn fan_out(conn: &mut SqliteConnection, p: &Proposal, source: &
         .bind(p.at)
         .bind(p.actor)
         .bind(p.at + plan.deadline_ms)
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
         touched.tenants.insert(tenant_id);
     }
     Ok(())
@@ -270,21 +255,13 @@ pub(crate) async fn fan_out(conn: &mut SqliteConnection, p: &Proposal, source: &
 /// The copy of `source` in `channel_id` of site `tenant_id`, published now
 /// under the id the fan-out chose (made again if it exists: an optional
 /// copy accepted after being taken down).
-pub(crate) async fn place_copy(
-    conn: &mut SqliteConnection,
-    p: &Proposal,
-    source: &Document,
-    tenant_id: i64,
-    channel_id: i64,
-    id: i64,
-    touched: &mut Touched,
-) -> Step {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
+pub(crate) fn place_copy(conn: &Conn, p: &Proposal, source: &Document, tenant_id: i64, channel_id: i64, id: i64, touched: &mut Touched) -> Step {
+    let exists: Option<i64> = db::query_scalar("SELECT id FROM documents WHERE id = ?").bind(id).fetch_optional(conn)?;
     if exists.is_none() {
-        let organ_code = tenant_exists(conn, tenant_id).await?;
+        let organ_code = tenant_exists(conn, tenant_id)?;
         // The copy is numbered in its own site's 公开目录, like any entry there.
-        let (year, serial, index_no) = next_index_no(conn, p, tenant_id, &organ_code, source.meta.written_date.as_deref()).await?;
-        sqlx::query(
+        let (year, serial, index_no) = next_index_no(conn, p, tenant_id, &organ_code, source.meta.written_date.as_deref())?;
+        db::query(
             "INSERT INTO documents (id, tenant_id, channel_id, title, body_html, issuing_organ, disclosure, validity,
                 state, created_at, updated_at, published_at, index_no, index_year, index_serial, created_by, copy_of, origin_url)
              VALUES (?,?,?,'','','','','','published',?,?,?,?,?,?,NULL,?,?)",
@@ -300,18 +277,16 @@ pub(crate) async fn place_copy(
         .bind(serial)
         .bind(source.id)
         .bind(&source.origin_url)
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
     } else {
-        sqlx::query("UPDATE documents SET state = 'published', published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
+        db::query("UPDATE documents SET state = 'published', published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
             .bind(p.at)
             .bind(p.at)
             .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            .execute(conn)?;
     }
-    let source_site: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?").bind(source.tenant_id).fetch_one(&mut *conn).await?;
-    super::edit::write_content(conn, &copy_content(source, id, tenant_id, channel_id, &source_site), p.at).await?;
+    let source_site: String = db::query_scalar("SELECT name FROM tenants WHERE id = ?").bind(source.tenant_id).fetch_one(conn)?;
+    super::edit::write_content(conn, &copy_content(source, id, tenant_id, channel_id, &source_site), p.at)?;
     touched.tenants.insert(tenant_id);
     touched.documents.insert((tenant_id, id));
     Ok(())
@@ -336,37 +311,32 @@ fn copy_content(source: &Document, id: i64, tenant_id: i64, channel_id: i64, sou
 /// Brings every copy of `source_id` in step with its source: content,
 /// 有效性, and shown exactly while the source is public and the target
 /// keeps it. The proof of each is fetched again.
-pub(crate) async fn sync_copies(conn: &mut SqliteConnection, p: &Proposal, source_id: i64, touched: &mut Touched) -> Step {
+pub(crate) fn sync_copies(conn: &Conn, p: &Proposal, source_id: i64, touched: &mut Touched) -> Step {
     // A repost's id is its copy's id: the row says whether the target took it down.
-    let copies =
-        sqlx::query("SELECT c.id, c.tenant_id, c.channel_id, r.state = 'removed' FROM documents c LEFT JOIN reposts r ON r.id = c.id WHERE c.copy_of = ?")
+    let copies: Vec<(i64, i64, i64, Option<bool>)> =
+        db::query_as("SELECT c.id, c.tenant_id, c.channel_id, r.state = 'removed' FROM documents c LEFT JOIN reposts r ON r.id = c.id WHERE c.copy_of = ?")
             .bind(source_id)
-            .fetch_all(&mut *conn)
-            .await?;
+            .fetch_all(conn)?;
     if copies.is_empty() {
         return Ok(());
     }
-    let source_tenant: i64 = sqlx::query_scalar("SELECT tenant_id FROM documents WHERE id = ?").bind(source_id).fetch_one(&mut *conn).await?;
-    let source = load_document(conn, source_tenant, source_id).await?;
-    let source_site: String = sqlx::query_scalar("SELECT name FROM tenants WHERE id = ?").bind(source.tenant_id).fetch_one(&mut *conn).await?;
+    let source_tenant: i64 = db::query_scalar("SELECT tenant_id FROM documents WHERE id = ?").bind(source_id).fetch_one(conn)?;
+    let source = load_document(conn, source_tenant, source_id)?;
+    let source_site: String = db::query_scalar("SELECT name FROM tenants WHERE id = ?").bind(source.tenant_id).fetch_one(conn)?;
     let public = source.state == DocState::Published && source.is_public();
-    for row in copies {
-        let (id, tenant_id, channel_id, removed): (i64, i64, i64, Option<bool>) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    for (id, tenant_id, channel_id, removed) in copies {
         let state = if public && removed != Some(true) { DocState::Published } else { DocState::Withdrawn };
-        super::edit::write_content(conn, &copy_content(&source, id, tenant_id, channel_id, &source_site), p.at).await?;
-        sqlx::query(
-            "UPDATE documents SET state = ?, published_at = CASE WHEN ? = 'published' THEN COALESCE(published_at, ?) ELSE published_at END WHERE id = ?",
-        )
-        .bind(state.as_str())
-        .bind(state.as_str())
-        .bind(p.at)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+        super::edit::write_content(conn, &copy_content(&source, id, tenant_id, channel_id, &source_site), p.at)?;
+        db::query("UPDATE documents SET state = ?, published_at = CASE WHEN ? = 'published' THEN COALESCE(published_at, ?) ELSE published_at END WHERE id = ?")
+            .bind(state.as_str())
+            .bind(state.as_str())
+            .bind(p.at)
+            .bind(id)
+            .execute(conn)?;
         touched.tenants.insert(tenant_id);
         touched.documents.insert((tenant_id, id));
     }
-    sqlx::query("UPDATE reposts SET proof_status = NULL, proof_at = NULL WHERE source_id = ?").bind(source_id).execute(&mut *conn).await?;
+    db::query("UPDATE reposts SET proof_status = NULL, proof_at = NULL WHERE source_id = ?").bind(source_id).execute(conn)?;
     Ok(())
 }
 
@@ -381,19 +351,14 @@ pub(crate) fn not_a_copy(d: &Document) -> Step {
 
 /// A target may take an optional copy down (it becomes `removed`), never a
 /// mandatory one. Called before a copy is withdrawn.
-pub(crate) async fn before_copy_withdrawn(conn: &mut SqliteConnection, p: &Proposal, d: &Document) -> Step {
-    let row: Option<(i64, String)> = sqlx::query_as("SELECT id, mode FROM reposts WHERE id = ?").bind(d.id).fetch_optional(&mut *conn).await?;
+pub(crate) fn before_copy_withdrawn(conn: &Conn, p: &Proposal, d: &Document) -> Step {
+    let row: Option<(i64, String)> = db::query_as("SELECT id, mode FROM reposts WHERE id = ?").bind(d.id).fetch_optional(conn)?;
     match row {
         Some((_, mode)) if mode == RepostMode::Mandatory.as_str() => {
             Err(Rejection::conflict("mandatory_copy", "this is a mandatory repost: the site must carry it while its source is published").into())
         }
         Some((id, _)) => {
-            sqlx::query("UPDATE reposts SET state = 'removed', decided_at = ?, decided_by = ? WHERE id = ?")
-                .bind(p.at)
-                .bind(p.actor)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            db::query("UPDATE reposts SET state = 'removed', decided_at = ?, decided_by = ? WHERE id = ?").bind(p.at).bind(p.actor).bind(id).execute(conn)?;
             Ok(())
         }
         // A 信息报送 the portal adopted: the portal may take it down.
@@ -402,21 +367,20 @@ pub(crate) async fn before_copy_withdrawn(conn: &mut SqliteConnection, p: &Propo
 }
 
 /// (state, mode, channel, source) of a repost of this site.
-async fn repost_of(conn: &mut SqliteConnection, tenant_id: i64, id: i64) -> Step<(RepostState, RepostMode, Option<i64>, i64, i64)> {
+fn repost_of(conn: &Conn, tenant_id: i64, id: i64) -> Step<(RepostState, RepostMode, Option<i64>, i64, i64)> {
     let row: Option<(String, String, Option<i64>, i64, i64)> =
-        sqlx::query_as("SELECT state, mode, channel_id, source_id, source_tenant_id FROM reposts WHERE id = ? AND tenant_id = ?")
+        db::query_as("SELECT state, mode, channel_id, source_id, source_tenant_id FROM reposts WHERE id = ? AND tenant_id = ?")
             .bind(id)
             .bind(tenant_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+            .fetch_optional(conn)?;
     let Some((state, mode, channel, source, source_tenant)) = row else {
         return Err(Rejection::not_found("unknown_repost", format!("this site has no repost with id {id}")).into());
     };
     Ok((crate::parse(&state)?, crate::parse(&mode)?, channel, source, source_tenant))
 }
 
-async fn accept(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
-    let (state, mode, channel, source_id, source_tenant) = repost_of(conn, tenant_id, id).await?;
+fn accept(conn: &Conn, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    let (state, mode, channel, source_id, source_tenant) = repost_of(conn, tenant_id, id)?;
     if mode != RepostMode::Optional {
         return Err(Rejection::conflict("mandatory_copy", "a mandatory repost is shown at once; there is nothing to accept").into());
     }
@@ -426,23 +390,22 @@ async fn accept(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i
     let Some(channel_id) = channel else {
         return Err(Rejection::conflict("no_column", "no column of this site plays the repost's role").into());
     };
-    let source = load_document(conn, source_tenant, source_id).await?;
+    let source = load_document(conn, source_tenant, source_id)?;
     check_source(&source)?;
-    place_copy(conn, p, &source, tenant_id, channel_id, id, touched).await?;
-    sqlx::query(
+    place_copy(conn, p, &source, tenant_id, channel_id, id, touched)?;
+    db::query(
         "UPDATE reposts SET state = 'accepted', copy_id = ?, reason = NULL, decided_at = ?, decided_by = ?, proof_status = NULL, proof_at = NULL WHERE id = ?",
     )
     .bind(id)
     .bind(p.at)
     .bind(p.actor)
     .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    .execute(conn)?;
     Ok(Applied { id: Some(id), index_no: None })
 }
 
-async fn refuse(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, reason: &str) -> Step<Applied> {
-    let (state, mode, ..) = repost_of(conn, tenant_id, id).await?;
+fn refuse(conn: &Conn, p: &Proposal, tenant_id: i64, id: i64, reason: &str) -> Step<Applied> {
+    let (state, mode, ..) = repost_of(conn, tenant_id, id)?;
     if mode != RepostMode::Optional {
         return Err(Rejection::conflict("mandatory_copy", "a mandatory repost cannot be refused").into());
     }
@@ -450,19 +413,18 @@ async fn refuse(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i
         return Err(Rejection::conflict("wrong_state", format!("this repost is {}; only a pending one is refused", state.title())).into());
     }
     rules::limits::RETURN_REASON.required(reason)?;
-    sqlx::query("UPDATE reposts SET state = 'refused', reason = ?, decided_at = ?, decided_by = ? WHERE id = ?")
+    db::query("UPDATE reposts SET state = 'refused', reason = ?, decided_at = ?, decided_by = ? WHERE id = ?")
         .bind(reason)
         .bind(p.at)
         .bind(p.actor)
         .bind(id)
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
     Ok(Applied { id: Some(id), index_no: None })
 }
 
 /// The portal kind, for 信息报送 targets and hand reposts.
-pub(crate) async fn tenant_kind(conn: &mut SqliteConnection, id: i64) -> Step<TenantKind> {
-    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM tenants WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
+pub(crate) fn tenant_kind(conn: &Conn, id: i64) -> Step<TenantKind> {
+    let kind: Option<String> = db::query_scalar("SELECT kind FROM tenants WHERE id = ?").bind(id).fetch_optional(conn)?;
     let kind = kind.ok_or_else(|| Rejection::not_found("unknown_tenant", format!("no tenant with id {id}")))?;
     Ok(crate::parse(&kind)?)
 }

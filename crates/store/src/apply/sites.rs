@@ -2,56 +2,56 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqliteConnection;
+use crate::db::{self, Conn};
 use zhanqun_model::rules::{self, check_text};
 use zhanqun_model::{Applied, Command, Proposal, Rejection, Tenant, TenantPatch};
 
 use super::{Failure, Step, Touched, misrouted};
 
-pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
+pub(super) fn apply(conn: &Conn, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
-        Command::CreateTenant { tenant } => create_tenant(conn, p, tenant, touched).await,
-        Command::UpdateTenant { tenant_id, patch } => update_tenant(conn, p, *tenant_id, patch, touched).await,
-        Command::CreateChannel { channel } => create_channel(conn, p, channel, touched).await,
+        Command::CreateTenant { tenant } => create_tenant(conn, p, tenant, touched),
+        Command::UpdateTenant { tenant_id, patch } => update_tenant(conn, p, *tenant_id, patch, touched),
+        Command::CreateChannel { channel } => create_channel(conn, p, channel, touched),
         Command::RenameChannel { tenant_id, channel_id, name } => {
-            channel_in_tenant(conn, *tenant_id, *channel_id).await?;
+            channel_in_tenant(conn, *tenant_id, *channel_id)?;
             rules::limits::CHANNEL_NAME.required(name)?;
-            sqlx::query("UPDATE channels SET name = ? WHERE id = ?").bind(name).bind(channel_id).execute(&mut *conn).await?;
+            db::query("UPDATE channels SET name = ? WHERE id = ?").bind(name).bind(channel_id).execute(conn)?;
             changed(*tenant_id, *channel_id, touched)
         }
-        Command::MoveChannel { tenant_id, channel_id, parent_id } => move_channel(conn, *tenant_id, *channel_id, *parent_id, touched).await,
-        Command::ReorderChannels { tenant_id, parent_id, order } => reorder_channels(conn, *tenant_id, *parent_id, order, touched).await,
-        Command::DeleteChannel { tenant_id, channel_id } => delete_channel(conn, *tenant_id, *channel_id, touched).await,
+        Command::MoveChannel { tenant_id, channel_id, parent_id } => move_channel(conn, *tenant_id, *channel_id, *parent_id, touched),
+        Command::ReorderChannels { tenant_id, parent_id, order } => reorder_channels(conn, *tenant_id, *parent_id, order, touched),
+        Command::DeleteChannel { tenant_id, channel_id } => delete_channel(conn, *tenant_id, *channel_id, touched),
         Command::SetUpdateClass { tenant_id, channel_id, update_class } => {
-            channel_in_tenant(conn, *tenant_id, *channel_id).await?;
-            sqlx::query("UPDATE channels SET update_class = ? WHERE id = ?").bind(update_class.as_str()).bind(channel_id).execute(&mut *conn).await?;
+            channel_in_tenant(conn, *tenant_id, *channel_id)?;
+            db::query("UPDATE channels SET update_class = ? WHERE id = ?").bind(update_class.as_str()).bind(channel_id).execute(conn)?;
             changed(*tenant_id, *channel_id, touched)
         }
         Command::SetChannelRole { tenant_id, channel_id, role } => {
-            channel_in_tenant(conn, *tenant_id, *channel_id).await?;
+            channel_in_tenant(conn, *tenant_id, *channel_id)?;
             if let Some(role) = role {
-                check_role_free(conn, *tenant_id, role, *channel_id).await?;
+                check_role_free(conn, *tenant_id, role, *channel_id)?;
             }
-            sqlx::query("UPDATE channels SET role = ? WHERE id = ?").bind(role).bind(channel_id).execute(&mut *conn).await?;
+            db::query("UPDATE channels SET role = ? WHERE id = ?").bind(role).bind(channel_id).execute(conn)?;
             changed(*tenant_id, *channel_id, touched)
         }
         Command::SetTenantTags { tenant_id, tags } => {
-            tenant_exists(conn, *tenant_id).await?;
+            tenant_exists(conn, *tenant_id)?;
             if tags.len() > 20 {
                 return Err(Rejection::invalid("too_many_tags", "a site has at most 20 tags").into());
             }
-            sqlx::query("DELETE FROM tenant_tags WHERE tenant_id = ?").bind(tenant_id).execute(&mut *conn).await?;
+            db::query("DELETE FROM tenant_tags WHERE tenant_id = ?").bind(tenant_id).execute(conn)?;
             for tag in tags {
                 super::reposts::check_tag(tag)?;
-                sqlx::query("INSERT OR IGNORE INTO tenant_tags (tenant_id, tag) VALUES (?, ?)").bind(tenant_id).bind(tag).execute(&mut *conn).await?;
+                db::query("INSERT OR IGNORE INTO tenant_tags (tenant_id, tag) VALUES (?, ?)").bind(tenant_id).bind(tag).execute(conn)?;
             }
             Ok(Applied { id: Some(*tenant_id), index_no: None })
         }
         Command::SetCertificate { tenant_id, certificate } => {
-            tenant_exists(conn, *tenant_id).await?;
+            tenant_exists(conn, *tenant_id)?;
             match certificate {
                 Some(c) => {
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO site_certificates (tenant_id, chain_pem, private_key_pem, not_after, sha256, hosts, updated_at)
                          VALUES (?, ?, ?, ?, ?, ?, ?)
                          ON CONFLICT (tenant_id) DO UPDATE SET chain_pem = excluded.chain_pem, private_key_pem = excluded.private_key_pem,
@@ -64,11 +64,10 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
                     .bind(&c.sha256)
                     .bind(serde_json::to_string(&c.hosts).expect("hosts serialize"))
                     .bind(p.at)
-                    .execute(&mut *conn)
-                    .await?;
+                    .execute(conn)?;
                 }
                 None => {
-                    sqlx::query("DELETE FROM site_certificates WHERE tenant_id = ?").bind(tenant_id).execute(&mut *conn).await?;
+                    db::query("DELETE FROM site_certificates WHERE tenant_id = ?").bind(tenant_id).execute(conn)?;
                 }
             }
             touched.certificates = true;
@@ -82,34 +81,32 @@ pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &C
 }
 
 /// A column role is valid and played by no other column of the site.
-async fn check_role_free(conn: &mut SqliteConnection, tenant_id: i64, role: &str, channel_id: i64) -> Step {
+fn check_role_free(conn: &Conn, tenant_id: i64, role: &str, channel_id: i64) -> Step {
     super::reposts::check_role(role)?;
-    let other: Option<String> = sqlx::query_scalar("SELECT name FROM channels WHERE tenant_id = ? AND role = ? AND id != ?")
+    let other: Option<String> = db::query_scalar("SELECT name FROM channels WHERE tenant_id = ? AND role = ? AND id != ?")
         .bind(tenant_id)
         .bind(role)
         .bind(channel_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+        .fetch_optional(conn)?;
     match other {
         Some(name) => Err(Rejection::conflict("role_taken", format!("the column 「{name}」 of this site already plays the role `{role}`")).into()),
         None => Ok(()),
     }
 }
 
-pub(crate) async fn tenant_exists(conn: &mut SqliteConnection, id: i64) -> Step<String> {
-    let organ: Option<String> = sqlx::query_scalar("SELECT organ_code FROM tenants WHERE id = ?").bind(id).fetch_optional(&mut *conn).await?;
+pub(crate) fn tenant_exists(conn: &Conn, id: i64) -> Step<String> {
+    let organ: Option<String> = db::query_scalar("SELECT organ_code FROM tenants WHERE id = ?").bind(id).fetch_optional(conn)?;
     organ.ok_or_else(|| unknown_tenant(id))
 }
 
 /// [`tenant_exists`] and [`channel_in_tenant`] in one statement, refusing
 /// as the two would one after the other: what every new document asks.
-pub(crate) async fn tenant_with_channel(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step<String> {
+pub(crate) fn tenant_with_channel(conn: &Conn, tenant_id: i64, channel_id: i64) -> Step<String> {
     let found: Option<(String, Option<i64>)> =
-        sqlx::query_as("SELECT t.organ_code, c.id FROM tenants t LEFT JOIN channels c ON c.id = ? AND c.tenant_id = t.id WHERE t.id = ?")
+        db::query_as("SELECT t.organ_code, c.id FROM tenants t LEFT JOIN channels c ON c.id = ? AND c.tenant_id = t.id WHERE t.id = ?")
             .bind(channel_id)
             .bind(tenant_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+            .fetch_optional(conn)?;
     match found {
         None => Err(unknown_tenant(tenant_id)),
         Some((_, None)) => Err(unknown_channel(channel_id)),
@@ -125,10 +122,10 @@ fn unknown_channel(id: i64) -> Failure {
     Rejection::not_found("unknown_channel", format!("this site has no channel with id {id}")).into()
 }
 
-async fn check_hosts(conn: &mut SqliteConnection, tenant_id: i64, hosts: &[String]) -> Step {
+fn check_hosts(conn: &Conn, tenant_id: i64, hosts: &[String]) -> Step {
     for h in hosts {
         rules::check_host(h)?;
-        let owner: Option<i64> = sqlx::query_scalar("SELECT tenant_id FROM tenant_hosts WHERE host = ?").bind(h).fetch_optional(&mut *conn).await?;
+        let owner: Option<i64> = db::query_scalar("SELECT tenant_id FROM tenant_hosts WHERE host = ?").bind(h).fetch_optional(conn)?;
         if owner.is_some_and(|o| o != tenant_id) {
             return Err(Rejection::conflict("duplicate_host", format!("host `{h}` already belongs to another tenant")).into());
         }
@@ -147,7 +144,7 @@ fn check_site_texts(name: Option<&str>, registrations: [&Option<String>; 3], mai
     Ok(())
 }
 
-async fn create_tenant(conn: &mut SqliteConnection, p: &Proposal, t: &Tenant, touched: &mut Touched) -> Step<Applied> {
+fn create_tenant(conn: &Conn, p: &Proposal, t: &Tenant, touched: &mut Touched) -> Step<Applied> {
     rules::check_code("tenant code", &t.code)?;
     if rules::RESERVED_CODES.contains(&t.code.as_str()) {
         return Err(Rejection::invalid("reserved_code", format!("`{}` is used by the platform's own URLs; choose another code", t.code)).into());
@@ -160,25 +157,24 @@ async fn create_tenant(conn: &mut SqliteConnection, p: &Proposal, t: &Tenant, to
     if let Some(id) = &t.conac_id {
         rules::check_conac_id(id)?;
     }
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM tenants WHERE code = ? OR id = ?").bind(&t.code).bind(t.id).fetch_optional(&mut *conn).await?;
+    let taken: Option<i64> = db::query_scalar("SELECT id FROM tenants WHERE code = ? OR id = ?").bind(&t.code).bind(t.id).fetch_optional(conn)?;
     if taken.is_some() {
         return Err(Rejection::conflict("duplicate_code", format!("a tenant with code `{}` already exists", t.code)).into());
     }
     if let Some(parent) = t.parent_id {
-        tenant_exists(conn, parent).await?;
+        tenant_exists(conn, parent)?;
     }
-    check_hosts(conn, t.id, &t.hosts).await?;
-    sqlx::query(
+    check_hosts(conn, t.id, &t.hosts)?;
+    db::query(
         "INSERT INTO tenants (id, code, name, kind, parent_id, mount_under_parent, site_id_code, icp, police_record, conac_id, organ_code, mailbox, lifecycle, created_at, updated_at)
          VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )
     .bind(t.id).bind(&t.code).bind(&t.name).bind(t.kind.as_str()).bind(t.parent_id).bind(t.mount_under_parent)
     .bind(&t.site_id_code).bind(&t.icp).bind(&t.police_record).bind(&t.conac_id).bind(&t.organ_code).bind(&t.mailbox)
     .bind(t.lifecycle.as_str()).bind(t.created_at).bind(t.updated_at)
-    .execute(&mut *conn)
-    .await?;
+    .execute(conn)?;
     for (i, h) in t.hosts.iter().enumerate() {
-        sqlx::query("INSERT INTO tenant_hosts (host, tenant_id, position) VALUES (?, ?, ?)").bind(h).bind(t.id).bind(i as i64).execute(&mut *conn).await?;
+        db::query("INSERT INTO tenant_hosts (host, tenant_id, position) VALUES (?, ?, ?)").bind(h).bind(t.id).bind(i as i64).execute(conn)?;
     }
     touched.directory = true;
     touched.tenants.insert(t.id);
@@ -188,8 +184,8 @@ async fn create_tenant(conn: &mut SqliteConnection, p: &Proposal, t: &Tenant, to
     Ok(Applied { id: Some(t.id), index_no: None })
 }
 
-async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch: &TenantPatch, touched: &mut Touched) -> Step<Applied> {
-    tenant_exists(conn, id).await?;
+fn update_tenant(conn: &Conn, p: &Proposal, id: i64, patch: &TenantPatch, touched: &mut Touched) -> Step<Applied> {
+    tenant_exists(conn, id)?;
     if let Some(name) = &patch.name {
         check_text("name", name, 100)?;
     }
@@ -200,13 +196,13 @@ async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch
         rules::check_conac_id(id)?;
     }
     if let Some(hosts) = &patch.hosts {
-        check_hosts(conn, id, hosts).await?;
-        sqlx::query("DELETE FROM tenant_hosts WHERE tenant_id = ?").bind(id).execute(&mut *conn).await?;
+        check_hosts(conn, id, hosts)?;
+        db::query("DELETE FROM tenant_hosts WHERE tenant_id = ?").bind(id).execute(conn)?;
         for (i, h) in hosts.iter().enumerate() {
-            sqlx::query("INSERT INTO tenant_hosts (host, tenant_id, position) VALUES (?, ?, ?)").bind(h).bind(id).bind(i as i64).execute(&mut *conn).await?;
+            db::query("INSERT INTO tenant_hosts (host, tenant_id, position) VALUES (?, ?, ?)").bind(h).bind(id).bind(i as i64).execute(conn)?;
         }
     }
-    sqlx::query(
+    db::query(
         "UPDATE tenants SET name = COALESCE(?, name), mount_under_parent = COALESCE(?, mount_under_parent),
             site_id_code = COALESCE(?, site_id_code), icp = COALESCE(?, icp), police_record = COALESCE(?, police_record),
             conac_id = COALESCE(?, conac_id), mailbox = COALESCE(?, mailbox), lifecycle = COALESCE(?, lifecycle), updated_at = ? WHERE id = ?",
@@ -221,17 +217,16 @@ async fn update_tenant(conn: &mut SqliteConnection, p: &Proposal, id: i64, patch
     .bind(patch.lifecycle.map(|l| l.as_str()))
     .bind(p.at)
     .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    let parent: Option<i64> = sqlx::query_scalar("SELECT parent_id FROM tenants WHERE id = ?").bind(id).fetch_one(&mut *conn).await?;
+    .execute(conn)?;
+    let parent: Option<i64> = db::query_scalar("SELECT parent_id FROM tenants WHERE id = ?").bind(id).fetch_one(conn)?;
     touched.directory = true;
     touched.tenants.insert(id);
     touched.tenants.extend(parent);
     Ok(Applied { id: Some(id), index_no: None })
 }
 
-async fn create_channel(conn: &mut SqliteConnection, p: &Proposal, c: &zhanqun_model::Channel, touched: &mut Touched) -> Step<Applied> {
-    tenant_exists(conn, c.tenant_id).await?;
+fn create_channel(conn: &Conn, p: &Proposal, c: &zhanqun_model::Channel, touched: &mut Touched) -> Step<Applied> {
+    tenant_exists(conn, c.tenant_id)?;
     rules::check_code("channel slug", &c.slug)?;
     check_text("name", &c.name, 60)?;
     if p.made_under(1) {
@@ -241,21 +236,20 @@ async fn create_channel(conn: &mut SqliteConnection, p: &Proposal, c: &zhanqun_m
         }
     }
     if let Some(parent) = c.parent_id {
-        channel_in_tenant(conn, c.tenant_id, parent).await?;
+        channel_in_tenant(conn, c.tenant_id, parent)?;
     }
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE (tenant_id = ? AND slug = ?) OR id = ?")
+    let taken: Option<i64> = db::query_scalar("SELECT id FROM channels WHERE (tenant_id = ? AND slug = ?) OR id = ?")
         .bind(c.tenant_id)
         .bind(&c.slug)
         .bind(c.id)
-        .fetch_optional(&mut *conn)
-        .await?;
+        .fetch_optional(conn)?;
     if taken.is_some() {
         return Err(Rejection::conflict("duplicate_slug", format!("this site already has a channel `{}`", c.slug)).into());
     }
     if let Some(role) = &c.role {
-        check_role_free(conn, c.tenant_id, role, c.id).await?;
+        check_role_free(conn, c.tenant_id, role, c.id)?;
     }
-    sqlx::query(
+    db::query(
         "INSERT INTO channels (id, tenant_id, parent_id, slug, name, kind, update_class, position, link_url, created_at, role) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     )
     .bind(c.id)
@@ -269,15 +263,14 @@ async fn create_channel(conn: &mut SqliteConnection, p: &Proposal, c: &zhanqun_m
     .bind(&c.link_url)
     .bind(c.created_at)
     .bind(&c.role)
-    .execute(&mut *conn)
-    .await?;
+    .execute(conn)?;
     touched.tenants.insert(c.tenant_id);
     Ok(Applied { id: Some(c.id), index_no: None })
 }
 
-pub(crate) async fn channel_in_tenant(conn: &mut SqliteConnection, tenant_id: i64, channel_id: i64) -> Step {
+pub(crate) fn channel_in_tenant(conn: &Conn, tenant_id: i64, channel_id: i64) -> Step {
     let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM channels WHERE id = ? AND tenant_id = ?").bind(channel_id).bind(tenant_id).fetch_optional(&mut *conn).await?;
+        db::query_scalar("SELECT id FROM channels WHERE id = ? AND tenant_id = ?").bind(channel_id).bind(tenant_id).fetch_optional(conn)?;
     found.map(|_| ()).ok_or_else(|| unknown_channel(channel_id))
 }
 
@@ -289,18 +282,18 @@ fn changed(tenant_id: i64, channel_id: i64, touched: &mut Touched) -> Step<Appli
 }
 
 /// The parent of each column of a site.
-async fn parents(conn: &mut SqliteConnection, tenant_id: i64) -> Step<HashMap<i64, Option<i64>>> {
-    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT id, parent_id FROM channels WHERE tenant_id = ?").bind(tenant_id).fetch_all(&mut *conn).await?;
+fn parents(conn: &Conn, tenant_id: i64) -> Step<HashMap<i64, Option<i64>>> {
+    let rows: Vec<(i64, Option<i64>)> = db::query_as("SELECT id, parent_id FROM channels WHERE tenant_id = ?").bind(tenant_id).fetch_all(conn)?;
     Ok(rows.into_iter().collect())
 }
 
 /// Moves a column under another of its site's (or to the top), never
 /// under itself or one of its own descendants.
-async fn move_channel(conn: &mut SqliteConnection, tenant_id: i64, id: i64, parent_id: Option<i64>, touched: &mut Touched) -> Step<Applied> {
-    channel_in_tenant(conn, tenant_id, id).await?;
+fn move_channel(conn: &Conn, tenant_id: i64, id: i64, parent_id: Option<i64>, touched: &mut Touched) -> Step<Applied> {
+    channel_in_tenant(conn, tenant_id, id)?;
     if let Some(parent) = parent_id {
-        channel_in_tenant(conn, tenant_id, parent).await?;
-        let tree = parents(conn, tenant_id).await?;
+        channel_in_tenant(conn, tenant_id, parent)?;
+        let tree = parents(conn, tenant_id)?;
         // Walk up from the new parent: meeting the column itself means a cycle.
         let mut at = Some(parent);
         while let Some(node) = at {
@@ -311,25 +304,24 @@ async fn move_channel(conn: &mut SqliteConnection, tenant_id: i64, id: i64, pare
         }
     }
     // Last among its new siblings.
-    let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM channels WHERE tenant_id = ? AND parent_id IS ? AND id != ?")
+    let position: i64 = db::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM channels WHERE tenant_id = ? AND parent_id IS ? AND id != ?")
         .bind(tenant_id)
         .bind(parent_id)
         .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE channels SET parent_id = ?, position = ? WHERE id = ?").bind(parent_id).bind(position).bind(id).execute(&mut *conn).await?;
+        .fetch_one(conn)?;
+    db::query("UPDATE channels SET parent_id = ?, position = ? WHERE id = ?").bind(parent_id).bind(position).bind(id).execute(conn)?;
     changed(tenant_id, id, touched)
 }
 
 /// Sets the order of the columns under one parent: the list names each of
 /// them exactly once, so a stale screen cannot drop or duplicate one.
-async fn reorder_channels(conn: &mut SqliteConnection, tenant_id: i64, parent_id: Option<i64>, order: &[i64], touched: &mut Touched) -> Step<Applied> {
-    tenant_exists(conn, tenant_id).await?;
+fn reorder_channels(conn: &Conn, tenant_id: i64, parent_id: Option<i64>, order: &[i64], touched: &mut Touched) -> Step<Applied> {
+    tenant_exists(conn, tenant_id)?;
     if let Some(parent) = parent_id {
-        channel_in_tenant(conn, tenant_id, parent).await?;
+        channel_in_tenant(conn, tenant_id, parent)?;
     }
     let mut siblings: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM channels WHERE tenant_id = ? AND parent_id IS ?").bind(tenant_id).bind(parent_id).fetch_all(&mut *conn).await?;
+        db::query_scalar("SELECT id FROM channels WHERE tenant_id = ? AND parent_id IS ?").bind(tenant_id).bind(parent_id).fetch_all(conn)?;
     let mut asked = order.to_vec();
     siblings.sort_unstable();
     asked.sort_unstable();
@@ -343,7 +335,7 @@ async fn reorder_channels(conn: &mut SqliteConnection, tenant_id: i64, parent_id
         .into());
     }
     for (position, id) in order.iter().enumerate() {
-        sqlx::query("UPDATE channels SET position = ? WHERE id = ?").bind(position as i64).bind(id).execute(&mut *conn).await?;
+        db::query("UPDATE channels SET position = ? WHERE id = ?").bind(position as i64).bind(id).execute(conn)?;
     }
     touched.tenants.insert(tenant_id);
     Ok(Applied { id: parent_id, index_no: None })
@@ -351,16 +343,16 @@ async fn reorder_channels(conn: &mut SqliteConnection, tenant_id: i64, parent_id
 
 /// Deletes a column that holds nothing: its documents (published or not)
 /// and its own columns must go elsewhere first.
-async fn delete_channel(conn: &mut SqliteConnection, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
-    channel_in_tenant(conn, tenant_id, id).await?;
-    let documents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE channel_id = ?").bind(id).fetch_one(&mut *conn).await?;
+fn delete_channel(conn: &Conn, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    channel_in_tenant(conn, tenant_id, id)?;
+    let documents: i64 = db::query_scalar("SELECT COUNT(*) FROM documents WHERE channel_id = ?").bind(id).fetch_one(conn)?;
     if documents > 0 {
         return Err(Rejection::conflict("channel_not_empty", format!("the column holds {documents} documents; move or delete them first")).into());
     }
-    let children: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE parent_id = ?").bind(id).fetch_one(&mut *conn).await?;
+    let children: i64 = db::query_scalar("SELECT COUNT(*) FROM channels WHERE parent_id = ?").bind(id).fetch_one(conn)?;
     if children > 0 {
         return Err(Rejection::conflict("channel_not_empty", format!("the column holds {children} columns; move or delete them first")).into());
     }
-    sqlx::query("DELETE FROM channels WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    db::query("DELETE FROM channels WHERE id = ?").bind(id).execute(conn)?;
     changed(tenant_id, id, touched)
 }

@@ -3,30 +3,28 @@
 //! is decided by `zhanqun_model::workflow`; this module loads the document
 //! and the actor, asks, and writes the new state.
 
-use sqlx::SqliteConnection;
+use crate::db::{self, Conn};
 use zhanqun_model::workflow::{self, Step as WorkStep};
 use zhanqun_model::{Applied, Command, DocState, Document, Proposal, Rejection, ReviewStage, rules};
 
 use super::documents::{check_document, load_document};
 use super::{Step, Touched, misrouted, permission};
 
-pub(super) async fn apply(conn: &mut SqliteConnection, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
+pub(super) fn apply(conn: &Conn, p: &Proposal, command: &Command, touched: &mut Touched) -> Step<Applied> {
     match command {
-        Command::SubmitDocument { tenant_id, document_id } => submit(conn, p, *tenant_id, *document_id, touched).await,
-        Command::ApproveDocument { tenant_id, document_id } => approve(conn, p, *tenant_id, *document_id, touched).await,
-        Command::ReturnDocument { tenant_id, document_id, reason } => send_back(conn, p, *tenant_id, *document_id, reason, touched).await,
-        Command::AllowPersonalData { tenant_id, document_id, reason } => allow_personal_data(conn, p, *tenant_id, *document_id, reason).await,
-        Command::SignOffSecrecy { tenant_id, document_id, passed, conclusion } => {
-            sign_off(conn, p, *tenant_id, *document_id, *passed, conclusion, touched).await
-        }
+        Command::SubmitDocument { tenant_id, document_id } => submit(conn, p, *tenant_id, *document_id, touched),
+        Command::ApproveDocument { tenant_id, document_id } => approve(conn, p, *tenant_id, *document_id, touched),
+        Command::ReturnDocument { tenant_id, document_id, reason } => send_back(conn, p, *tenant_id, *document_id, reason, touched),
+        Command::AllowPersonalData { tenant_id, document_id, reason } => allow_personal_data(conn, p, *tenant_id, *document_id, reason),
+        Command::SignOffSecrecy { tenant_id, document_id, passed, conclusion } => sign_off(conn, p, *tenant_id, *document_id, *passed, conclusion, touched),
         Command::SetValidity { tenant_id, document_id, validity, replaced_by } => {
-            set_validity(conn, p, *tenant_id, *document_id, *validity, *replaced_by, touched).await
+            set_validity(conn, p, *tenant_id, *document_id, *validity, *replaced_by, touched)
         }
         Command::ScheduleDocument { tenant_id, document_id, publish_at, unpublish_at } => {
-            schedule(conn, p, *tenant_id, *document_id, *publish_at, *unpublish_at, touched).await
+            schedule(conn, p, *tenant_id, *document_id, *publish_at, *unpublish_at, touched)
         }
-        Command::PublishDocument { tenant_id, document_id } => publish(conn, p, *tenant_id, *document_id, touched).await,
-        Command::WithdrawDocument { tenant_id, document_id } => withdraw(conn, p, *tenant_id, *document_id, touched).await,
+        Command::PublishDocument { tenant_id, document_id } => publish(conn, p, *tenant_id, *document_id, touched),
+        Command::WithdrawDocument { tenant_id, document_id } => withdraw(conn, p, *tenant_id, *document_id, touched),
         other => Err(misrouted(other)),
     }
 }
@@ -35,14 +33,13 @@ fn wrong_state(d: &Document, wanted: &str) -> Rejection {
     Rejection::conflict("wrong_state", format!("the document is {}; {wanted}", d.state))
 }
 
-async fn set(conn: &mut SqliteConnection, p: &Proposal, d: &Document, state: DocState, stage: Option<ReviewStage>) -> Step {
-    sqlx::query("UPDATE documents SET state = ?, review_stage = ?, updated_at = ? WHERE id = ?")
+fn set(conn: &Conn, p: &Proposal, d: &Document, state: DocState, stage: Option<ReviewStage>) -> Step {
+    db::query("UPDATE documents SET state = ?, review_stage = ?, updated_at = ? WHERE id = ?")
         .bind(state.as_str())
         .bind(stage.map(|s| s.as_str()))
         .bind(p.at)
         .bind(d.id)
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
     Ok(())
 }
 
@@ -52,25 +49,24 @@ fn done(d: &Document, touched: &mut Touched) -> Step<Applied> {
     Ok(Applied { id: Some(d.id), index_no: Some(d.meta.index_no.clone()) })
 }
 
-pub(crate) async fn submit(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
-    let d = load_document(conn, tenant_id, id).await?;
-    permission::step(conn, p, &d, WorkStep::Submit).await?;
+pub(crate) fn submit(conn: &Conn, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id)?;
+    permission::step(conn, p, &d, WorkStep::Submit)?;
     super::reposts::not_a_copy(&d)?;
     if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
         return Err(wrong_state(&d, "only a draft (or a withdrawn document) can be submitted").into());
     }
     check_document(p.version, &d)?;
     workflow::check_submission(&d)?;
-    sqlx::query("UPDATE documents SET return_reason = NULL, return_stage = NULL, returned_by = NULL, returned_at = NULL WHERE id = ?")
+    db::query("UPDATE documents SET return_reason = NULL, return_stage = NULL, returned_by = NULL, returned_at = NULL WHERE id = ?")
         .bind(d.id)
-        .execute(&mut *conn)
-        .await?;
-    set(conn, p, &d, DocState::Submitted, Some(workflow::first_stage(&d))).await?;
+        .execute(conn)?;
+    set(conn, p, &d, DocState::Submitted, Some(workflow::first_stage(&d)))?;
     done(&d, touched)
 }
 
-pub(crate) async fn approve(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
-    let d = load_document(conn, tenant_id, id).await?;
+pub(crate) fn approve(conn: &Conn, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id)?;
     if !workflow::under_review(d.state) {
         return Err(wrong_state(&d, "only a document under review can be approved").into());
     }
@@ -79,24 +75,24 @@ pub(crate) async fn approve(conn: &mut SqliteConnection, p: &Proposal, tenant_id
             Rejection::conflict("secrecy_sign_off_required", "the document needs secrecy review: a 保密审查员 must sign it off before it is approved").into()
         );
     }
-    permission::step(conn, p, &d, WorkStep::Approve).await?;
+    permission::step(conn, p, &d, WorkStep::Approve)?;
     let (state, stage) = workflow::after_approval(&d);
-    set(conn, p, &d, state, stage).await?;
+    set(conn, p, &d, state, stage)?;
     done(&d, touched)
 }
 
-pub(crate) async fn send_back(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, reason: &str, touched: &mut Touched) -> Step<Applied> {
-    let d = load_document(conn, tenant_id, id).await?;
+pub(crate) fn send_back(conn: &Conn, p: &Proposal, tenant_id: i64, id: i64, reason: &str, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id)?;
     if !workflow::under_review(d.state) {
         return Err(wrong_state(&d, "only a document under review can be returned").into());
     }
-    permission::step(conn, p, &d, WorkStep::Return).await?;
+    permission::step(conn, p, &d, WorkStep::Return)?;
     if p.made_under(1) {
         rules::limits::RETURN_REASON.required(reason)?;
     } else {
         rules::check_text("reason (退文理由)", reason, 1000)?;
     }
-    record_return(conn, p, &d, reason, d.review_stage.unwrap_or(ReviewStage::Content)).await?;
+    record_return(conn, p, &d, reason, d.review_stage.unwrap_or(ReviewStage::Content))?;
     done(&d, touched)
 }
 
@@ -108,13 +104,13 @@ pub(crate) fn body_digest(body_html: &str) -> String {
 
 /// Records a reviewer's leave for the personal data in a draft, bound to
 /// the body as it is now (a changed body needs a new one).
-async fn allow_personal_data(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, reason: &str) -> Step<Applied> {
-    let d = load_document(conn, tenant_id, id).await?;
+fn allow_personal_data(conn: &Conn, p: &Proposal, tenant_id: i64, id: i64, reason: &str) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id)?;
     if !matches!(d.state, DocState::Draft | DocState::Withdrawn) {
         return Err(wrong_state(&d, "personal data is allowed on a draft, before it is submitted").into());
     }
     rules::limits::ALLOWANCE_REASON.required(reason)?;
-    sqlx::query(
+    db::query(
         "INSERT INTO personal_data_allowances (document_id, body_sha256, reason, allowed_by, allowed_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (document_id) DO UPDATE SET body_sha256 = excluded.body_sha256, reason = excluded.reason,
              allowed_by = excluded.allowed_by, allowed_at = excluded.allowed_at",
@@ -124,68 +120,56 @@ async fn allow_personal_data(conn: &mut SqliteConnection, p: &Proposal, tenant_i
     .bind(reason.trim())
     .bind(p.actor)
     .bind(p.at)
-    .execute(&mut *conn)
-    .await?;
+    .execute(conn)?;
     Ok(Applied { id: Some(d.id), index_no: Some(d.meta.index_no.clone()) })
 }
 
-async fn record_return(conn: &mut SqliteConnection, p: &Proposal, d: &Document, reason: &str, stage: ReviewStage) -> Step {
-    sqlx::query("UPDATE documents SET return_reason = ?, return_stage = ?, returned_by = ?, returned_at = ? WHERE id = ?")
+fn record_return(conn: &Conn, p: &Proposal, d: &Document, reason: &str, stage: ReviewStage) -> Step {
+    db::query("UPDATE documents SET return_reason = ?, return_stage = ?, returned_by = ?, returned_at = ? WHERE id = ?")
         .bind(reason.trim())
         .bind(stage.as_str())
         .bind(p.actor)
         .bind(p.at)
         .bind(d.id)
-        .execute(&mut *conn)
-        .await?;
-    set(conn, p, d, DocState::Draft, None).await
+        .execute(conn)?;
+    set(conn, p, d, DocState::Draft, None)
 }
 
-pub(crate) async fn sign_off(
-    conn: &mut SqliteConnection,
-    p: &Proposal,
-    tenant_id: i64,
-    id: i64,
-    passed: bool,
-    conclusion: &str,
-    touched: &mut Touched,
-) -> Step<Applied> {
-    let d = load_document(conn, tenant_id, id).await?;
+pub(crate) fn sign_off(conn: &Conn, p: &Proposal, tenant_id: i64, id: i64, passed: bool, conclusion: &str, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id)?;
     if d.state != DocState::SecrecyReview {
         return Err(wrong_state(&d, "only a document waiting for secrecy review can be signed off").into());
     }
-    permission::step(conn, p, &d, WorkStep::SignOff).await?;
+    permission::step(conn, p, &d, WorkStep::SignOff)?;
     if p.made_under(1) {
         rules::limits::CONCLUSION.required(conclusion)?;
     } else {
         rules::check_text("conclusion (审查结论)", conclusion, 1000)?;
     }
-    sqlx::query("UPDATE documents SET secrecy_passed = ?, secrecy_conclusion = ?, secrecy_by = ?, secrecy_at = ? WHERE id = ?")
+    db::query("UPDATE documents SET secrecy_passed = ?, secrecy_conclusion = ?, secrecy_by = ?, secrecy_at = ? WHERE id = ?")
         .bind(passed)
         .bind(conclusion.trim())
         .bind(p.actor)
         .bind(p.at)
         .bind(d.id)
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
     if passed {
-        set(conn, p, &d, DocState::Approved, None).await?;
+        set(conn, p, &d, DocState::Approved, None)?;
     } else {
-        record_return(conn, p, &d, conclusion, ReviewStage::Secrecy).await?;
+        record_return(conn, p, &d, conclusion, ReviewStage::Secrecy)?;
     }
     done(&d, touched)
 }
 
 /// The interpretations linked to a policy.
-async fn interpretations_of(conn: &mut SqliteConnection, policy: &Document) -> Step<Vec<Document>> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE tenant_id = ? AND interprets = ? ORDER BY id")
+fn interpretations_of(conn: &Conn, policy: &Document) -> Step<Vec<Document>> {
+    let ids: Vec<i64> = db::query_scalar("SELECT id FROM documents WHERE tenant_id = ? AND interprets = ? ORDER BY id")
         .bind(policy.tenant_id)
         .bind(policy.id)
-        .fetch_all(&mut *conn)
-        .await?;
+        .fetch_all(conn)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        out.push(load_document(conn, policy.tenant_id, id).await?);
+        out.push(load_document(conn, policy.tenant_id, id)?);
     }
     Ok(out)
 }
@@ -194,7 +178,7 @@ fn ready(d: &Document) -> bool {
     matches!(d.state, DocState::Approved | DocState::Scheduled)
 }
 
-async fn publish_one(conn: &mut SqliteConnection, p: &Proposal, d: &Document, touched: &mut Touched) -> Step {
+fn publish_one(conn: &Conn, p: &Proposal, d: &Document, touched: &mut Touched) -> Step {
     check_document(0, d)?;
     // 成文日期 ≤ 发布日期 (dates in Beijing time; YYYY-MM-DD compares as text).
     let publication_date = zhanqun_model::time::format_date(d.published_at.unwrap_or(p.at));
@@ -208,24 +192,23 @@ async fn publish_one(conn: &mut SqliteConnection, p: &Proposal, d: &Document, to
         .into());
     }
     // 发布日期 is the first publication; republishing keeps it.
-    sqlx::query("UPDATE documents SET state = 'published', review_stage = NULL, published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
+    db::query("UPDATE documents SET state = 'published', review_stage = NULL, published_at = COALESCE(published_at, ?), updated_at = ? WHERE id = ?")
         .bind(p.at)
         .bind(p.at)
         .bind(d.id)
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
     done(d, touched)?;
-    super::reposts::sync_copies(conn, p, d.id, touched).await?;
-    let published = load_document(conn, d.tenant_id, d.id).await?;
-    super::reposts::by_rules(conn, p, &published, None, touched).await
+    super::reposts::sync_copies(conn, p, d.id, touched)?;
+    let published = load_document(conn, d.tenant_id, d.id)?;
+    super::reposts::by_rules(conn, p, &published, None, touched)
 }
 
 /// Publishes an approved document. A policy and its approved 政策解读 are
 /// published together, whichever of them is published: one command, one
 /// transaction, so either both are public or neither is.
-pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
-    let d = load_document(conn, tenant_id, id).await?;
-    permission::step(conn, p, &d, WorkStep::Publish).await?;
+pub(crate) fn publish(conn: &Conn, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id)?;
+    permission::step(conn, p, &d, WorkStep::Publish)?;
     // The scheduler (no actor) never publishes before the time; a person
     // may publish a scheduled document early on purpose.
     if p.actor.is_none()
@@ -247,7 +230,7 @@ pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id
         }
     }
     let policy = match d.interprets {
-        Some(policy_id) => load_document(conn, tenant_id, policy_id).await?,
+        Some(policy_id) => load_document(conn, tenant_id, policy_id)?,
         None => d.clone(),
     };
     if policy.id != d.id && policy.state != DocState::Published && !ready(&policy) {
@@ -257,7 +240,7 @@ pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id
         )
         .into());
     }
-    let interpretations = interpretations_of(conn, &policy).await?;
+    let interpretations = interpretations_of(conn, &policy)?;
     let (going, already): (Vec<&Document>, Vec<&Document>) =
         (interpretations.iter().filter(|i| ready(i)).collect(), interpretations.iter().filter(|i| i.state == DocState::Published).collect());
     if policy.needs_interpretation && going.is_empty() && already.is_empty() {
@@ -268,17 +251,17 @@ pub(crate) async fn publish(conn: &mut SqliteConnection, p: &Proposal, tenant_id
         .into());
     }
     if ready(&policy) {
-        publish_one(conn, p, &policy, touched).await?;
+        publish_one(conn, p, &policy, touched)?;
     }
     for i in going {
-        publish_one(conn, p, i, touched).await?;
+        publish_one(conn, p, i, touched)?;
     }
     Ok(Applied { id: Some(d.id), index_no: Some(d.meta.index_no.clone()) })
 }
 
-pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
-    let d = load_document(conn, tenant_id, id).await?;
-    permission::step(conn, p, &d, WorkStep::Withdraw).await?;
+pub(crate) fn withdraw(conn: &Conn, p: &Proposal, tenant_id: i64, id: i64, touched: &mut Touched) -> Step<Applied> {
+    let d = load_document(conn, tenant_id, id)?;
+    permission::step(conn, p, &d, WorkStep::Withdraw)?;
     if d.state != DocState::Published {
         return Err(Rejection::conflict("not_published", "only a published document can be withdrawn").into());
     }
@@ -289,14 +272,14 @@ pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_i
         return Err(Rejection::conflict("too_early", format!("the withdrawal is scheduled for {}", zhanqun_model::time::format_minute(at))).into());
     }
     if d.copy_of.is_some() {
-        super::reposts::before_copy_withdrawn(conn, p, &d).await?;
+        super::reposts::before_copy_withdrawn(conn, p, &d)?;
     }
-    set(conn, p, &d, DocState::Withdrawn, None).await?;
-    super::reposts::sync_copies(conn, p, d.id, touched).await?;
+    set(conn, p, &d, DocState::Withdrawn, None)?;
+    super::reposts::sync_copies(conn, p, d.id, touched)?;
     // A withdrawn policy takes its 政策解读 with it: they explain a text
     // that is no longer public.
-    for i in interpretations_of(conn, &d).await?.iter().filter(|i| i.state == DocState::Published) {
-        set(conn, p, i, DocState::Withdrawn, None).await?;
+    for i in interpretations_of(conn, &d)?.iter().filter(|i| i.state == DocState::Published) {
+        set(conn, p, i, DocState::Withdrawn, None)?;
         done(i, touched)?;
     }
     done(&d, touched)
@@ -304,8 +287,8 @@ pub(crate) async fn withdraw(conn: &mut SqliteConnection, p: &Proposal, tenant_i
 
 /// 有效性 of a published (or withdrawn) document. 修订 names the document
 /// that revises it; 失效 and 废止 may; 有效 clears the link.
-pub(crate) async fn set_validity(
-    conn: &mut SqliteConnection,
+pub(crate) fn set_validity(
+    conn: &Conn,
     p: &Proposal,
     tenant_id: i64,
     id: i64,
@@ -314,8 +297,8 @@ pub(crate) async fn set_validity(
     touched: &mut Touched,
 ) -> Step<Applied> {
     use zhanqun_model::Validity;
-    let d = load_document(conn, tenant_id, id).await?;
-    permission::step(conn, p, &d, WorkStep::SetValidity).await?;
+    let d = load_document(conn, tenant_id, id)?;
+    permission::step(conn, p, &d, WorkStep::SetValidity)?;
     super::reposts::not_a_copy(&d)?;
     if !matches!(d.state, DocState::Published | DocState::Withdrawn) {
         return Err(wrong_state(&d, "有效性 is changed on a published document; a draft sets it with its other metadata").into());
@@ -329,24 +312,22 @@ pub(crate) async fn set_validity(
             return Err(Rejection::invalid("invalid_link", "a document cannot replace itself").into());
         }
         load_document(conn, tenant_id, other)
-            .await
             .map_err(|_| Rejection::not_found("unknown_document", format!("`replaced_by`: this site has no document with id {other}")))?;
     }
-    sqlx::query("UPDATE documents SET validity = ?, replaced_by = ?, updated_at = ? WHERE id = ?")
+    db::query("UPDATE documents SET validity = ?, replaced_by = ?, updated_at = ? WHERE id = ?")
         .bind(validity.as_str())
         .bind(replaced_by)
         .bind(p.at)
         .bind(d.id)
-        .execute(&mut *conn)
-        .await?;
-    super::reposts::sync_copies(conn, p, d.id, touched).await?;
+        .execute(conn)?;
+    super::reposts::sync_copies(conn, p, d.id, touched)?;
     done(&d, touched)
 }
 
 /// Schedules publication (approved → scheduled) and/or withdrawal of a
 /// published document. `None` leaves a time as it is; times must lie ahead.
-pub(crate) async fn schedule(
-    conn: &mut SqliteConnection,
+pub(crate) fn schedule(
+    conn: &Conn,
     p: &Proposal,
     tenant_id: i64,
     id: i64,
@@ -354,8 +335,8 @@ pub(crate) async fn schedule(
     unpublish_at: Option<i64>,
     touched: &mut Touched,
 ) -> Step<Applied> {
-    let d = load_document(conn, tenant_id, id).await?;
-    permission::step(conn, p, &d, WorkStep::Schedule).await?;
+    let d = load_document(conn, tenant_id, id)?;
+    permission::step(conn, p, &d, WorkStep::Schedule)?;
     if publish_at.is_none() && unpublish_at.is_none() {
         return Err(Rejection::invalid("missing_field", "give publish_at and/or unpublish_at (milliseconds since the epoch, or RFC 3339 in the API)").into());
     }
@@ -377,13 +358,12 @@ pub(crate) async fn schedule(
     {
         return Err(Rejection::conflict("invalid_schedule", "unpublish_at must come after publish_at").into());
     }
-    sqlx::query("UPDATE documents SET state = ?, publish_at = ?, unpublish_at = ?, updated_at = ? WHERE id = ?")
+    db::query("UPDATE documents SET state = ?, publish_at = ?, unpublish_at = ?, updated_at = ? WHERE id = ?")
         .bind(state.as_str())
         .bind(publish_at)
         .bind(unpublish_at)
         .bind(p.at)
         .bind(d.id)
-        .execute(&mut *conn)
-        .await?;
+        .execute(conn)?;
     done(&d, touched)
 }
