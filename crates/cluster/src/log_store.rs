@@ -91,7 +91,8 @@ impl LogStore {
         // Readers only read: the file's WAL mode is the writer's, and sync
         // settings concern commits.
         let options = SqliteConnectOptions::new().filename(path).read_only(true).busy_timeout(std::time::Duration::from_secs(10));
-        let readers = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        // No ping before each acquire, as the store's readers (`Store::open`).
+        let readers = SqlitePoolOptions::new().max_connections(4).test_before_acquire(false).connect_with(options).await?;
         Ok(LogStore { flusher, pending, committed: Arc::default(), readers })
     }
 

@@ -138,7 +138,11 @@ impl Store {
     }
 
     async fn connect_readers(path: &Path) -> Result<SqlitePool> {
-        Ok(SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(Self::options(path).read_only(true)).await?)
+        // No ping before each acquire (sqlx's default): a local file has no
+        // link to lose, and the ping is one more round trip to the
+        // connection's thread on every query (a failed worker fails the
+        // query itself).
+        Ok(SqlitePoolOptions::new().max_connections(8).min_connections(1).test_before_acquire(false).connect_with(Self::options(path).read_only(true)).await?)
     }
 
     /// Apply transactions committed since the store was opened, and how

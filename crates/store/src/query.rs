@@ -336,18 +336,23 @@ impl Store {
     /// A live session by its token's SHA-256: not expired, not idle past
     /// its limit, of an account that is not disabled.
     pub async fn session(&self, token_sha256: &str, now: i64) -> Result<Option<LiveSession>> {
-        let row: Option<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT s.user_id, s.idle_ms, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+        // The session and its user with their grants, in one statement: it
+        // is read for every request that carries a token.
+        let rows = sqlx::query(concat!(
+            "SELECT s.idle_ms, s.last_seen_at, ",
+            rows::user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN grants g ON g.user_id = u.id \
              WHERE s.token_sha256 = ? AND s.expires_at > ? AND u.disabled_at IS NULL \
-             AND (s.idle_ms IS NULL OR coalesce(s.last_seen_at, s.created_at) + s.idle_ms > ?)",
-        )
+             AND (s.idle_ms IS NULL OR coalesce(s.last_seen_at, s.created_at) + s.idle_ms > ?) ORDER BY g.tenant_id, g.role"
+        ))
         .bind(token_sha256)
         .bind(now)
         .bind(now)
-        .fetch_optional(&self.reader())
+        .fetch_all(&self.reader())
         .await?;
-        let Some((user_id, idle_ms, last_seen_at)) = row else { return Ok(None) };
-        Ok(self.user(user_id).await?.map(|user| LiveSession { user, idle_ms, last_seen_at: last_seen_at.unwrap_or(now) }))
+        let (Some(first), Some(user)) = (rows.first(), rows::user_from(&rows)?) else { return Ok(None) };
+        let (idle_ms, last_seen_at): (Option<i64>, Option<i64>) = (first.try_get("idle_ms")?, first.try_get("last_seen_at")?);
+        Ok(Some(LiveSession { user, idle_ms, last_seen_at: last_seen_at.unwrap_or(now) }))
     }
 
     /// Whether any user exists (the platform needs bootstrapping if not).

@@ -156,13 +156,22 @@ pub(crate) fn attachment(row: &impl Cells) -> Result<Attachment> {
     })
 }
 
-/// A user with their site roles, as both connections read it: one query, a
-/// row per grant (or one row with no grant). The state machine reads the
+/// A user's columns (as `u`) with one grant (as `g`), as [`user_from`]
+/// reads them: a query joins `grants g` and gives a row per grant (or one
+/// row with no grant). A macro so that the statements stay `&'static str`.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.username, u.display_name, u.password_hash, u.platform_role, u.created_at, u.disabled_at, u.must_change_password,
+         g.tenant_id AS grant_tenant, g.role AS grant_role"
+    };
+}
+pub(crate) use user_columns;
+
+/// A user with their site roles, in one query. The state machine reads the
 /// actor inside its own transaction ([`user_in`]), queries from the reader
 /// pool ([`user`]).
-const USER_WITH_GRANTS: &str = "SELECT u.id, u.username, u.display_name, u.password_hash, u.platform_role, u.created_at, u.disabled_at, u.must_change_password,
-        g.tenant_id AS grant_tenant, g.role AS grant_role
- FROM users u LEFT JOIN grants g ON g.user_id = u.id WHERE u.id = ? ORDER BY g.tenant_id, g.role";
+const USER_WITH_GRANTS: &str =
+    concat!("SELECT ", user_columns!(), " FROM users u LEFT JOIN grants g ON g.user_id = u.id WHERE u.id = ? ORDER BY g.tenant_id, g.role");
 
 pub(crate) async fn user(conn: &mut SqliteConnection, id: i64) -> Result<Option<User>> {
     user_from(&sqlx::query(USER_WITH_GRANTS).bind(id).fetch_all(&mut *conn).await?)
@@ -173,7 +182,8 @@ pub(crate) fn user_in(conn: &db::Conn, id: i64) -> Result<Option<User>> {
     user_from(&db::query(USER_WITH_GRANTS).bind(id).fetch_all(conn)?)
 }
 
-fn user_from(rows: &[impl Cells]) -> Result<Option<User>> {
+/// The user of rows read with [`user_columns`] (`None` if there are none).
+pub(crate) fn user_from(rows: &[impl Cells]) -> Result<Option<User>> {
     let Some(row) = rows.first() else { return Ok(None) };
     let mut grants = Vec::new();
     for g in rows {
