@@ -17,6 +17,11 @@ use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
+/// Input up to this size is worked on in place, on the async worker: its
+/// work takes microseconds, less than handing it to a blocking thread and
+/// waking back up (a short notice sanitized, a typical edit).
+pub const IN_PLACE_BYTES: usize = 4096;
+
 /// How long a job waits for a permit before the request is refused.
 pub const QUEUE_WAIT: Duration = Duration::from_secs(20);
 

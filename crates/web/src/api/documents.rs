@@ -65,6 +65,9 @@ async fn sanitize(app: &App, html: String) -> ApiResult<String> {
     if html.is_empty() {
         return Ok(html);
     }
+    if html.len() <= crate::heavy::IN_PLACE_BYTES {
+        return Ok(crate::sanitize::body_html(&html)?);
+    }
     Ok(app.content_work.run(move || crate::sanitize::body_html(&html)).await??)
 }
 
