@@ -73,6 +73,9 @@ pub struct Store {
     writer: Mutex<db::Conn>,
     /// Read-only connections; swapped when a snapshot is installed.
     readers: RwLock<SqlitePool>,
+    /// A read-only connection read in place ([`Store::read_in_place`]);
+    /// `None` until first used and after a snapshot install.
+    in_place: std::sync::Mutex<Option<db::Conn>>,
     /// The connection that checkpoints the WAL (`checkpoint`); `None` until
     /// first used and after a snapshot install.
     checkpointer: Mutex<Option<sqlx::SqliteConnection>>,
@@ -100,6 +103,7 @@ impl Store {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             readers: RwLock::new(readers),
+            in_place: std::sync::Mutex::new(None),
             checkpointer: Mutex::new(None),
             transactions: AtomicU64::new(0),
             reapplied: AtomicU64::new(0),
@@ -151,6 +155,34 @@ impl Store {
     pub fn apply_transactions(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         (self.transactions.load(Relaxed), self.reapplied.load(Relaxed))
+    }
+
+    /// Runs a short read on the store's in-place reader, on the calling
+    /// thread: for the few small, indexed reads every API request makes
+    /// (its session, a site's columns), which take microseconds, less than
+    /// a round trip through the pool's connection thread. One such
+    /// connection serves every caller, one at a time: nothing long may
+    /// read here.
+    pub(crate) fn read_in_place<T>(&self, read: impl FnOnce(&db::Conn) -> Result<T>) -> Result<T> {
+        let mut slot = self.in_place.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let conn = match &mut *slot {
+            Some(conn) => conn,
+            None => slot.insert(Self::open_in_place(&self.path)?),
+        };
+        read(conn)
+    }
+
+    fn open_in_place(path: &Path) -> Result<db::Conn> {
+        use rusqlite::OpenFlags;
+        let conn = db::Conn::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        Ok(conn)
+    }
+
+    /// Drops the in-place reader, which reopens the file when next used
+    /// (after a snapshot replaced it).
+    pub(crate) fn forget_in_place(&self) {
+        *self.in_place.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     pub(crate) fn reader(&self) -> SqlitePool {

@@ -128,11 +128,12 @@ impl Store {
         rows.iter().map(|r| rows::tenant(r, hosts.remove(&r.get::<i64, _>("id")).unwrap_or_default())).collect()
     }
 
+    /// A site's columns, read in place (see [`Store::read_in_place`]):
+    /// every document write asks for them.
     pub async fn channels(&self, tenant_id: i64) -> Result<Vec<Channel>> {
-        let rows = sqlx::query(sql!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE tenant_id = ? ORDER BY position, id"))
-            .bind(tenant_id)
-            .fetch_all(&self.reader())
-            .await?;
+        let rows = self.read_in_place(|conn| {
+            Ok(crate::db::query(format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE tenant_id = ? ORDER BY position, id")).bind(tenant_id).fetch_all(conn)?)
+        })?;
         rows.iter().map(rows::channel).collect()
     }
 
@@ -336,9 +337,9 @@ impl Store {
     /// A live session by its token's SHA-256: not expired, not idle past
     /// its limit, of an account that is not disabled.
     pub async fn session(&self, token_sha256: &str, now: i64) -> Result<Option<LiveSession>> {
-        // The session and its user with their grants, in one statement: it
-        // is read for every request that carries a token.
-        let rows = sqlx::query(concat!(
+        // The session and its user with their grants, in one statement, in
+        // place: it is read for every request that carries a token.
+        let rows = crate::db::query(concat!(
             "SELECT s.idle_ms, s.last_seen_at, ",
             rows::user_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN grants g ON g.user_id = u.id \
@@ -347,11 +348,10 @@ impl Store {
         ))
         .bind(token_sha256)
         .bind(now)
-        .bind(now)
-        .fetch_all(&self.reader())
-        .await?;
+        .bind(now);
+        let rows = self.read_in_place(|conn| Ok(rows.fetch_all(conn)?))?;
         let (Some(first), Some(user)) = (rows.first(), rows::user_from(&rows)?) else { return Ok(None) };
-        let (idle_ms, last_seen_at): (Option<i64>, Option<i64>) = (first.try_get("idle_ms")?, first.try_get("last_seen_at")?);
+        let (idle_ms, last_seen_at): (Option<i64>, Option<i64>) = (first.named("idle_ms")?, first.named("last_seen_at")?);
         Ok(Some(LiveSession { user, idle_ms, last_seen_at: last_seen_at.unwrap_or(now) }))
     }
 

@@ -84,6 +84,7 @@ impl Store {
         }
         *conn = Self::open_writer(&self.path)?;
         *self.readers.write().expect("reader pool lock poisoned") = Self::connect_readers(&self.path).await?;
+        self.forget_in_place();
         Ok(())
     }
 }
