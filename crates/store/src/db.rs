@@ -76,15 +76,19 @@ impl<'q, D: Decode> Query<'q, D> {
     }
 
     /// Up to `limit` rows. A statement that writes (`RETURNING`) is stepped
-    /// to its end whatever the limit, so that its writes all happen.
+    /// to its end whatever the limit, so that its writes all happen; one
+    /// that only reads stops at the limit.
     fn read(self, conn: &Conn, limit: usize) -> rusqlite::Result<Vec<D::Out>> {
         let mut statement = conn.prepare_cached(&self.sql)?;
         let names: Rc<[String]> = statement.column_names().into_iter().map(str::to_owned).collect();
+        let only_reads = statement.readonly();
         let mut rows = statement.query(rusqlite::params_from_iter(self.args.iter()))?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             if out.len() < limit {
                 out.push(D::decode(row, &names)?);
+            } else if only_reads {
+                break;
             }
         }
         Ok(out)

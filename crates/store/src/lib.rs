@@ -34,7 +34,7 @@ use std::sync::RwLock;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::Mutex;
 
@@ -46,6 +46,14 @@ pub use integrity::{Checked, Mismatch, RecordedDigest, RecordedDocument, documen
 pub use query::{After, DocumentFilter, Due, LiveSession, Page};
 pub use reposts::{FeedStatus, ProofDue, RepostQuery, RepostRow, SubmissionCount, SubmissionRow};
 pub use snapshot::{copy_contents, copy_database, forget_cluster};
+
+/// The settings of every connection to the content database (beyond WAL
+/// mode). NORMAL in WAL mode survives a process crash; a power loss may
+/// drop the last transactions, which the fsynced Raft log replays.
+const SETTINGS: [(&str, &str); 3] = [("synchronous", "NORMAL"), ("foreign_keys", "ON"), ("cache_size", "-16000")];
+
+/// How long a connection waits for a lock another holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
@@ -110,33 +118,28 @@ impl Store {
         })
     }
 
+    /// Every connection's settings but the writer's WAL checkpoints: sqlx's
+    /// options from [`SETTINGS`], which the writer runs as they are.
     fn options(path: &Path) -> SqliteConnectOptions {
-        SqliteConnectOptions::new()
-            .filename(path)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode survives a process crash; a power loss may
-            // drop the last transactions, which the fsynced Raft log replays.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            .pragma("cache_size", "-16000")
+        let options = SqliteConnectOptions::new().filename(path).journal_mode(SqliteJournalMode::Wal).busy_timeout(BUSY_TIMEOUT);
+        SETTINGS.iter().fold(options, |options, (name, value)| options.pragma(*name, *value))
     }
 
-    /// The writer, with [`Store::options`]' settings. Checkpoints are the
-    /// checkpoint connection's work (`checkpoint`); the writer only falls
-    /// back to one when the WAL has grown far.
+    /// The writer, with [`SETTINGS`]. Checkpoints are the checkpoint
+    /// connection's work (`checkpoint`); the writer only falls back to one
+    /// when the WAL has grown far.
     fn open_writer(path: &Path) -> Result<db::Conn> {
         let conn = db::Conn::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // `journal_mode` answers with the mode it is in, so it is read.
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Corrupt(format!("{} could not be put in WAL mode (it is in {mode} mode)", path.display())));
         }
-        conn.execute_batch(&format!(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = {};",
-            checkpoint::WRITER_FALLBACK_PAGES
-        ))?;
+        for (name, value) in SETTINGS {
+            conn.execute_batch(&format!("PRAGMA {name} = {value}"))?;
+        }
+        conn.execute_batch(&format!("PRAGMA wal_autocheckpoint = {}", checkpoint::WRITER_FALLBACK_PAGES))?;
         conn.set_prepared_statement_cache_capacity(128);
         Ok(conn)
     }
@@ -175,7 +178,7 @@ impl Store {
     fn open_in_place(path: &Path) -> Result<db::Conn> {
         use rusqlite::OpenFlags;
         let conn = db::Conn::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(conn)
     }
 

@@ -302,7 +302,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: i64) -> Result<Option<User>> {
-        rows::user(&mut *self.reader().acquire().await?, id).await
+        self.read_in_place(|conn| rows::user_in(conn, id))
     }
 
     /// One page of the accounts by username, after `after` (by key: page
@@ -489,26 +489,17 @@ impl Store {
 
 /// The log format level every member reads (`RaiseClusterLevel`); 0 until
 /// one is recorded (a cluster from before levels, or just founded).
-pub(crate) async fn cluster_level(conn: &mut sqlx::SqliteConnection) -> Result<u32> {
-    level_of(sqlx::query_scalar(CLUSTER_LEVEL).fetch_optional(conn).await?)
-}
-
-/// [`cluster_level`], read by the state machine on its own connection.
+/// Read by the state machine inside its transaction, and in place by
+/// [`Store::cluster_level`].
 pub(crate) fn cluster_level_in(conn: &crate::db::Conn) -> Result<u32> {
-    level_of(crate::db::query_scalar(CLUSTER_LEVEL).fetch_optional(conn)?)
-}
-
-const CLUSTER_LEVEL: &str = "SELECT value FROM settings WHERE key = 'cluster_level'";
-
-fn level_of(value: Option<String>) -> Result<u32> {
+    let value: Option<String> = crate::db::query_scalar("SELECT value FROM settings WHERE key = 'cluster_level'").fetch_optional(conn)?;
     value.map(|v| v.parse().map_err(|e| crate::StoreError::Corrupt(format!("cluster level {v:?}: {e}")))).transpose().map(Option::unwrap_or_default)
 }
 
 impl Store {
     /// The log format level every member of the cluster reads.
     pub async fn cluster_level(&self) -> Result<u32> {
-        let mut conn = self.reader().acquire().await?;
-        cluster_level(&mut conn).await
+        self.read_in_place(cluster_level_in)
     }
 
     /// The password policy in force (the default until one is set).

@@ -1,7 +1,7 @@
 //! Turning rows into model types. Enums are stored by their stable names.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqliteConnection};
+use sqlx::{Row, Sqlite};
 use zhanqun_model::{Attachment, Channel, Document, DocumentContent, GovMeta, Grant, ReturnNote, SecrecySignOff, Tenant, TenantRole, User};
 
 use crate::db::{self, Record};
@@ -167,17 +167,12 @@ macro_rules! user_columns {
 }
 pub(crate) use user_columns;
 
-/// A user with their site roles, in one query. The state machine reads the
-/// actor inside its own transaction ([`user_in`]), queries from the reader
-/// pool ([`user`]).
+/// A user with their site roles, in one query.
 const USER_WITH_GRANTS: &str =
     concat!("SELECT ", user_columns!(), " FROM users u LEFT JOIN grants g ON g.user_id = u.id WHERE u.id = ? ORDER BY g.tenant_id, g.role");
 
-pub(crate) async fn user(conn: &mut SqliteConnection, id: i64) -> Result<Option<User>> {
-    user_from(&sqlx::query(USER_WITH_GRANTS).bind(id).fetch_all(&mut *conn).await?)
-}
-
-/// [`user`], read by the state machine on its own connection.
+/// A user with their site roles: read by the state machine inside its
+/// transaction, and in place by `Store::user`.
 pub(crate) fn user_in(conn: &db::Conn, id: i64) -> Result<Option<User>> {
     user_from(&db::query(USER_WITH_GRANTS).bind(id).fetch_all(conn)?)
 }
