@@ -22,14 +22,15 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{LogId, StorageError, TypeConfig, io_err};
 
-/// The log as openraft sees it: entries appended but not yet in the file
-/// are held in `pending` (readable at once, as openraft requires), and the
-/// one writer — the flusher thread — commits whatever has queued up since its
-/// last commit in one transaction, one fsync.
+/// The log as openraft sees it: entries appended are held in memory
+/// (`held`: readable at once, as openraft requires, and for a while after
+/// they are in the file), and the one writer — the flusher thread — commits
+/// whatever has queued up since its last commit in one transaction, one
+/// fsync.
 #[derive(Clone)]
 pub struct LogStore {
     flusher: mpsc::UnboundedSender<Io>,
-    pending: Arc<std::sync::Mutex<BTreeMap<u64, Entry<TypeConfig>>>>,
+    held: Arc<std::sync::Mutex<Held>>,
     /// The committed position last saved by this process, which the file
     /// may not hold yet (see `save_committed`).
     committed: Arc<std::sync::Mutex<Option<Option<LogId>>>>,
@@ -51,6 +52,87 @@ enum Io {
 
 type Done = oneshot::Sender<Result<(), std::io::Error>>;
 
+/// The entries of the log kept in memory: every entry appended and not yet
+/// in the file, and the latest of those already in it.
+///
+/// Why keep written ones: openraft reads each committed entry back to apply
+/// it, right after its fsync, on its core task, and a leader reads each
+/// entry again to send it to its followers. From the file, every such read
+/// is a hand-off to a reader's thread, a page read and a JSON decode while
+/// the core waits; from here it is a clone. The file stays the truth: an
+/// entry leaves memory only once it is in the file, and a read that is not
+/// wholly in memory goes to the file.
+#[derive(Default)]
+struct Held {
+    /// By index: the entry and, once it is in the file, the size of its
+    /// JSON there (`None` while it is still to be written).
+    entries: BTreeMap<u64, (Entry<TypeConfig>, Option<usize>)>,
+    /// The sizes of the written entries held, summed.
+    written_bytes: usize,
+}
+
+/// How many entries already in the file stay in memory at most, and how
+/// many bytes of JSON they may come to: enough for the entries being
+/// applied and a follower a few seconds behind, without a burst of large
+/// documents holding on to much.
+const KEEP_WRITTEN: usize = 4096;
+const KEEP_WRITTEN_BYTES: usize = 16 << 20;
+
+impl Held {
+    fn append(&mut self, entries: &[Entry<TypeConfig>]) {
+        for e in entries {
+            if let Some((_, Some(bytes))) = self.entries.insert(e.log_id.index, (e.clone(), None)) {
+                self.written_bytes -= bytes;
+            }
+        }
+    }
+
+    /// Marks what the flusher wrote, each with its size in the file, then
+    /// lets the oldest written entries go while there are too many.
+    fn written(&mut self, written: &[(LogId, usize)]) {
+        for (id, bytes) in written {
+            // A later truncate may have replaced the entry at this index
+            // with another one, still to be written.
+            if let Some((e, size @ None)) = self.entries.get_mut(&id.index)
+                && e.log_id == *id
+            {
+                *size = Some(*bytes);
+                self.written_bytes += bytes;
+            }
+        }
+        while self.entries.len() > KEEP_WRITTEN || self.written_bytes > KEEP_WRITTEN_BYTES {
+            match self.entries.first_entry() {
+                Some(first) if first.get().1.is_some() => {
+                    self.written_bytes -= first.remove().1.unwrap_or(0);
+                }
+                // The oldest is still to be written: nothing older is written.
+                _ => break,
+            }
+        }
+    }
+
+    /// Forgets the entries from `index` on (truncate), or up to and
+    /// including it (purge).
+    fn forget(&mut self, index: u64, up_to: bool) {
+        let gone = if up_to {
+            let later = self.entries.split_off(&(index + 1));
+            std::mem::replace(&mut self.entries, later)
+        } else {
+            self.entries.split_off(&index)
+        };
+        self.written_bytes -= gone.values().filter_map(|(_, bytes)| *bytes).sum::<usize>();
+    }
+
+    /// The entries of `start..end` memory holds.
+    fn range(&self, start: u64, end: u64) -> Vec<Entry<TypeConfig>> {
+        self.entries.range(start..end).map(|(_, (e, _))| e.clone()).collect()
+    }
+
+    fn last(&self) -> Option<LogId> {
+        self.entries.last_key_value().map(|(_, (e, _))| e.log_id)
+    }
+}
+
 /// How many queued writes one commit takes at most, so that a long queue
 /// is acknowledged in steps rather than all at once at its end.
 const BATCH: usize = 512;
@@ -71,9 +153,9 @@ impl LogStore {
         // in WAL mode, before any reader opens it.
         let (opened, writer) = oneshot::channel();
         let (flusher, queue) = mpsc::unbounded_channel();
-        let pending = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+        let held = Arc::new(std::sync::Mutex::new(Held::default()));
         let file = path.to_owned();
-        let shared = pending.clone();
+        let shared = held.clone();
         std::thread::Builder::new()
             .name("raft-log".into())
             .spawn(move || match LogFile::open(&file) {
@@ -93,7 +175,7 @@ impl LogStore {
         let options = SqliteConnectOptions::new().filename(path).read_only(true).busy_timeout(std::time::Duration::from_secs(10));
         // No ping before each acquire, as the store's readers (`Store::open`).
         let readers = SqlitePoolOptions::new().max_connections(4).test_before_acquire(false).connect_with(options).await?;
-        Ok(LogStore { flusher, pending, committed: Arc::default(), readers })
+        Ok(LogStore { flusher, held, committed: Arc::default(), readers })
     }
 
     /// This data directory's incarnation (see `identity`), made the first
@@ -147,9 +229,13 @@ impl LogStore {
         serde_json::from_str(text).map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Entry<TypeConfig>>> {
-        self.pending.lock().expect("the pending log is never left poisoned")
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        held(&self.held)
     }
+}
+
+fn held(held: &std::sync::Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
+    held.lock().expect("the held log is never left poisoned")
 }
 
 fn flusher_stopped() -> std::io::Error {
@@ -160,35 +246,23 @@ fn flusher_stopped() -> std::io::Error {
 /// its SQLite connection outright. Each turn takes every write queued since
 /// the last (up to [`BATCH`]), runs them in order in one transaction — one
 /// fsync, `synchronous = FULL` — and only then reports each done: appends to
-/// openraft (`LogFlushed`), the rest to their caller. Entries written leave
-/// `pending` once they are in the file.
+/// openraft (`LogFlushed`), the rest to their caller. Entries written are
+/// marked so in `held`, which may then let them go.
 ///
 /// Why a thread and not sqlx: every statement through sqlx is a hand-off to
 /// its connection's thread and a wake-up back, and on a virtual machine a
 /// wake-up costs more than the statement. Here a turn is one wake-up in (the
 /// queue) and one out (the callbacks), whatever the batch holds.
-fn flush(
-    mut log: LogFile,
-    mut queue: mpsc::UnboundedReceiver<Io>,
-    pending: Arc<std::sync::Mutex<BTreeMap<u64, Entry<TypeConfig>>>>,
-    flushes: prometheus::Histogram,
-) {
+fn flush(mut log: LogFile, mut queue: mpsc::UnboundedReceiver<Io>, memory: Arc<std::sync::Mutex<Held>>, flushes: prometheus::Histogram) {
     let mut batch = Vec::with_capacity(BATCH);
     while queue.blocking_recv_many(&mut batch, BATCH) > 0 {
-        let mut written: Vec<LogId> = Vec::new();
+        let mut written: Vec<(LogId, usize)> = Vec::new();
         let result = log.write(&batch, &mut written).map_err(|e| e.to_string());
         if result.is_ok() {
             if !written.is_empty() {
                 flushes.observe(written.len() as f64);
             }
-            let mut pending = pending.lock().expect("the pending log is never left poisoned");
-            for id in written {
-                // A later truncate may have replaced the entry at this index
-                // with another one, still to be written.
-                if pending.get(&id.index).is_some_and(|e| e.log_id == id) {
-                    pending.remove(&id.index);
-                }
-            }
+            held(&memory).written(&written);
         }
         for io in batch.drain(..) {
             let outcome = result.clone().map_err(std::io::Error::other);
@@ -224,7 +298,7 @@ impl LogFile {
     }
 
     /// Runs a batch in one transaction; rolls it back if any part fails.
-    fn write(&mut self, batch: &[Io], written: &mut Vec<LogId>) -> rusqlite::Result<()> {
+    fn write(&mut self, batch: &[Io], written: &mut Vec<(LogId, usize)>) -> rusqlite::Result<()> {
         // Only the committed position, a hint (see `save_committed`): its
         // commit need not reach the disk by itself, the next durable commit
         // takes it along (WAL frames are synced in order).
@@ -243,7 +317,7 @@ impl LogFile {
         result
     }
 
-    fn statements(&self, batch: &[Io], written: &mut Vec<LogId>) -> rusqlite::Result<()> {
+    fn statements(&self, batch: &[Io], written: &mut Vec<(LogId, usize)>) -> rusqlite::Result<()> {
         for io in batch {
             match io {
                 Io::Append(entries, _) => {
@@ -251,7 +325,7 @@ impl LogFile {
                     for entry in entries {
                         let json = serde_json::to_string(entry).expect("entries serialize");
                         insert.execute(rusqlite::params![entry.log_id.index as i64, json])?;
-                        written.push(entry.log_id);
+                        written.push((entry.log_id, json.len()));
                     }
                 }
                 Io::Truncate(index, _) => {
@@ -291,9 +365,13 @@ impl RaftLogReader<TypeConfig> for LogStore {
         if start >= end {
             return Ok(Vec::new());
         }
-        // Pending first: an entry that leaves it for the file meanwhile is
-        // then read from the file.
-        let pending: Vec<Entry<TypeConfig>> = self.pending().range(start as u64..end as u64).map(|(_, e)| e.clone()).collect();
+        // Memory first: an entry that leaves it for the file meanwhile is
+        // then read from the file. Most reads (applying what was just
+        // committed, replicating it) find every entry there.
+        let held = self.held().range(start as u64, end as u64);
+        if held.len() as i64 == end - start {
+            return Ok(held);
+        }
         let rows = sqlx::query("SELECT entry FROM log WHERE idx >= ? AND idx < ? ORDER BY idx")
             .bind(start)
             .bind(end)
@@ -305,7 +383,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
             let entry = Self::decode(row)?;
             entries.insert(entry.log_id.index, entry);
         }
-        entries.extend(pending.into_iter().map(|e| (e.log_id.index, e)));
+        entries.extend(held.into_iter().map(|e| (e.log_id.index, e)));
         Ok(entries.into_values().collect())
     }
 }
@@ -314,7 +392,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = LogStore;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
-        let last_pending = self.pending().last_key_value().map(|(_, e)| e.log_id);
+        let last_held = self.held().last();
         let last_purged_log_id: Option<LogId> = self.get_state("last_purged").await?;
         let last = sqlx::query("SELECT entry FROM log ORDER BY idx DESC LIMIT 1")
             .fetch_optional(&self.readers)
@@ -324,7 +402,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             Some(row) => Some(Self::decode(&row)?.log_id),
             None => None,
         };
-        let last_log_id = last_pending.max(last_in_file).or(last_purged_log_id);
+        let last_log_id = last_held.max(last_in_file).or(last_purged_log_id);
         Ok(LogState { last_purged_log_id, last_log_id })
     }
 
@@ -367,7 +445,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(self.get_state::<Option<LogId>>(COMMITTED).await?.flatten())
     }
 
-    /// Returns once the entries are readable (in `pending`); `callback`
+    /// Returns once the entries are readable (in `held`); `callback`
     /// is called once the flusher has them in the file.
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
     where
@@ -375,7 +453,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: Send,
     {
         let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
-        self.pending().extend(entries.iter().map(|e| (e.log_id.index, e.clone())));
+        self.held().append(&entries);
         match self.flusher.send(Io::Append(entries, callback)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::SendError(unsent)) => {
@@ -388,16 +466,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        drop(self.pending().split_off(&log_id.index));
+        self.held().forget(log_id.index, false);
         self.queue(|done| Io::Truncate(log_id.index, done)).await.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        {
-            let mut pending = self.pending();
-            let kept = pending.split_off(&(log_id.index + 1));
-            *pending = kept;
-        }
+        self.held().forget(log_id.index, true);
         self.queue(|done| Io::Purge(log_id, done)).await.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 }

@@ -121,3 +121,40 @@ fn a_saved_committed_position_reads_back_at_once_and_is_on_disk_after_the_next_d
         assert_eq!(reopened.read_committed().await.unwrap(), Some(position), "the position queued before a durable vote is in the file");
     });
 }
+
+/// The log keeps its latest entries in memory once written (applying and
+/// replicating read them back at once), and lets the oldest go: a read that
+/// reaches past what memory holds comes from the file. Either way it reads
+/// what was last appended at each index, nothing truncated or purged, and
+/// the same again after a restart.
+#[test]
+fn entries_read_back_the_same_from_memory_and_from_the_file_after_truncate_and_purge() {
+    use openraft::RaftLogReader;
+    use openraft::storage::{RaftLogStorage, RaftLogStorageExt};
+    use openraft::testing::{blank_ent, log_id};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        // More entries than memory keeps once written, so the oldest are
+        // only in the file.
+        let (mut log, _sm) = open(dir.path()).await;
+        for chunk in (0..6_000u64).collect::<Vec<_>>().chunks(100) {
+            log.blocking_append(chunk.iter().map(|&i| blank_ent::<TypeConfig>(1, 1, i))).await.unwrap();
+        }
+        log.truncate(log_id(1, 1, 5_500)).await.unwrap();
+        log.blocking_append((5_500..5_600).map(|i| blank_ent::<TypeConfig>(2, 1, i))).await.unwrap();
+        log.purge(log_id(1, 1, 99)).await.unwrap();
+        let expected = |i: u64| if i < 5_500 { log_id(1, 1, i) } else { log_id(2, 1, i) };
+        for (mut reader, when) in [(log.clone(), "before a restart"), (open(dir.path()).await.0, "after a restart")] {
+            let read = |entries: Vec<openraft::Entry<TypeConfig>>| entries.into_iter().map(|e| e.log_id).collect::<Vec<_>>();
+            for range in [100..5_600, 5_590..5_600, 5_400..5_510, 100..200] {
+                let ids = read(reader.try_get_log_entries(range.clone()).await.unwrap());
+                assert_eq!(ids, range.clone().map(expected).collect::<Vec<_>>(), "entries {range:?} {when}");
+            }
+            assert!(reader.try_get_log_entries(0..100).await.unwrap().is_empty(), "purged entries are gone {when}");
+            assert!(reader.try_get_log_entries(5_600..5_700).await.unwrap().is_empty(), "truncated entries are gone {when}");
+            let state = reader.get_log_state().await.unwrap();
+            assert_eq!((state.last_purged_log_id, state.last_log_id), (Some(log_id(1, 1, 99)), Some(log_id(2, 1, 5_599))), "log state {when}");
+        }
+    });
+}
