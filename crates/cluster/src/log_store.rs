@@ -5,8 +5,8 @@
 //! wholesale when a snapshot is installed. `synchronous = FULL` makes every
 //! commit an fsync, which openraft's durability contract needs: a vote or an
 //! entry reported as saved must survive `kill -9` and power loss. The one
-//! exception is a commit of nothing but the committed position, a hint that
-//! the next durable commit carries to the disk (`save_committed`).
+//! exception is the committed position, a hint kept in memory until the next
+//! durable commit carries it to the disk (`save_committed`).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -33,7 +33,7 @@ pub struct LogStore {
     held: Arc<std::sync::Mutex<Held>>,
     /// The committed position last saved by this process, which the file
     /// may not hold yet (see `save_committed`).
-    committed: Arc<std::sync::Mutex<Option<Option<LogId>>>>,
+    committed: Arc<std::sync::Mutex<Committed>>,
     readers: SqlitePool,
 }
 
@@ -46,8 +46,24 @@ enum Io {
     Purge(LogId, Done),
     /// Sets a key of the `state` table (vote, identity) to JSON.
     State(&'static str, String, Done),
-    /// Sets the committed position (JSON), a hint nobody waits for.
-    Committed(String),
+    /// Writes the committed position, if the file lacks the latest: sent
+    /// when the log has been idle a while (see `save_committed`).
+    Hint,
+}
+
+/// How long a committed position waits at most for a durable commit to
+/// carry it before it is written on its own.
+const HINT_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The committed position as this process last saved it.
+#[derive(Default)]
+struct Committed {
+    /// What `read_committed` answers (`None`: nothing saved since opening,
+    /// so the file's is the latest).
+    saved: Option<Option<LogId>>,
+    /// Its JSON, while the file does not have it yet: the flusher's next
+    /// commit takes it along.
+    unwritten: Option<String>,
 }
 
 type Done = oneshot::Sender<Result<(), std::io::Error>>;
@@ -156,12 +172,14 @@ impl LogStore {
         let held = Arc::new(std::sync::Mutex::new(Held::default()));
         let file = path.to_owned();
         let shared = held.clone();
+        let committed = Arc::new(std::sync::Mutex::new(Committed::default()));
+        let hint = committed.clone();
         std::thread::Builder::new()
             .name("raft-log".into())
             .spawn(move || match LogFile::open(&file) {
                 Ok(log) => {
                     let _ = opened.send(Ok(()));
-                    flush(log, queue, shared, flushes);
+                    flush(log, queue, shared, hint, flushes);
                 }
                 Err(e) => {
                     let _ = opened.send(Err(e));
@@ -170,12 +188,13 @@ impl LogStore {
             .map_err(sqlx::Error::Io)?;
         let opening = |e: String| sqlx::Error::Io(std::io::Error::other(format!("opening the Raft log {}: {e}", path.display())));
         writer.await.map_err(|_| opening("its writer thread stopped".into()))?.map_err(opening)?;
+        tokio::spawn(hint_when_idle(flusher.downgrade(), committed.clone()));
         // Readers only read: the file's WAL mode is the writer's, and sync
         // settings concern commits.
         let options = SqliteConnectOptions::new().filename(path).read_only(true).busy_timeout(std::time::Duration::from_secs(10));
         // No ping before each acquire, as the store's readers (`Store::open`).
         let readers = SqlitePoolOptions::new().max_connections(4).test_before_acquire(false).connect_with(options).await?;
-        Ok(LogStore { flusher, held, committed: Arc::default(), readers })
+        Ok(LogStore { flusher, held, committed, readers })
     }
 
     /// This data directory's incarnation (see `identity`), made the first
@@ -238,6 +257,22 @@ fn held(held: &std::sync::Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
     held.lock().expect("the held log is never left poisoned")
 }
 
+/// Has the flusher write the committed position when no durable commit
+/// has carried it for [`HINT_IDLE`]; ends with the log.
+async fn hint_when_idle(flusher: mpsc::WeakUnboundedSender<Io>, committed: Arc<std::sync::Mutex<Committed>>) {
+    loop {
+        tokio::time::sleep(HINT_IDLE).await;
+        let Some(flusher) = flusher.upgrade() else { return };
+        if lock_committed(&committed).unwritten.is_some() && flusher.send(Io::Hint).is_err() {
+            return;
+        }
+    }
+}
+
+fn lock_committed(committed: &std::sync::Mutex<Committed>) -> std::sync::MutexGuard<'_, Committed> {
+    committed.lock().expect("the committed position is never left poisoned")
+}
+
 fn flusher_stopped() -> std::io::Error {
     std::io::Error::other("the Raft log's flusher has stopped")
 }
@@ -253,11 +288,23 @@ fn flusher_stopped() -> std::io::Error {
 /// its connection's thread and a wake-up back, and on a virtual machine a
 /// wake-up costs more than the statement. Here a turn is one wake-up in (the
 /// queue) and one out (the callbacks), whatever the batch holds.
-fn flush(mut log: LogFile, mut queue: mpsc::UnboundedReceiver<Io>, memory: Arc<std::sync::Mutex<Held>>, flushes: prometheus::Histogram) {
+fn flush(
+    mut log: LogFile,
+    mut queue: mpsc::UnboundedReceiver<Io>,
+    memory: Arc<std::sync::Mutex<Held>>,
+    committed: Arc<std::sync::Mutex<Committed>>,
+    flushes: prometheus::Histogram,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     while queue.blocking_recv_many(&mut batch, BATCH) > 0 {
         let mut written: Vec<(LogId, usize)> = Vec::new();
-        let result = log.write(&batch, &mut written).map_err(|e| e.to_string());
+        let hint = lock_committed(&committed).unwritten.take();
+        let result = log.write(&batch, hint.as_deref(), &mut written).map_err(|e| e.to_string());
+        if let (Err(_), Some(hint)) = (&result, hint) {
+            // Not written: the next commit takes it, unless a newer one has
+            // come meanwhile.
+            lock_committed(&committed).unwritten.get_or_insert(hint);
+        }
         if result.is_ok() {
             if !written.is_empty() {
                 flushes.observe(written.len() as f64);
@@ -271,8 +318,8 @@ fn flush(mut log: LogFile, mut queue: mpsc::UnboundedReceiver<Io>, memory: Arc<s
                 Io::Truncate(_, done) | Io::Purge(_, done) | Io::State(_, _, done) => {
                     let _ = done.send(outcome);
                 }
-                // Nobody waits for a hint (`save_committed`).
-                Io::Committed(_) => {}
+                // Nobody waits for a hint.
+                Io::Hint => {}
             }
         }
     }
@@ -297,17 +344,24 @@ impl LogFile {
         Ok(LogFile { conn })
     }
 
-    /// Runs a batch in one transaction; rolls it back if any part fails.
-    fn write(&mut self, batch: &[Io], written: &mut Vec<(LogId, usize)>) -> rusqlite::Result<()> {
-        // Only the committed position, a hint (see `save_committed`): its
-        // commit need not reach the disk by itself, the next durable commit
-        // takes it along (WAL frames are synced in order).
-        // Set before every batch, not switched back after a hint: a durable
-        // batch then never runs under NORMAL, even if a switch once failed.
-        let hint_only = batch.iter().all(|io| matches!(io, Io::Committed(_)));
+    /// Runs a batch in one transaction, with the committed position `hint`
+    /// if there is one to write (JSON); rolls it all back if any part fails.
+    fn write(&mut self, batch: &[Io], hint: Option<&str>, written: &mut Vec<(LogId, usize)>) -> rusqlite::Result<()> {
+        // Nothing but the committed position: its commit need not reach the
+        // disk by itself, the next durable one takes it along (WAL frames
+        // are synced in order). Set before every batch, not switched back
+        // after a hint: a durable batch then never runs under NORMAL, even
+        // if a switch once failed.
+        let hint_only = batch.iter().all(|io| matches!(io, Io::Hint));
+        if hint_only && hint.is_none() {
+            return Ok(());
+        }
         self.conn.execute_batch(if hint_only { "PRAGMA synchronous = NORMAL" } else { "PRAGMA synchronous = FULL" })?;
         self.conn.execute_batch("BEGIN")?;
-        let result = self.statements(batch, written).and_then(|()| self.conn.execute_batch("COMMIT"));
+        let result = self
+            .statements(batch, written)
+            .and_then(|()| hint.map_or(Ok(()), |json| self.set_state(COMMITTED, json)))
+            .and_then(|()| self.conn.execute_batch("COMMIT"));
         if result.is_err() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
@@ -336,7 +390,8 @@ impl LogFile {
                     self.conn.execute("DELETE FROM log WHERE idx <= ?1", [log_id.index as i64])?;
                 }
                 Io::State(key, json, _) => self.set_state(key, json)?,
-                Io::Committed(json) => self.set_state(COMMITTED, json)?,
+                // Written beside the batch (`write`).
+                Io::Hint => {}
             }
         }
         Ok(())
@@ -418,28 +473,35 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.get_state("vote").await
     }
 
-    /// Queues the committed position behind the entries it covers, and
-    /// returns without waiting for it to reach the disk. openraft runs this
-    /// inside its core loop, before it applies what was committed: waiting
-    /// for an fsync here held every other write back for one (measured:
-    /// each entry then went to the disk alone, however many writers were
-    /// waiting). Nothing is lost by not waiting. The position is only a
+    /// Keeps the committed position in memory for the flusher's next commit
+    /// to take along (or, when the log is idle, for a commit of its own
+    /// within [`HINT_IDLE`]), and returns at once. openraft runs this inside its
+    /// core loop, after an entry's fsync and before applying it, so
+    /// anything it waits on delays every write: waiting for an fsync here
+    /// held every other write back for one (each entry then went to the
+    /// disk alone, however many writers were waiting), and even waking the
+    /// flusher for a commit of its own cost a lone write about 20 µs
+    /// (`benches/writes.rs`, the core's step from the fsync to the apply:
+    /// 50 µs with the wake-up, 28 µs without).
+    ///
+    /// Nothing is lost by not writing it at once. The position is only a
     /// hint for a restart, to apply what was committed before the node
-    /// knows a leader. An older one on disk means a little less is applied
-    /// early, and the rest once a leader commits again. It is never ahead
-    /// of the log: the flusher writes in queue order, and openraft commits
-    /// only entries already on disk. For the same reason a commit that
-    /// carries nothing but this position skips its fsync
-    /// (`LogFile::write`): the next durable commit syncs it with its own.
+    /// knows a leader. An older one on disk (lacking the last entries
+    /// committed) means a little less is applied early, and the rest once
+    /// a leader commits again — which a leader does on taking office, with
+    /// the blank entry of its term. It is never ahead of the log on
+    /// disk: openraft commits only entries already there, and the commit
+    /// that carries it holds them or comes after.
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         let json = serde_json::to_string(&committed).expect("log ids serialize");
-        *self.committed.lock().expect("the committed position is never left poisoned") = Some(committed);
-        // Not awaited: nobody hears when it is written.
-        self.flusher.send(Io::Committed(json)).map_err(|_| io_err(ErrorSubject::Store, ErrorVerb::Write, flusher_stopped()))
+        let mut position = lock_committed(&self.committed);
+        position.saved = Some(committed);
+        position.unwritten = Some(json);
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
-        if let Some(saved) = *self.committed.lock().expect("the committed position is never left poisoned") {
+        if let Some(saved) = lock_committed(&self.committed).saved {
             return Ok(saved);
         }
         Ok(self.get_state::<Option<LogId>>(COMMITTED).await?.flatten())

@@ -122,6 +122,34 @@ fn a_saved_committed_position_reads_back_at_once_and_is_on_disk_after_the_next_d
     });
 }
 
+/// With no write after it, a saved committed position still reaches the
+/// file on its own, within a second or so of the log going idle (the
+/// deadline here leaves room for a loaded machine).
+#[test]
+fn a_saved_committed_position_reaches_the_file_when_the_log_is_idle() {
+    use openraft::storage::RaftLogStorage;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let position = openraft::LogId::new(openraft::CommittedLeaderId::new(2, 1), 7);
+        let (mut log, _sm) = open(dir.path()).await;
+        log.save_committed(Some(position)).await.unwrap();
+        let file = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("raft-log.db")).read_only(true);
+        let mut reader = sqlx::ConnectOptions::connect(&file).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT value FROM state WHERE key = 'committed'").fetch_optional(&mut reader).await.unwrap();
+            if stored.as_deref() == Some(serde_json::to_string(&Some(position)).unwrap().as_str()) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the committed position was not in the file 15 s after it was saved (found {stored:?})");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        drop(log);
+    });
+}
+
 /// The log keeps its latest entries in memory once written (applying and
 /// replicating read them back at once), and lets the oldest go: a read that
 /// reaches past what memory holds comes from the file. Either way it reads
