@@ -138,8 +138,7 @@ fn a_saved_committed_position_reaches_the_file_when_the_log_is_idle() {
         let mut reader = sqlx::ConnectOptions::connect(&file).await.unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
-            let stored: Option<String> =
-                sqlx::query_scalar("SELECT value FROM state WHERE key = 'committed'").fetch_optional(&mut reader).await.unwrap();
+            let stored: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = 'committed'").fetch_optional(&mut reader).await.unwrap();
             if stored.as_deref() == Some(serde_json::to_string(&Some(position)).unwrap().as_str()) {
                 break;
             }

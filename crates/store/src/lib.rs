@@ -166,7 +166,16 @@ impl Store {
     /// a round trip through the pool's connection thread. One such
     /// connection serves every caller, one at a time: nothing long may
     /// read here.
+    ///
+    /// The writer's connection serves it when no apply holds it, which
+    /// for all but a busy node is nearly always: its page cache is warm,
+    /// where a reader's is dropped whenever anything was written (every
+    /// apply) and each page then read again from the file. The read runs
+    /// between the writer's transactions, so it sees what they committed.
     pub(crate) fn read_in_place<T>(&self, read: impl FnOnce(&db::Conn) -> Result<T>) -> Result<T> {
+        if let Ok(writer) = self.writer.try_lock() {
+            return read(&writer);
+        }
         let mut slot = self.in_place.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let conn = match &mut *slot {
             Some(conn) => conn,
