@@ -40,6 +40,16 @@ async fn open(dir: &std::path::Path) -> (LogStore, StateMachine) {
     (log, sm)
 }
 
+/// A runtime of two workers: the stores are opened in `block_in_place`,
+/// which needs a multi-threaded runtime.
+fn two_workers() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn on_two_workers<F: std::future::Future>(test: F) -> F::Output {
+    two_workers().block_on(test)
+}
+
 type Checks = Suite<TypeConfig, LogStore, StateMachine, Stores, tempfile::TempDir>;
 
 /// Runs each of the suite's checks on fresh stores. Every check of
@@ -52,7 +62,7 @@ macro_rules! checks {
     ($($check:ident),* $(,)?) => {
         #[test]
         fn the_raft_log_and_state_machine_pass_openrafts_storage_suite() {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let runtime = two_workers();
             $(
                 runtime.block_on(async {
                     let (_dir, log, sm) = Stores.build().await.unwrap();
@@ -107,8 +117,7 @@ checks!(
 #[test]
 fn a_saved_committed_position_reads_back_at_once_and_is_on_disk_after_the_next_durable_write() {
     use openraft::storage::RaftLogStorage;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
+    on_two_workers(async {
         let dir = tempfile::tempdir().unwrap();
         let position = openraft::LogId::new(openraft::CommittedLeaderId::new(3, 1), 42);
         {
@@ -128,8 +137,7 @@ fn a_saved_committed_position_reads_back_at_once_and_is_on_disk_after_the_next_d
 #[test]
 fn a_saved_committed_position_reaches_the_file_when_the_log_is_idle() {
     use openraft::storage::RaftLogStorage;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
+    on_two_workers(async {
         let dir = tempfile::tempdir().unwrap();
         let position = openraft::LogId::new(openraft::CommittedLeaderId::new(2, 1), 7);
         let (mut log, _sm) = open(dir.path()).await;
@@ -159,8 +167,7 @@ fn entries_read_back_the_same_from_memory_and_from_the_file_after_truncate_and_p
     use openraft::RaftLogReader;
     use openraft::storage::{RaftLogStorage, RaftLogStorageExt};
     use openraft::testing::{blank_ent, log_id};
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
+    on_two_workers(async {
         let dir = tempfile::tempdir().unwrap();
         // More entries than memory keeps once written, so the oldest are
         // only in the file.
