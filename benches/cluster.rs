@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::client;
-use common::cluster::Cluster;
+use common::cluster::{Attempt, Cluster, write_document_on};
 use serde_json::json;
 
 const SAMPLES: usize = 400;
@@ -96,8 +96,8 @@ async fn snapshot_catch_up(docs: usize) -> (f64, f64, f64) {
     let base = cluster.base(1);
     let next = Arc::new(AtomicUsize::new(0));
     // One client, so that the 32 writers keep their connections open as
-    // browsers do: a new client per write (as `write_document`, for the
-    // chaos tests) spent most of this load on connecting.
+    // browsers do: a new client per write (`write_document`, as the chaos
+    // tests need) spent most of this load on connecting.
     let http = client();
     let started = Instant::now();
     let loaders: Vec<_> = (0..32)
@@ -109,14 +109,7 @@ async fn snapshot_catch_up(docs: usize) -> (f64, f64, f64) {
                     if i >= docs {
                         break;
                     }
-                    let r = http
-                        .post(format!("{base}/api/v1/tenants/big/documents"))
-                        .bearer_auth(&token)
-                        .json(&json!({ "channel": "news", "title": format!("存量文档 {i}"), "body_html": "<p>存量正文</p>" }))
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(r.status(), 201, "a write was refused: {}", r.text().await.unwrap_or_default());
+                    assert_eq!(write_document_on(&http, &base, &token, "big", &format!("存量文档 {i}")).await, Attempt::Acknowledged);
                 }
             })
         })

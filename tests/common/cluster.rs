@@ -342,9 +342,16 @@ pub enum Attempt {
     Unknown,
 }
 
-/// Creates a document titled `title` in `code` through the node at `base`.
+/// Creates a document titled `title` in `code` through the node at `base`,
+/// on a new client (a new connection: the chaos tests kill nodes under it).
 pub async fn write_document(base: &str, token: &str, code: &str, title: &str) -> Attempt {
-    let r = client()
+    write_document_on(&client(), base, token, code, title).await
+}
+
+/// [`write_document`] on the caller's client, whose connections are kept
+/// open between writes as a browser's are.
+pub async fn write_document_on(http: &reqwest::Client, base: &str, token: &str, code: &str, title: &str) -> Attempt {
+    let r = http
         .post(format!("{base}/api/v1/tenants/{code}/documents"))
         .bearer_auth(token)
         .json(&json!({ "channel": "news", "title": title, "body_html": "<p>混沌测试正文</p>" }))

@@ -127,15 +127,20 @@ impl Held {
         }
     }
 
-    /// Forgets the entries from `index` on (truncate), or up to and
-    /// including it (purge).
-    fn forget(&mut self, index: u64, up_to: bool) {
-        let gone = if up_to {
-            let later = self.entries.split_off(&(index + 1));
-            std::mem::replace(&mut self.entries, later)
-        } else {
-            self.entries.split_off(&index)
-        };
+    /// Forgets the entries from `index` on (a truncate).
+    fn forget_from(&mut self, index: u64) {
+        let gone = self.entries.split_off(&index);
+        self.uncount(&gone);
+    }
+
+    /// Forgets the entries up to and including `index` (a purge).
+    fn forget_through(&mut self, index: u64) {
+        let later = self.entries.split_off(&(index + 1));
+        let gone = std::mem::replace(&mut self.entries, later);
+        self.uncount(&gone);
+    }
+
+    fn uncount(&mut self, gone: &BTreeMap<u64, (Entry<TypeConfig>, Option<usize>)>) {
         self.written_bytes -= gone.values().filter_map(|(_, bytes)| *bytes).sum::<usize>();
     }
 
@@ -249,11 +254,11 @@ impl LogStore {
     }
 
     fn held(&self) -> std::sync::MutexGuard<'_, Held> {
-        held(&self.held)
+        lock_held(&self.held)
     }
 }
 
-fn held(held: &std::sync::Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
+fn lock_held(held: &std::sync::Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
     held.lock().expect("the held log is never left poisoned")
 }
 
@@ -309,7 +314,7 @@ fn flush(
             if !written.is_empty() {
                 flushes.observe(written.len() as f64);
             }
-            held(&memory).written(&written);
+            lock_held(&memory).written(&written);
         }
         for io in batch.drain(..) {
             let outcome = result.clone().map_err(std::io::Error::other);
@@ -528,12 +533,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.held().forget(log_id.index, false);
+        self.held().forget_from(log_id.index);
         self.queue(|done| Io::Truncate(log_id.index, done)).await.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.held().forget(log_id.index, true);
+        self.held().forget_through(log_id.index);
         self.queue(|done| Io::Purge(log_id, done)).await.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 }
