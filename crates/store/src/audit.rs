@@ -219,11 +219,15 @@ pub async fn verify_audit_file(path: &std::path::Path) -> Result<ChainCheck> {
 
 async fn verify_chain(pool: &sqlx::SqlitePool) -> Result<ChainCheck> {
     use futures::TryStreamExt;
+    // One read transaction: the lines, the hand-over and the recorded head
+    // as of one instant. Read apart, a line the cluster commits in between
+    // makes the head look newer than the trail, a false "tail cut".
+    let mut tx = pool.begin().await?;
     // Lines archived to the object store: the chain goes on from the last
     // one's hash (kept when they were dropped).
     let handover: Option<String> =
-        sqlx::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1").fetch_optional(pool).await.unwrap_or(None);
-    let mut rows = sqlx::query_as::<_, AuditEntry>(concat!("SELECT id, ", line_columns!(), ", hash FROM audit_log ORDER BY id")).fetch(pool);
+        sqlx::query_scalar("SELECT handover_hash FROM audit_archives ORDER BY through_id DESC LIMIT 1").fetch_optional(&mut *tx).await.unwrap_or(None);
+    let mut rows = sqlx::query_as::<_, AuditEntry>(concat!("SELECT id, ", line_columns!(), ", hash FROM audit_log ORDER BY id")).fetch(&mut *tx);
     let (mut previous, mut entries, mut first_broken_id, mut last_id) = (handover.unwrap_or_default(), 0u64, None, 0i64);
     while let Some(e) = rows.try_next().await? {
         entries += 1;
@@ -235,7 +239,8 @@ async fn verify_chain(pool: &sqlx::SqlitePool) -> Result<ChainCheck> {
     }
     drop(rows);
     // Trails older than the head record have none: their end cannot be checked.
-    let head: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'audit_head'").fetch_optional(pool).await?;
+    let head: Option<String> = sqlx::query_scalar("SELECT value FROM raft_meta WHERE key = 'audit_head'").fetch_optional(&mut *tx).await?;
+    tx.rollback().await?;
     let head: Option<(i64, String)> =
         head.and_then(|h| serde_json::from_str::<serde_json::Value>(&h).ok()).and_then(|h| Some((h["id"].as_i64()?, h["hash"].as_str()?.to_string())));
     let tail_cut = head.as_ref().is_some_and(|(id, hash)| *id != last_id || *hash != previous);
