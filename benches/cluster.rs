@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::client;
-use common::cluster::{Attempt, Cluster, write_document_on};
+use common::cluster::Cluster;
+use common::writes::{Attempt, write_document_on};
 use serde_json::json;
 
 const SAMPLES: usize = 400;

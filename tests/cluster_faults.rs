@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::cluster::{Attempt, Cluster, Ledger, SECRET, all_titles, assert_ledger_holds, peer_call, start_writers, stop_writers, write_document};
+use common::cluster::{Cluster, SECRET, peer_call};
+use common::writes::{Attempt, Ledger, all_titles, assert_ledger_holds, start_writers, stop_writers, write_document};
 use tokio::sync::Mutex;
 
 static SERIAL: Mutex<()> = Mutex::const_new(());

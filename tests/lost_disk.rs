@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::cluster::{Attempt, Cluster, Ledger, all_titles, assert_ledger_holds, peer_call, start_writers, stop_writers, write_document};
+use common::cluster::{Cluster, peer_call};
+use common::writes::{Attempt, Ledger, all_titles, assert_ledger_holds, start_writers, stop_writers, write_document};
 use serde_json::Value;
 use tokio::sync::Mutex;
 

@@ -9,7 +9,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::cluster::{Attempt, Cluster, write_document};
+use common::cluster::Cluster;
+use common::writes::{Attempt, write_document};
 use common::{client, wait_for};
 use sqlx::Connection;
 

@@ -23,7 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::cluster::{Cluster, Ledger, Rotation, assert_ledger_holds, peer_call, start_writers, stop_writers};
+use common::cluster::{Cluster, peer_call};
+use common::writes::{Ledger, Rotation, assert_ledger_holds, start_writers, stop_writers};
 use common::{AUDITOR_PASSWORD, SECURITY_PASSWORD, STAFF_PASSWORD, client, login_at};
 use serde_json::{Value, json};
 

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod cluster;
 pub mod office;
+pub mod writes;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
